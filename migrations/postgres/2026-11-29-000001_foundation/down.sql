@@ -1,0 +1,13 @@
+DROP TRIGGER IF EXISTS disclosures_no_change ON disclosures;
+DROP FUNCTION IF EXISTS disclosures_append_only();
+DROP TABLE disclosures;
+DROP TABLE exports;
+DROP TABLE leads;
+DROP TABLE scans;
+DROP TABLE withdrawals;
+DROP TABLE consents;
+DROP TABLE badges;
+DROP TABLE attendees;
+DROP TABLE users;
+DROP TABLE partners;
+DROP TABLE events;

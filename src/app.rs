@@ -1,0 +1,171 @@
+//! Building the service: state, routes, listener (port 0 in tests), TLS.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, dev::Server, web};
+use utoipa::OpenApi;
+use utoipa_actix_web::{AppExt, scope, service_config::ServiceConfig};
+
+use crate::auth::passwords::Passwords;
+use crate::auth::secrets;
+use crate::auth::tokens::TokenKeys;
+use crate::badges::BadgeKey;
+use crate::config::Settings;
+use crate::db::Db;
+use crate::error::AppError;
+use crate::http::fallback::{RouteTable, not_found_or_not_allowed};
+
+pub struct AppState {
+    pub db: Db,
+    pub tokens: TokenKeys,
+    pub passwords: Passwords,
+    pub badge_key: BadgeKey,
+    /// Base of the links handed to participants (privacy page, badge images).
+    pub public_url: String,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "badgegate", description = "Badges, partner lead retrieval and consent-gated release of contact data."),
+    modifiers(&BearerAuth),
+    components(schemas(crate::error::Problem, crate::error::FieldError))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
+
+fn api_v1(cfg: &mut ServiceConfig) {
+    crate::auth::handlers::routes(cfg);
+    crate::events::routes(cfg);
+    crate::partners::routes(cfg);
+    crate::attendees::routes(cfg);
+    crate::badges::routes(cfg);
+}
+
+fn documented_routes<T>(app: utoipa_actix_web::UtoipaApp<T>) -> utoipa_actix_web::UtoipaApp<T>
+where
+    T: actix_web::dev::ServiceFactory<
+            actix_web::dev::ServiceRequest,
+            Config = (),
+            Error = actix_web::Error,
+            InitError = (),
+        >,
+{
+    app.openapi(ApiDoc::openapi()).service(scope("/api/v1").configure(api_v1)).configure(crate::ops::routes)
+}
+
+/// The OpenAPI document, generated from the registered handlers (so none is left out).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    documented_routes(App::new().into_utoipa_app()).split_for_parts().1
+}
+
+pub struct Application {
+    server: Server,
+    port: u16,
+    public_url: String,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Application, String> {
+        std::fs::create_dir_all(&settings.data_dir)
+            .map_err(|e| format!("cannot create data dir {}: {e}", settings.data_dir.display()))?;
+        let url = settings.database_url();
+        let pool_size = settings.db_pool_size;
+        let db = web::block(move || Db::connect(&url, pool_size)).await.map_err(|e| e.to_string())??;
+
+        let token_secret = secrets::load_or_create(&settings.data_dir, "token-secret", settings.token_secret.as_deref())?;
+        let badge_secret = secrets::load_or_create(&settings.data_dir, "badge-secret", settings.badge_secret.as_deref())?;
+        let concurrency = settings.hash_concurrency.unwrap_or_else(num_cpus::get);
+        let passwords = web::block(move || Passwords::new(concurrency)).await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
+
+        let listener = TcpListener::bind(settings.bind).map_err(|e| format!("cannot bind {}: {e}", settings.bind))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let tls = match (&settings.tls_cert, &settings.tls_key) {
+            (Some(cert), Some(key)) => Some(load_tls(cert, key)?),
+            _ => None,
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let public_url = settings.public_url.clone().unwrap_or_else(|| format!("{scheme}://{addr}"));
+        let public_url = public_url.trim_end_matches('/').to_string();
+
+        let state = web::Data::new(AppState {
+            db,
+            tokens: TokenKeys::new(&token_secret)?,
+            passwords,
+            badge_key: BadgeKey::new(&badge_secret),
+            public_url: public_url.clone(),
+        });
+        let table = web::Data::new(RouteTable::new(&openapi(), crate::web::PAGE_ROUTES));
+
+        let server = HttpServer::new(move || {
+            let (app, _) = documented_routes(App::new().into_utoipa_app()).split_for_parts();
+            app.app_data(state.clone())
+                .app_data(table.clone())
+                .app_data(web::QueryConfig::default().error_handler(|e, _| {
+                    AppError::BadRequest(format!("invalid query string: {e}")).into()
+                }))
+                .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
+                .app_data(web::FormConfig::default().limit(64 * 1024))
+                .configure(crate::web::routes)
+                .default_service(web::to(not_found_or_not_allowed))
+                .wrap(from_fn(crate::http::middleware::request_span))
+        })
+        .workers(settings.workers.unwrap_or_else(num_cpus::get))
+        .shutdown_timeout(10);
+        let server = match tls {
+            Some(config) => server.listen_rustls_0_23(listener, config),
+            None => server.listen(listener),
+        }
+        .map_err(|e| format!("cannot listen: {e}"))?
+        .run();
+        tracing::info!(url = %public_url, "badgegate listening");
+        Ok(Application { server, port: addr.port(), public_url })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
+    /// Runs until SIGTERM/SIGINT, then drains in-flight requests (actix's graceful shutdown).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+
+    pub fn into_server(self) -> Server {
+        self.server
+    }
+}
+
+fn load_tls(cert: &std::path::Path, key: &std::path::Path) -> Result<rustls::ServerConfig, String> {
+    let open = |p: &std::path::Path| {
+        std::fs::File::open(p).map(std::io::BufReader::new).map_err(|e| format!("cannot read {}: {e}", p.display()))
+    };
+    let certs = rustls_pemfile::certs(&mut open(cert)?)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("bad certificate {}: {e}", cert.display()))?;
+    let key = rustls_pemfile::private_key(&mut open(key)?)
+        .map_err(|e| format!("bad key {}: {e}", key.display()))?
+        .ok_or_else(|| format!("no private key in {}", key.display()))?;
+    rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| format!("TLS configuration: {e}"))
+}

@@ -1,0 +1,183 @@
+//! Bulk registration from CSV: every row is checked first, and either all rows are stored
+//! in one transaction or none is.
+
+use std::collections::HashSet;
+
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, post, web};
+use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::{Prepared, RegistrationInput, prepare, store, validate};
+use crate::app::AppState;
+use crate::auth::{Auth, Registration};
+use crate::consent::Source;
+use crate::db::schema::attendees;
+use crate::db::{DbConn, write_tx};
+use crate::error::{AppError, AppResult, FieldError, Problem};
+use crate::{events, partners};
+
+pub const IMPORT_BODY_LIMIT: usize = 64 * 1024 * 1024;
+const COLUMNS: [&str; 9] = [
+    "name",
+    "email",
+    "company",
+    "phone",
+    "address",
+    "is_adult",
+    "share_with_all_partners",
+    "share_with_partners",
+    "marketing_emails",
+];
+const REQUIRED: [&str; 3] = ["name", "email", "is_adult"];
+
+#[derive(Serialize, ToSchema)]
+pub struct ImportResult {
+    pub imported: usize,
+}
+
+fn parse_bool(value: &str) -> Option<bool> {
+    match value.trim() {
+        "true" => Some(true),
+        "false" | "" => Some(false),
+        _ => None,
+    }
+}
+
+/// Parses and checks every row. Row numbers count data rows from 1 (the header is row 0).
+fn parse(body: &[u8], partner_ids: &[String]) -> Result<Vec<super::ValidRegistration>, Vec<FieldError>> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(body);
+    let headers = match reader.headers() {
+        Ok(h) => h.clone(),
+        Err(e) => return Err(vec![FieldError::new("header", format!("cannot read the header row: {e}"))]),
+    };
+    let mut index = [None; COLUMNS.len()];
+    let mut errors = Vec::new();
+    for (i, h) in headers.iter().enumerate() {
+        let h = h.trim().trim_start_matches('\u{feff}');
+        match COLUMNS.iter().position(|c| *c == h) {
+            Some(pos) if index[pos].is_none() => index[pos] = Some(i),
+            Some(_) => errors.push(FieldError::new("header", format!("column `{h}` appears twice"))),
+            None => errors.push(FieldError::new("header", format!("unknown column `{h}`"))),
+        }
+    }
+    for required in REQUIRED {
+        if let Some(pos) = COLUMNS.iter().position(|c| *c == required)
+            && index[pos].is_none()
+        {
+            errors.push(FieldError::new("header", format!("missing column `{required}`")));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let mut valid = Vec::new();
+    let mut seen = HashSet::new();
+    for (n, record) in reader.records().enumerate() {
+        let row = n + 1;
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                errors.push(FieldError::new(format!("rows[{row}]"), format!("malformed CSV: {e}")));
+                continue;
+            }
+        };
+        let get = |col: usize| index[col].and_then(|i| record.get(i)).unwrap_or("");
+        let opt = |col: usize| Some(get(col).to_string()).filter(|v| !v.trim().is_empty());
+        let mut row_errors = Vec::new();
+        let mut flag = |col: usize| {
+            parse_bool(get(col)).unwrap_or_else(|| {
+                row_errors.push(FieldError::new(COLUMNS[col], "must be true or false"));
+                false
+            })
+        };
+        let input = RegistrationInput {
+            is_adult: Some(flag(5)),
+            share_with_all_partners: flag(6),
+            marketing_emails: flag(8),
+            name: get(0).to_string(),
+            email: get(1).to_string(),
+            company: opt(2),
+            phone: opt(3),
+            address: opt(4),
+            share_with_partners: get(7).split(';').map(str::trim).filter(|p| !p.is_empty()).map(str::to_string).collect(),
+        };
+        match validate(&input, partner_ids) {
+            Ok(v) if row_errors.is_empty() => {
+                if !seen.insert(v.email.clone()) {
+                    row_errors.push(FieldError::new("email", "appears more than once in this file"));
+                } else {
+                    valid.push(v);
+                }
+            }
+            Ok(_) => {}
+            Err(mut e) => row_errors.append(&mut e),
+        }
+        for e in row_errors {
+            errors.push(FieldError::new(format!("rows[{row}].{}", e.field), e.message));
+        }
+    }
+    if errors.is_empty() { Ok(valid) } else { Err(errors) }
+}
+
+fn existing_emails(conn: &mut DbConn, event_id: &str, emails: &[&str]) -> AppResult<HashSet<String>> {
+    let mut found = HashSet::new();
+    for chunk in emails.chunks(500) {
+        let rows: Vec<String> = attendees::table
+            .filter(attendees::event_id.eq(event_id))
+            .filter(attendees::email.eq_any(chunk))
+            .select(attendees::email)
+            .load(conn)?;
+        found.extend(rows);
+    }
+    Ok(found)
+}
+
+/// Import participants from CSV (admin or registrar). All or nothing.
+#[utoipa::path(tag = "attendees", security(("bearer" = [])),
+    request_body(content = String, content_type = "text/csv",
+        description = "Header: name,email,company,phone,address,is_adult,share_with_all_partners,share_with_partners,marketing_emails (optional columns may be left out; partner ids separated by `;`)"),
+    responses((status = 201, body = ImportResult), (status = 404, body = Problem), (status = 413, body = Problem), (status = 422, description = "Row errors; nothing imported", body = Problem)))]
+#[post("/events/{event_id}/attendees/import")]
+pub async fn import(
+    state: web::Data<AppState>,
+    _auth: Auth<Registration>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    let is_csv = req.mime_type().ok().flatten().is_some_and(|m| m.essence_str() == "text/csv");
+    if !is_csv {
+        return Err(AppError::UnsupportedMediaType("the body must be text/csv".into()));
+    }
+    let mut raw = payload.into_inner();
+    let body = crate::http::json::read_body(&req, &mut raw, IMPORT_BODY_LIMIT).await?.freeze();
+    let event_id = path.into_inner();
+    let state2 = state.clone();
+    let imported = state
+        .db
+        .run(move |conn| {
+            let event = events::find(conn, &event_id)?;
+            let partner_ids: Vec<String> = partners::list_for_event(conn, &event.id)?.into_iter().map(|p| p.id).collect();
+            let rows = parse(&body, &partner_ids).map_err(AppError::Validation)?;
+            let emails: Vec<&str> = rows.iter().map(|r| r.email.as_str()).collect();
+            let taken = existing_emails(conn, &event.id, &emails)?;
+            if !taken.is_empty() {
+                let errors = rows
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| taken.contains(&r.email))
+                    .map(|(i, _)| FieldError::new(format!("rows[{}].email", i + 1), "is already registered for this event"))
+                    .collect();
+                return Err(AppError::Validation(errors));
+            }
+            let prepared: Vec<Prepared> =
+                rows.into_iter().map(|r| prepare(&state2.badge_key, &event, r, Source::Import)).collect::<AppResult<_>>()?;
+            let count = prepared.len();
+            write_tx(conn, |conn| store(conn, &prepared))?;
+            Ok(count)
+        })
+        .await?;
+    tracing::info!(imported, "attendees imported");
+    Ok(HttpResponse::Created().json(ImportResult { imported }))
+}

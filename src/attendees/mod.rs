@@ -1,0 +1,224 @@
+//! Participants ("attendees" in the API): registration by API, web form and CSV import,
+//! with opt-ins captured exactly as given and a badge issued in the same transaction.
+
+pub mod handlers;
+pub mod import;
+
+use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::auth::secrets::{random_token, sha256_hex};
+use crate::auth::users::{check_email, normalise_email};
+use crate::badges::{self, BadgeCode, BadgeKey};
+use crate::consent::{self, Source};
+use crate::db::schema::{attendees, badges as badges_t, consents};
+use crate::db::{DbConn, new_id, now_ms};
+use crate::error::{AppError, AppResult, FieldError, is_unique_violation};
+use crate::events::{EventRow, clean_text};
+
+pub use handlers::routes;
+
+pub const MAX_NAME: usize = 200;
+pub const MAX_EMAIL: usize = 254;
+pub const MAX_COMPANY: usize = 200;
+pub const MAX_PHONE: usize = 40;
+pub const MAX_ADDRESS: usize = 500;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = attendees)]
+pub struct AttendeeRow {
+    pub id: String,
+    pub event_id: String,
+    pub name: String,
+    pub email: String,
+    pub company: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    pub marketing_emails: bool,
+    pub search_text: String,
+    pub privacy_token_hash: Option<String>,
+    pub erased_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// Registration input as any channel (API, form, import) delivers it.
+#[derive(Debug, Default, Clone)]
+pub struct RegistrationInput {
+    pub name: String,
+    pub email: String,
+    pub company: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    pub is_adult: Option<bool>,
+    pub share_with_all_partners: bool,
+    pub share_with_partners: Vec<String>,
+    pub marketing_emails: bool,
+}
+
+/// Input that passed every check; only this can be stored.
+#[derive(Debug, Clone)]
+pub struct ValidRegistration {
+    pub name: String,
+    pub email: String,
+    pub company: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    pub share_with_all_partners: bool,
+    pub share_with_partners: Vec<String>,
+    pub marketing_emails: bool,
+}
+
+fn optional(errors: &mut Vec<FieldError>, field: &str, value: &Option<String>, max: usize, newlines: bool) -> Option<String> {
+    value.as_deref().map(|v| clean_text(errors, field, v, max, newlines)).filter(|v| !v.is_empty())
+}
+
+/// Field checks shared by every registration channel. `partner_ids` are the event's partners.
+pub fn validate(input: &RegistrationInput, partner_ids: &[String]) -> Result<ValidRegistration, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let name = clean_text(&mut errors, "name", &input.name, MAX_NAME, false);
+    if name.is_empty() {
+        errors.push(FieldError::new("name", "is required"));
+    }
+    let email = normalise_email(&input.email);
+    if let Err(e) = check_email("email", &email) {
+        errors.push(e);
+    }
+    let company = optional(&mut errors, "company", &input.company, MAX_COMPANY, false);
+    let phone = optional(&mut errors, "phone", &input.phone, MAX_PHONE, false);
+    if let Some(p) = &phone
+        && !p.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c))
+    {
+        errors.push(FieldError::new("phone", "may hold only digits, spaces and + - ( ) ."));
+    }
+    let address = optional(&mut errors, "address", &input.address, MAX_ADDRESS, true);
+    if input.is_adult != Some(true) {
+        errors.push(FieldError::new("is_adult", "participants must confirm they are 18 or older"));
+    }
+    let mut shared = Vec::new();
+    for (i, p) in input.share_with_partners.iter().enumerate() {
+        if !partner_ids.contains(p) {
+            errors.push(FieldError::new(format!("share_with_partners[{i}]"), "is not a partner of this event"));
+        } else if !shared.contains(p) {
+            shared.push(p.clone());
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(ValidRegistration {
+        name,
+        email,
+        company,
+        phone,
+        address,
+        share_with_all_partners: input.share_with_all_partners,
+        share_with_partners: shared,
+        marketing_emails: input.marketing_emails,
+    })
+}
+
+pub fn search_text(name: &str, email: &str, company: Option<&str>) -> String {
+    format!("{} {} {}", name, email, company.unwrap_or("")).to_lowercase()
+}
+
+/// Everything one registration writes, built before anything is stored.
+pub struct Prepared {
+    pub attendee: AttendeeRow,
+    pub badge: badges::BadgeRow,
+    pub code: BadgeCode,
+    pub consents: Vec<consent::ConsentRow>,
+    pub privacy_token: String,
+}
+
+pub fn prepare(key: &BadgeKey, event: &EventRow, reg: ValidRegistration, source: Source) -> AppResult<Prepared> {
+    let now = now_ms();
+    let id = new_id();
+    let privacy_token = random_token(32).map_err(AppError::internal)?;
+    let (badge, code) = badges::new_badge(key, &event.id, &id)?;
+    let consents = consent::opt_in_rows(
+        &event.id,
+        &id,
+        reg.share_with_all_partners,
+        &reg.share_with_partners,
+        source,
+        &event.privacy_notice_version,
+        now,
+    );
+    let attendee = AttendeeRow {
+        search_text: search_text(&reg.name, &reg.email, reg.company.as_deref()),
+        id,
+        event_id: event.id.clone(),
+        name: reg.name,
+        email: reg.email,
+        company: reg.company,
+        phone: reg.phone,
+        address: reg.address,
+        marketing_emails: reg.marketing_emails,
+        privacy_token_hash: Some(sha256_hex(privacy_token.as_bytes())),
+        erased_at: None,
+        created_at: now,
+        updated_at: now,
+    };
+    Ok(Prepared { attendee, badge, code, consents, privacy_token })
+}
+
+/// Stores many prepared registrations in the caller's transaction, in multi-row inserts.
+pub fn store(conn: &mut DbConn, prepared: &[Prepared]) -> AppResult<()> {
+    // 500 rows x 13 columns stays under SQLite's bound-parameter limit.
+    for chunk in prepared.chunks(500) {
+        let people: Vec<&AttendeeRow> = chunk.iter().map(|p| &p.attendee).collect();
+        let cards: Vec<&badges::BadgeRow> = chunk.iter().map(|p| &p.badge).collect();
+        let opt_ins: Vec<&consent::ConsentRow> = chunk.iter().flat_map(|p| p.consents.iter()).collect();
+        let result = crate::on_backend!(conn, |c| {
+            diesel::insert_into(attendees::table).values(people).execute(c)
+        });
+        match result {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => {
+                return Err(AppError::Conflict("a participant with this e-mail is already registered for this event".into()));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        crate::on_backend!(conn, |c| diesel::insert_into(badges_t::table).values(cards).execute(c))?;
+        for opt_chunk in opt_ins.chunks(500) {
+            crate::on_backend!(conn, |c| diesel::insert_into(consents::table).values(opt_chunk.to_vec()).execute(c))?;
+        }
+    }
+    Ok(())
+}
+
+/// A participant of the event, or 404 (including participants of other events).
+pub fn find_in_event(conn: &mut DbConn, event_id: &str, attendee_id: &str) -> AppResult<AttendeeRow> {
+    attendees::table
+        .find(attendee_id)
+        .filter(attendees::event_id.eq(event_id))
+        .select(AttendeeRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(AppError::NotFound)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BadgeLinks {
+    pub png_url: String,
+    pub svg_url: String,
+    /// The badge code grouped for manual entry when a camera fails.
+    pub fallback_code: String,
+}
+
+impl BadgeLinks {
+    pub fn new(base: &str, event_id: &str, attendee_id: &str, code: &BadgeCode) -> BadgeLinks {
+        let prefix = format!("{base}/api/v1/events/{event_id}/attendees/{attendee_id}");
+        BadgeLinks {
+            png_url: format!("{prefix}/badge.png"),
+            svg_url: format!("{prefix}/badge.svg"),
+            fallback_code: code.fallback(),
+        }
+    }
+}
+
+pub fn privacy_url(base: &str, token: &str) -> String {
+    format!("{base}/me/{token}")
+}

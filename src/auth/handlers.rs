@@ -1,0 +1,107 @@
+//! `POST /api/v1/auth/login`, `GET /api/v1/auth/me`.
+
+use actix_web::{HttpResponse, get, post, web};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{AnyUser, Auth, Role, tokens::TOKEN_LIFETIME_SECS, users};
+use crate::app::AppState;
+use crate::db::now_ms;
+use crate::error::{AppError, AppResult, Problem};
+use crate::http::ApiJson;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LoginResponse {
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the token expires.
+    pub expires_in: i64,
+    pub role: Role,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MeResponse {
+    pub id: String,
+    pub email: String,
+    pub role: Role,
+    pub event_id: Option<String>,
+    pub partner_id: Option<String>,
+}
+
+/// Log in with e-mail and password; answers a bearer token valid for 15 minutes.
+#[utoipa::path(
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, body = LoginResponse),
+        (status = 401, description = "Unknown e-mail or wrong password (same answer for both)", body = Problem),
+        (status = 429, description = "Too many failures; see Retry-After", body = Problem),
+    )
+)]
+#[post("/auth/login")]
+pub async fn login(state: web::Data<AppState>, body: ApiJson<LoginRequest>) -> AppResult<HttpResponse> {
+    let LoginRequest { email, password } = body.into_inner();
+    let email = users::normalise_email(&email);
+    let user = state.db.run(move |conn| users::find_by_email(conn, &email)).await?;
+
+    if let Some(user) = &user
+        && let Some(until) = user.locked_until
+    {
+        let remaining_ms = until - now_ms();
+        if remaining_ms > 0 {
+            tracing::warn!(user_id = %user.id, "login refused: account throttled");
+            return Err(AppError::TooManyRequests { retry_after_secs: (remaining_ms as u64).div_ceil(1000) });
+        }
+    }
+
+    let usable = user.as_ref().filter(|u| !u.disabled);
+    let ok = state.passwords.verify(usable.map(|u| u.password_hash.clone()), password).await?;
+    let Some(user) = user else { return Err(AppError::Unauthorized) };
+    let role = Role::parse(&user.role).ok_or_else(|| AppError::internal("unknown role stored"))?;
+
+    if !ok || user.disabled {
+        let user_id = user.id.clone();
+        if let Some(secs) = state.db.run(move |conn| users::record_failure(conn, &user_id)).await? {
+            tracing::warn!(user_id = %user.id, lock_secs = secs, "account throttled after repeated login failures");
+        }
+        return Err(AppError::Unauthorized);
+    }
+
+    if user.failed_logins > 0 {
+        let user_id = user.id.clone();
+        state.db.run(move |conn| users::record_success(conn, &user_id)).await?;
+    }
+    let access_token = state.tokens.issue(&user.id, role, user.token_version, user.event_id, user.partner_id)?;
+    tracing::info!(user_id = %user.id, role = role.as_str(), "login");
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(LoginResponse { access_token, token_type: "Bearer", expires_in: TOKEN_LIFETIME_SECS, role }))
+}
+
+/// The caller's own account.
+#[utoipa::path(tag = "auth", security(("bearer" = [])), responses((status = 200, body = MeResponse), (status = 401, body = Problem)))]
+#[get("/auth/me")]
+pub async fn me(state: web::Data<AppState>, auth: Auth<AnyUser>) -> AppResult<web::Json<MeResponse>> {
+    let caller = auth.caller;
+    let user_id = caller.user_id.clone();
+    let row = state.db.run(move |conn| users::find(conn, &user_id)).await?.ok_or(AppError::Unauthorized)?;
+    Ok(web::Json(MeResponse {
+        id: row.id,
+        email: row.email,
+        role: caller.role,
+        event_id: caller.event_id,
+        partner_id: caller.partner_id,
+    }))
+}
+
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(login).service(me);
+}

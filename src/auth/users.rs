@@ -1,0 +1,189 @@
+//! Accounts of staff and partner users, and the login throttle.
+
+use diesel::prelude::*;
+
+use super::{Caller, Role, passwords};
+use crate::app::AppState;
+use crate::db::schema::users;
+use crate::db::{DbConn, new_id, now_ms};
+use crate::error::{AppError, AppResult, FieldError, is_unique_violation};
+
+/// Consecutive failures after which an account is throttled.
+pub const THROTTLE_AFTER_FAILURES: i32 = 5;
+/// First lock length; it doubles with every further failure, up to the cap.
+pub const THROTTLE_BASE_SECS: i64 = 30;
+pub const THROTTLE_MAX_SECS: i64 = 15 * 60;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    pub id: String,
+    pub email: String,
+    pub password_hash: String,
+    pub role: String,
+    pub event_id: Option<String>,
+    pub partner_id: Option<String>,
+    pub token_version: i32,
+    pub disabled: bool,
+    pub failed_logins: i32,
+    pub locked_until: Option<i64>,
+    pub created_at: i64,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = users)]
+struct NewUser<'a> {
+    id: &'a str,
+    email: &'a str,
+    password_hash: &'a str,
+    role: &'a str,
+    event_id: Option<&'a str>,
+    partner_id: Option<&'a str>,
+    token_version: i32,
+    disabled: bool,
+    failed_logins: i32,
+    created_at: i64,
+}
+
+pub fn normalise_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// Minimal syntax check: one `@`, a dotted domain, no spaces or control characters.
+pub fn check_email(field: &str, email: &str) -> Result<(), FieldError> {
+    let bad = |m: &str| Err(FieldError::new(field, m));
+    if email.is_empty() {
+        return bad("is required");
+    }
+    if email.chars().count() > 254 {
+        return bad("must be at most 254 characters");
+    }
+    if email.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return bad("must not contain spaces or control characters");
+    }
+    let Some((local, domain)) = email.rsplit_once('@') else { return bad("is not an e-mail address") };
+    if local.is_empty() || local.contains('@') || local.len() > 64 {
+        return bad("is not an e-mail address");
+    }
+    if !domain.contains('.') || domain.starts_with('.') || domain.ends_with('.') || domain.contains("..") {
+        return bad("is not an e-mail address");
+    }
+    Ok(())
+}
+
+pub struct NewAccount {
+    pub email: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub event_id: Option<String>,
+    pub partner_id: Option<String>,
+}
+
+/// Inserts an account; an e-mail already in use is a 409 found by the unique constraint.
+pub fn insert(conn: &mut DbConn, account: &NewAccount) -> AppResult<String> {
+    let id = new_id();
+    let row = NewUser {
+        id: &id,
+        email: &account.email,
+        password_hash: &account.password_hash,
+        role: account.role.as_str(),
+        event_id: account.event_id.as_deref(),
+        partner_id: account.partner_id.as_deref(),
+        token_version: 0,
+        disabled: false,
+        failed_logins: 0,
+        created_at: now_ms(),
+    };
+    match diesel::insert_into(users::table).values(&row).execute(conn) {
+        Ok(_) => Ok(id),
+        Err(e) if is_unique_violation(&e) => Err(AppError::Conflict("an account with this e-mail already exists".into())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub fn find_by_email(conn: &mut DbConn, email: &str) -> AppResult<Option<UserRow>> {
+    Ok(users::table.filter(users::email.eq(email)).select(UserRow::as_select()).first(conn).optional()?)
+}
+
+pub fn find(conn: &mut DbConn, id: &str) -> AppResult<Option<UserRow>> {
+    Ok(users::table.find(id).select(UserRow::as_select()).first(conn).optional()?)
+}
+
+/// Ends every outstanding token of one user at once.
+pub fn bump_token_version(conn: &mut DbConn, user_id: &str) -> AppResult<usize> {
+    Ok(diesel::update(users::table.find(user_id))
+        .set(users::token_version.eq(users::token_version + 1))
+        .execute(conn)?)
+}
+
+pub fn set_disabled(conn: &mut DbConn, user_id: &str, disabled: bool) -> AppResult<()> {
+    diesel::update(users::table.find(user_id))
+        .set((users::disabled.eq(disabled), users::token_version.eq(users::token_version + 1)))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn lock_seconds(failures: i32) -> i64 {
+    let over = (failures - THROTTLE_AFTER_FAILURES).clamp(0, 20) as u32;
+    (THROTTLE_BASE_SECS.saturating_mul(1i64 << over)).min(THROTTLE_MAX_SECS)
+}
+
+/// Records a failed password check; returns the lock length when the account is now locked.
+pub fn record_failure(conn: &mut DbConn, user_id: &str) -> AppResult<Option<i64>> {
+    crate::db::write_tx(conn, |conn| {
+        let failures: i32 = diesel::update(users::table.find(user_id))
+            .set(users::failed_logins.eq(users::failed_logins + 1))
+            .returning(users::failed_logins)
+            .get_result(conn)?;
+        if failures >= THROTTLE_AFTER_FAILURES {
+            let secs = lock_seconds(failures);
+            diesel::update(users::table.find(user_id))
+                .set(users::locked_until.eq(Some(now_ms() + secs * 1000)))
+                .execute(conn)?;
+            return Ok(Some(secs));
+        }
+        Ok(None)
+    })
+}
+
+pub fn record_success(conn: &mut DbConn, user_id: &str) -> AppResult<()> {
+    diesel::update(users::table.find(user_id))
+        .set((users::failed_logins.eq(0), users::locked_until.eq(None::<i64>)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Verifies the token, then confirms with the database that the account still exists, is
+/// enabled, and has not had its tokens revoked since this one was issued.
+pub async fn authenticate(state: &AppState, token: &str) -> AppResult<Caller> {
+    let claims = state.tokens.verify(token)?;
+    let user_id = claims.sub.clone();
+    let row = state.db.run(move |conn| find(conn, &user_id)).await?.ok_or(AppError::Unauthorized)?;
+    let role = Role::parse(&row.role).ok_or(AppError::Unauthorized)?;
+    if row.disabled
+        || row.token_version != claims.ver
+        || role != claims.role
+        || row.event_id != claims.evt
+        || row.partner_id != claims.ptn
+    {
+        return Err(AppError::Unauthorized);
+    }
+    Ok(Caller { user_id: claims.sub, role: claims.role, event_id: claims.evt, partner_id: claims.ptn })
+}
+
+/// Used by the CLI: validates and creates a staff account.
+pub fn create_staff_blocking(conn: &mut DbConn, email: &str, password: &str, role: Role) -> AppResult<String> {
+    let email = normalise_email(email);
+    let mut errors = Vec::new();
+    if let Err(e) = check_email("email", &email) {
+        errors.push(e);
+    }
+    if let Err(e) = passwords::check_policy("password", password) {
+        errors.push(e);
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let password_hash = passwords::hash_blocking(password)?;
+    insert(conn, &NewAccount { email, password_hash, role, event_id: None, partner_id: None })
+}

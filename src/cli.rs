@@ -1,0 +1,79 @@
+//! What `main` runs: parse, dispatch, exit code.
+
+use std::io::BufRead;
+use std::process::ExitCode;
+
+use crate::auth::{Role, users};
+use crate::config::{AdminCommand, Cli, Command, StaffRoleArg};
+use crate::db::Db;
+use crate::error::AppError;
+
+pub async fn run(cli: Cli) -> ExitCode {
+    crate::telemetry::init(cli.settings.log_format);
+    match cli.command {
+        Command::Serve => match crate::app::Application::build(cli.settings).await {
+            Ok(app) => match app.run_until_stopped().await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!(error = %e, "server failed");
+                    ExitCode::FAILURE
+                }
+            },
+            Err(e) => {
+                eprintln!("badgegate: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Admin { command: AdminCommand::Create { email, role } } => {
+            let role = match role {
+                StaffRoleArg::Admin => Role::Admin,
+                StaffRoleArg::Registrar => Role::Registrar,
+            };
+            let mut line = String::new();
+            if let Err(e) = std::io::stdin().lock().read_line(&mut line) {
+                eprintln!("badgegate: cannot read the password from standard input: {e}");
+                return ExitCode::FAILURE;
+            }
+            // Only the line ending is removed: every other character is part of the password.
+            let password = line.strip_suffix('\n').unwrap_or(&line);
+            let password = password.strip_suffix('\r').unwrap_or(password).to_string();
+            if let Err(e) = std::fs::create_dir_all(&cli.settings.data_dir) {
+                eprintln!("badgegate: cannot create data dir: {e}");
+                return ExitCode::FAILURE;
+            }
+            let result = Db::connect(&cli.settings.database_url(), 1).and_then(|db| {
+                let mut conn = db.get().map_err(|e| e.to_string())?;
+                users::create_staff_blocking(&mut conn, &email, &password, role).map_err(describe)
+            });
+            match result {
+                Ok(id) => {
+                    println!("created {} account {id}", role.as_str());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("badgegate: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Openapi => match serde_json::to_string_pretty(&crate::app::openapi()) {
+            Ok(json) => {
+                println!("{json}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("badgegate: {e}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+fn describe(e: AppError) -> String {
+    match e {
+        AppError::Validation(errors) => {
+            errors.iter().map(|f| format!("{} {}", f.field, f.message)).collect::<Vec<_>>().join("; ")
+        }
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,134 @@
+//! Command line and environment configuration.
+//!
+//! Every option is global so that every subcommand (`serve`, `admin create`,
+//! `openapi`) reads the same variables: an operator sets them once.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "badgegate", version, about = "Consent-gated badge scanning and lead retrieval for events")]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: Settings,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Address to listen on.
+    #[arg(long, env = "BADGEGATE_BIND", default_value = "127.0.0.1:8080", global = true)]
+    pub bind: SocketAddr,
+
+    /// Database URL: `sqlite://PATH`, `sqlite::memory:`, `postgres://…` or `postgresql://…`.
+    /// Defaults to a SQLite file in the data directory.
+    #[arg(long, env = "BADGEGATE_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+
+    /// Directory for the SQLite database and generated secrets.
+    #[arg(long, env = "BADGEGATE_DATA_DIR", default_value = "./data", global = true)]
+    pub data_dir: PathBuf,
+
+    /// Token signing secret (at least 32 bytes). Generated and kept in the data dir when absent.
+    #[arg(long, env = "BADGEGATE_TOKEN_SECRET", global = true, hide_env_values = true)]
+    pub token_secret: Option<String>,
+
+    /// Key from which badge codes are derived (at least 32 bytes). Generated and kept in the
+    /// data dir when absent. Instances sharing one PostgreSQL must share this key.
+    #[arg(long, env = "BADGEGATE_BADGE_SECRET", global = true, hide_env_values = true)]
+    pub badge_secret: Option<String>,
+
+    /// PEM certificate chain; with --tls-key the service speaks HTTPS only.
+    #[arg(long, env = "BADGEGATE_TLS_CERT", global = true, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "BADGEGATE_TLS_KEY", global = true, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Log output format.
+    #[arg(long, env = "BADGEGATE_LOG_FORMAT", value_enum, default_value = "text", global = true)]
+    pub log_format: LogFormat,
+
+    /// Base URL printed in participants' links; defaults to the bound address.
+    #[arg(long, env = "BADGEGATE_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+
+    /// How many password hashes may run at once (defaults to the number of cores).
+    #[arg(long, env = "BADGEGATE_HASH_CONCURRENCY", global = true)]
+    pub hash_concurrency: Option<usize>,
+
+    /// Database connection pool size.
+    #[arg(long, env = "BADGEGATE_DB_POOL_SIZE", default_value_t = 8, global = true)]
+    pub db_pool_size: u32,
+
+    /// HTTP worker threads (defaults to the number of cores).
+    #[arg(long, env = "BADGEGATE_WORKERS", global = true)]
+    pub workers: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP service.
+    Serve,
+    /// Manage staff accounts.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Print the OpenAPI document of the API.
+    Openapi,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a staff account; the password is read from standard input (one line).
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_enum, default_value = "admin")]
+        role: StaffRoleArg,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum StaffRoleArg {
+    Admin,
+    Registrar,
+}
+
+impl Settings {
+    /// Settings for tests and embedding: everything default except what is given.
+    pub fn for_data_dir(data_dir: PathBuf) -> Self {
+        Settings {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database_url: None,
+            data_dir,
+            token_secret: None,
+            badge_secret: None,
+            tls_cert: None,
+            tls_key: None,
+            log_format: LogFormat::Text,
+            public_url: None,
+            hash_concurrency: None,
+            db_pool_size: 8,
+            workers: Some(2),
+        }
+    }
+
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("badgegate.db").display()),
+        }
+    }
+}

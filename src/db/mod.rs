@@ -1,0 +1,235 @@
+//! Storage: one connection type over SQLite and PostgreSQL, a pool whose backend is chosen
+//! by the URL scheme, embedded migrations, and helpers that keep blocking work off the
+//! async workers.
+
+pub mod schema;
+
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::error::AppResult;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Pg(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+/// Runs the same code against whichever concrete connection is inside a [`DbConn`].
+/// For the few statements the multi-backend query builder cannot express
+/// (`ON CONFLICT DO NOTHING`, multi-row inserts) while keeping one copy of the code.
+#[macro_export]
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConn::Pg($c) => $body,
+            $crate::db::DbConn::Sqlite($c) => $body,
+        }
+    };
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Clone)]
+pub struct DbUrl {
+    pub backend: Backend,
+    /// What the driver receives: a file path (or `:memory:`) for SQLite, the URL for PostgreSQL.
+    pub target: String,
+}
+
+impl DbUrl {
+    /// Refuses any scheme but the two we serve, so a typo never silently creates a file.
+    pub fn parse(url: &str) -> Result<DbUrl, String> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DbUrl { backend: Backend::Postgres, target: url.to_string() });
+        }
+        if url == "sqlite::memory:" {
+            return Ok(DbUrl { backend: Backend::Sqlite, target: ":memory:".to_string() });
+        }
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err("sqlite:// URL has no file path".to_string());
+            }
+            return Ok(DbUrl { backend: Backend::Sqlite, target: path.to_string() });
+        }
+        let scheme = url.split_once(':').map(|(s, _)| s).unwrap_or(url);
+        Err(format!(
+            "unsupported database URL scheme `{scheme}`: use sqlite://PATH, sqlite::memory: or postgres://…"
+        ))
+    }
+}
+
+pub struct Manager {
+    url: DbUrl,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, Self::Error> {
+        match self.url.backend {
+            Backend::Postgres => diesel::PgConnection::establish(&self.url.target)
+                .map(DbConn::Pg)
+                .map_err(diesel::r2d2::Error::ConnectionError),
+            Backend::Sqlite => {
+                let mut conn = diesel::SqliteConnection::establish(&self.url.target)
+                    .map_err(diesel::r2d2::Error::ConnectionError)?;
+                // synchronous=FULL: a response that says "stored" must survive power loss,
+                // not only a crash of this process (the scan batch contract). WAL keeps
+                // readers from blocking the writer; busy_timeout queues writers instead of
+                // failing them.
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL;
+                     PRAGMA synchronous = FULL;
+                     PRAGMA foreign_keys = ON;
+                     PRAGMA busy_timeout = 10000;",
+                )
+                .map_err(diesel::r2d2::Error::QueryError)?;
+                Ok(DbConn::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), Self::Error> {
+        conn.batch_execute("SELECT 1").map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConn) -> bool {
+        false
+    }
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+    pub backend: Backend,
+}
+
+impl Db {
+    /// Opens the pool and brings the schema up to date.
+    pub fn connect(url: &str, pool_size: u32) -> Result<Db, String> {
+        let url = DbUrl::parse(url)?;
+        let backend = url.backend;
+        // Every connection to `:memory:` is its own empty database: keep exactly one.
+        let size = if url.target == ":memory:" { 1 } else { pool_size.max(1) };
+        let pool = r2d2::Pool::builder()
+            .max_size(size)
+            .connection_timeout(Duration::from_secs(10))
+            .build(Manager { url })
+            .map_err(|e| format!("cannot open database: {e}"))?;
+        let db = Db { pool, backend };
+        let mut conn = db.pool.get().map_err(|e| format!("cannot open database: {e}"))?;
+        run_migrations(&mut conn)?;
+        Ok(db)
+    }
+
+    pub fn get(&self) -> AppResult<r2d2::PooledConnection<Manager>> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Runs blocking database work on the blocking thread pool; the connection is taken
+    /// inside the closure so an async worker never waits on the pool.
+    pub async fn run<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        actix_web::web::block(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await?
+    }
+
+    /// Like [`Db::run`], inside one write transaction.
+    pub async fn write<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run(move |conn| write_tx(conn, f)).await
+    }
+}
+
+fn run_migrations(conn: &mut DbConn) -> Result<(), String> {
+    let result = match conn {
+        DbConn::Pg(c) => c.run_pending_migrations(PG_MIGRATIONS).map(|_| ()),
+        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+    };
+    result.map_err(|e| format!("migrations failed: {e}"))
+}
+
+/// One write transaction. On SQLite it starts with `BEGIN IMMEDIATE` so the write lock is
+/// taken up front: a deferred transaction that read first can fail with SQLITE_BUSY when it
+/// later tries to write, and no busy timeout helps it.
+pub fn write_tx<T, F>(conn: &mut DbConn, f: F) -> AppResult<T>
+where
+    F: FnOnce(&mut DbConn) -> AppResult<T>,
+{
+    match conn {
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        DbConn::Pg(_) => <DbConn as Connection>::TransactionManager::begin_transaction(conn)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            <DbConn as Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            if let Err(rollback) = <DbConn as Connection>::TransactionManager::rollback_transaction(conn) {
+                tracing::error!(error = %rollback, "rollback failed");
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Time as stored: milliseconds since the Unix epoch, UTC (one portable column type).
+pub fn now_ms() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp_nanos().div_euclid(1_000_000) as i64
+}
+
+pub fn ms_to_rfc3339(ms: i64) -> String {
+    let nanos = i128::from(ms) * 1_000_000;
+    time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+pub fn parse_rfc3339_ms(value: &str) -> Option<i64> {
+    let t = time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339).ok()?;
+    i64::try_from(t.unix_timestamp_nanos().div_euclid(1_000_000)).ok()
+}
+
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Escapes `%`, `_` and `\` for a LIKE pattern used with `ESCAPE '\'`.
+pub fn like_pattern(needle: &str) -> String {
+    let mut out = String::with_capacity(needle.len() + 2);
+    out.push('%');
+    for ch in needle.to_lowercase().chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out.push('%');
+    out
+}

@@ -1,0 +1,167 @@
+// Written by hand to match migrations/{sqlite,postgres}: only types both backends share.
+
+diesel::table! {
+    events (id) {
+        id -> Text,
+        name -> Text,
+        slug -> Text,
+        starts_at -> BigInt,
+        ends_at -> BigInt,
+        venue -> Nullable<Text>,
+        privacy_notice_version -> Text,
+        released_fields -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    partners (id) {
+        id -> Text,
+        event_id -> Text,
+        name -> Text,
+        leads_suspended -> Bool,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        email -> Text,
+        password_hash -> Text,
+        role -> Text,
+        event_id -> Nullable<Text>,
+        partner_id -> Nullable<Text>,
+        token_version -> Integer,
+        disabled -> Bool,
+        failed_logins -> Integer,
+        locked_until -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    attendees (id) {
+        id -> Text,
+        event_id -> Text,
+        name -> Text,
+        email -> Text,
+        company -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        address -> Nullable<Text>,
+        marketing_emails -> Bool,
+        search_text -> Text,
+        privacy_token_hash -> Nullable<Text>,
+        erased_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    badges (id) {
+        id -> Text,
+        event_id -> Text,
+        attendee_id -> Text,
+        code_hash -> Text,
+        created_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    consents (id) {
+        id -> Text,
+        event_id -> Text,
+        attendee_id -> Text,
+        partner_id -> Nullable<Text>,
+        granted_at -> BigInt,
+        source -> Text,
+        notice_version -> Text,
+        ended_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    withdrawals (id) {
+        id -> Text,
+        event_id -> Text,
+        attendee_id -> Text,
+        partner_id -> Nullable<Text>,
+        created_at -> BigInt,
+        source -> Text,
+        recorded_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    scans (id) {
+        id -> Text,
+        event_id -> Text,
+        partner_id -> Text,
+        user_id -> Text,
+        client_scan_id -> Text,
+        badge_id -> Text,
+        attendee_id -> Text,
+        scanned_at -> BigInt,
+        received_at -> BigInt,
+        notes -> Nullable<Text>,
+        rating -> Nullable<Integer>,
+        answers -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    leads (id) {
+        id -> Text,
+        event_id -> Text,
+        partner_id -> Text,
+        attendee_id -> Text,
+        first_scanned_at -> BigInt,
+        first_scanned_by -> Text,
+        last_scanned_at -> BigInt,
+        notes -> Nullable<Text>,
+        rating -> Nullable<Integer>,
+        answers -> Nullable<Text>,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    exports (id) {
+        id -> Text,
+        event_id -> Text,
+        partner_id -> Text,
+        user_id -> Text,
+        started_at -> BigInt,
+        completed_at -> Nullable<BigInt>,
+        row_count -> Nullable<BigInt>,
+        sha256 -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    disclosures (id) {
+        id -> Text,
+        occurred_at -> BigInt,
+        event_id -> Text,
+        partner_id -> Text,
+        user_id -> Nullable<Text>,
+        attendee_id -> Text,
+        fields -> Text,
+        basis -> Text,
+        channel -> Text,
+        export_id -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(partners -> events (event_id));
+diesel::joinable!(attendees -> events (event_id));
+diesel::joinable!(badges -> attendees (attendee_id));
+diesel::joinable!(leads -> attendees (attendee_id));
+diesel::joinable!(scans -> attendees (attendee_id));
+diesel::joinable!(disclosures -> partners (partner_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    events, partners, users, attendees, badges, consents, withdrawals, scans, leads, exports, disclosures,
+);

@@ -1,0 +1,185 @@
+//! The one error type of the service, rendered as `application/problem+json` (RFC 9457).
+//!
+//! Internal causes are logged here and never leave the process: a 500 body is opaque.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FieldError {
+    /// JSON path (or CSV column) of the offending input.
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError { field: field.into(), message: message.into() }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("the request is not valid")]
+    Validation(Vec<FieldError>),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("authentication is required")]
+    Unauthorized,
+    #[error("this account may not do that")]
+    Forbidden,
+    #[error("no such resource")]
+    NotFound,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// A request that was understood but refused for a reason a client acts on.
+    #[error("{detail}")]
+    Rejected { reason: &'static str, detail: String },
+    #[error("too many requests; retry later")]
+    TooManyRequests { retry_after_secs: u64 },
+    #[error("the service is not ready")]
+    Unavailable,
+    #[error("internal error")]
+    Internal(String),
+}
+
+/// Problem details body (RFC 9457) with our extension members.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+impl AppError {
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        AppError::Internal(cause.to_string())
+    }
+
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        AppError::Validation(vec![FieldError::new(field, message)])
+    }
+
+    fn slug(&self) -> &'static str {
+        match self {
+            AppError::Validation(_) => "validation",
+            AppError::BadRequest(_) => "bad-request",
+            AppError::Unauthorized => "unauthorized",
+            AppError::Forbidden => "forbidden",
+            AppError::NotFound => "not-found",
+            AppError::Conflict(_) => "conflict",
+            AppError::PayloadTooLarge(_) => "payload-too-large",
+            AppError::UnsupportedMediaType(_) => "unsupported-media-type",
+            AppError::Rejected { .. } => "rejected",
+            AppError::TooManyRequests { .. } => "too-many-requests",
+            AppError::Unavailable => "unavailable",
+            AppError::Internal(_) => "internal",
+        }
+    }
+
+    pub fn problem(&self) -> Problem {
+        let status = self.status_code();
+        let detail = match self {
+            AppError::Internal(_) => "the request could not be completed".to_string(),
+            AppError::Validation(errors) => {
+                let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+                format!("invalid fields: {}", fields.join(", "))
+            }
+            other => other.to_string(),
+        };
+        Problem {
+            type_: format!("urn:badgegate:problem:{}", self.slug()),
+            title: status.canonical_reason().unwrap_or("Error").to_string(),
+            status: status.as_u16(),
+            detail,
+            reason: match self {
+                AppError::Rejected { reason, .. } => Some((*reason).to_string()),
+                _ => None,
+            },
+            errors: match self {
+                AppError::Validation(errors) => errors.clone(),
+                _ => Vec::new(),
+            },
+        }
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::Validation(_) | AppError::Rejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let AppError::Internal(cause) = self {
+            tracing::error!(cause = %cause, "internal error");
+        }
+        let mut builder = HttpResponse::build(self.status_code());
+        builder.insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json")));
+        builder.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
+        if let AppError::TooManyRequests { retry_after_secs } = self {
+            builder.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+        }
+        if let AppError::Unauthorized = self {
+            builder.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+        }
+        builder.body(serde_json::to_vec(&self.problem()).unwrap_or_default())
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        match e {
+            diesel::result::Error::NotFound => AppError::NotFound,
+            other => AppError::Internal(format!("database: {other}")),
+        }
+    }
+}
+
+impl From<r2d2::Error> for AppError {
+    fn from(e: r2d2::Error) -> Self {
+        tracing::warn!(error = %e, "database pool exhausted or unreachable");
+        AppError::Unavailable
+    }
+}
+
+impl From<actix_web::error::BlockingError> for AppError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        AppError::Internal(format!("blocking task: {e}"))
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+/// True when a database error is a unique-constraint violation: the race-free way to
+/// detect "already exists" is to let the constraint refuse the insert.
+pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
+    matches!(
+        e,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}

@@ -1,0 +1,314 @@
+//! Events: dates, slug, the privacy-notice version in force, and which contact fields
+//! partners may ever receive.
+
+use actix_web::{HttpResponse, get, patch, post, web};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::app::AppState;
+use crate::auth::{AdminOnly, Auth, Registration};
+use crate::db::schema::events;
+use crate::db::{DbConn, ms_to_rfc3339, new_id, now_ms, parse_rfc3339_ms};
+use crate::error::{AppError, AppResult, FieldError, Problem, is_unique_violation};
+use crate::http::{ApiJson, Page, PageQuery};
+
+/// Contact fields in the order they are shown and exported.
+pub const CONTACT_FIELDS: [&str; 5] = ["name", "company", "address", "phone", "email"];
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = events)]
+pub struct EventRow {
+    pub id: String,
+    pub name: String,
+    pub slug: String,
+    pub starts_at: i64,
+    pub ends_at: i64,
+    pub venue: Option<String>,
+    pub privacy_notice_version: String,
+    pub released_fields: String,
+    pub created_at: i64,
+}
+
+impl EventRow {
+    pub fn released_fields(&self) -> Vec<String> {
+        self.released_fields.split(',').filter(|f| !f.is_empty()).map(str::to_string).collect()
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateEvent {
+    pub name: String,
+    /// RFC 3339.
+    pub starts_at: String,
+    /// RFC 3339; after `starts_at`.
+    pub ends_at: String,
+    pub venue: Option<String>,
+    /// Lowercase letters, digits and hyphens; derived from the name when absent.
+    pub slug: Option<String>,
+    /// Defaults to "1".
+    pub privacy_notice_version: Option<String>,
+    /// Contact fields partners may receive; defaults to all of name, company, address, phone, email.
+    pub released_fields: Option<Vec<String>>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateEvent {
+    pub released_fields: Option<Vec<String>>,
+    pub privacy_notice_version: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EventView {
+    pub id: String,
+    pub name: String,
+    pub slug: String,
+    pub starts_at: String,
+    pub ends_at: String,
+    pub venue: Option<String>,
+    pub privacy_notice_version: String,
+    pub released_fields: Vec<String>,
+    pub registration_url: String,
+}
+
+impl EventView {
+    fn new(row: EventRow, base: &str) -> EventView {
+        EventView {
+            registration_url: format!("{base}/e/{}/register", row.slug),
+            released_fields: row.released_fields(),
+            id: row.id,
+            name: row.name,
+            slug: row.slug,
+            starts_at: ms_to_rfc3339(row.starts_at),
+            ends_at: ms_to_rfc3339(row.ends_at),
+            venue: row.venue,
+            privacy_notice_version: row.privacy_notice_version,
+        }
+    }
+}
+
+pub fn find(conn: &mut DbConn, event_id: &str) -> AppResult<EventRow> {
+    events::table.find(event_id).select(EventRow::as_select()).first(conn).optional()?.ok_or(AppError::NotFound)
+}
+
+pub fn find_by_slug(conn: &mut DbConn, slug: &str) -> AppResult<EventRow> {
+    events::table
+        .filter(events::slug.eq(slug))
+        .select(EventRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(AppError::NotFound)
+}
+
+/// Checks and renders a text field: trimmed, length-limited, no control characters.
+pub fn clean_text(
+    errors: &mut Vec<FieldError>,
+    field: &str,
+    value: &str,
+    max: usize,
+    allow_newlines: bool,
+) -> String {
+    let value = value.trim();
+    if value.chars().count() > max {
+        errors.push(FieldError::new(field, format!("must be at most {max} characters")));
+    } else if value.chars().any(|c| c.is_control() && !(allow_newlines && (c == '\n' || c == '\r'))) {
+        errors.push(FieldError::new(field, "must not contain control characters"));
+    }
+    value.to_string()
+}
+
+fn check_released_fields(errors: &mut Vec<FieldError>, fields: &[String]) -> String {
+    let mut out = Vec::new();
+    for f in fields {
+        if !CONTACT_FIELDS.contains(&f.as_str()) {
+            errors.push(FieldError::new("released_fields", format!("unknown contact field `{f}`")));
+        } else if !out.contains(&f.as_str()) {
+            out.push(f.as_str());
+        }
+    }
+    // Stored in the canonical order so exports keep a stable column order.
+    CONTACT_FIELDS.iter().filter(|f| out.contains(f)).copied().collect::<Vec<_>>().join(",")
+}
+
+fn slugify(name: &str) -> String {
+    let mut slug = String::new();
+    for ch in name.to_lowercase().chars() {
+        if ch.is_ascii_alphanumeric() {
+            slug.push(ch);
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+    }
+    let slug: String = slug.trim_end_matches('-').chars().take(48).collect();
+    if slug.is_empty() { "event".to_string() } else { slug }
+}
+
+fn valid_slug(slug: &str) -> bool {
+    (1..=64).contains(&slug.len())
+        && slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !slug.starts_with('-')
+}
+
+/// Create an event (admin).
+#[utoipa::path(tag = "events", security(("bearer" = [])), request_body = CreateEvent,
+    responses((status = 201, body = EventView), (status = 409, body = Problem), (status = 422, body = Problem)))]
+#[post("/events")]
+pub async fn create_event(
+    state: web::Data<AppState>,
+    _auth: Auth<AdminOnly>,
+    body: ApiJson<CreateEvent>,
+) -> AppResult<HttpResponse> {
+    let input = body.into_inner();
+    let mut errors = Vec::new();
+    let name = clean_text(&mut errors, "name", &input.name, 200, false);
+    if name.is_empty() {
+        errors.push(FieldError::new("name", "is required"));
+    }
+    let starts = parse_rfc3339_ms(&input.starts_at);
+    let ends = parse_rfc3339_ms(&input.ends_at);
+    if starts.is_none() {
+        errors.push(FieldError::new("starts_at", "must be an RFC 3339 date-time"));
+    }
+    if ends.is_none() {
+        errors.push(FieldError::new("ends_at", "must be an RFC 3339 date-time"));
+    }
+    if let (Some(s), Some(e)) = (starts, ends)
+        && e <= s
+    {
+        errors.push(FieldError::new("ends_at", "must be after starts_at"));
+    }
+    let venue = input.venue.as_deref().map(|v| clean_text(&mut errors, "venue", v, 200, false));
+    let notice = input.privacy_notice_version.as_deref().map(|v| clean_text(&mut errors, "privacy_notice_version", v, 32, false));
+    if notice.as_deref() == Some("") {
+        errors.push(FieldError::new("privacy_notice_version", "must not be empty"));
+    }
+    let released = match &input.released_fields {
+        Some(fields) => check_released_fields(&mut errors, fields),
+        None => CONTACT_FIELDS.join(","),
+    };
+    let explicit_slug = input.slug.clone();
+    if let Some(slug) = &explicit_slug
+        && !valid_slug(slug)
+    {
+        errors.push(FieldError::new("slug", "must be 1-64 lowercase letters, digits or hyphens"));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let mut row = EventRow {
+        id: new_id(),
+        slug: explicit_slug.clone().unwrap_or_else(|| slugify(&name)),
+        name,
+        starts_at: starts.unwrap_or_default(),
+        ends_at: ends.unwrap_or_default(),
+        venue: venue.filter(|v| !v.is_empty()),
+        privacy_notice_version: notice.unwrap_or_else(|| "1".to_string()),
+        released_fields: released,
+        created_at: now_ms(),
+    };
+    let row = state
+        .db
+        .run(move |conn| {
+            let base = row.slug.clone();
+            for attempt in 0..20 {
+                match diesel::insert_into(events::table).values(&row).execute(conn) {
+                    Ok(_) => return Ok(row),
+                    Err(e) if is_unique_violation(&e) && explicit_slug.is_none() => {
+                        row.slug = format!("{base}-{}", attempt + 2);
+                    }
+                    Err(e) if is_unique_violation(&e) => {
+                        return Err(AppError::Conflict("an event with this slug already exists".into()));
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Err(AppError::Conflict("no free slug for this name; give one".into()))
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(EventView::new(row, &state.public_url)))
+}
+
+/// List events (staff).
+#[utoipa::path(tag = "events", security(("bearer" = [])), params(PageQuery), responses((status = 200, body = Page<EventView>)))]
+#[get("/events")]
+pub async fn list_events(
+    state: web::Data<AppState>,
+    _auth: Auth<Registration>,
+    query: web::Query<PageQuery>,
+) -> AppResult<web::Json<Page<EventView>>> {
+    let (page, per_page) = query.resolve()?;
+    let (rows, total) = state
+        .db
+        .run(move |conn| {
+            let total: i64 = events::table.count().get_result(conn)?;
+            let rows = events::table
+                .order((events::starts_at.desc(), events::id))
+                .limit(per_page)
+                .offset((page - 1) * per_page)
+                .select(EventRow::as_select())
+                .load(conn)?;
+            Ok((rows, total))
+        })
+        .await?;
+    let items = rows.into_iter().map(|r| EventView::new(r, &state.public_url)).collect();
+    Ok(web::Json(Page { items, total, page, per_page }))
+}
+
+/// One event (staff).
+#[utoipa::path(tag = "events", security(("bearer" = [])), responses((status = 200, body = EventView), (status = 404, body = Problem)))]
+#[get("/events/{event_id}")]
+pub async fn get_event(
+    state: web::Data<AppState>,
+    _auth: Auth<Registration>,
+    path: web::Path<String>,
+) -> AppResult<web::Json<EventView>> {
+    let event_id = path.into_inner();
+    let row = state.db.run(move |conn| find(conn, &event_id)).await?;
+    Ok(web::Json(EventView::new(row, &state.public_url)))
+}
+
+/// Change which contact fields partners may receive, or the privacy-notice version (admin).
+#[utoipa::path(tag = "events", security(("bearer" = [])), request_body = UpdateEvent,
+    responses((status = 200, body = EventView), (status = 404, body = Problem), (status = 422, body = Problem)))]
+#[patch("/events/{event_id}")]
+pub async fn update_event(
+    state: web::Data<AppState>,
+    _auth: Auth<AdminOnly>,
+    path: web::Path<String>,
+    body: ApiJson<UpdateEvent>,
+) -> AppResult<web::Json<EventView>> {
+    let event_id = path.into_inner();
+    let input = body.into_inner();
+    let mut errors = Vec::new();
+    let released = input.released_fields.as_ref().map(|f| check_released_fields(&mut errors, f));
+    let notice = input.privacy_notice_version.as_deref().map(|v| clean_text(&mut errors, "privacy_notice_version", v, 32, false));
+    if notice.as_deref() == Some("") {
+        errors.push(FieldError::new("privacy_notice_version", "must not be empty"));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let row = state
+        .db
+        .write(move |conn| {
+            find(conn, &event_id)?;
+            if let Some(released) = released {
+                diesel::update(events::table.find(&event_id)).set(events::released_fields.eq(released)).execute(conn)?;
+            }
+            if let Some(notice) = notice {
+                diesel::update(events::table.find(&event_id))
+                    .set(events::privacy_notice_version.eq(notice))
+                    .execute(conn)?;
+            }
+            find(conn, &event_id)
+        })
+        .await?;
+    Ok(web::Json(EventView::new(row, &state.public_url)))
+}
+
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(create_event).service(list_events).service(get_event).service(update_event);
+}

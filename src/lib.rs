@@ -1,0 +1,19 @@
+//! badgegate: QR attendee badges, partner badge scanning, and release of participants'
+//! contact data to partners only where the participant allowed it, with every release
+//! written to the disclosure ledger.
+
+pub mod app;
+pub mod attendees;
+pub mod auth;
+pub mod badges;
+pub mod cli;
+pub mod config;
+pub mod consent;
+pub mod db;
+pub mod error;
+pub mod events;
+pub mod http;
+pub mod ops;
+pub mod partners;
+pub mod telemetry;
+pub mod web;

@@ -1,0 +1,6 @@
+use clap::Parser;
+
+#[actix_web::main]
+async fn main() -> std::process::ExitCode {
+    badgegate::cli::run(badgegate::config::Cli::parse()).await
+}
