@@ -52,7 +52,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
             let message = inner.to_string();
             // serde reports unknown and missing fields at the parent; name the field itself.
             let field = field_from_message(&message)
-                .map(|f| if path == "." { f } else { format!("{path}.{f}") })
+                .map(|f| match path.as_str() {
+                    "." => f,
+                    p if p == f || p.ends_with(&format!(".{f}")) => p.to_string(),
+                    p => format!("{p}.{f}"),
+                })
                 .unwrap_or(path);
             let message = message.split(" at line ").next().unwrap_or(&message).to_string();
             Err(AppError::Validation(vec![FieldError::new(field, message)]))

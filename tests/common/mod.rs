@@ -1,0 +1,230 @@
+//! Black-box test harness: each test spawns the service on port 0 with a fresh database
+//! (a SQLite temp file, or a fresh PostgreSQL database that is dropped afterwards).
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Write;
+
+use badgegate::app::Application;
+use badgegate::auth::{Role, users};
+use badgegate::config::Settings;
+use badgegate::db::Db;
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use reqwest::{Response, StatusCode};
+use serde_json::{Value, json};
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub url: String,
+    pub client: reqwest::Client,
+    pub backend: Backend,
+    pub database_url: String,
+    pub data_dir: tempfile::TempDir,
+    pg: Option<PgDatabase>,
+    server: actix_web::dev::ServerHandle,
+}
+
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut conn) = PgConnection::establish(&self.admin_url) {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name)).execute(&mut conn);
+        }
+    }
+}
+
+fn replace_db_name(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let slash = base.rfind('/').unwrap();
+    let mut out = format!("{}/{}", &base[..slash], name);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+/// Says so on the real stderr (not captured by the test harness) when PostgreSQL is off.
+pub fn postgres_url_or_skip(test: &str) -> Option<String> {
+    match std::env::var("BADGEGATE_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            let _ = writeln!(std::io::stderr(), "SKIPPED {test} [postgres]: BADGEGATE_TEST_POSTGRES_URL is not set");
+            None
+        }
+    }
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        let data_dir = tempfile::tempdir().unwrap();
+        let mut settings = Settings::for_data_dir(data_dir.path().to_path_buf());
+        settings.db_pool_size = 4;
+        settings.hash_concurrency = Some(2);
+        let mut pg = None;
+        let database_url = match backend {
+            Backend::Sqlite => format!("sqlite://{}", data_dir.path().join("test.db").display()),
+            Backend::Postgres => {
+                let admin_url = std::env::var("BADGEGATE_TEST_POSTGRES_URL").unwrap();
+                let name = format!("bg_test_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = PgConnection::establish(&admin_url).unwrap();
+                diesel::sql_query(format!("CREATE DATABASE \"{name}\"")).execute(&mut conn).unwrap();
+                let url = replace_db_name(&admin_url, &name);
+                pg = Some(PgDatabase { admin_url, name });
+                url
+            }
+        };
+        settings.database_url = Some(database_url.clone());
+        let app = Application::build(settings).await.unwrap();
+        let url = app.public_url().to_string();
+        let server = app.into_server();
+        let handle = server.handle();
+        actix_web::rt::spawn(server);
+        TestApp {
+            url,
+            client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+            backend,
+            database_url,
+            data_dir,
+            pg,
+            server: handle,
+        }
+    }
+
+    pub fn db(&self) -> Db {
+        Db::connect(&self.database_url, 1).unwrap()
+    }
+
+    /// Creates a staff account directly, as `badgegate admin create` does.
+    pub async fn create_staff(&self, email: &str, role: Role) {
+        let url = self.database_url.clone();
+        let email = email.to_string();
+        tokio::task::spawn_blocking(move || {
+            let db = Db::connect(&url, 1).unwrap();
+            let mut conn = db.get().unwrap();
+            users::create_staff_blocking(&mut conn, &email, PASSWORD, role).unwrap();
+        })
+        .await
+        .unwrap();
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Response {
+        self.client
+            .post(format!("{}/api/v1/auth/login", self.url))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn token(&self, email: &str) -> String {
+        let res = self.login(email, PASSWORD).await;
+        assert_eq!(res.status(), StatusCode::OK, "login of {email} failed");
+        res.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_string()
+    }
+
+    /// A fresh admin and its token.
+    pub async fn admin(&self) -> String {
+        let email = format!("admin-{}@example.org", uuid::Uuid::new_v4().simple());
+        self.create_staff(&email, Role::Admin).await;
+        self.token(&email).await
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> Response {
+        self.client.get(format!("{}{}", self.url, path)).bearer_auth(token).send().await.unwrap()
+    }
+
+    pub async fn post(&self, token: &str, path: &str, body: &Value) -> Response {
+        self.client.post(format!("{}{}", self.url, path)).bearer_auth(token).json(body).send().await.unwrap()
+    }
+
+    pub async fn patch(&self, token: &str, path: &str, body: &Value) -> Response {
+        self.client.patch(format!("{}{}", self.url, path)).bearer_auth(token).json(body).send().await.unwrap()
+    }
+
+    /// An event running from yesterday to tomorrow.
+    pub async fn event(&self, admin: &str) -> String {
+        let now = time::OffsetDateTime::now_utc();
+        let fmt = &time::format_description::well_known::Rfc3339;
+        let body = json!({
+            "name": format!("Expo {}", uuid::Uuid::new_v4().simple()),
+            "starts_at": (now - time::Duration::days(1)).format(fmt).unwrap(),
+            "ends_at": (now + time::Duration::days(1)).format(fmt).unwrap(),
+        });
+        let res = self.post(admin, "/api/v1/events", &body).await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string()
+    }
+
+    pub async fn partner(&self, admin: &str, event_id: &str, name: &str) -> String {
+        let res = self.post(admin, &format!("/api/v1/events/{event_id}/partners"), &json!({"name": name})).await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string()
+    }
+
+    /// Registers a participant; returns the 201 body.
+    pub async fn register(&self, token: &str, event_id: &str, body: Value) -> Value {
+        let res = self.post(token, &format!("/api/v1/events/{event_id}/attendees"), &body).await;
+        assert_eq!(res.status(), StatusCode::CREATED, "registration failed");
+        res.json::<Value>().await.unwrap()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Stop accepting work; the runtime ends with the test. The PostgreSQL database is
+        // dropped (WITH FORCE) when `pg` drops.
+        let _ = self.server.stop(false);
+        let _ = self.pg.take();
+    }
+}
+
+/// Declares one test per backend around an `async fn(TestApp)` scenario.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    let app = $crate::common::TestApp::spawn($crate::common::Backend::Sqlite).await;
+                    super::$name(app).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    if $crate::common::postgres_url_or_skip(stringify!($name)).is_none() {
+                        return;
+                    }
+                    let app = $crate::common::TestApp::spawn($crate::common::Backend::Postgres).await;
+                    super::$name(app).await;
+                }
+            )*
+        }
+    };
+}
+
+pub async fn problem(res: Response) -> Value {
+    assert_eq!(
+        res.headers().get("content-type").and_then(|v| v.to_str().ok()),
+        Some("application/problem+json"),
+        "expected a problem+json body"
+    );
+    res.json::<Value>().await.unwrap()
+}
