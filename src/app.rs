@@ -85,10 +85,15 @@ impl Application {
         let pool_size = settings.db_pool_size;
         let db = web::block(move || Db::connect(&url, pool_size)).await.map_err(|e| e.to_string())??;
 
-        let token_secret = secrets::load_or_create(&settings.data_dir, "token-secret", settings.token_secret.as_deref())?;
-        let badge_secret = secrets::load_or_create(&settings.data_dir, "badge-secret", settings.badge_secret.as_deref())?;
+        let token_secret =
+            secrets::load_or_create(&settings.data_dir, "token-secret", settings.token_secret.as_deref())?;
+        let badge_secret =
+            secrets::load_or_create(&settings.data_dir, "badge-secret", settings.badge_secret.as_deref())?;
         let concurrency = settings.hash_concurrency.unwrap_or_else(num_cpus::get);
-        let passwords = web::block(move || Passwords::new(concurrency)).await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
+        let passwords = web::block(move || Passwords::new(concurrency))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
 
         let listener = TcpListener::bind(settings.bind).map_err(|e| format!("cannot bind {}: {e}", settings.bind))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
@@ -113,9 +118,10 @@ impl Application {
             let (app, _) = documented_routes(App::new().into_utoipa_app()).split_for_parts();
             app.app_data(state.clone())
                 .app_data(table.clone())
-                .app_data(web::QueryConfig::default().error_handler(|e, _| {
-                    AppError::BadRequest(format!("invalid query string: {e}")).into()
-                }))
+                .app_data(
+                    web::QueryConfig::default()
+                        .error_handler(|e, _| AppError::BadRequest(format!("invalid query string: {e}")).into()),
+                )
                 .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
                 .app_data(web::FormConfig::default().limit(64 * 1024))
                 .configure(crate::web::routes)

@@ -178,8 +178,5 @@ pub type AppResult<T> = Result<T, AppError>;
 /// True when a database error is a unique-constraint violation: the race-free way to
 /// detect "already exists" is to let the constraint refuse the insert.
 pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
-    matches!(
-        e,
-        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
-    )
+    matches!(e, diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))
 }

@@ -45,7 +45,8 @@ async fn unknown_routes_and_methods_are_problem_json(app: TestApp) {
 
 async fn bad_bodies_get_4xx_naming_the_field(app: TestApp) {
     let login = format!("{}/api/v1/auth/login", app.url);
-    let res = app.client.post(&login).header("content-type", "application/json").body("{not json").send().await.unwrap();
+    let res =
+        app.client.post(&login).header("content-type", "application/json").body("{not json").send().await.unwrap();
     assert_eq!(res.status(), 400);
     problem(res).await;
 
@@ -53,7 +54,8 @@ async fn bad_bodies_get_4xx_naming_the_field(app: TestApp) {
     assert_eq!(res.status(), 415);
     problem(res).await;
 
-    let res = app.client.post(&login).json(&json!({"email": "a@b.c", "password": "x", "admin": true})).send().await.unwrap();
+    let res =
+        app.client.post(&login).json(&json!({"email": "a@b.c", "password": "x", "admin": true})).send().await.unwrap();
     assert_eq!(res.status(), 422);
     let body = problem(res).await;
     assert_eq!(body["errors"][0]["field"], "admin");
@@ -187,7 +189,11 @@ async fn registrars_cannot_do_admin_work(app: TestApp) {
     app.create_staff("reg@example.org", Role::Registrar).await;
     let registrar = app.token("reg@example.org").await;
     let res = app
-        .post(&registrar, "/api/v1/events", &json!({"name": "X", "starts_at": "2030-01-01T00:00:00Z", "ends_at": "2030-01-02T00:00:00Z"}))
+        .post(
+            &registrar,
+            "/api/v1/events",
+            &json!({"name": "X", "starts_at": "2030-01-01T00:00:00Z", "ends_at": "2030-01-02T00:00:00Z"}),
+        )
         .await;
     assert_eq!(res.status(), 403);
     problem(res).await;
@@ -291,11 +297,7 @@ fn the_binary_creates_admins_from_stdin_and_keeps_secrets_out_of_logs() {
 
     // Restart: the same secret is reused.
     let before = std::fs::read_to_string(&secret).unwrap();
-    let out = Command::new(bin)
-        .args(["openapi"])
-        .env("BADGEGATE_DATA_DIR", dir.path())
-        .output()
-        .unwrap();
+    let out = Command::new(bin).args(["openapi"]).env("BADGEGATE_DATA_DIR", dir.path()).output().unwrap();
     assert!(out.status.success());
     assert_eq!(before, std::fs::read_to_string(&secret).unwrap());
 }

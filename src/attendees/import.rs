@@ -100,7 +100,12 @@ fn parse(body: &[u8], partner_ids: &[String]) -> Result<Vec<super::ValidRegistra
             company: opt(2),
             phone: opt(3),
             address: opt(4),
-            share_with_partners: get(7).split(';').map(str::trim).filter(|p| !p.is_empty()).map(str::to_string).collect(),
+            share_with_partners: get(7)
+                .split(';')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(str::to_string)
+                .collect(),
         };
         match validate(&input, partner_ids) {
             Ok(v) if row_errors.is_empty() => {
@@ -158,7 +163,8 @@ pub async fn import(
         .db
         .run(move |conn| {
             let event = events::find(conn, &event_id)?;
-            let partner_ids: Vec<String> = partners::list_for_event(conn, &event.id)?.into_iter().map(|p| p.id).collect();
+            let partner_ids: Vec<String> =
+                partners::list_for_event(conn, &event.id)?.into_iter().map(|p| p.id).collect();
             let rows = parse(&body, &partner_ids).map_err(AppError::Validation)?;
             let emails: Vec<&str> = rows.iter().map(|r| r.email.as_str()).collect();
             let taken = existing_emails(conn, &event.id, &emails)?;
@@ -167,12 +173,16 @@ pub async fn import(
                     .iter()
                     .enumerate()
                     .filter(|(_, r)| taken.contains(&r.email))
-                    .map(|(i, _)| FieldError::new(format!("rows[{}].email", i + 1), "is already registered for this event"))
+                    .map(|(i, _)| {
+                        FieldError::new(format!("rows[{}].email", i + 1), "is already registered for this event")
+                    })
                     .collect();
                 return Err(AppError::Validation(errors));
             }
-            let prepared: Vec<Prepared> =
-                rows.into_iter().map(|r| prepare(&state2.badge_key, &event, r, Source::Import)).collect::<AppResult<_>>()?;
+            let prepared: Vec<Prepared> = rows
+                .into_iter()
+                .map(|r| prepare(&state2.badge_key, &event, r, Source::Import))
+                .collect::<AppResult<_>>()?;
             let count = prepared.len();
             write_tx(conn, |conn| store(conn, &prepared))?;
             Ok(count)

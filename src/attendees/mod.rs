@@ -70,7 +70,13 @@ pub struct ValidRegistration {
     pub marketing_emails: bool,
 }
 
-fn optional(errors: &mut Vec<FieldError>, field: &str, value: &Option<String>, max: usize, newlines: bool) -> Option<String> {
+fn optional(
+    errors: &mut Vec<FieldError>,
+    field: &str,
+    value: &Option<String>,
+    max: usize,
+    newlines: bool,
+) -> Option<String> {
     value.as_deref().map(|v| clean_text(errors, field, v, max, newlines)).filter(|v| !v.is_empty())
 }
 
@@ -85,7 +91,8 @@ pub fn validate(input: &RegistrationInput, partner_ids: &[String]) -> Result<Val
     if let Err(e) = check_email("email", &email) {
         errors.push(e);
     }
-    let company = optional(&mut errors, "company", &input.company, MAX_COMPANY, false);
+    // Company names and addresses may span lines (a department under a firm name).
+    let company = optional(&mut errors, "company", &input.company, MAX_COMPANY, true);
     let phone = optional(&mut errors, "phone", &input.phone, MAX_PHONE, false);
     if let Some(p) = &phone
         && !p.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c))
@@ -171,13 +178,13 @@ pub fn store(conn: &mut DbConn, prepared: &[Prepared]) -> AppResult<()> {
         let people: Vec<&AttendeeRow> = chunk.iter().map(|p| &p.attendee).collect();
         let cards: Vec<&badges::BadgeRow> = chunk.iter().map(|p| &p.badge).collect();
         let opt_ins: Vec<&consent::ConsentRow> = chunk.iter().flat_map(|p| p.consents.iter()).collect();
-        let result = crate::on_backend!(conn, |c| {
-            diesel::insert_into(attendees::table).values(people).execute(c)
-        });
+        let result = crate::on_backend!(conn, |c| { diesel::insert_into(attendees::table).values(people).execute(c) });
         match result {
             Ok(_) => {}
             Err(e) if is_unique_violation(&e) => {
-                return Err(AppError::Conflict("a participant with this e-mail is already registered for this event".into()));
+                return Err(AppError::Conflict(
+                    "a participant with this e-mail is already registered for this event".into(),
+                ));
             }
             Err(e) => return Err(e.into()),
         }

@@ -81,9 +81,12 @@ pub async fn login(state: web::Data<AppState>, body: ApiJson<LoginRequest>) -> A
     }
     let access_token = state.tokens.issue(&user.id, role, user.token_version, user.event_id, user.partner_id)?;
     tracing::info!(user_id = %user.id, role = role.as_str(), "login");
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(LoginResponse { access_token, token_type: "Bearer", expires_in: TOKEN_LIFETIME_SECS, role }))
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(LoginResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: TOKEN_LIFETIME_SECS,
+        role,
+    }))
 }
 
 /// The caller's own account.

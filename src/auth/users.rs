@@ -96,7 +96,9 @@ pub fn insert(conn: &mut DbConn, account: &NewAccount) -> AppResult<String> {
     };
     match diesel::insert_into(users::table).values(&row).execute(conn) {
         Ok(_) => Ok(id),
-        Err(e) if is_unique_violation(&e) => Err(AppError::Conflict("an account with this e-mail already exists".into())),
+        Err(e) if is_unique_violation(&e) => {
+            Err(AppError::Conflict("an account with this e-mail already exists".into()))
+        }
         Err(e) => Err(e.into()),
     }
 }

@@ -146,7 +146,10 @@ pub async fn badge_sheet(
         ));
     }
     html.push_str("</div></body></html>");
-    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").insert_header(("Cache-Control", "no-store")).body(html))
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Cache-Control", "no-store"))
+        .body(html))
 }
 
 pub fn routes(cfg: &mut ServiceConfig) {

@@ -57,8 +57,7 @@ impl BadgeCode {
     /// The same credential grouped for typing when a camera fails.
     pub fn fallback(&self) -> String {
         let s = self.base32();
-        let chunks: Vec<String> =
-            s.as_bytes().chunks(5).map(|c| String::from_utf8_lossy(c).into_owned()).collect();
+        let chunks: Vec<String> = s.as_bytes().chunks(5).map(|c| String::from_utf8_lossy(c).into_owned()).collect();
         chunks.join("-")
     }
 
@@ -185,9 +184,5 @@ pub fn render_png(payload: &str) -> AppResult<Vec<u8>> {
 
 pub fn render_svg(payload: &str) -> AppResult<String> {
     let code = qr(payload)?;
-    Ok(code
-        .render::<qrcode::render::svg::Color<'_>>()
-        .quiet_zone(true)
-        .min_dimensions(240, 240)
-        .build())
+    Ok(code.render::<qrcode::render::svg::Color<'_>>().quiet_zone(true).min_dimensions(240, 240).build())
 }

@@ -160,7 +160,9 @@ pub fn withdraw(
     diesel::insert_into(withdrawals::table).values(&row).execute(conn)?;
     let active = consents::table.filter(consents::attendee_id.eq(attendee_id)).filter(consents::ended_at.is_null());
     match partner_id {
-        Some(p) => diesel::update(active.filter(consents::partner_id.eq(p))).set(consents::ended_at.eq(Some(now))).execute(conn)?,
+        Some(p) => diesel::update(active.filter(consents::partner_id.eq(p)))
+            .set(consents::ended_at.eq(Some(now)))
+            .execute(conn)?,
         None => diesel::update(active).set(consents::ended_at.eq(Some(now))).execute(conn)?,
     };
     Ok(row)

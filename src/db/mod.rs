@@ -63,9 +63,7 @@ impl DbUrl {
             return Ok(DbUrl { backend: Backend::Sqlite, target: path.to_string() });
         }
         let scheme = url.split_once(':').map(|(s, _)| s).unwrap_or(url);
-        Err(format!(
-            "unsupported database URL scheme `{scheme}`: use sqlite://PATH, sqlite::memory: or postgres://…"
-        ))
+        Err(format!("unsupported database URL scheme `{scheme}`: use sqlite://PATH, sqlite::memory: or postgres://…"))
     }
 }
 

@@ -163,5 +163,15 @@ diesel::joinable!(scans -> attendees (attendee_id));
 diesel::joinable!(disclosures -> partners (partner_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
-    events, partners, users, attendees, badges, consents, withdrawals, scans, leads, exports, disclosures,
+    events,
+    partners,
+    users,
+    attendees,
+    badges,
+    consents,
+    withdrawals,
+    scans,
+    leads,
+    exports,
+    disclosures,
 );

@@ -104,13 +104,7 @@ pub fn find_by_slug(conn: &mut DbConn, slug: &str) -> AppResult<EventRow> {
 }
 
 /// Checks and renders a text field: trimmed, length-limited, no control characters.
-pub fn clean_text(
-    errors: &mut Vec<FieldError>,
-    field: &str,
-    value: &str,
-    max: usize,
-    allow_newlines: bool,
-) -> String {
+pub fn clean_text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize, allow_newlines: bool) -> String {
     let value = value.trim();
     if value.chars().count() > max {
         errors.push(FieldError::new(field, format!("must be at most {max} characters")));
@@ -181,7 +175,10 @@ pub async fn create_event(
         errors.push(FieldError::new("ends_at", "must be after starts_at"));
     }
     let venue = input.venue.as_deref().map(|v| clean_text(&mut errors, "venue", v, 200, false));
-    let notice = input.privacy_notice_version.as_deref().map(|v| clean_text(&mut errors, "privacy_notice_version", v, 32, false));
+    let notice = input
+        .privacy_notice_version
+        .as_deref()
+        .map(|v| clean_text(&mut errors, "privacy_notice_version", v, 32, false));
     if notice.as_deref() == Some("") {
         errors.push(FieldError::new("privacy_notice_version", "must not be empty"));
     }
@@ -284,7 +281,10 @@ pub async fn update_event(
     let input = body.into_inner();
     let mut errors = Vec::new();
     let released = input.released_fields.as_ref().map(|f| check_released_fields(&mut errors, f));
-    let notice = input.privacy_notice_version.as_deref().map(|v| clean_text(&mut errors, "privacy_notice_version", v, 32, false));
+    let notice = input
+        .privacy_notice_version
+        .as_deref()
+        .map(|v| clean_text(&mut errors, "privacy_notice_version", v, 32, false));
     if notice.as_deref() == Some("") {
         errors.push(FieldError::new("privacy_notice_version", "must not be empty"));
     }
@@ -296,7 +296,9 @@ pub async fn update_event(
         .write(move |conn| {
             find(conn, &event_id)?;
             if let Some(released) = released {
-                diesel::update(events::table.find(&event_id)).set(events::released_fields.eq(released)).execute(conn)?;
+                diesel::update(events::table.find(&event_id))
+                    .set(events::released_fields.eq(released))
+                    .execute(conn)?;
             }
             if let Some(notice) = notice {
                 diesel::update(events::table.find(&event_id))

@@ -23,7 +23,8 @@ impl<T, const LIMIT: usize> ApiJson<T, LIMIT> {
 
 pub async fn read_body(req: &HttpRequest, payload: &mut Payload, limit: usize) -> Result<web::BytesMut, AppError> {
     let too_large = || AppError::PayloadTooLarge(format!("the body exceeds the limit of {limit} bytes"));
-    if let Some(len) = req.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok())
+    if let Some(len) =
+        req.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok())
         && len > limit
     {
         return Err(too_large());

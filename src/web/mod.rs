@@ -1,3 +1,33 @@
+//! Server-rendered pages for participants. They work without JavaScript and on a phone.
+
+pub mod register;
+
 use actix_web::http::Method;
-pub const PAGE_ROUTES: &[(&str, &[Method])] = &[];
-pub fn routes(_cfg: &mut actix_web::web::ServiceConfig) {}
+
+/// Page routes, for the 404/405 fallback (the API routes come from the OpenAPI document).
+pub const PAGE_ROUTES: &[(&str, &[Method])] = &[("/e/{slug}/register", &[Method::GET, Method::POST])];
+
+pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
+    cfg.service(register::form).service(register::submit);
+}
+
+pub fn esc(s: &str) -> String {
+    html_escape::encode_double_quoted_attribute(s).into_owned()
+}
+
+pub fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{}</title><style>\
+         body{{font-family:system-ui,sans-serif;max-width:36rem;margin:0 auto;padding:1rem;line-height:1.4}}\
+         label{{display:block;margin-top:.8rem;font-weight:600}}\
+         input[type=text],input[type=email],input[type=tel],textarea{{width:100%;box-sizing:border-box;padding:.5rem;font-size:1rem}}\
+         .check{{font-weight:normal;display:flex;gap:.5rem;align-items:flex-start}}\
+         .error{{color:#b00020;font-size:.9rem}}button{{margin-top:1rem;padding:.7rem 1.2rem;font-size:1rem}}\
+         svg{{width:100%;max-width:16rem;height:auto}}code{{font-size:1.1rem}}\
+         </style></head><body>{}</body></html>",
+        esc(title),
+        body
+    )
+}

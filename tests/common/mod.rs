@@ -38,7 +38,8 @@ struct PgDatabase {
 impl Drop for PgDatabase {
     fn drop(&mut self) {
         if let Ok(mut conn) = PgConnection::establish(&self.admin_url) {
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name)).execute(&mut conn);
+            let _ =
+                diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name)).execute(&mut conn);
         }
     }
 }
@@ -187,7 +188,7 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         // Stop accepting work; the runtime ends with the test. The PostgreSQL database is
         // dropped (WITH FORCE) when `pg` drops.
-        let _ = self.server.stop(false);
+        drop(self.server.stop(false));
         let _ = self.pg.take();
     }
 }

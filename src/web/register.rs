@@ -1,0 +1,214 @@
+//! The public registration form at `/e/{slug}/register`: every opt-in unticked, an 18+
+//! confirmation, CSRF protection by a double-submit cookie, errors shown next to fields.
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use subtle::ConstantTimeEq;
+
+use super::{esc, page};
+use crate::app::AppState;
+use crate::attendees::handlers::register_one;
+use crate::attendees::{RegistrationInput, privacy_url};
+use crate::auth::secrets::random_token;
+use crate::badges::render_svg;
+use crate::consent::Source;
+use crate::error::{AppError, AppResult, FieldError};
+use crate::partners::{self, PartnerRow};
+use crate::{events, http};
+
+const CSRF_COOKIE: &str = "bg_csrf";
+
+#[derive(Default)]
+struct FormState {
+    input: RegistrationInput,
+    errors: Vec<FieldError>,
+    general: Option<String>,
+}
+
+fn field_error(state: &FormState, field: &str) -> String {
+    state
+        .errors
+        .iter()
+        .filter(|e| e.field == field || e.field.starts_with(&format!("{field}[")))
+        .map(|e| format!("<div class=\"error\" id=\"{field}-error\">{}</div>", esc(&e.message)))
+        .collect()
+}
+
+fn render_form(event: &events::EventRow, partners: &[PartnerRow], state: &FormState, csrf: &str) -> String {
+    let text = |name: &str, label: &str, kind: &str, value: &str, required: bool| {
+        format!(
+            "<label for=\"{name}\">{label}{}</label><input type=\"{kind}\" id=\"{name}\" name=\"{name}\" value=\"{}\"{}>{}",
+            if required { " (required)" } else { "" },
+            esc(value),
+            if required { " required" } else { "" },
+            field_error(state, name)
+        )
+    };
+    let i = &state.input;
+    let mut partner_boxes = String::new();
+    for p in partners {
+        let checked = if i.share_with_partners.contains(&p.id) { " checked" } else { "" };
+        partner_boxes.push_str(&format!(
+            "<label class=\"check\"><input type=\"checkbox\" name=\"share_with_partners\" value=\"{}\"{checked}> \
+             Share my contact details with {}</label>",
+            esc(&p.id),
+            esc(&p.name)
+        ));
+    }
+    let body = format!(
+        "<h1>Register for {}</h1>{}\
+         <form method=\"post\" novalidate>\
+         <input type=\"hidden\" name=\"csrf\" value=\"{}\">{}{}{}{}\
+         <label for=\"address\">Address</label><textarea id=\"address\" name=\"address\" rows=\"3\">{}</textarea>{}\
+         <fieldset><legend>Sharing with partners (optional)</legend>\
+         <label class=\"check\"><input type=\"checkbox\" name=\"share_with_all_partners\" value=\"true\"{}> \
+         Share my contact details (name, company, address, phone, email) with all partners of this event</label>\
+         {partner_boxes}{}</fieldset>\
+         <label class=\"check\"><input type=\"checkbox\" name=\"marketing_emails\" value=\"true\"{}> Send me e-mails about future events</label>\
+         <label class=\"check\"><input type=\"checkbox\" name=\"is_adult\" value=\"true\"{}> I am 18 or older</label>{}\
+         <p>A partner who scans your badge at the event receives your contact details. You can withdraw at any time from your personal privacy page.</p>\
+         <button type=\"submit\">Register</button></form>",
+        esc(&event.name),
+        state.general.as_deref().map(|g| format!("<p class=\"error\">{}</p>", esc(g))).unwrap_or_default(),
+        esc(csrf),
+        text("name", "Name", "text", &i.name, true),
+        text("email", "E-mail", "email", &i.email, true),
+        text("company", "Company", "text", i.company.as_deref().unwrap_or(""), false),
+        text("phone", "Phone", "tel", i.phone.as_deref().unwrap_or(""), false),
+        esc(i.address.as_deref().unwrap_or("")),
+        field_error(state, "address"),
+        if i.share_with_all_partners { " checked" } else { "" },
+        field_error(state, "share_with_partners"),
+        if i.marketing_emails { " checked" } else { "" },
+        if i.is_adult == Some(true) { " checked" } else { "" },
+        field_error(state, "is_adult"),
+    );
+    page(&format!("Register — {}", event.name), &body)
+}
+
+fn csrf_cookie(token: &str, slug: &str) -> Cookie<'static> {
+    Cookie::build(CSRF_COOKIE, token.to_string())
+        .path(format!("/e/{slug}/"))
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .finish()
+}
+
+fn html(status: actix_web::http::StatusCode, body: String) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header(("X-Frame-Options", "DENY"))
+        .body(body)
+}
+
+async fn load(state: &web::Data<AppState>, slug: String) -> AppResult<(events::EventRow, Vec<PartnerRow>)> {
+    state
+        .db
+        .run(move |conn| {
+            let event = events::find_by_slug(conn, &slug)?;
+            let partners = partners::list_for_event(conn, &event.id)?;
+            Ok((event, partners))
+        })
+        .await
+}
+
+#[get("/e/{slug}/register")]
+pub async fn form(state: web::Data<AppState>, path: web::Path<String>) -> AppResult<HttpResponse> {
+    let slug = path.into_inner();
+    let (event, partners) = load(&state, slug.clone()).await?;
+    let csrf = random_token(32).map_err(AppError::internal)?;
+    let mut res = html(actix_web::http::StatusCode::OK, render_form(&event, &partners, &FormState::default(), &csrf));
+    res.add_cookie(&csrf_cookie(&csrf, &slug)).map_err(AppError::internal)?;
+    Ok(res)
+}
+
+fn parse_form(body: &[u8]) -> (RegistrationInput, String) {
+    let mut input = RegistrationInput { is_adult: Some(false), ..Default::default() };
+    let mut csrf = String::new();
+    for (key, value) in form_urlencoded::parse(body) {
+        let value = value.into_owned();
+        match key.as_ref() {
+            "name" => input.name = value,
+            "email" => input.email = value,
+            "company" => input.company = Some(value),
+            "phone" => input.phone = Some(value),
+            "address" => input.address = Some(value),
+            "is_adult" => input.is_adult = Some(value == "true"),
+            "share_with_all_partners" => input.share_with_all_partners = value == "true",
+            "share_with_partners" => input.share_with_partners.push(value),
+            "marketing_emails" => input.marketing_emails = value == "true",
+            "csrf" => csrf = value,
+            _ => {}
+        }
+    }
+    (input, csrf)
+}
+
+#[post("/e/{slug}/register")]
+pub async fn submit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    let slug = path.into_inner();
+    let body = http::json::read_body(&req, &mut payload.into_inner(), 64 * 1024).await?;
+    let (input, csrf) = parse_form(&body);
+    let (event, partners) = load(&state, slug.clone()).await?;
+    let cookie = req.cookie(CSRF_COOKIE).map(|c| c.value().to_string()).unwrap_or_default();
+    let fresh_csrf = random_token(32).map_err(AppError::internal)?;
+    let csrf_ok = !cookie.is_empty() && bool::from(cookie.as_bytes().ct_eq(csrf.as_bytes()));
+    if !csrf_ok {
+        let form_state = FormState {
+            input,
+            general: Some("Your session expired. Please check the form and send it again.".into()),
+            ..Default::default()
+        };
+        let mut res =
+            html(actix_web::http::StatusCode::FORBIDDEN, render_form(&event, &partners, &form_state, &fresh_csrf));
+        res.add_cookie(&csrf_cookie(&fresh_csrf, &slug)).map_err(AppError::internal)?;
+        return Ok(res);
+    }
+    let event_name = event.name.clone();
+    match register_one(&state, event.clone(), input.clone(), Source::WebForm).await {
+        Ok(outcome) => {
+            let payload = outcome.code.payload();
+            let svg = render_svg(&payload)?;
+            let svg = svg.trim_start_matches("<?xml version=\"1.0\" standalone=\"yes\"?>");
+            let link = privacy_url(&state.public_url, &outcome.privacy_token);
+            let body = format!(
+                "<h1>You are registered for {}</h1><p>Show this badge at the entrance and at partners' booths.</p>\
+                 <div id=\"badge\">{svg}</div><p>If a camera cannot read it, the code is <code id=\"fallback\">{}</code>.</p>\
+                 <p>Your personal privacy page, where you can see who received your data and withdraw at any time: \
+                 <a id=\"privacy\" href=\"{}\">{}</a>. Keep this link private.</p>",
+                esc(&event_name),
+                esc(&outcome.code.fallback()),
+                esc(&link),
+                esc(&link)
+            );
+            Ok(html(actix_web::http::StatusCode::CREATED, page("Registered", &body)))
+        }
+        Err(AppError::Validation(errors)) => {
+            let form_state = FormState { input, errors, general: Some("Please correct the marked fields.".into()) };
+            let mut res = html(
+                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+                render_form(&event, &partners, &form_state, &fresh_csrf),
+            );
+            res.add_cookie(&csrf_cookie(&fresh_csrf, &slug)).map_err(AppError::internal)?;
+            Ok(res)
+        }
+        Err(AppError::Conflict(_)) => {
+            let form_state = FormState {
+                input,
+                errors: vec![FieldError::new("email", "is already registered for this event")],
+                general: None,
+            };
+            let mut res =
+                html(actix_web::http::StatusCode::CONFLICT, render_form(&event, &partners, &form_state, &fresh_csrf));
+            res.add_cookie(&csrf_cookie(&fresh_csrf, &slug)).map_err(AppError::internal)?;
+            Ok(res)
+        }
+        Err(other) => Err(other),
+    }
+}
