@@ -22,6 +22,7 @@ pub struct AppState {
     pub tokens: TokenKeys,
     pub passwords: Passwords,
     pub badge_key: BadgeKey,
+    pub scan_throttle: crate::scans::throttle::UnknownBadgeThrottle,
     /// Base of the links handed to participants (privacy page, badge images).
     pub public_url: String,
 }
@@ -52,6 +53,10 @@ fn api_v1(cfg: &mut ServiceConfig) {
     crate::partners::routes(cfg);
     crate::attendees::routes(cfg);
     crate::badges::routes(cfg);
+    crate::consent::routes(cfg);
+    crate::scans::routes(cfg);
+    crate::leads::routes(cfg);
+    crate::ledger::routes(cfg);
 }
 
 fn documented_routes<T>(app: utoipa_actix_web::UtoipaApp<T>) -> utoipa_actix_web::UtoipaApp<T>
@@ -110,6 +115,7 @@ impl Application {
             tokens: TokenKeys::new(&token_secret)?,
             passwords,
             badge_key: BadgeKey::new(&badge_secret),
+            scan_throttle: Default::default(),
             public_url: public_url.clone(),
         });
         let table = web::Data::new(RouteTable::new(&openapi(), crate::web::PAGE_ROUTES));

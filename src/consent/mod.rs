@@ -1,6 +1,8 @@
 //! Opt-ins and withdrawals: the participant's own choices about sharing with partners.
 //! Only records live here; what they mean for a release is decided by the gate.
 
+pub mod handlers;
+
 use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -8,6 +10,8 @@ use utoipa::ToSchema;
 use crate::db::schema::{consents, withdrawals};
 use crate::db::{DbConn, ms_to_rfc3339, new_id, now_ms};
 use crate::error::AppResult;
+
+pub use handlers::routes;
 
 /// Where an opt-in was given.
 #[derive(Debug, Clone, Copy)]

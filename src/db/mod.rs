@@ -178,6 +178,11 @@ pub fn write_tx<T, F>(conn: &mut DbConn, f: F) -> AppResult<T>
 where
     F: FnOnce(&mut DbConn) -> AppResult<T>,
 {
+    let depth = <DbConn as Connection>::TransactionManager::transaction_manager_status_mut(conn).transaction_depth()?;
+    if depth.is_some() {
+        // Already inside a transaction: a savepoint, so the inner work still rolls back alone.
+        return conn.transaction(f);
+    }
     match conn {
         DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
         DbConn::Pg(_) => <DbConn as Connection>::TransactionManager::begin_transaction(conn)?,

@@ -1,5 +1,7 @@
 //! Partners (exhibitors, sponsors) of one event.
 
+pub mod users;
+
 use actix_web::{HttpResponse, get, post, web};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -119,4 +121,5 @@ pub async fn list_partners(
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(create_partner).service(list_partners);
+    users::routes(cfg);
 }

@@ -1,0 +1,232 @@
+//! `POST /api/v1/scans` and `POST /api/v1/scans/batch`.
+
+use actix_web::{HttpResponse, post, web};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::{LeadCard, MAX_BATCH, Outcome, ScanItem, ValidScan, process, validate};
+use crate::app::AppState;
+use crate::auth::{AnyPartner, Auth};
+use crate::db::{now_ms, write_tx};
+use crate::error::{AppError, AppResult, FieldError, Problem};
+use crate::http::ApiJson;
+use crate::http::json::parse_json;
+
+const BATCH_BODY_LIMIT: usize = 4 * 1024 * 1024;
+
+#[derive(Serialize, ToSchema)]
+pub struct ScanResponse {
+    pub scan_id: String,
+    /// `created` or `duplicate`.
+    pub status: &'static str,
+    /// Name and company when the participant's data may be released to this partner.
+    pub lead: Option<LeadCard>,
+    /// Why `lead` is null (`withdrawn`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lead_reason: Option<&'static str>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchRequest {
+    /// Up to 500 scans; each stands alone.
+    #[schema(value_type = Vec<ScanItem>)]
+    pub scans: Vec<serde_json::Value>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BatchItemResult {
+    pub client_scan_id: Option<String>,
+    /// `created`, `duplicate` or `rejected`.
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scan_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lead: Option<LeadCard>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lead_reason: Option<&'static str>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BatchResponse {
+    pub results: Vec<BatchItemResult>,
+}
+
+/// With the scan accepted, a missing card can only mean the participant withdrew for this
+/// partner (the gate is the one that decided; this only names it for the phone).
+fn lead_reason(lead: &Option<LeadCard>) -> Option<&'static str> {
+    lead.is_none().then_some("withdrawn")
+}
+
+/// Record one badge scan (partner admin or scanner).
+#[utoipa::path(tag = "scans", security(("bearer" = [])), request_body = ScanItem,
+    responses(
+        (status = 201, description = "Stored", body = ScanResponse),
+        (status = 200, description = "This client_scan_id was already stored; same outcome", body = ScanResponse),
+        (status = 422, description = "Rejected; see `reason`", body = Problem),
+        (status = 429, description = "Too many unknown badges", body = Problem),
+    ))]
+#[post("/scans")]
+pub async fn record_scan(
+    state: web::Data<AppState>,
+    auth: Auth<AnyPartner>,
+    body: ApiJson<ScanItem>,
+) -> AppResult<HttpResponse> {
+    let scope = auth.caller.partner_scope()?;
+    if let Some(retry_after_secs) = state.scan_throttle.retry_after(&scope.user_id) {
+        return Err(AppError::TooManyRequests { retry_after_secs });
+    }
+    let valid = validate(&body.into_inner()).map_err(AppError::Validation)?;
+    let scope2 = scope.clone();
+    let outcome = state.db.run(move |conn| write_tx(conn, |conn| process(conn, &scope2, &valid, now_ms()))).await?;
+    match outcome {
+        Outcome::Created { scan_id, lead } => Ok(HttpResponse::Created().json(ScanResponse {
+            scan_id,
+            status: "created",
+            lead_reason: lead_reason(&lead),
+            lead,
+        })),
+        Outcome::Duplicate { scan_id, lead } => Ok(HttpResponse::Ok().json(ScanResponse {
+            scan_id,
+            status: "duplicate",
+            lead_reason: lead_reason(&lead),
+            lead,
+        })),
+        Outcome::Rejected { reason, detail } => {
+            if reason == "unknown_badge" {
+                state.scan_throttle.record_unknown(&scope.user_id);
+            }
+            Err(AppError::Rejected { reason, detail })
+        }
+    }
+}
+
+enum Item {
+    Valid(ValidScan),
+    Invalid { client_scan_id: Option<String>, errors: Vec<FieldError> },
+}
+
+/// Sync scans queued offline (partner admin or scanner). Results are keyed by
+/// `client_scan_id`; the whole batch is committed before the answer, so an answer means
+/// stored. Replays, in any order or split, create nothing new.
+#[utoipa::path(tag = "scans", security(("bearer" = [])), request_body = BatchRequest,
+    responses(
+        (status = 200, body = BatchResponse),
+        (status = 413, description = "More than 500 scans or a body over 4 MiB", body = Problem),
+    ))]
+#[post("/scans/batch")]
+pub async fn sync_batch(
+    state: web::Data<AppState>,
+    auth: Auth<AnyPartner>,
+    body: ApiJson<BatchRequest, BATCH_BODY_LIMIT>,
+) -> AppResult<web::Json<BatchResponse>> {
+    let scope = auth.caller.partner_scope()?;
+    let request = body.into_inner();
+    if request.scans.len() > MAX_BATCH {
+        return Err(AppError::PayloadTooLarge(format!("a batch holds at most {MAX_BATCH} scans")));
+    }
+    let items: Vec<Item> = request
+        .scans
+        .into_iter()
+        .map(|value| {
+            let client_scan_id = value.get("client_scan_id").and_then(|v| v.as_str()).map(str::to_string);
+            match parse_json::<ScanItem>(value.to_string().as_bytes()) {
+                Ok(item) => match validate(&item) {
+                    Ok(v) => Item::Valid(v),
+                    Err(errors) => Item::Invalid { client_scan_id, errors },
+                },
+                Err(AppError::Validation(errors)) => Item::Invalid { client_scan_id, errors },
+                Err(_) => Item::Invalid { client_scan_id, errors: vec![FieldError::new(".", "not a scan object")] },
+            }
+        })
+        .collect();
+    let state2 = state.clone();
+    let results = state
+        .db
+        .run(move |conn| {
+            write_tx(conn, |conn| {
+                let now = now_ms();
+                let mut results = Vec::with_capacity(items.len());
+                for item in items {
+                    let scan = match item {
+                        Item::Invalid { client_scan_id, errors } => {
+                            results.push(rejected(
+                                client_scan_id,
+                                "invalid",
+                                "the item has invalid fields".into(),
+                                errors,
+                            ));
+                            continue;
+                        }
+                        Item::Valid(scan) => scan,
+                    };
+                    let id = Some(scan.client_scan_id.clone());
+                    if state2.scan_throttle.retry_after(&scope.user_id).is_some() {
+                        let detail = "too many unknown badges; send this scan again later".to_string();
+                        results.push(rejected(id, "throttled", detail, Vec::new()));
+                        continue;
+                    }
+                    results.push(match process(conn, &scope, &scan, now)? {
+                        Outcome::Created { scan_id, lead } => accepted(id, "created", scan_id, lead),
+                        Outcome::Duplicate { scan_id, lead } => accepted(id, "duplicate", scan_id, lead),
+                        Outcome::Rejected { reason, detail } => {
+                            if reason == "unknown_badge" {
+                                state2.scan_throttle.record_unknown(&scope.user_id);
+                            }
+                            rejected(id, reason, detail, Vec::new())
+                        }
+                    });
+                }
+                Ok(results)
+            })
+        })
+        .await?;
+    Ok(web::Json(BatchResponse { results }))
+}
+
+fn rejected(
+    client_scan_id: Option<String>,
+    reason: &'static str,
+    detail: String,
+    errors: Vec<FieldError>,
+) -> BatchItemResult {
+    BatchItemResult {
+        client_scan_id,
+        status: "rejected",
+        reason: Some(reason),
+        detail: Some(detail),
+        errors,
+        scan_id: None,
+        lead: None,
+        lead_reason: None,
+    }
+}
+
+fn accepted(
+    client_scan_id: Option<String>,
+    status: &'static str,
+    scan_id: String,
+    lead: Option<LeadCard>,
+) -> BatchItemResult {
+    BatchItemResult {
+        client_scan_id,
+        status,
+        reason: None,
+        detail: None,
+        errors: Vec::new(),
+        scan_id: Some(scan_id),
+        lead_reason: lead_reason(&lead),
+        lead,
+    }
+}
+
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(record_scan).service(sync_batch);
+}
