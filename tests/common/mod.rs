@@ -229,3 +229,44 @@ pub async fn problem(res: Response) -> Value {
     );
     res.json::<Value>().await.unwrap()
 }
+
+/// A partner user created by a staff admin; returns (user id, token).
+pub async fn partner_user(app: &TestApp, admin: &str, event: &str, partner: &str, role: &str) -> (String, String) {
+    let email = format!("{role}-{}@partner.example", uuid::Uuid::new_v4().simple());
+    let res = app
+        .post(
+            admin,
+            &format!("/api/v1/events/{event}/partners/{partner}/users"),
+            &json!({"email": email, "password": PASSWORD, "role": role}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let id = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    (id, app.token(&email).await)
+}
+
+/// The QR payload of a registration response.
+pub fn payload(registered: &Value) -> String {
+    format!("BG1-{}", registered["badge"]["fallback_code"].as_str().unwrap().replace('-', ""))
+}
+
+pub fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap()
+}
+
+pub fn scan_body(badge: &str) -> Value {
+    json!({"client_scan_id": uuid::Uuid::new_v4().to_string(), "badge": badge, "scanned_at": now_rfc3339()})
+}
+
+/// Counts rows of a table straight from the database.
+pub fn count_rows(app: &TestApp, table: &str) -> i64 {
+    use diesel::sql_types::BigInt;
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let db = app.db();
+    let mut conn = db.get().unwrap();
+    diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}")).get_result::<N>(&mut *conn).unwrap().n
+}

@@ -1,0 +1,338 @@
+//! Step 3: partner users, scans, offline batch sync, partner isolation.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{TestApp, count_rows, now_rfc3339, partner_user, payload, problem, scan_body};
+use serde_json::{Value, json};
+
+both_backends!(
+    partner_admins_manage_only_their_own_scanners,
+    disabling_a_user_ends_its_tokens,
+    a_scan_answers_a_lead_card_once_and_duplicates_change_nothing,
+    two_partners_scanning_one_badge_each_get_one_lead,
+    rejected_scans_name_their_reason_and_release_nothing,
+    a_withdrawn_participant_is_scanned_but_not_released,
+    batches_are_keyed_idempotent_and_partner_scoped,
+    unknown_badge_guessing_is_throttled,
+    partners_see_only_their_own_leads,
+);
+
+struct World {
+    admin: String,
+    event: String,
+    acme: String,
+    globex: String,
+}
+
+async fn world(app: &TestApp) -> World {
+    let admin = app.admin().await;
+    let event = app.event(&admin).await;
+    let acme = app.partner(&admin, &event, "Acme").await;
+    let globex = app.partner(&admin, &event, "Globex").await;
+    World { admin, event, acme, globex }
+}
+
+async fn person(app: &TestApp, w: &World, name: &str) -> Value {
+    let email = format!("{}@example.org", name.to_lowercase().replace(' ', "."));
+    app.register(
+        &w.admin,
+        &w.event,
+        json!({"name": name, "email": email, "company": "Initech", "phone": "+1 555", "is_adult": true}),
+    )
+    .await
+}
+
+async fn partner_admins_manage_only_their_own_scanners(app: TestApp) {
+    let w = world(&app).await;
+    let (_, acme_admin) = partner_user(&app, &w.admin, &w.event, &w.acme, "partner_admin").await;
+    let users = |p: &str| format!("/api/v1/events/{}/partners/{p}/users", w.event);
+    let body =
+        |role: &str| json!({"email": format!("{role}@acme.example"), "password": common::PASSWORD, "role": role});
+    let res = app.post(&acme_admin, &users(&w.acme), &body("scanner")).await;
+    assert_eq!(res.status(), 201);
+    let res = app.post(&acme_admin, &users(&w.acme), &body("partner_admin")).await;
+    assert_eq!(res.status(), 403);
+    let res = app
+        .post(
+            &acme_admin,
+            &users(&w.globex),
+            &json!({"email": "x@globex.example", "password": common::PASSWORD, "role": "scanner"}),
+        )
+        .await;
+    assert_eq!(res.status(), 403);
+    problem(res).await;
+    let res = app
+        .post(
+            &acme_admin,
+            &users(&w.acme),
+            &json!({"email": "short@acme.example", "password": "short", "role": "scanner"}),
+        )
+        .await;
+    assert_eq!(problem(res).await["errors"][0]["field"], "password");
+    let list: Value = app.get(&acme_admin, &users(&w.acme)).await.json().await.unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    // Staff endpoints answer 403 to partner tokens.
+    assert_eq!(app.get(&acme_admin, &format!("/api/v1/events/{}/attendees", w.event)).await.status(), 403);
+    assert_eq!(app.get(&acme_admin, "/api/v1/events").await.status(), 403);
+}
+
+async fn disabling_a_user_ends_its_tokens(app: TestApp) {
+    let w = world(&app).await;
+    let (_, acme_admin) = partner_user(&app, &w.admin, &w.event, &w.acme, "partner_admin").await;
+    let (scanner_id, scanner) = partner_user(&app, &w.admin, &w.event, &w.acme, "scanner").await;
+    assert_eq!(app.get(&scanner, "/api/v1/leads").await.status(), 200);
+    let res = app
+        .post(
+            &acme_admin,
+            &format!("/api/v1/events/{}/partners/{}/users/{scanner_id}/disable", w.event, w.acme),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    assert_eq!(app.get(&scanner, "/api/v1/leads").await.status(), 401);
+}
+
+async fn a_scan_answers_a_lead_card_once_and_duplicates_change_nothing(app: TestApp) {
+    let w = world(&app).await;
+    let ann = person(&app, &w, "Ann Lee").await;
+    let (_, scanner) = partner_user(&app, &w.admin, &w.event, &w.acme, "scanner").await;
+    let body = scan_body(&payload(&ann));
+    let res = app.post(&scanner, "/api/v1/scans", &body).await;
+    assert_eq!(res.status(), 201);
+    let first: Value = res.json().await.unwrap();
+    assert_eq!(first["status"], "created");
+    assert_eq!(
+        first["lead"],
+        json!({"name": "Ann Lee", "company": "Initech"}),
+        "the card carries name and company only"
+    );
+    let res = app.post(&scanner, "/api/v1/scans", &body).await;
+    assert_eq!(res.status(), 200);
+    let again: Value = res.json().await.unwrap();
+    assert_eq!(again["status"], "duplicate");
+    assert_eq!(again["scan_id"], first["scan_id"]);
+    assert_eq!(again["lead"], first["lead"]);
+    assert_eq!(count_rows(&app, "scans"), 1);
+    assert_eq!(count_rows(&app, "leads"), 1);
+    // The typed fallback code works as well as the QR payload.
+    let mut typed = scan_body(ann["badge"]["fallback_code"].as_str().unwrap());
+    typed["badge"] = json!(ann["badge"]["fallback_code"].as_str().unwrap().to_lowercase());
+    assert_eq!(app.post(&scanner, "/api/v1/scans", &typed).await.status(), 201);
+    // Each card was a release: one ledger row per answer that carried contact data.
+    let ledger: Value = app
+        .get(&w.admin, &format!("/api/v1/events/{}/disclosures?attendee_id={}", w.event, ann["id"].as_str().unwrap()))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ledger["total"], 3);
+    assert_eq!(ledger["items"][0]["channel"], "scan");
+    assert_eq!(ledger["items"][0]["fields"], json!(["name", "company"]));
+    assert_eq!(ledger["items"][0]["basis"], "scan");
+}
+
+async fn two_partners_scanning_one_badge_each_get_one_lead(app: TestApp) {
+    let w = world(&app).await;
+    let ann = person(&app, &w, "Ann Lee").await;
+    let (_, acme1) = partner_user(&app, &w.admin, &w.event, &w.acme, "scanner").await;
+    let (_, acme2) = partner_user(&app, &w.admin, &w.event, &w.acme, "scanner").await;
+    let (_, globex) = partner_user(&app, &w.admin, &w.event, &w.globex, "scanner").await;
+    let t = |mins: i64| {
+        (time::OffsetDateTime::now_utc() - time::Duration::minutes(mins))
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    let scan = |at: String, notes: Option<&str>, rating: Option<i64>, answers: Value| {
+        json!({"client_scan_id": uuid::Uuid::new_v4().to_string(), "badge": payload(&ann), "scanned_at": at,
+               "notes": notes, "rating": rating, "answers": answers})
+    };
+    assert_eq!(
+        app.post(&acme1, "/api/v1/scans", &scan(t(30), Some("met at booth"), Some(3), json!({"budget": "low"})))
+            .await
+            .status(),
+        201
+    );
+    assert_eq!(
+        app.post(&acme2, "/api/v1/scans", &scan(t(10), None, Some(5), json!({"size": "50"}))).await.status(),
+        201
+    );
+    // An older offline scan arriving last only fills what is empty.
+    assert_eq!(
+        app.post(&acme2, "/api/v1/scans", &scan(t(40), Some("older note"), Some(1), json!({"budget": "high"})))
+            .await
+            .status(),
+        201
+    );
+    assert_eq!(app.post(&globex, "/api/v1/scans", &scan(t(5), None, None, json!({}))).await.status(), 201);
+    assert_eq!(count_rows(&app, "scans"), 4);
+    assert_eq!(count_rows(&app, "leads"), 2);
+    let leads: Value = app.get(&acme1, "/api/v1/leads").await.json().await.unwrap();
+    assert_eq!(leads["total"], 1);
+    let lead = &leads["items"][0];
+    assert_eq!(lead["notes"], "met at booth");
+    assert_eq!(lead["rating"], 5);
+    assert_eq!(lead["answers"], json!({"budget": "low", "size": "50"}));
+    let first = time::OffsetDateTime::parse(
+        lead["first_scanned_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let expected = time::OffsetDateTime::parse(&t(40), &time::format_description::well_known::Rfc3339).unwrap();
+    assert!((first - expected).whole_seconds().abs() <= 1, "first scan time is the earliest scan");
+    assert_eq!(lead["contact"]["email"], "ann.lee@example.org");
+    assert_eq!(lead["basis"], "scan");
+}
+
+async fn rejected_scans_name_their_reason_and_release_nothing(app: TestApp) {
+    let w = world(&app).await;
+    let ann = person(&app, &w, "Ann Lee").await;
+    let other_event = app.event(&w.admin).await;
+    let stranger = app
+        .register(&w.admin, &other_event, json!({"name": "Sam", "email": "sam@example.org", "is_adult": true}))
+        .await;
+    let revoked = person(&app, &w, "Rev Oked").await;
+    let old_payload = payload(&revoked);
+    let res = app
+        .post(
+            &w.admin,
+            &format!("/api/v1/events/{}/attendees/{}/badge/reissue", w.event, revoked["id"].as_str().unwrap()),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let (_, scanner) = partner_user(&app, &w.admin, &w.event, &w.acme, "scanner").await;
+    let forged = format!("BG1-{}", "A".repeat(26));
+    let mut future = scan_body(&payload(&ann));
+    future["scanned_at"] = json!("2999-01-01T00:00:00Z");
+    let mut before = scan_body(&payload(&ann));
+    before["scanned_at"] = json!("2001-01-01T00:00:00Z");
+    for (body, reason) in [
+        (scan_body(&forged), "unknown_badge"),
+        (scan_body("https://example.org/not-a-badge"), "unknown_badge"),
+        (scan_body(&payload(&stranger)), "other_event"),
+        (scan_body(&old_payload), "badge_revoked"),
+        (future, "scanned_at_in_future"),
+        (before, "outside_event_dates"),
+    ] {
+        let res = app.post(&scanner, "/api/v1/scans", &body).await;
+        assert_eq!(res.status(), 422, "{reason}");
+        let p = problem(res).await;
+        assert_eq!(p["reason"], reason);
+    }
+    let res = app
+        .post(&scanner, "/api/v1/scans", &json!({"client_scan_id": "nope", "badge": "x", "scanned_at": now_rfc3339()}))
+        .await;
+    assert_eq!(problem(res).await["errors"][0]["field"], "client_scan_id");
+    let res = app.post(&scanner, "/api/v1/scans", &json!({"client_scan_id": uuid::Uuid::new_v4(), "badge": payload(&ann), "scanned_at": now_rfc3339(), "rating": 9})).await;
+    assert_eq!(problem(res).await["errors"][0]["field"], "rating");
+    assert_eq!(count_rows(&app, "scans"), 0);
+    assert_eq!(count_rows(&app, "disclosures"), 0, "a rejected scan releases nothing");
+}
+
+async fn a_withdrawn_participant_is_scanned_but_not_released(app: TestApp) {
+    let w = world(&app).await;
+    let ann = person(&app, &w, "Ann Lee").await;
+    let res = app
+        .post(
+            &w.admin,
+            &format!("/api/v1/events/{}/attendees/{}/withdrawals", w.event, ann["id"].as_str().unwrap()),
+            &json!({"partner_id": w.acme}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let (_, scanner) = partner_user(&app, &w.admin, &w.event, &w.acme, "scanner").await;
+    let res = app.post(&scanner, "/api/v1/scans", &scan_body(&payload(&ann))).await;
+    assert_eq!(res.status(), 201);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["lead"], Value::Null);
+    assert_eq!(body["lead_reason"], "withdrawn");
+    assert_eq!(count_rows(&app, "scans"), 1, "the scan is kept");
+    assert_eq!(count_rows(&app, "disclosures"), 0);
+    // Another partner is unaffected.
+    let (_, globex) = partner_user(&app, &w.admin, &w.event, &w.globex, "scanner").await;
+    let body: Value = app.post(&globex, "/api/v1/scans", &scan_body(&payload(&ann))).await.json().await.unwrap();
+    assert_eq!(body["lead"]["name"], "Ann Lee");
+}
+
+async fn batches_are_keyed_idempotent_and_partner_scoped(app: TestApp) {
+    let w = world(&app).await;
+    let mut people = Vec::new();
+    for i in 0..5 {
+        people.push(person(&app, &w, &format!("Person {i}")).await);
+    }
+    let (_, acme) = partner_user(&app, &w.admin, &w.event, &w.acme, "scanner").await;
+    let (_, globex) = partner_user(&app, &w.admin, &w.event, &w.globex, "scanner").await;
+    let mut items: Vec<Value> = people.iter().map(|p| scan_body(&payload(p))).collect();
+    items.push(
+        json!({"client_scan_id": uuid::Uuid::new_v4().to_string(), "badge": "BG1-FORGED", "scanned_at": now_rfc3339()}),
+    );
+    items.push(json!({"client_scan_id": "broken", "badge": 5}));
+    let res = app.post(&acme, "/api/v1/scans/batch", &json!({"scans": items})).await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    let results = body["results"].as_array().unwrap();
+    assert_eq!(results.len(), 7);
+    let by_id = |id: &Value| results.iter().find(|r| r["client_scan_id"] == *id).unwrap().clone();
+    for item in &items[..5] {
+        let r = by_id(&item["client_scan_id"]);
+        assert_eq!(r["status"], "created");
+        assert!(r["lead"]["name"].as_str().unwrap().starts_with("Person"));
+    }
+    assert_eq!(by_id(&items[5]["client_scan_id"])["reason"], "unknown_badge");
+    assert_eq!(by_id(&items[6]["client_scan_id"])["reason"], "invalid");
+    assert_eq!(count_rows(&app, "scans"), 5);
+
+    // Replays: reversed, and split differently: nothing new.
+    let mut reversed = items.clone();
+    reversed.reverse();
+    let body: Value = app.post(&acme, "/api/v1/scans/batch", &json!({"scans": reversed})).await.json().await.unwrap();
+    assert_eq!(body["results"].as_array().unwrap().iter().filter(|r| r["status"] == "duplicate").count(), 5);
+    for part in items[..5].chunks(2) {
+        let body: Value = app.post(&acme, "/api/v1/scans/batch", &json!({"scans": part})).await.json().await.unwrap();
+        assert!(body["results"].as_array().unwrap().iter().all(|r| r["status"] == "duplicate"));
+    }
+    assert_eq!(count_rows(&app, "scans"), 5);
+    assert_eq!(count_rows(&app, "leads"), 5);
+
+    // The same client_scan_id from another partner is that partner's own scan.
+    let body: Value =
+        app.post(&globex, "/api/v1/scans/batch", &json!({"scans": [items[0].clone()]})).await.json().await.unwrap();
+    assert_eq!(body["results"][0]["status"], "created");
+    assert_eq!(count_rows(&app, "scans"), 6);
+
+    let too_many: Vec<Value> = (0..501).map(|_| scan_body("x")).collect();
+    let res = app.post(&acme, "/api/v1/scans/batch", &json!({"scans": too_many})).await;
+    assert_eq!(res.status(), 413);
+    assert!(problem(res).await["detail"].as_str().unwrap().contains("500"));
+}
+
+async fn unknown_badge_guessing_is_throttled(app: TestApp) {
+    let w = world(&app).await;
+    let (_, scanner) = partner_user(&app, &w.admin, &w.event, &w.acme, "scanner").await;
+    let mut last = 0;
+    for i in 0..(badgegate::scans::throttle::UNKNOWN_BADGE_LIMIT + 1) {
+        let guess = format!("BG1-{:A>26}", format!("{i}").replace('0', "B").replace('1', "C"));
+        last = app.post(&scanner, "/api/v1/scans", &scan_body(&guess)).await.status().as_u16();
+    }
+    assert_eq!(last, 429);
+}
+
+async fn partners_see_only_their_own_leads(app: TestApp) {
+    let w = world(&app).await;
+    let ann = person(&app, &w, "Ann Lee").await;
+    let (_, acme) = partner_user(&app, &w.admin, &w.event, &w.acme, "scanner").await;
+    let (_, globex_admin) = partner_user(&app, &w.admin, &w.event, &w.globex, "partner_admin").await;
+    assert_eq!(app.post(&acme, "/api/v1/scans", &scan_body(&payload(&ann))).await.status(), 201);
+    let leads: Value = app.get(&acme, "/api/v1/leads").await.json().await.unwrap();
+    let lead_id = leads["items"][0]["lead_id"].as_str().unwrap();
+    assert_eq!(app.get(&acme, &format!("/api/v1/leads/{lead_id}")).await.status(), 200);
+    let res = app.get(&globex_admin, &format!("/api/v1/leads/{lead_id}")).await;
+    assert_eq!(res.status(), 404);
+    let leads: Value = app.get(&globex_admin, "/api/v1/leads").await.json().await.unwrap();
+    assert_eq!(leads["total"], 0);
+    let csv = app.get(&globex_admin, "/api/v1/leads/export.csv").await.text().await.unwrap();
+    assert!(!csv.contains("Ann Lee"));
+    // Scanner users may list but not export.
+    assert_eq!(app.get(&acme, "/api/v1/leads/export.csv").await.status(), 403);
+}
