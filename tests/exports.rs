@@ -1,0 +1,280 @@
+//! Step 4: consent-gated CSV exports and the disclosure ledger, through the HTTP API.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{TestApp, count_rows, partner_user, payload, problem, scan_body};
+use serde_json::{Value, json};
+
+both_backends!(
+    exports_round_trip_unicode_and_neutralise_formulas,
+    a_withdrawn_participant_disappears_from_the_next_export,
+    partner_b_never_receives_partner_a_scan_only_leads,
+    every_exported_row_is_in_the_ledger_with_count_and_digest,
+    switched_off_fields_are_never_released,
+    staff_query_the_ledger_by_participant_and_partner_window,
+);
+
+struct World {
+    admin: String,
+    event: String,
+    acme: String,
+    globex: String,
+    acme_admin: String,
+}
+
+async fn world(app: &TestApp) -> World {
+    let admin = app.admin().await;
+    let event = app.event(&admin).await;
+    let acme = app.partner(&admin, &event, "Acme").await;
+    let globex = app.partner(&admin, &event, "Globex").await;
+    let (_, acme_admin) = partner_user(app, &admin, &event, &acme, "partner_admin").await;
+    World { admin, event, acme, globex, acme_admin }
+}
+
+async fn export(app: &TestApp, token: &str, query: &str) -> (reqwest::header::HeaderMap, Vec<u8>) {
+    let res = app.get(token, &format!("/api/v1/leads/export.csv{query}")).await;
+    assert_eq!(res.status(), 200);
+    let headers = res.headers().clone();
+    (headers, res.bytes().await.unwrap().to_vec())
+}
+
+fn parse(bytes: &[u8]) -> Vec<csv::StringRecord> {
+    csv::ReaderBuilder::new().has_headers(false).from_reader(bytes).records().map(|r| r.unwrap()).collect()
+}
+
+/// The name column, sorted (rows come in participant-id order).
+fn names(bytes: &[u8]) -> Vec<String> {
+    let mut n: Vec<String> = parse(bytes).into_iter().skip(1).map(|r| r[0].to_string()).collect();
+    n.sort();
+    n
+}
+
+async fn exports_round_trip_unicode_and_neutralise_formulas(app: TestApp) {
+    let w = world(&app).await;
+    let people = [
+        ("Zoë Ñuñez", "Acme, Inc.\nResearch Labs", "zoe@example.org", "+49 30 123"),
+        ("山田太郎", "株式会社テスト", "taro@example.jp", "03 1234"),
+        ("=HYPERLINK(\"http://evil\")", "@SUM(A1)", "evil@example.org", "-1"),
+    ];
+    for (name, company, email, phone) in people {
+        app.register(
+            &w.admin,
+            &w.event,
+            json!({"name": name, "company": company, "email": email, "phone": phone,
+            "address": "1 Main St\nSpringfield", "is_adult": true, "share_with_all_partners": true}),
+        )
+        .await;
+    }
+    let (headers, bytes) = export(&app, &w.acme_admin, "").await;
+    assert_eq!(headers.get("content-type").unwrap(), "text/csv; charset=utf-8");
+    assert_eq!(headers.get("cache-control").unwrap(), "no-store");
+    let disposition = headers.get("content-disposition").unwrap().to_str().unwrap();
+    assert!(disposition.starts_with("attachment; filename=\"leads-") && disposition.ends_with(".csv\""));
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    assert!(text.starts_with("\"name\",\"company\",\"address\",\"phone\",\"email\",\"basis\""));
+    assert!(text.ends_with("\r\n"));
+    for line in
+        text.split("\r\n").filter(|l| !l.is_empty() && !l.starts_with("Springfield") && !l.starts_with("Research"))
+    {
+        assert!(line.starts_with('"') && line.ends_with('"'), "every field quoted: {line}");
+    }
+    let rows = parse(&bytes);
+    assert_eq!(rows.len(), 4);
+    let find = |email: &str| rows.iter().find(|r| &r[4] == email).unwrap().clone();
+    let zoe = find("zoe@example.org");
+    assert_eq!(&zoe[0], "Zoë Ñuñez");
+    assert_eq!(&zoe[1], "Acme, Inc.\nResearch Labs");
+    assert_eq!(&zoe[2], "1 Main St\nSpringfield");
+    assert_eq!(&zoe[3], "'+49 30 123");
+    assert_eq!(&zoe[5], "opt_in");
+    assert_eq!(&find("taro@example.jp")[0], "山田太郎");
+    let evil = find("evil@example.org");
+    assert_eq!(&evil[0], "'=HYPERLINK(\"http://evil\")");
+    assert_eq!(&evil[1], "'@SUM(A1)");
+    assert_eq!(&evil[3], "'-1");
+
+    let (_, excel) = export(&app, &w.acme_admin, "?dialect=excel").await;
+    assert_eq!(&excel[..3], &[0xEF, 0xBB, 0xBF]);
+    let res = app.get(&w.acme_admin, "/api/v1/leads/export.csv?dialect=lotus").await;
+    assert_eq!(problem(res).await["errors"][0]["field"], "dialect");
+}
+
+async fn a_withdrawn_participant_disappears_from_the_next_export(app: TestApp) {
+    let w = world(&app).await;
+    let ann = app
+        .register(
+            &w.admin,
+            &w.event,
+            json!({"name": "Ann", "email": "ann@example.org", "is_adult": true, "share_with_partners": [w.acme]}),
+        )
+        .await;
+    let bo = app.register(&w.admin, &w.event, json!({"name": "Bo", "email": "bo@example.org", "is_adult": true})).await;
+    let (_, scanner) = partner_user(&app, &w.admin, &w.event, &w.acme, "scanner").await;
+    assert_eq!(app.post(&scanner, "/api/v1/scans", &scan_body(&payload(&bo))).await.status(), 201);
+    assert_eq!(names(&export(&app, &w.acme_admin, "").await.1), vec!["Ann", "Bo"]);
+    for p in [&ann, &bo] {
+        let res = app
+            .post(
+                &w.admin,
+                &format!("/api/v1/events/{}/attendees/{}/withdrawals", w.event, p["id"].as_str().unwrap()),
+                &json!({"all_partners": true}),
+            )
+            .await;
+        assert_eq!(res.status(), 201);
+    }
+    assert!(names(&export(&app, &w.acme_admin, "").await.1).is_empty(), "withdrawal beats opt-in and scan");
+    let res = app
+        .post(
+            &w.admin,
+            &format!("/api/v1/events/{}/attendees/{}/withdrawals", w.event, ann["id"].as_str().unwrap()),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+}
+
+async fn partner_b_never_receives_partner_a_scan_only_leads(app: TestApp) {
+    let w = world(&app).await;
+    let scanned =
+        app.register(&w.admin, &w.event, json!({"name": "Scanned", "email": "s@example.org", "is_adult": true})).await;
+    app.register(
+        &w.admin,
+        &w.event,
+        json!({"name": "Shared", "email": "all@example.org", "is_adult": true, "share_with_all_partners": true}),
+    )
+    .await;
+    app.register(
+        &w.admin,
+        &w.event,
+        json!({"name": "Acme only", "email": "acme@example.org", "is_adult": true, "share_with_partners": [w.acme]}),
+    )
+    .await;
+    let (_, scanner) = partner_user(&app, &w.admin, &w.event, &w.acme, "scanner").await;
+    assert_eq!(app.post(&scanner, "/api/v1/scans", &scan_body(&payload(&scanned))).await.status(), 201);
+    let (_, globex_admin) = partner_user(&app, &w.admin, &w.event, &w.globex, "partner_admin").await;
+    assert_eq!(names(&export(&app, &globex_admin, "").await.1), vec!["Shared"]);
+    assert_eq!(names(&export(&app, &w.acme_admin, "").await.1), vec!["Acme only", "Scanned", "Shared"]);
+}
+
+async fn every_exported_row_is_in_the_ledger_with_count_and_digest(app: TestApp) {
+    let w = world(&app).await;
+    for i in 0..25 {
+        app.register(&w.admin, &w.event, json!({"name": format!("P{i:02}"), "email": format!("p{i}@example.org"), "is_adult": true, "share_with_all_partners": true}))
+            .await;
+    }
+    let (headers, bytes) = export(&app, &w.acme_admin, "").await;
+    let export_id = headers.get("x-export-id").unwrap().to_str().unwrap().to_string();
+    assert_eq!(names(&bytes).len(), 25);
+    // The record is completed right after the last byte; give the writer a moment.
+    let mut record = None;
+    for _ in 0..50 {
+        let db = app.db();
+        let mut conn = db.get().unwrap();
+        use badgegate::db::schema::exports;
+        use diesel::prelude::*;
+        let row: (Option<i64>, Option<String>) =
+            exports::table.find(&export_id).select((exports::row_count, exports::sha256)).first(&mut *conn).unwrap();
+        if row.0.is_some() {
+            record = Some(row);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let (rows, digest) = record.expect("export record completed");
+    assert_eq!(rows, Some(25));
+    assert_eq!(digest.unwrap(), badgegate::auth::secrets::sha256_hex(&bytes));
+    let ledger: Value = app
+        .get(&w.admin, &format!("/api/v1/events/{}/disclosures?partner_id={}&per_page=100", w.event, w.acme))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ledger["total"], 25);
+    let items = ledger["items"].as_array().unwrap();
+    assert!(
+        items
+            .iter()
+            .all(|d| d["channel"] == "export" && d["export_id"] == export_id.as_str() && d["basis"] == "opt_in")
+    );
+    assert_eq!(items[0]["fields"], json!(["name", "company", "address", "phone", "email"]));
+    assert_eq!(count_rows(&app, "disclosures"), 25);
+}
+
+async fn switched_off_fields_are_never_released(app: TestApp) {
+    let w = world(&app).await;
+    let res = app
+        .patch(&w.admin, &format!("/api/v1/events/{}", w.event), &json!({"released_fields": ["email", "name"]}))
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<Value>().await.unwrap()["released_fields"], json!(["name", "email"]));
+    let ann = app
+        .register(&w.admin, &w.event, json!({"name": "Ann", "email": "ann@example.org", "phone": "555 1234", "company": "Initech", "is_adult": true, "share_with_all_partners": true}))
+        .await;
+    let (_, bytes) = export(&app, &w.acme_admin, "").await;
+    let text = String::from_utf8(bytes).unwrap();
+    assert!(text.starts_with("\"name\",\"email\",\"basis\""));
+    assert!(!text.contains("555 1234") && !text.contains("Initech"));
+    let (_, scanner) = partner_user(&app, &w.admin, &w.event, &w.acme, "scanner").await;
+    let card: Value = app.post(&scanner, "/api/v1/scans", &scan_body(&payload(&ann))).await.json().await.unwrap();
+    assert_eq!(card["lead"], json!({"name": "Ann", "company": null}));
+    let lead: Value = app.get(&scanner, "/api/v1/leads").await.json().await.unwrap();
+    assert_eq!(lead["items"][0]["contact"], json!({"name": "Ann", "email": "ann@example.org"}));
+    let ledger: Value =
+        app.get(&w.admin, &format!("/api/v1/events/{}/disclosures", w.event)).await.json().await.unwrap();
+    for d in ledger["items"].as_array().unwrap() {
+        let fields: Vec<&str> = d["fields"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+        assert!(fields.iter().all(|f| *f == "name" || *f == "email"), "{fields:?}");
+    }
+}
+
+async fn staff_query_the_ledger_by_participant_and_partner_window(app: TestApp) {
+    let w = world(&app).await;
+    let ann = app
+        .register(
+            &w.admin,
+            &w.event,
+            json!({"name": "Ann", "email": "ann@example.org", "is_adult": true, "share_with_all_partners": true}),
+        )
+        .await;
+    let ann_id = ann["id"].as_str().unwrap();
+    let t0 = common::now_rfc3339();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    export(&app, &w.acme_admin, "").await;
+    let (_, globex_admin) = partner_user(&app, &w.admin, &w.event, &w.globex, "partner_admin").await;
+    export(&app, &globex_admin, "").await;
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let t1 = common::now_rfc3339();
+
+    let by_person: Value = app
+        .get(&w.admin, &format!("/api/v1/events/{}/disclosures?attendee_id={ann_id}", w.event))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mut partners: Vec<&str> =
+        by_person["items"].as_array().unwrap().iter().map(|d| d["partner_name"].as_str().unwrap()).collect();
+    partners.sort();
+    assert_eq!(partners, vec!["Acme", "Globex"]);
+
+    let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let window =
+        format!("/api/v1/events/{}/disclosures?partner_id={}&from={}&to={}", w.event, w.globex, enc(&t0), enc(&t1));
+    let in_window: Value = app.get(&w.admin, &window).await.json().await.unwrap();
+    assert_eq!(in_window["total"], 1);
+    let later = format!("/api/v1/events/{}/disclosures?partner_id={}&from={}", w.event, w.globex, enc(&t1));
+    let none: Value = app.get(&w.admin, &later).await.json().await.unwrap();
+    assert_eq!(none["total"], 0);
+
+    let csv =
+        app.get(&w.admin, &format!("/api/v1/events/{}/disclosures?attendee_id={ann_id}&format=csv", w.event)).await;
+    assert_eq!(csv.headers().get("content-type").unwrap(), "text/csv; charset=utf-8");
+    let rows = parse(&csv.bytes().await.unwrap());
+    assert_eq!(rows.len(), 3);
+    assert_eq!(&rows[0][0], "occurred_at");
+
+    // Only staff admins read the ledger.
+    assert_eq!(app.get(&w.acme_admin, &format!("/api/v1/events/{}/disclosures", w.event)).await.status(), 403);
+    let res = app.get(&w.admin, &format!("/api/v1/events/{}/disclosures?from=yesterday", w.event)).await;
+    assert_eq!(problem(res).await["errors"][0]["field"], "from");
+}
