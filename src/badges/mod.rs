@@ -186,3 +186,26 @@ pub fn render_svg(payload: &str) -> AppResult<String> {
     let code = qr(payload)?;
     Ok(code.render::<qrcode::render::svg::Color<'_>>().quiet_zone(true).min_dimensions(240, 240).build())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn payload_and_typed_fallback_parse_to_the_same_code() {
+        let key = BadgeKey::new(&[1u8; 32]);
+        let code = key.code_for("badge-1").unwrap();
+        assert_eq!(BadgeCode::parse(&code.payload()).unwrap().payload(), code.payload());
+        assert_eq!(BadgeCode::parse(&code.fallback().to_lowercase()).unwrap().payload(), code.payload());
+        assert!(BadgeCode::parse("BG1-SHORT").is_none());
+        assert!(code.payload().len() == 30 && code.payload().starts_with("BG1-"));
+    }
+
+    #[test]
+    fn codes_depend_on_the_server_key() {
+        let a = BadgeKey::new(&[1u8; 32]).code_for("badge-1").unwrap();
+        let b = BadgeKey::new(&[2u8; 32]).code_for("badge-1").unwrap();
+        assert!(a != b);
+    }
+}

@@ -40,7 +40,7 @@ pub enum Backend {
     Postgres,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DbUrl {
     pub backend: Backend,
     /// What the driver receives: a file path (or `:memory:`) for SQLite, the URL for PostgreSQL.
@@ -235,4 +235,24 @@ pub fn like_pattern(needle: &str) -> String {
     }
     out.push('%');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls_pick_the_backend_by_scheme() {
+        assert_eq!(DbUrl::parse("postgres://u@h/db").map(|u| u.backend), Ok(Backend::Postgres));
+        assert_eq!(DbUrl::parse("postgresql://u@h/db").map(|u| u.backend), Ok(Backend::Postgres));
+        assert_eq!(DbUrl::parse("sqlite://data/x.db").map(|u| u.target), Ok("data/x.db".to_string()));
+        assert_eq!(DbUrl::parse("sqlite::memory:").map(|u| u.target), Ok(":memory:".to_string()));
+        assert!(DbUrl::parse("mysql://h/db").is_err_and(|e| e.contains("`mysql`")));
+        assert!(DbUrl::parse("data/x.db").is_err());
+    }
+
+    #[test]
+    fn like_patterns_match_wildcards_literally() {
+        assert_eq!(like_pattern("100%_A"), "%100\\%\\_a%");
+    }
 }

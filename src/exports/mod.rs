@@ -243,3 +243,18 @@ pub async fn export_csv(
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(export_csv);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::neutralise;
+
+    #[test]
+    fn formula_starts_are_neutralised_and_others_kept() {
+        for bad in ["=1+1", "+49", "-2", "@SUM(A1)", "\tx", "\rx", "\nx"] {
+            assert_eq!(neutralise(bad), format!("'{bad}"));
+        }
+        for good in ["Zoë", "山田太郎", "a=b", "", "1+1"] {
+            assert_eq!(neutralise(good), good);
+        }
+    }
+}

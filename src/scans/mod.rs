@@ -282,8 +282,8 @@ fn merge_into_lead(
         DbConn::Sqlite(c) => query.select(LeadRow::as_select()).first(c)?,
     };
     let newer = scan.scanned_at >= lead.last_scanned_at;
-    let pick = |old: Option<String>, new: Option<String>| if newer { new.or(old) } else { old.or(new) };
-    lead.notes = pick(lead.notes.take(), scan.notes.clone());
+    lead.notes =
+        if newer { scan.notes.clone().or(lead.notes.take()) } else { lead.notes.take().or(scan.notes.clone()) };
     lead.rating = if newer { scan.rating.or(lead.rating) } else { lead.rating.or(scan.rating) };
     if let Some(new_answers) = &scan.answers {
         let mut merged: BTreeMap<String, String> =
