@@ -44,6 +44,15 @@ impl utoipa::Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
         );
+        components.add_security_scheme(
+            "privacy_link",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("the token of the participant's personal privacy link"))
+                    .build(),
+            ),
+        );
     }
 }
 
@@ -57,6 +66,7 @@ fn api_v1(cfg: &mut ServiceConfig) {
     crate::scans::routes(cfg);
     crate::leads::routes(cfg);
     crate::ledger::routes(cfg);
+    crate::rights::routes(cfg);
 }
 
 fn documented_routes<T>(app: utoipa_actix_web::UtoipaApp<T>) -> utoipa_actix_web::UtoipaApp<T>

@@ -19,6 +19,7 @@ pub mod leads;
 pub mod ledger;
 pub mod ops;
 pub mod partners;
+pub mod rights;
 pub mod scans;
 pub mod telemetry;
 pub mod web;

@@ -41,6 +41,7 @@ pub struct AttendeeRow {
     pub erased_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    pub unsubscribe_token_hash: Option<String>,
 }
 
 /// Registration input as any channel (API, form, import) delivers it.
@@ -143,6 +144,7 @@ pub fn prepare(key: &BadgeKey, event: &EventRow, reg: ValidRegistration, source:
     let now = now_ms();
     let id = new_id();
     let privacy_token = random_token(32).map_err(AppError::internal)?;
+    let unsubscribe_hash = sha256_hex(key.unsubscribe_token(&id)?.as_bytes());
     let (badge, code) = badges::new_badge(key, &event.id, &id)?;
     let consents = consent::opt_in_rows(
         &event.id,
@@ -167,6 +169,7 @@ pub fn prepare(key: &BadgeKey, event: &EventRow, reg: ValidRegistration, source:
         erased_at: None,
         created_at: now,
         updated_at: now,
+        unsubscribe_token_hash: Some(unsubscribe_hash),
     };
     Ok(Prepared { attendee, badge, code, consents, privacy_token })
 }

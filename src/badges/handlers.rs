@@ -152,6 +152,47 @@ pub async fn badge_sheet(
         .body(html))
 }
 
+/// Every current badge of an event as CSV, for a print shop (admin or registrar):
+/// attendee_id, name, company, badge_payload (what the QR code holds), fallback_code.
+#[utoipa::path(tag = "badges", security(("bearer" = [])),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 404, body = Problem)))]
+#[get("/events/{event_id}/badges.csv")]
+pub async fn badges_csv(
+    state: web::Data<AppState>,
+    _auth: Auth<Registration>,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let event_id = path.into_inner();
+    let state2 = state.clone();
+    let bytes = state
+        .db
+        .run(move |conn| {
+            let event = events::find(conn, &event_id)?;
+            let rows: Vec<(String, String, Option<String>, String)> = attendees_t::table
+                .inner_join(badges::table)
+                .filter(attendees_t::event_id.eq(&event.id))
+                .filter(attendees_t::erased_at.is_null())
+                .filter(badges::revoked_at.is_null())
+                .order((attendees_t::name, attendees_t::id))
+                .select((attendees_t::id, attendees_t::name, attendees_t::company, badges::id))
+                .load(conn)?;
+            let header =
+                ["attendee_id", "name", "company", "badge_payload", "fallback_code"].map(String::from).to_vec();
+            let mut records = vec![header];
+            for (id, name, company, badge_id) in rows {
+                let code = state2.badge_key.code_for(&badge_id)?;
+                records.push(vec![id, name, company.unwrap_or_default(), code.payload(), code.fallback()]);
+            }
+            crate::exports::csv_bytes(records)
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(("Content-Disposition", "attachment; filename=\"badges.csv\""))
+        .insert_header(("Cache-Control", "no-store"))
+        .body(bytes))
+}
+
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(badge_png).service(badge_svg).service(reissue_badge).service(badge_sheet);
+    cfg.service(badge_png).service(badge_svg).service(reissue_badge).service(badge_sheet).service(badges_csv);
 }

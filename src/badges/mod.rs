@@ -38,6 +38,17 @@ impl BadgeKey {
         code.copy_from_slice(&digest[..CODE_BYTES]);
         Ok(BadgeCode(code))
     }
+
+    /// The participant's unsubscribe token: derived, so the server can show it again, and
+    /// opaque (no personal data). The same key serves both: both are server-held secrets
+    /// that a database copy must not reveal.
+    pub fn unsubscribe_token(&self, attendee_id: &str) -> AppResult<String> {
+        use base64::Engine;
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).map_err(AppError::internal)?;
+        mac.update(b"badgegate unsubscribe v1\0");
+        mac.update(attendee_id.as_bytes());
+        Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&mac.finalize().into_bytes()[..24]))
+    }
 }
 
 #[derive(Clone, PartialEq, Eq)]

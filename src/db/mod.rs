@@ -86,10 +86,12 @@ impl r2d2::ManageConnection for Manager {
                 // synchronous=FULL: a response that says "stored" must survive power loss,
                 // not only a crash of this process (the scan batch contract). WAL keeps
                 // readers from blocking the writer; busy_timeout queues writers instead of
-                // failing them.
+                // failing them. secure_delete zeroes freed space, so an erased participant's
+                // old values do not linger in the file.
                 conn.batch_execute(
                     "PRAGMA journal_mode = WAL;
                      PRAGMA synchronous = FULL;
+                     PRAGMA secure_delete = ON;
                      PRAGMA foreign_keys = ON;
                      PRAGMA busy_timeout = 10000;",
                 )

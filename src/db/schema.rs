@@ -55,6 +55,7 @@ diesel::table! {
         erased_at -> Nullable<BigInt>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        unsubscribe_token_hash -> Nullable<Text>,
     }
 }
 
@@ -152,6 +153,22 @@ diesel::table! {
         basis -> Text,
         channel -> Text,
         export_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    requests (id) {
+        id -> Text,
+        event_id -> Text,
+        attendee_id -> Text,
+        kind -> Text,
+        channel -> Text,
+        received_at -> BigInt,
+        due_at -> BigInt,
+        status -> Text,
+        completed_at -> Nullable<BigInt>,
+        handled_by -> Nullable<Text>,
+        notes -> Nullable<Text>,
     }
 }
 

@@ -1,0 +1,327 @@
+#!/usr/bin/env python3
+"""Benchmarks of badgegate over HTTP, against a release build on this machine.
+
+    scripts/bench.py import  [--backend sqlite|postgres] [--rows 50000]
+    scripts/bench.py scans   [--backend ...] [--badges 100000] [--duration 20]
+    scripts/bench.py export  [--backend ...] [--leads 100000]
+
+Each run starts its own server (fresh data dir; for PostgreSQL a fresh database that is
+dropped afterwards), talks to it on 127.0.0.1 only, prints figures and stops it.
+Needs: a release build (`cargo build --release`), wrk (single scans), psql (PostgreSQL).
+"""
+
+import argparse
+import csv
+import io
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "target", "release", "badgegate")
+PG_ADMIN = os.environ.get("BADGEGATE_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
+PASSWORD = "benchmark password 123"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_kib(pid, field="VmRSS"):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+class Server:
+    def __init__(self, backend):
+        self.dir = tempfile.mkdtemp(prefix="bg-bench-")
+        self.backend = backend
+        self.pg_name = None
+        env = dict(os.environ)
+        env["BADGEGATE_DATA_DIR"] = self.dir
+        env["BADGEGATE_LOG"] = "warn"
+        if backend == "postgres":
+            self.pg_name = "bg_bench_" + uuid.uuid4().hex
+            subprocess.run(["psql", PG_ADMIN, "-qc", f'CREATE DATABASE "{self.pg_name}"'], check=True)
+            env["BADGEGATE_DATABASE_URL"] = PG_ADMIN.rsplit("/", 1)[0] + "/" + self.pg_name
+        else:
+            env.pop("BADGEGATE_DATABASE_URL", None)
+        self.env = env
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self.proc = subprocess.Popen([BIN, "serve", "--bind", f"127.0.0.1:{port}"], env=env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(self.url + "/healthz", timeout=1)
+                break
+            except Exception:
+                time.sleep(0.05)
+        subprocess.run([BIN, "admin", "create", "--email", "bench@example.org"], env=env,
+                       input=PASSWORD + "\n", text=True, check=True, stdout=subprocess.DEVNULL)
+        self.admin = self.login("bench@example.org")
+
+    def count(self, table):
+        if self.backend == "postgres":
+            out = subprocess.run(["psql", self.env["BADGEGATE_DATABASE_URL"], "-tAc", f"SELECT COUNT(*) FROM {table}"],
+                                 check=True, capture_output=True, text=True).stdout
+        else:
+            out = subprocess.run(["sqlite3", os.path.join(self.dir, "badgegate.db"), f"SELECT COUNT(*) FROM {table}"],
+                                 check=True, capture_output=True, text=True).stdout
+        return int(out.strip())
+
+    def request(self, method, path, token=None, body=None, content_type="application/json", raw=False):
+        data = None
+        headers = {}
+        if body is not None:
+            data = body if isinstance(body, bytes) else json.dumps(body).encode()
+            headers["content-type"] = content_type
+        if token:
+            headers["authorization"] = "Bearer " + token
+        req = urllib.request.Request(self.url + path, data=data, headers=headers, method=method)
+        with urllib.request.urlopen(req, timeout=600) as res:
+            payload = res.read()
+            return payload if raw else json.loads(payload)
+
+    def login(self, email):
+        return self.request("POST", "/api/v1/auth/login", body={"email": email, "password": PASSWORD})["access_token"]
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=30)
+        if self.pg_name:
+            subprocess.run(["psql", PG_ADMIN, "-qc", f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)'])
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def setup_event(srv, partners=1):
+    now = time.time()
+    fmt = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+    ev = srv.request("POST", "/api/v1/events", srv.admin,
+                     {"name": "Bench", "starts_at": fmt(now - 86400), "ends_at": fmt(now + 86400)})
+    pids = [srv.request("POST", f"/api/v1/events/{ev['id']}/partners", srv.admin, {"name": f"P{i}"})["id"]
+            for i in range(partners)]
+    return ev["id"], pids
+
+
+def partner_token(srv, event, partner, role):
+    email = f"{role}-{uuid.uuid4().hex}@partner.example"
+    srv.request("POST", f"/api/v1/events/{event}/partners/{partner}/users", srv.admin,
+                {"email": email, "password": PASSWORD, "role": role})
+    return srv.login(email)
+
+
+def csv_rows(n, offset=0, share_all=False):
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(["name", "email", "company", "phone", "address", "is_adult", "share_with_all_partners"])
+    for i in range(offset, offset + n):
+        w.writerow([f"Participant {i}", f"p{i}@example.org", f"Company {i % 97}", "+49 30 1234567",
+                    "1 Main Street\nSpringfield", "true", "true" if share_all else "false"])
+    return buf.getvalue().encode()
+
+
+def import_rows(srv, event, n, share_all=False):
+    done = 0
+    while done < n:
+        chunk = min(50000, n - done)
+        srv.request("POST", f"/api/v1/events/{event}/attendees/import", srv.admin,
+                    csv_rows(chunk, done, share_all), content_type="text/csv")
+        done += chunk
+
+
+def bench_import(args):
+    srv = Server(args.backend)
+    try:
+        event, _ = setup_event(srv)
+        body = csv_rows(args.rows)
+        idle = rss_kib(srv.proc.pid)
+        peak = [idle]
+        stop = threading.Event()
+
+        def sample():
+            while not stop.is_set():
+                peak[0] = max(peak[0], rss_kib(srv.proc.pid))
+                time.sleep(0.02)
+
+        t = threading.Thread(target=sample)
+        t.start()
+        start = time.perf_counter()
+        out = srv.request("POST", f"/api/v1/events/{event}/attendees/import", srv.admin, body,
+                          content_type="text/csv")
+        elapsed = time.perf_counter() - start
+        stop.set()
+        t.join()
+        assert out["imported"] == args.rows, out
+        print(f"import [{args.backend}]: {args.rows} rows ({len(body) / 1e6:.1f} MB) in {elapsed:.2f} s = "
+              f"{args.rows / elapsed:,.0f} rows/s; server RSS idle {idle / 1024:.0f} MiB, "
+              f"peak {peak[0] / 1024:.0f} MiB")
+    finally:
+        srv.stop()
+
+
+WRK_LUA = r"""
+local payloads = {}
+for line in io.lines(os.getenv("BG_PAYLOADS")) do payloads[#payloads + 1] = line end
+local token = os.getenv("BG_TOKEN")
+local now = os.getenv("BG_NOW")
+local counter = 0
+local thread_id = 0
+local threads = {}
+function setup(thread)
+  thread:set("tid", #threads)
+  table.insert(threads, thread)
+end
+function init(args)
+  math.randomseed(os.time() + tid * 7919)
+  counter = tid
+end
+local function uuid()
+  local t = "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx"
+  return (string.gsub(t, "[xy]", function(c)
+    local v = (c == "x") and math.random(0, 15) or math.random(8, 11)
+    return string.format("%x", v)
+  end))
+end
+request = function()
+  counter = counter + #threads
+  local badge = payloads[(counter % #payloads) + 1]
+  local body = '{"client_scan_id":"' .. uuid() .. '","badge":"' .. badge .. '","scanned_at":"' .. now .. '"}'
+  return wrk.format("POST", "/api/v1/scans", {["Content-Type"] = "application/json",
+    ["Authorization"] = "Bearer " .. token}, body)
+end
+"""
+
+
+def fetch_payloads(srv, event):
+    raw = srv.request("GET", f"/api/v1/events/{event}/badges.csv", srv.admin, raw=True)
+    rows = list(csv.reader(io.StringIO(raw.decode())))
+    return [r[3] for r in rows[1:]]
+
+
+def bench_scans(args):
+    srv = Server(args.backend)
+    try:
+        event, (partner,) = setup_event(srv)
+        import_rows(srv, event, args.badges)
+        payloads = fetch_payloads(srv, event)
+        assert len(payloads) == args.badges
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+        # Single scans: 64 connections over distinct badges.
+        token = partner_token(srv, event, partner, "scanner")
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+            f.write("\n".join(payloads[: args.badges // 2]))
+            payload_file = f.name
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+            f.write(WRK_LUA)
+            lua = f.name
+        env = dict(os.environ, BG_PAYLOADS=payload_file, BG_TOKEN=token, BG_NOW=now)
+        out = subprocess.run(["wrk", "-t2", "-c64", f"-d{args.duration}s", "--latency", "-s", lua, srv.url],
+                             env=env, capture_output=True, text=True, check=True).stdout
+        rps = re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)
+        lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
+        errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        print(f"single scans [{args.backend}]: 64 connections, {args.duration} s: {float(rps):,.0f} scans/s, "
+              f"p50 {lat.get('50')}, p99 {lat.get('99')}, non-2xx {errors.group(1) if errors else 0}")
+
+        # Batch sync: every badge once, in batches of 500, from one phone.
+        token = partner_token(srv, event, partner, "scanner")
+        batches = []
+        for i in range(0, len(payloads), 500):
+            batches.append([{"client_scan_id": str(uuid.uuid4()), "badge": p, "scanned_at": now}
+                            for p in payloads[i:i + 500]])
+        before = srv.count("scans")
+        for label in ("sync", "replay"):
+            start = time.perf_counter()
+            statuses = {}
+            for b in batches:
+                res = srv.request("POST", "/api/v1/scans/batch", token, {"scans": b})
+                for r in res["results"]:
+                    statuses[r["status"]] = statuses.get(r["status"], 0) + 1
+            elapsed = time.perf_counter() - start
+            after = srv.count("scans")
+            print(f"batch {label} [{args.backend}]: {len(payloads)} scans in batches of 500 in {elapsed:.2f} s = "
+                  f"{len(payloads) / elapsed:,.0f} scans/s; rows created {after - before}; statuses {statuses}")
+            before = after
+    finally:
+        srv.stop()
+
+
+def bench_export(args):
+    srv = Server(args.backend)
+    try:
+        event, (partner,) = setup_event(srv)
+        import_rows(srv, event, args.leads, share_all=True)
+        token = partner_token(srv, event, partner, "partner_admin")
+        time.sleep(1)
+        idle = rss_kib(srv.proc.pid)
+        peak = [idle]
+        stop = threading.Event()
+
+        def sample():
+            while not stop.is_set():
+                peak[0] = max(peak[0], rss_kib(srv.proc.pid))
+                time.sleep(0.01)
+
+        t = threading.Thread(target=sample)
+        t.start()
+        req = urllib.request.Request(srv.url + "/api/v1/leads/export.csv",
+                                     headers={"authorization": "Bearer " + token})
+        start = time.perf_counter()
+        with urllib.request.urlopen(req, timeout=600) as res:
+            first = res.read(1)
+            ttfb = time.perf_counter() - start
+            size = len(first)
+            lines = first.count(b"\n")
+            while True:
+                chunk = res.read(1 << 16)
+                if not chunk:
+                    break
+                size += len(chunk)
+                lines += chunk.count(b"\r\n")
+        elapsed = time.perf_counter() - start
+        stop.set()
+        t.join()
+        ledger = srv.count("disclosures")
+        # Each row holds one line break inside its quoted address.
+        rows = ledger
+        print(f"export [{args.backend}]: {rows} rows ({size / 1e6:.1f} MB) in {elapsed:.2f} s = "
+              f"{rows / elapsed:,.0f} rows/s; time to first byte {ttfb * 1000:.0f} ms; server RSS idle "
+              f"{idle / 1024:.0f} MiB, peak {peak[0] / 1024:.0f} MiB (+{(peak[0] - idle) / 1024:.1f} MiB); "
+              f"ledger rows {ledger}")
+    finally:
+        srv.stop()
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("what", choices=["import", "scans", "export"])
+    p.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
+    p.add_argument("--rows", type=int, default=50000)
+    p.add_argument("--badges", type=int, default=100000)
+    p.add_argument("--leads", type=int, default=100000)
+    p.add_argument("--duration", type=int, default=20)
+    args = p.parse_args()
+    if not os.path.exists(BIN):
+        sys.exit("build first: cargo build --release")
+    {"import": bench_import, "scans": bench_scans, "export": bench_export}[args.what](args)
+
+
+if __name__ == "__main__":
+    main()

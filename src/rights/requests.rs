@@ -1,0 +1,270 @@
+//! The request register: every access, correction, erasure or withdrawal request, due 30
+//! days after it was received. Self-service actions are recorded as completed at once.
+
+use actix_web::{HttpResponse, get, post, web};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::app::AppState;
+use crate::auth::{AdminOnly, Auth};
+use crate::db::schema::requests;
+use crate::db::{DbConn, ms_to_rfc3339, new_id, now_ms, parse_rfc3339_ms};
+use crate::error::{AppError, AppResult, FieldError, Problem};
+use crate::events::clean_text;
+use crate::http::{ApiJson, Page, PageQuery};
+
+pub const DUE_AFTER_MS: i64 = 30 * 24 * 60 * 60 * 1000;
+pub const KINDS: [&str; 4] = ["access", "correction", "erasure", "withdrawal"];
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = requests)]
+pub struct RequestRow {
+    pub id: String,
+    pub event_id: String,
+    pub attendee_id: String,
+    pub kind: String,
+    pub channel: String,
+    pub received_at: i64,
+    pub due_at: i64,
+    pub status: String,
+    pub completed_at: Option<i64>,
+    pub handled_by: Option<String>,
+    pub notes: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RequestView {
+    pub id: String,
+    pub event_id: String,
+    pub attendee_id: String,
+    pub kind: String,
+    pub channel: String,
+    pub received_at: String,
+    pub due_at: String,
+    /// `open` or `completed`.
+    pub status: String,
+    pub overdue: bool,
+    pub completed_at: Option<String>,
+    pub handled_by: Option<String>,
+    pub notes: Option<String>,
+}
+
+impl From<RequestRow> for RequestView {
+    fn from(r: RequestRow) -> Self {
+        RequestView {
+            overdue: r.status == "open" && r.due_at < now_ms(),
+            id: r.id,
+            event_id: r.event_id,
+            attendee_id: r.attendee_id,
+            kind: r.kind,
+            channel: r.channel,
+            received_at: ms_to_rfc3339(r.received_at),
+            due_at: ms_to_rfc3339(r.due_at),
+            status: r.status,
+            completed_at: r.completed_at.map(ms_to_rfc3339),
+            handled_by: r.handled_by,
+            notes: r.notes,
+        }
+    }
+}
+
+/// A self-service action: received and completed now, handled by the participant.
+pub fn record_self_service(conn: &mut DbConn, event_id: &str, attendee_id: &str, kind: &str) -> AppResult<()> {
+    let now = now_ms();
+    let row = RequestRow {
+        id: new_id(),
+        event_id: event_id.to_string(),
+        attendee_id: attendee_id.to_string(),
+        kind: kind.to_string(),
+        channel: "self_service".into(),
+        received_at: now,
+        due_at: now + DUE_AFTER_MS,
+        status: "completed".into(),
+        completed_at: Some(now),
+        handled_by: Some("participant".into()),
+        notes: None,
+    };
+    diesel::insert_into(requests::table).values(&row).execute(conn)?;
+    Ok(())
+}
+
+pub fn for_attendee(conn: &mut DbConn, attendee_id: &str) -> AppResult<Vec<RequestView>> {
+    Ok(requests::table
+        .filter(requests::attendee_id.eq(attendee_id))
+        .order(requests::received_at)
+        .select(RequestRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Into::into)
+        .collect())
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FileRequest {
+    pub event_id: String,
+    pub attendee_id: String,
+    /// `access`, `correction`, `erasure` or `withdrawal`.
+    pub kind: String,
+    /// How it arrived: `email`, `post`, `phone` or `in_person`.
+    pub channel: String,
+    /// RFC 3339; defaults to now. The 30 days run from here.
+    pub received_at: Option<String>,
+    pub notes: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CompleteRequest {
+    pub notes: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct RequestQuery {
+    /// `open`, `overdue` (open and past due) or `completed`; all when absent.
+    pub status: Option<String>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+/// File a request that arrived by e-mail or post (admin).
+#[utoipa::path(tag = "requests", security(("bearer" = [])), request_body = FileRequest,
+    responses((status = 201, body = RequestView), (status = 404, body = Problem), (status = 422, body = Problem)))]
+#[post("/requests")]
+pub async fn file_request(
+    state: web::Data<AppState>,
+    _auth: Auth<AdminOnly>,
+    body: ApiJson<FileRequest>,
+) -> AppResult<HttpResponse> {
+    let input = body.into_inner();
+    let mut errors = Vec::new();
+    if !KINDS.contains(&input.kind.as_str()) {
+        errors.push(FieldError::new("kind", "must be access, correction, erasure or withdrawal"));
+    }
+    if !["email", "post", "phone", "in_person"].contains(&input.channel.as_str()) {
+        errors.push(FieldError::new("channel", "must be email, post, phone or in_person"));
+    }
+    let received_at = match &input.received_at {
+        Some(s) => parse_rfc3339_ms(s).unwrap_or_else(|| {
+            errors.push(FieldError::new("received_at", "must be an RFC 3339 date-time"));
+            0
+        }),
+        None => now_ms(),
+    };
+    if received_at > now_ms() + 60_000 {
+        errors.push(FieldError::new("received_at", "must not be in the future"));
+    }
+    let notes = input.notes.as_deref().map(|n| clean_text(&mut errors, "notes", n, 2000, true));
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let row = RequestRow {
+        id: new_id(),
+        event_id: input.event_id,
+        attendee_id: input.attendee_id,
+        kind: input.kind,
+        channel: input.channel,
+        received_at,
+        due_at: received_at + DUE_AFTER_MS,
+        status: "open".into(),
+        completed_at: None,
+        handled_by: None,
+        notes,
+    };
+    let row = state
+        .db
+        .write(move |conn| {
+            crate::attendees::find_in_event(conn, &row.event_id, &row.attendee_id)?;
+            diesel::insert_into(requests::table).values(&row).execute(conn)?;
+            Ok(row)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(RequestView::from(row)))
+}
+
+/// Mark a request completed (admin).
+#[utoipa::path(tag = "requests", security(("bearer" = [])), request_body = CompleteRequest,
+    responses((status = 200, body = RequestView), (status = 404, body = Problem), (status = 409, body = Problem)))]
+#[post("/requests/{request_id}/complete")]
+pub async fn complete_request(
+    state: web::Data<AppState>,
+    auth: Auth<AdminOnly>,
+    path: web::Path<String>,
+    body: ApiJson<CompleteRequest>,
+) -> AppResult<web::Json<RequestView>> {
+    let id = path.into_inner();
+    let mut errors = Vec::new();
+    let notes = body.0.notes.as_deref().map(|n| clean_text(&mut errors, "notes", n, 2000, true));
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let by = auth.caller.user_id;
+    let row = state
+        .db
+        .write(move |conn| {
+            let row: RequestRow = requests::table.find(&id).select(RequestRow::as_select()).first(conn)?;
+            if row.status == "completed" {
+                return Err(AppError::Conflict("this request is already completed".into()));
+            }
+            diesel::update(requests::table.find(&id))
+                .set((
+                    requests::status.eq("completed"),
+                    requests::completed_at.eq(Some(now_ms())),
+                    requests::handled_by.eq(Some(by)),
+                    requests::notes.eq(notes.or(row.notes)),
+                ))
+                .execute(conn)?;
+            Ok(requests::table.find(&id).select(RequestRow::as_select()).first(conn)?)
+        })
+        .await?;
+    Ok(web::Json(row.into()))
+}
+
+/// The request register, oldest due first (admin). `?status=overdue` is what to watch.
+#[utoipa::path(tag = "requests", security(("bearer" = [])), params(RequestQuery),
+    responses((status = 200, body = Page<RequestView>), (status = 422, body = Problem)))]
+#[get("/requests")]
+pub async fn list_requests(
+    state: web::Data<AppState>,
+    _auth: Auth<AdminOnly>,
+    query: web::Query<RequestQuery>,
+) -> AppResult<web::Json<Page<RequestView>>> {
+    let q = query.into_inner();
+    let (page, per_page) = PageQuery { page: q.page, per_page: q.per_page }.resolve()?;
+    let status = q.status.clone();
+    if let Some(s) = &status
+        && !["open", "overdue", "completed"].contains(&s.as_str())
+    {
+        return Err(AppError::field("status", "must be open, overdue or completed"));
+    }
+    let now = now_ms();
+    let (rows, total) = state
+        .db
+        .run(move |conn| {
+            let filtered = || {
+                let q = requests::table.into_boxed();
+                match status.as_deref() {
+                    Some("open") => q.filter(requests::status.eq("open")),
+                    Some("overdue") => q.filter(requests::status.eq("open")).filter(requests::due_at.lt(now)),
+                    Some("completed") => q.filter(requests::status.eq("completed")),
+                    _ => q,
+                }
+            };
+            let total: i64 = filtered().count().get_result(conn)?;
+            let rows = filtered()
+                .order((requests::due_at, requests::id))
+                .limit(per_page)
+                .offset((page - 1) * per_page)
+                .select(RequestRow::as_select())
+                .load(conn)?;
+            Ok((rows, total))
+        })
+        .await?;
+    Ok(web::Json(Page { items: rows.into_iter().map(Into::into).collect(), total, page, per_page }))
+}
+
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(file_request).service(complete_request).service(list_requests);
+}

@@ -1,0 +1,337 @@
+//! The participant's personal privacy page at `/me/{token}`, and one-request unsubscribe
+//! at `/u/{token}` (RFC 8058 List-Unsubscribe-Post). The token in the path is the
+//! capability: forms post back to the same link, so another site cannot forge them
+//! without knowing it.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use diesel::prelude::*;
+
+use super::{esc, page};
+use crate::app::AppState;
+use crate::db::schema::attendees;
+use crate::error::{AppError, AppResult};
+use crate::rights::handlers::{Correction, apply_correction, export_record, self_erase, self_withdraw};
+use crate::rights::{ParticipantRecord, by_unsubscribe_token, load_record};
+
+fn html(status: StatusCode, body: String) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header(("Referrer-Policy", "no-referrer"))
+        .insert_header(("X-Frame-Options", "DENY"))
+        .body(body)
+}
+
+fn not_found() -> HttpResponse {
+    html(
+        StatusCode::NOT_FOUND,
+        page(
+            "Link not valid",
+            "<h1>This link is not valid</h1><p>It may have been replaced or revoked. Ask the organiser for a new one.</p>",
+        ),
+    )
+}
+
+fn see_other(location: String) -> HttpResponse {
+    HttpResponse::SeeOther().insert_header(("Location", location)).insert_header(("Cache-Control", "no-store")).finish()
+}
+
+fn opt(v: &Option<String>) -> String {
+    esc(v.as_deref().unwrap_or("—"))
+}
+
+fn render(token: &str, r: &ParticipantRecord, message: Option<&str>) -> String {
+    let d = &r.data;
+    let base = format!("/me/{}", esc(token));
+    let partner_name = |id: &Option<String>| match id {
+        None => "all partners".to_string(),
+        Some(id) => r.partners.iter().find(|p| &p.id == id).map(|p| p.name.clone()).unwrap_or_else(|| id.clone()),
+    };
+    let mut s = format!("<h1>Your data for {}</h1>", esc(&d.event_name));
+    if let Some(m) = message {
+        s.push_str(&format!("<p role=\"status\"><strong>{}</strong></p>", esc(m)));
+    }
+    s.push_str(&format!(
+        "<h2>What we hold</h2><dl><dt>Name</dt><dd id=\"name\">{}</dd><dt>E-mail</dt><dd>{}</dd><dt>Company</dt><dd>{}</dd>\
+         <dt>Phone</dt><dd>{}</dd><dt>Address</dt><dd>{}</dd><dt>Marketing e-mails</dt><dd>{}</dd></dl>",
+        esc(&d.name),
+        esc(&d.email),
+        opt(&d.company),
+        opt(&d.phone),
+        opt(&d.address),
+        if d.marketing_emails { "on" } else { "off" }
+    ));
+    s.push_str("<h2>Your choices about partners</h2><ul>");
+    for o in &r.opt_ins {
+        s.push_str(&format!(
+            "<li>Shared with {} since {}{}</li>",
+            esc(&partner_name(&o.partner_id)),
+            esc(&o.granted_at),
+            o.ended_at.as_deref().map(|e| format!(", ended {}", esc(e))).unwrap_or_default()
+        ));
+    }
+    for w in &r.withdrawals {
+        s.push_str(&format!("<li>Withdrawn from {} on {}</li>", esc(&partner_name(&w.partner_id)), esc(&w.created_at)));
+    }
+    if r.opt_ins.is_empty() && r.withdrawals.is_empty() {
+        s.push_str("<li>You did not opt in to sharing with any partner.</li>");
+    }
+    s.push_str("</ul><h2>Partners who scanned your badge</h2><ul>");
+    for sc in &r.scans {
+        s.push_str(&format!("<li>{} at {}</li>", esc(&sc.partner_name), esc(&sc.scanned_at)));
+    }
+    if r.scans.is_empty() {
+        s.push_str("<li>None.</li>");
+    }
+    s.push_str("</ul><h2>Who received your data</h2><table id=\"recipients\"><tr><th>Partner</th><th>When</th><th>Which data</th><th>Basis</th></tr>");
+    for rc in &r.recipients {
+        s.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&rc.partner_name),
+            esc(&rc.occurred_at),
+            esc(&rc.fields.join(", ")),
+            esc(&rc.basis)
+        ));
+    }
+    s.push_str("</table>");
+    if r.recipients.is_empty() {
+        s.push_str("<p>No partner has received your data.</p>");
+    }
+    s.push_str(&format!(
+        "<h2>Stop sharing</h2><form method=\"post\" action=\"{base}/withdraw\">\
+         <input type=\"hidden\" name=\"all_partners\" value=\"true\"><button type=\"submit\">Stop sharing with all partners</button></form>"
+    ));
+    for p in &r.partners {
+        s.push_str(&format!(
+            "<form method=\"post\" action=\"{base}/withdraw\"><input type=\"hidden\" name=\"partner_id\" value=\"{}\">\
+             <button type=\"submit\">Stop sharing with {}</button></form>",
+            esc(&p.id),
+            esc(&p.name)
+        ));
+    }
+    s.push_str(&format!(
+        "<h2>Marketing e-mails</h2><form method=\"post\" action=\"{base}/marketing\">\
+         <input type=\"hidden\" name=\"marketing_emails\" value=\"{}\"><button type=\"submit\">Switch marketing e-mails {}</button></form>",
+        !d.marketing_emails,
+        if d.marketing_emails { "off" } else { "on" }
+    ));
+    s.push_str(&format!(
+        "<h2>Correct your details</h2><form method=\"post\" action=\"{base}/correct\">\
+         <label for=\"c-name\">Name</label><input type=\"text\" id=\"c-name\" name=\"name\" value=\"{}\">\
+         <label for=\"c-email\">E-mail</label><input type=\"email\" id=\"c-email\" name=\"email\" value=\"{}\">\
+         <label for=\"c-company\">Company</label><input type=\"text\" id=\"c-company\" name=\"company\" value=\"{}\">\
+         <label for=\"c-phone\">Phone</label><input type=\"tel\" id=\"c-phone\" name=\"phone\" value=\"{}\">\
+         <label for=\"c-address\">Address</label><textarea id=\"c-address\" name=\"address\">{}</textarea>\
+         <button type=\"submit\">Save</button></form>",
+        esc(&d.name),
+        esc(&d.email),
+        esc(d.company.as_deref().unwrap_or("")),
+        esc(d.phone.as_deref().unwrap_or("")),
+        esc(d.address.as_deref().unwrap_or(""))
+    ));
+    s.push_str(&format!(
+        "<h2>Your data as a file</h2><p><a href=\"{base}/export.json\">Download everything we hold (JSON)</a></p>\
+         <h2>Delete your data</h2><form method=\"post\" action=\"{base}/erase\">\
+         <label class=\"check\"><input type=\"checkbox\" name=\"confirm\" value=\"true\" required> \
+         I understand my data will be deleted and my badge will stop working.</label>\
+         <button type=\"submit\">Delete my data</button></form>"
+    ));
+    page("Your data", &s)
+}
+
+#[get("/me/{token}")]
+pub async fn show(state: web::Data<AppState>, path: web::Path<String>) -> HttpResponse {
+    let token = path.into_inner();
+    match load_record(&state, token.clone()).await {
+        Ok(r) => html(StatusCode::OK, render(&token, &r, None)),
+        Err(_) => not_found(),
+    }
+}
+
+async fn form(req: &HttpRequest, payload: web::Payload) -> AppResult<Vec<(String, String)>> {
+    let body = crate::http::json::read_body(req, &mut payload.into_inner(), 16 * 1024).await?;
+    Ok(form_urlencoded::parse(&body).into_owned().collect())
+}
+
+fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+/// Runs a page action and answers with the page again (or "not valid" for a dead link).
+async fn act(
+    state: web::Data<AppState>,
+    token: String,
+    action: impl FnOnce(&mut crate::db::DbConn, &str) -> AppResult<()> + Send + 'static,
+    done: &'static str,
+) -> HttpResponse {
+    let t = token.clone();
+    match state.db.run(move |conn| action(conn, &t)).await {
+        Ok(()) => see_other(format!("/me/{token}?done={done}")),
+        Err(AppError::Unauthorized | AppError::NotFound) => not_found(),
+        Err(AppError::Validation(errors)) => {
+            let msg = errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
+            match load_record(&state, token.clone()).await {
+                Ok(r) => html(StatusCode::UNPROCESSABLE_ENTITY, render(&token, &r, Some(&msg))),
+                Err(_) => not_found(),
+            }
+        }
+        Err(AppError::Conflict(msg)) => match load_record(&state, token.clone()).await {
+            Ok(r) => html(StatusCode::CONFLICT, render(&token, &r, Some(&msg))),
+            Err(_) => not_found(),
+        },
+        Err(e) => actix_web::ResponseError::error_response(&e),
+    }
+}
+
+#[post("/me/{token}/withdraw")]
+pub async fn withdraw(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
+    let fields = match form(&req, payload).await {
+        Ok(f) => f,
+        Err(e) => return actix_web::ResponseError::error_response(&e),
+    };
+    let partner = field(&fields, "partner_id").map(str::to_string);
+    let all = field(&fields, "all_partners") == Some("true");
+    let scope = match (partner, all) {
+        (Some(p), false) => Some(p),
+        _ => None,
+    };
+    act(state, path.into_inner(), move |conn, t| self_withdraw(conn, t, scope).map(|_| ()), "withdrawn").await
+}
+
+#[post("/me/{token}/marketing")]
+pub async fn marketing(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
+    let fields = match form(&req, payload).await {
+        Ok(f) => f,
+        Err(e) => return actix_web::ResponseError::error_response(&e),
+    };
+    let on = field(&fields, "marketing_emails") == Some("true");
+    let c = Correction { marketing_emails: Some(on), ..Default::default() };
+    act(state, path.into_inner(), move |conn, t| apply_correction(conn, t, c), "saved").await
+}
+
+#[post("/me/{token}/correct")]
+pub async fn correct(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
+    let fields = match form(&req, payload).await {
+        Ok(f) => f,
+        Err(e) => return actix_web::ResponseError::error_response(&e),
+    };
+    let get = |n: &str| field(&fields, n).map(str::to_string);
+    let c = Correction {
+        name: get("name"),
+        email: get("email"),
+        company: get("company"),
+        phone: get("phone"),
+        address: get("address"),
+        marketing_emails: None,
+    };
+    act(state, path.into_inner(), move |conn, t| apply_correction(conn, t, c), "saved").await
+}
+
+#[get("/me/{token}/export.json")]
+pub async fn export(state: web::Data<AppState>, path: web::Path<String>) -> HttpResponse {
+    let token = path.into_inner();
+    let s = state.clone();
+    match state.db.run(move |conn| export_record(&s, conn, &token)).await {
+        Ok(r) => HttpResponse::Ok()
+            .insert_header(("Content-Disposition", "attachment; filename=\"my-data.json\""))
+            .insert_header(("Cache-Control", "no-store"))
+            .json(r),
+        Err(_) => not_found(),
+    }
+}
+
+#[post("/me/{token}/erase")]
+pub async fn erase(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
+    let fields = match form(&req, payload).await {
+        Ok(f) => f,
+        Err(e) => return actix_web::ResponseError::error_response(&e),
+    };
+    let token = path.into_inner();
+    if field(&fields, "confirm") != Some("true") {
+        return match load_record(&state, token.clone()).await {
+            Ok(r) => html(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                render(&token, &r, Some("Tick the box to confirm the deletion.")),
+            ),
+            Err(_) => not_found(),
+        };
+    }
+    match state.db.run(move |conn| self_erase(conn, &token)).await {
+        Ok(result) => {
+            let names: Vec<String> = result.recipients_to_notify.iter().map(|p| esc(&p.name)).collect();
+            let told = if names.is_empty() {
+                "No partner had received your data.".to_string()
+            } else {
+                format!("These partners had received your data and will be told to delete it: {}.", names.join(", "))
+            };
+            html(StatusCode::OK, page("Deleted", &format!("<h1>Your data was deleted</h1><p>{told}</p>")))
+        }
+        Err(_) => not_found(),
+    }
+}
+
+fn unsubscribe_page(token: &str, done: bool) -> String {
+    if done {
+        page("Unsubscribed", "<h1>You are unsubscribed</h1><p>You will receive no more marketing e-mails.</p>")
+    } else {
+        page(
+            "Unsubscribe",
+            &format!(
+                "<h1>Unsubscribe from marketing e-mails</h1><form method=\"post\" action=\"/u/{}\">\
+                 <button type=\"submit\">Unsubscribe</button></form>",
+                esc(token)
+            ),
+        )
+    }
+}
+
+#[get("/u/{token}")]
+pub async fn unsubscribe_form(state: web::Data<AppState>, path: web::Path<String>) -> HttpResponse {
+    let token = path.into_inner();
+    let t = token.clone();
+    match state.db.run(move |conn| by_unsubscribe_token(conn, &t)).await {
+        Ok(_) => html(StatusCode::OK, unsubscribe_page(&token, false)),
+        Err(_) => not_found(),
+    }
+}
+
+/// One POST switches marketing e-mails off, whatever the body (RFC 8058 sends
+/// `List-Unsubscribe=One-Click`).
+#[post("/u/{token}")]
+pub async fn unsubscribe(state: web::Data<AppState>, path: web::Path<String>) -> HttpResponse {
+    let token = path.into_inner();
+    let t = token.clone();
+    let result = state
+        .db
+        .run(move |conn| {
+            let a = by_unsubscribe_token(conn, &t)?;
+            diesel::update(attendees::table.find(&a.id)).set(attendees::marketing_emails.eq(false)).execute(conn)?;
+            Ok(())
+        })
+        .await;
+    match result {
+        Ok(()) => html(StatusCode::OK, unsubscribe_page(&token, true)),
+        Err(_) => not_found(),
+    }
+}
