@@ -65,7 +65,7 @@ class Server:
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         self.proc = subprocess.Popen([BIN, "serve", "--bind", f"127.0.0.1:{port}"], env=env,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                     stdout=subprocess.DEVNULL, stderr=None if os.environ.get("BENCH_SERVER_LOG") else subprocess.DEVNULL)
         for _ in range(200):
             try:
                 urllib.request.urlopen(self.url + "/healthz", timeout=1)

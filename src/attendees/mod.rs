@@ -26,7 +26,7 @@ pub const MAX_PHONE: usize = 40;
 pub const MAX_ADDRESS: usize = 500;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = attendees)]
+#[diesel(table_name = attendees, treat_none_as_default_value = false)]
 pub struct AttendeeRow {
     pub id: String,
     pub event_id: String,

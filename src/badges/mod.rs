@@ -96,7 +96,7 @@ impl BadgeCode {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = badges)]
+#[diesel(table_name = badges, treat_none_as_default_value = false)]
 pub struct BadgeRow {
     pub id: String,
     pub event_id: String,

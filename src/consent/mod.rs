@@ -34,7 +34,7 @@ impl Source {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = consents)]
+#[diesel(table_name = consents, treat_none_as_default_value = false)]
 pub struct ConsentRow {
     pub id: String,
     pub event_id: String,
@@ -48,7 +48,7 @@ pub struct ConsentRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = withdrawals)]
+#[diesel(table_name = withdrawals, treat_none_as_default_value = false)]
 pub struct WithdrawalRow {
     pub id: String,
     pub event_id: String,

@@ -88,12 +88,15 @@ impl r2d2::ManageConnection for Manager {
                 // readers from blocking the writer; busy_timeout queues writers instead of
                 // failing them. secure_delete zeroes freed space, so an erased participant's
                 // old values do not linger in the file.
+                // The busy timeout comes first: switching to WAL needs a lock that another
+                // connection of the pool may hold at start-up.
                 conn.batch_execute(
-                    "PRAGMA journal_mode = WAL;
+                    "PRAGMA busy_timeout = 10000;
+                     PRAGMA journal_mode = WAL;
                      PRAGMA synchronous = FULL;
                      PRAGMA secure_delete = ON;
                      PRAGMA foreign_keys = ON;
-                     PRAGMA busy_timeout = 10000;",
+                     PRAGMA cache_size = -32768;",
                 )
                 .map_err(diesel::r2d2::Error::QueryError)?;
                 Ok(DbConn::Sqlite(conn))

@@ -13,7 +13,7 @@ use crate::error::AppResult;
 pub use handlers::routes;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = disclosures)]
+#[diesel(table_name = disclosures, treat_none_as_default_value = false)]
 pub struct DisclosureRow {
     pub id: String,
     pub occurred_at: i64,
