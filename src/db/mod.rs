@@ -176,6 +176,8 @@ fn run_migrations(conn: &mut DbConn) -> Result<(), String> {
     result.map_err(|e| format!("migrations failed: {e}"))
 }
 
+static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// One write transaction. On SQLite it starts with `BEGIN IMMEDIATE` so the write lock is
 /// taken up front: a deferred transaction that read first can fail with SQLITE_BUSY when it
 /// later tries to write, and no busy timeout helps it.
@@ -188,6 +190,13 @@ where
         // Already inside a transaction: a savepoint, so the inner work still rolls back alone.
         return conn.transaction(f);
     }
+    // SQLite has one writer at a time. Queue writers of this process on a mutex rather than
+    // in SQLite's busy handler, whose sleeps (up to 100 ms each) make tail latency explode
+    // under concurrent scans. Other processes (the CLI) still meet the busy timeout.
+    let _writer = match conn {
+        DbConn::Sqlite(_) => Some(SQLITE_WRITER.lock().unwrap_or_else(std::sync::PoisonError::into_inner)),
+        DbConn::Pg(_) => None,
+    };
     match conn {
         DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
         DbConn::Pg(_) => <DbConn as Connection>::TransactionManager::begin_transaction(conn)?,
