@@ -67,6 +67,8 @@ fn api_v1(cfg: &mut ServiceConfig) {
     crate::leads::routes(cfg);
     crate::ledger::routes(cfg);
     crate::rights::routes(cfg);
+    crate::security::routes(cfg);
+    crate::incidents::routes(cfg);
 }
 
 fn documented_routes<T>(app: utoipa_actix_web::UtoipaApp<T>) -> utoipa_actix_web::UtoipaApp<T>

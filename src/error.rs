@@ -42,6 +42,9 @@ pub enum AppError {
     /// A request that was understood but refused for a reason a client acts on.
     #[error("{detail}")]
     Rejected { reason: &'static str, detail: String },
+    /// The operator suspended this partner's exports and lead reads (incident containment).
+    #[error("this partner's access to leads is suspended")]
+    Suspended,
     #[error("too many requests; retry later")]
     TooManyRequests { retry_after_secs: u64 },
     #[error("the service is not ready")]
@@ -85,6 +88,7 @@ impl AppError {
             AppError::UnsupportedMediaType(_) => "unsupported-media-type",
             AppError::Rejected { .. } => "rejected",
             AppError::TooManyRequests { .. } => "too-many-requests",
+            AppError::Suspended => "suspended",
             AppError::Unavailable => "unavailable",
             AppError::Internal(_) => "internal",
         }
@@ -107,6 +111,7 @@ impl AppError {
             detail,
             reason: match self {
                 AppError::Rejected { reason, .. } => Some((*reason).to_string()),
+                AppError::Suspended => Some("partner_suspended".to_string()),
                 _ => None,
             },
             errors: match self {
@@ -123,7 +128,7 @@ impl ResponseError for AppError {
             AppError::Validation(_) | AppError::Rejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::Forbidden | AppError::Suspended => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,

@@ -50,7 +50,10 @@ pub struct MeResponse {
 pub async fn login(state: web::Data<AppState>, body: ApiJson<LoginRequest>) -> AppResult<HttpResponse> {
     let LoginRequest { email, password } = body.into_inner();
     let email = users::normalise_email(&email);
-    let user = state.db.run(move |conn| users::find_by_email(conn, &email)).await?;
+    let (user, generation) = state
+        .db
+        .run(move |conn| Ok((users::find_by_email(conn, &email)?, crate::security::token_generation(conn)?)))
+        .await?;
 
     if let Some(user) = &user
         && let Some(until) = user.locked_until
@@ -79,7 +82,8 @@ pub async fn login(state: web::Data<AppState>, body: ApiJson<LoginRequest>) -> A
         let user_id = user.id.clone();
         state.db.run(move |conn| users::record_success(conn, &user_id)).await?;
     }
-    let access_token = state.tokens.issue(&user.id, role, user.token_version, user.event_id, user.partner_id)?;
+    let access_token =
+        state.tokens.issue(generation, &user.id, role, user.token_version, user.event_id, user.partner_id)?;
     tracing::info!(user_id = %user.id, role = role.as_str(), "login");
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(LoginResponse {
         access_token,

@@ -29,9 +29,11 @@ pub struct Claims {
     pub ptn: Option<String>,
 }
 
+/// Signing keys are derived from the token secret and the token generation kept in the
+/// database: rotating the generation ends every token on every instance at once, while
+/// the secret itself stays out of the database.
 pub struct TokenKeys {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
+    secret: Vec<u8>,
     validation: Validation,
 }
 
@@ -44,15 +46,20 @@ impl TokenKeys {
         validation.validate_nbf = true;
         validation.validate_exp = true;
         validation.leeway = LEEWAY_SECS;
-        Ok(TokenKeys {
-            encoding: EncodingKey::from_secret(secret).map_err(|e| format!("token secret: {e}"))?,
-            decoding: DecodingKey::from_secret(secret).map_err(|e| format!("token secret: {e}"))?,
-            validation,
-        })
+        Ok(TokenKeys { secret: secret.to_vec(), validation })
+    }
+
+    fn key(&self, generation: i64) -> AppResult<Vec<u8>> {
+        use hmac::{Hmac, Mac};
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&self.secret).map_err(AppError::internal)?;
+        mac.update(b"badgegate jwt v1\0");
+        mac.update(&generation.to_be_bytes());
+        Ok(mac.finalize().into_bytes().to_vec())
     }
 
     pub fn issue(
         &self,
+        generation: i64,
         user_id: &str,
         role: Role,
         version: i32,
@@ -75,18 +82,19 @@ impl TokenKeys {
         };
         let mut header = Header::new(Algorithm::HS256);
         header.typ = Some("JWT".to_string());
-        jsonwebtoken::encode(&header, &claims, &self.encoding).map_err(AppError::internal)
+        let key = EncodingKey::from_secret(&self.key(generation)?).map_err(AppError::internal)?;
+        jsonwebtoken::encode(&header, &claims, &key).map_err(AppError::internal)
     }
 
     /// Checks signature, algorithm, `typ`, issuer, audience and times. Every failure is the
     /// same 401: the caller learns nothing about which check failed.
-    pub fn verify(&self, token: &str) -> AppResult<Claims> {
+    pub fn verify(&self, token: &str, generation: i64) -> AppResult<Claims> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| AppError::Unauthorized)?;
         if header.alg != Algorithm::HS256 || header.typ.as_deref() != Some("JWT") {
             return Err(AppError::Unauthorized);
         }
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|_| AppError::Unauthorized)?;
+        let key = DecodingKey::from_secret(&self.key(generation)?).map_err(AppError::internal)?;
+        let data = jsonwebtoken::decode::<Claims>(token, &key, &self.validation).map_err(|_| AppError::Unauthorized)?;
         let claims = data.claims;
         if claims.exp - claims.iat > TOKEN_LIFETIME_SECS {
             return Err(AppError::Unauthorized);

@@ -157,10 +157,17 @@ pub fn record_success(conn: &mut DbConn, user_id: &str) -> AppResult<()> {
 
 /// Verifies the token, then confirms with the database that the account still exists, is
 /// enabled, and has not had its tokens revoked since this one was issued.
-pub async fn authenticate(state: &AppState, token: &str) -> AppResult<Caller> {
-    let claims = state.tokens.verify(token)?;
-    let user_id = claims.sub.clone();
-    let row = state.db.run(move |conn| find(conn, &user_id)).await?.ok_or(AppError::Unauthorized)?;
+pub async fn authenticate(state: &actix_web::web::Data<AppState>, token: &str) -> AppResult<Caller> {
+    let s = state.clone();
+    let token = token.to_string();
+    let (claims, row) = state
+        .db
+        .run(move |conn| {
+            let claims = s.tokens.verify(&token, crate::security::token_generation(conn)?)?;
+            let row = find(conn, &claims.sub)?.ok_or(AppError::Unauthorized)?;
+            Ok((claims, row))
+        })
+        .await?;
     let role = Role::parse(&row.role).ok_or(AppError::Unauthorized)?;
     if row.disabled
         || row.token_version != claims.ver

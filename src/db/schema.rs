@@ -146,7 +146,7 @@ diesel::table! {
         id -> Text,
         occurred_at -> BigInt,
         event_id -> Text,
-        partner_id -> Text,
+        partner_id -> Nullable<Text>,
         user_id -> Nullable<Text>,
         attendee_id -> Text,
         fields -> Text,
@@ -169,6 +169,60 @@ diesel::table! {
         completed_at -> Nullable<BigInt>,
         handled_by -> Nullable<Text>,
         notes -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    settings (key) {
+        key -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    security_actions (id) {
+        id -> Text,
+        occurred_at -> BigInt,
+        actor_id -> Text,
+        action -> Text,
+        target -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    incidents (id) {
+        id -> Text,
+        title -> Text,
+        description -> Text,
+        discovered_at -> BigInt,
+        scope_event_id -> Nullable<Text>,
+        scope_partner_id -> Nullable<Text>,
+        scope_user_id -> Nullable<Text>,
+        window_from -> BigInt,
+        window_to -> BigInt,
+        nature -> Nullable<Text>,
+        investigation -> Nullable<Text>,
+        mitigation -> Nullable<Text>,
+        contact -> Nullable<Text>,
+        notified_at -> Nullable<BigInt>,
+        reported_at -> Nullable<BigInt>,
+        closed_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+        created_by -> Text,
+    }
+}
+
+diesel::table! {
+    incident_updates (id) {
+        id -> Text,
+        incident_id -> Text,
+        created_at -> BigInt,
+        created_by -> Text,
+        perpetrators -> Text,
+        data_abused -> Text,
+        further_investigation -> Text,
+        further_mitigation -> Text,
+        corrective_action -> Text,
     }
 }
 

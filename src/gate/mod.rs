@@ -8,7 +8,8 @@
 //! 3. A has no withdrawal for P or for all partners.
 //!
 //! Only the fields the event allows are released; a lead card on a phone carries name and
-//! company only. Every release writes one ledger row per participant in the same
+//! company only. While the operator suspends a partner (incident containment), nothing is
+//! released to it. Every release writes one ledger row per participant in the same
 //! transaction as the read: if the ledger write fails, nothing is released.
 
 use diesel::dsl::{exists, not};
@@ -17,7 +18,7 @@ use diesel::prelude::*;
 use crate::auth::PartnerScope;
 use crate::db::schema::{attendees, consents, leads, withdrawals};
 use crate::db::{DbConn, new_id, now_ms, write_tx};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::events::{self, CONTACT_FIELDS};
 use crate::ledger::{self, DisclosureRow};
 
@@ -114,6 +115,9 @@ pub fn release(
     export_id: Option<&str>,
 ) -> AppResult<Vec<Release>> {
     write_tx(conn, |conn| {
+        if crate::partners::find_in_event(conn, &to.event_id, &to.partner_id)?.leads_suspended {
+            return Err(AppError::Suspended);
+        }
         let event = events::find(conn, &to.event_id)?;
         let allowed_by_event = event.released_fields();
         let fields: Vec<&'static str> =
@@ -221,7 +225,7 @@ pub fn release(
                 id: new_id(),
                 occurred_at: now,
                 event_id: to.event_id.clone(),
-                partner_id: to.partner_id.clone(),
+                partner_id: Some(to.partner_id.clone()),
                 user_id: Some(to.user_id.clone()),
                 attendee_id: r.attendee_id.clone(),
                 fields: r.fields.join(","),

@@ -34,7 +34,8 @@ pub struct DisclosureQuery {
 #[derive(Serialize, ToSchema)]
 pub struct DisclosureView {
     pub occurred_at: String,
-    pub partner_id: String,
+    /// Null for a release to the operator's own staff.
+    pub partner_id: Option<String>,
     pub partner_name: String,
     pub user_id: Option<String>,
     pub attendee_id: String,
@@ -44,11 +45,11 @@ pub struct DisclosureView {
     pub export_id: Option<String>,
 }
 
-pub fn view(row: DisclosureRow, partner_name: String) -> DisclosureView {
+pub fn view(row: DisclosureRow, partner_name: Option<String>) -> DisclosureView {
     DisclosureView {
+        partner_name: partner_name.unwrap_or_else(|| "operator staff".to_string()),
         occurred_at: ms_to_rfc3339(row.occurred_at),
         partner_id: row.partner_id,
-        partner_name,
         user_id: row.user_id,
         attendee_id: row.attendee_id,
         fields: row.fields.split(',').filter(|f| !f.is_empty()).map(str::to_string).collect(),
@@ -107,7 +108,7 @@ pub async fn list_disclosures(
             events::find(conn, &event_id)?;
             let filtered = || {
                 let mut query = disclosures::table
-                    .inner_join(partners::table)
+                    .left_join(partners::table)
                     .filter(disclosures::event_id.eq(event_id.clone()))
                     .into_boxed();
                 if let Some(a) = &attendee {
@@ -127,11 +128,11 @@ pub async fn list_disclosures(
             let total: i64 = filtered().count().get_result(conn)?;
             let mut query = filtered()
                 .order((disclosures::occurred_at, disclosures::id))
-                .select((DisclosureRow::as_select(), partners::name));
+                .select((DisclosureRow::as_select(), partners::name.nullable()));
             if !csv {
                 query = query.limit(per_page).offset((page - 1) * per_page);
             }
-            Ok((query.load::<(DisclosureRow, String)>(conn)?, total))
+            Ok((query.load::<(DisclosureRow, Option<String>)>(conn)?, total))
         })
         .await?;
     let items: Vec<DisclosureView> = rows.into_iter().map(|(r, name)| view(r, name)).collect();
@@ -152,7 +153,7 @@ pub async fn list_disclosures(
         let records = std::iter::once(header).chain(items.into_iter().map(|d| {
             vec![
                 d.occurred_at,
-                d.partner_id,
+                d.partner_id.unwrap_or_default(),
                 d.partner_name,
                 d.user_id.unwrap_or_default(),
                 d.attendee_id,

@@ -18,7 +18,8 @@ pub struct DisclosureRow {
     pub id: String,
     pub occurred_at: i64,
     pub event_id: String,
-    pub partner_id: String,
+    /// `None` for a release to the operator's own staff.
+    pub partner_id: Option<String>,
     pub user_id: Option<String>,
     pub attendee_id: String,
     /// Released contact fields, comma-separated.

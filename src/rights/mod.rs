@@ -136,12 +136,13 @@ pub struct ParticipantRecord {
 }
 
 pub fn recipients(conn: &mut DbConn, attendee_id: &str) -> AppResult<Vec<Recipient>> {
+    // Partners only: the operator's own staff releases are not third-party recipients.
     let rows: Vec<(String, String, i64, String, String, String)> = disclosures::table
-        .inner_join(partners::table)
+        .inner_join(partners::table.on(disclosures::partner_id.eq(partners::id.nullable())))
         .filter(disclosures::attendee_id.eq(attendee_id))
         .order((disclosures::occurred_at, disclosures::id))
         .select((
-            disclosures::partner_id,
+            partners::id,
             partners::name,
             disclosures::occurred_at,
             disclosures::fields,

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::{LeadCard, MAX_BATCH, Outcome, ScanItem, ValidScan, process, validate};
+use super::{Card, LeadCard, MAX_BATCH, Outcome, ScanItem, ValidScan, process, validate};
 use crate::app::AppState;
 use crate::auth::{AnyPartner, Auth};
 use crate::db::{now_ms, write_tx};
@@ -22,7 +22,7 @@ pub struct ScanResponse {
     pub status: &'static str,
     /// Name and company when the participant's data may be released to this partner.
     pub lead: Option<LeadCard>,
-    /// Why `lead` is null (`withdrawn`).
+    /// Why `lead` is null: `withdrawn` or `partner_suspended`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lead_reason: Option<&'static str>,
 }
@@ -59,12 +59,6 @@ pub struct BatchResponse {
     pub results: Vec<BatchItemResult>,
 }
 
-/// With the scan accepted, a missing card can only mean the participant withdrew for this
-/// partner (the gate is the one that decided; this only names it for the phone).
-fn lead_reason(lead: &Option<LeadCard>) -> Option<&'static str> {
-    lead.is_none().then_some("withdrawn")
-}
-
 /// Record one badge scan (partner admin or scanner).
 #[utoipa::path(tag = "scans", security(("bearer" = [])), request_body = ScanItem,
     responses(
@@ -87,17 +81,17 @@ pub async fn record_scan(
     let scope2 = scope.clone();
     let outcome = state.db.run(move |conn| write_tx(conn, |conn| process(conn, &scope2, &valid, now_ms()))).await?;
     match outcome {
-        Outcome::Created { scan_id, lead } => Ok(HttpResponse::Created().json(ScanResponse {
+        Outcome::Created { scan_id, card } => Ok(HttpResponse::Created().json(ScanResponse {
             scan_id,
             status: "created",
-            lead_reason: lead_reason(&lead),
-            lead,
+            lead: card.lead,
+            lead_reason: card.reason,
         })),
-        Outcome::Duplicate { scan_id, lead } => Ok(HttpResponse::Ok().json(ScanResponse {
+        Outcome::Duplicate { scan_id, card } => Ok(HttpResponse::Ok().json(ScanResponse {
             scan_id,
             status: "duplicate",
-            lead_reason: lead_reason(&lead),
-            lead,
+            lead: card.lead,
+            lead_reason: card.reason,
         })),
         Outcome::Rejected { reason, detail } => {
             if reason == "unknown_badge" {
@@ -174,8 +168,8 @@ pub async fn sync_batch(
                         continue;
                     }
                     results.push(match process(conn, &scope, &scan, now)? {
-                        Outcome::Created { scan_id, lead } => accepted(id, "created", scan_id, lead),
-                        Outcome::Duplicate { scan_id, lead } => accepted(id, "duplicate", scan_id, lead),
+                        Outcome::Created { scan_id, card } => accepted(id, "created", scan_id, card),
+                        Outcome::Duplicate { scan_id, card } => accepted(id, "duplicate", scan_id, card),
                         Outcome::Rejected { reason, detail } => {
                             if reason == "unknown_badge" {
                                 state2.scan_throttle.record_unknown(&scope.user_id);
@@ -209,12 +203,7 @@ fn rejected(
     }
 }
 
-fn accepted(
-    client_scan_id: Option<String>,
-    status: &'static str,
-    scan_id: String,
-    lead: Option<LeadCard>,
-) -> BatchItemResult {
+fn accepted(client_scan_id: Option<String>, status: &'static str, scan_id: String, card: Card) -> BatchItemResult {
     BatchItemResult {
         client_scan_id,
         status,
@@ -222,8 +211,8 @@ fn accepted(
         detail: None,
         errors: Vec::new(),
         scan_id: Some(scan_id),
-        lead_reason: lead_reason(&lead),
-        lead,
+        lead: card.lead,
+        lead_reason: card.reason,
     }
 }
 

@@ -18,7 +18,7 @@ use crate::auth::PartnerScope;
 use crate::badges::{self, BadgeCode};
 use crate::db::schema::{attendees, leads, scans};
 use crate::db::{DbConn, new_id, parse_rfc3339_ms};
-use crate::error::{AppResult, FieldError};
+use crate::error::{AppError, AppResult, FieldError};
 use crate::events;
 use crate::gate::{self, Channel, Selection};
 
@@ -110,10 +110,18 @@ pub fn validate(item: &ScanItem) -> Result<ValidScan, Vec<FieldError>> {
     Ok(ValidScan { client_scan_id, badge: item.badge.clone(), scanned_at, notes, rating, answers })
 }
 
+/// The lead card answered for an accepted scan, or why there is none.
+#[derive(Debug, Clone)]
+pub struct Card {
+    pub lead: Option<LeadCard>,
+    /// `withdrawn` or `partner_suspended` when `lead` is `None`.
+    pub reason: Option<&'static str>,
+}
+
 #[derive(Debug, Clone)]
 pub enum Outcome {
-    Created { scan_id: String, lead: Option<LeadCard> },
-    Duplicate { scan_id: String, lead: Option<LeadCard> },
+    Created { scan_id: String, card: Card },
+    Duplicate { scan_id: String, card: Card },
     Rejected { reason: &'static str, detail: String },
 }
 
@@ -155,9 +163,16 @@ fn reject(reason: &'static str, detail: &str) -> Outcome {
 }
 
 /// The lead card for an accepted scan: a release through the gate, or nothing.
-fn lead_card(conn: &mut DbConn, scope: &PartnerScope, attendee_id: &str) -> AppResult<Option<LeadCard>> {
-    let released = gate::release(conn, scope, Channel::Scan, Selection::One(attendee_id), None)?;
-    Ok(released.into_iter().next().map(|r| LeadCard { name: r.contact.name, company: r.contact.company }))
+fn lead_card(conn: &mut DbConn, scope: &PartnerScope, attendee_id: &str) -> AppResult<Card> {
+    match gate::release(conn, scope, Channel::Scan, Selection::One(attendee_id), None) {
+        Ok(released) => Ok(match released.into_iter().next() {
+            Some(r) => Card { lead: Some(LeadCard { name: r.contact.name, company: r.contact.company }), reason: None },
+            // The scan was accepted, so the gate's only remaining reason is a withdrawal.
+            None => Card { lead: None, reason: Some("withdrawn") },
+        }),
+        Err(AppError::Suspended) => Ok(Card { lead: None, reason: Some("partner_suspended") }),
+        Err(e) => Err(e),
+    }
 }
 
 /// Decides and records one scan. Call inside a write transaction.
@@ -169,8 +184,8 @@ pub fn process(conn: &mut DbConn, scope: &PartnerScope, scan: &ValidScan, now: i
         .first(conn)
         .optional()?;
     if let Some(existing) = existing {
-        let lead = lead_card(conn, scope, &existing.attendee_id)?;
-        return Ok(Outcome::Duplicate { scan_id: existing.id, lead });
+        let card = lead_card(conn, scope, &existing.attendee_id)?;
+        return Ok(Outcome::Duplicate { scan_id: existing.id, card });
     }
 
     let Some(code) = BadgeCode::parse(&scan.badge) else {
@@ -197,8 +212,7 @@ pub fn process(conn: &mut DbConn, scope: &PartnerScope, scan: &ValidScan, now: i
         return Ok(reject("outside_event_dates", "scanned_at is outside the event's dates"));
     }
 
-    let answers_json =
-        scan.answers.as_ref().map(serde_json::to_string).transpose().map_err(crate::error::AppError::internal)?;
+    let answers_json = scan.answers.as_ref().map(serde_json::to_string).transpose().map_err(AppError::internal)?;
     let row = ScanRow {
         id: new_id(),
         event_id: scope.event_id.clone(),
@@ -227,12 +241,12 @@ pub fn process(conn: &mut DbConn, scope: &PartnerScope, scan: &ValidScan, now: i
             .filter(scans::client_scan_id.eq(&scan.client_scan_id))
             .select(scans::id)
             .first(conn)?;
-        let lead = lead_card(conn, scope, &badge.attendee_id)?;
-        return Ok(Outcome::Duplicate { scan_id: id, lead });
+        let card = lead_card(conn, scope, &badge.attendee_id)?;
+        return Ok(Outcome::Duplicate { scan_id: id, card });
     }
     merge_into_lead(conn, scope, &badge.attendee_id, scan, now)?;
-    let lead = lead_card(conn, scope, &badge.attendee_id)?;
-    Ok(Outcome::Created { scan_id: row.id, lead })
+    let card = lead_card(conn, scope, &badge.attendee_id)?;
+    Ok(Outcome::Created { scan_id: row.id, card })
 }
 
 /// One lead per (partner, participant). Merge rule: `first_scanned_at` is the earliest
@@ -256,12 +270,7 @@ fn merge_into_lead(
         last_scanned_at: scan.scanned_at,
         notes: scan.notes.clone(),
         rating: scan.rating,
-        answers: scan
-            .answers
-            .as_ref()
-            .map(serde_json::to_string)
-            .transpose()
-            .map_err(crate::error::AppError::internal)?,
+        answers: scan.answers.as_ref().map(serde_json::to_string).transpose().map_err(AppError::internal)?,
         updated_at: now,
     };
     let inserted = crate::on_backend!(conn, |c| {
@@ -293,7 +302,7 @@ fn merge_into_lead(
                 merged.insert(k.clone(), v.clone());
             }
         }
-        lead.answers = Some(serde_json::to_string(&merged).map_err(crate::error::AppError::internal)?);
+        lead.answers = Some(serde_json::to_string(&merged).map_err(AppError::internal)?);
     }
     if scan.scanned_at < lead.first_scanned_at {
         lead.first_scanned_at = scan.scanned_at;

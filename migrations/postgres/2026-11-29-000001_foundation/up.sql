@@ -133,11 +133,12 @@ CREATE TABLE exports (
 );
 
 -- The disclosure ledger: append-only, no contact values, one row per participant released.
+-- partner_id is NULL for releases to the operator's own staff (incident notification lists).
 CREATE TABLE disclosures (
     id TEXT PRIMARY KEY NOT NULL,
     occurred_at BIGINT NOT NULL,
     event_id TEXT NOT NULL REFERENCES events(id),
-    partner_id TEXT NOT NULL REFERENCES partners(id),
+    partner_id TEXT REFERENCES partners(id),
     user_id TEXT REFERENCES users(id),
     attendee_id TEXT NOT NULL REFERENCES attendees(id),
     fields TEXT NOT NULL,

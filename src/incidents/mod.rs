@@ -1,0 +1,234 @@
+//! Security incidents: scope, what the scope obtained (computed from the disclosure
+//! ledger), the promised clock (notify within 24 h, report within 48 h, then daily), the
+//! written report, and the list of affected participants to inform.
+
+pub mod handlers;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::db::schema::{disclosures, incident_updates, incidents, partners};
+use crate::db::{DbConn, ms_to_rfc3339};
+use crate::error::{AppError, AppResult};
+
+pub use handlers::routes;
+
+pub const HOUR_MS: i64 = 60 * 60 * 1000;
+pub const NOTIFY_WITHIN_MS: i64 = 24 * HOUR_MS;
+pub const REPORT_WITHIN_MS: i64 = 48 * HOUR_MS;
+pub const UPDATE_EVERY_MS: i64 = 24 * HOUR_MS;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = incidents, treat_none_as_default_value = false)]
+pub struct IncidentRow {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub discovered_at: i64,
+    pub scope_event_id: Option<String>,
+    pub scope_partner_id: Option<String>,
+    pub scope_user_id: Option<String>,
+    pub window_from: i64,
+    pub window_to: i64,
+    pub nature: Option<String>,
+    pub investigation: Option<String>,
+    pub mitigation: Option<String>,
+    pub contact: Option<String>,
+    pub notified_at: Option<i64>,
+    pub reported_at: Option<i64>,
+    pub closed_at: Option<i64>,
+    pub created_at: i64,
+    pub created_by: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = incident_updates)]
+pub struct UpdateRow {
+    pub id: String,
+    pub incident_id: String,
+    pub created_at: i64,
+    pub created_by: String,
+    pub perpetrators: String,
+    pub data_abused: String,
+    pub further_investigation: String,
+    pub further_mitigation: String,
+    pub corrective_action: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Deadlines {
+    /// discovered_at + 24 h.
+    pub notify_by: String,
+    /// discovered_at + 48 h.
+    pub report_by: String,
+    /// After the report, a status update every 24 h until the incident is closed.
+    pub next_update_due: Option<String>,
+    /// The first of these not yet met; null once closed.
+    pub next_deadline: Option<String>,
+    pub overdue: bool,
+}
+
+/// The deadlines follow from `discovered_at` and what has been done so far.
+pub fn deadlines(i: &IncidentRow, last_update: Option<i64>, now: i64) -> (Deadlines, Option<i64>) {
+    let notify_by = i.discovered_at + NOTIFY_WITHIN_MS;
+    let report_by = i.discovered_at + REPORT_WITHIN_MS;
+    let next_update = i.reported_at.map(|r| last_update.unwrap_or(r).max(r) + UPDATE_EVERY_MS);
+    let next = if i.closed_at.is_some() {
+        None
+    } else if i.notified_at.is_none() {
+        Some(notify_by)
+    } else if i.reported_at.is_none() {
+        Some(report_by)
+    } else {
+        next_update
+    };
+    (
+        Deadlines {
+            notify_by: ms_to_rfc3339(notify_by),
+            report_by: ms_to_rfc3339(report_by),
+            next_update_due: next_update.filter(|_| i.closed_at.is_none()).map(ms_to_rfc3339),
+            next_deadline: next.map(ms_to_rfc3339),
+            overdue: next.is_some_and(|n| n < now),
+        },
+        next,
+    )
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecipientExposure {
+    /// Null for the operator's own staff.
+    pub partner_id: Option<String>,
+    pub partner_name: String,
+    pub user_ids: Vec<String>,
+    pub participants: usize,
+    pub records: usize,
+    pub fields: Vec<String>,
+    pub channels: Vec<String>,
+    pub first_at: String,
+    pub last_at: String,
+}
+
+/// What the incident's scope obtained inside its window, from the ledger.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Exposure {
+    pub records: usize,
+    pub participants: usize,
+    pub fields: Vec<String>,
+    pub channels: Vec<String>,
+    pub recipients: Vec<RecipientExposure>,
+    /// Pseudonymous participant ids (attendee ids).
+    pub participant_ids: Vec<String>,
+}
+
+type LedgerHit = (Option<String>, Option<String>, Option<String>, String, String, String, i64);
+
+pub fn exposure(conn: &mut DbConn, i: &IncidentRow) -> AppResult<Exposure> {
+    let mut q = disclosures::table
+        .left_join(partners::table)
+        .filter(disclosures::occurred_at.ge(i.window_from))
+        .filter(disclosures::occurred_at.le(i.window_to))
+        .into_boxed();
+    if let Some(p) = &i.scope_partner_id {
+        q = q.filter(disclosures::partner_id.eq(p.clone()));
+    }
+    if let Some(u) = &i.scope_user_id {
+        q = q.filter(disclosures::user_id.eq(u.clone()));
+    }
+    if let Some(e) = &i.scope_event_id {
+        q = q.filter(disclosures::event_id.eq(e.clone()));
+    }
+    let hits: Vec<LedgerHit> = q
+        .order((disclosures::occurred_at, disclosures::id))
+        .select((
+            disclosures::partner_id,
+            partners::name.nullable(),
+            disclosures::user_id,
+            disclosures::attendee_id,
+            disclosures::fields,
+            disclosures::channel,
+            disclosures::occurred_at,
+        ))
+        .load(conn)?;
+
+    struct Acc {
+        name: String,
+        users: BTreeSet<String>,
+        people: BTreeSet<String>,
+        records: usize,
+        fields: BTreeSet<String>,
+        channels: BTreeSet<String>,
+        first: i64,
+        last: i64,
+    }
+    let mut by_recipient: BTreeMap<Option<String>, Acc> = BTreeMap::new();
+    let mut people = BTreeSet::new();
+    let mut fields = BTreeSet::new();
+    let mut channels = BTreeSet::new();
+    for (partner_id, partner_name, user_id, attendee_id, f, channel, at) in &hits {
+        let acc = by_recipient.entry(partner_id.clone()).or_insert_with(|| Acc {
+            name: partner_name.clone().unwrap_or_else(|| "operator staff".into()),
+            users: BTreeSet::new(),
+            people: BTreeSet::new(),
+            records: 0,
+            fields: BTreeSet::new(),
+            channels: BTreeSet::new(),
+            first: *at,
+            last: *at,
+        });
+        if let Some(u) = user_id {
+            acc.users.insert(u.clone());
+        }
+        acc.people.insert(attendee_id.clone());
+        acc.records += 1;
+        for field in f.split(',').filter(|x| !x.is_empty()) {
+            acc.fields.insert(field.to_string());
+            fields.insert(field.to_string());
+        }
+        acc.channels.insert(channel.clone());
+        acc.last = *at;
+        people.insert(attendee_id.clone());
+        channels.insert(channel.clone());
+    }
+    let order = |f: &String| crate::events::CONTACT_FIELDS.iter().position(|c| c == f).unwrap_or(usize::MAX);
+    let sorted = |set: BTreeSet<String>| {
+        let mut v: Vec<String> = set.into_iter().collect();
+        v.sort_by_key(order);
+        v
+    };
+    Ok(Exposure {
+        records: hits.len(),
+        participants: people.len(),
+        fields: sorted(fields),
+        channels: channels.into_iter().collect(),
+        recipients: by_recipient
+            .into_iter()
+            .map(|(partner_id, a)| RecipientExposure {
+                partner_id,
+                partner_name: a.name,
+                user_ids: a.users.into_iter().collect(),
+                participants: a.people.len(),
+                records: a.records,
+                fields: sorted(a.fields),
+                channels: a.channels.into_iter().collect(),
+                first_at: ms_to_rfc3339(a.first),
+                last_at: ms_to_rfc3339(a.last),
+            })
+            .collect(),
+        participant_ids: people.into_iter().collect(),
+    })
+}
+
+pub fn find(conn: &mut DbConn, id: &str) -> AppResult<IncidentRow> {
+    incidents::table.find(id).select(IncidentRow::as_select()).first(conn).optional()?.ok_or(AppError::NotFound)
+}
+
+pub fn updates(conn: &mut DbConn, id: &str) -> AppResult<Vec<UpdateRow>> {
+    Ok(incident_updates::table
+        .filter(incident_updates::incident_id.eq(id))
+        .order((incident_updates::created_at, incident_updates::id))
+        .select(UpdateRow::as_select())
+        .load(conn)?)
+}
