@@ -197,9 +197,11 @@ pub async fn export_csv(
         row_count: None,
         sha256: None,
     };
+    let preflight = scope.clone();
     let (slug, export) = state
         .db
         .write(move |conn| {
+            gate::ensure_not_suspended(conn, &preflight)?;
             let event = events::find(conn, &export.event_id)?;
             diesel::insert_into(exports::table).values(&export).execute(conn)?;
             Ok((event.slug, export))

@@ -106,6 +106,15 @@ type GateRow = (
     bool,
 );
 
+/// Refuses while the operator suspends the partner. [`release`] checks it itself; a
+/// streamed export also asks before its first byte, while it can still answer 403.
+pub fn ensure_not_suspended(conn: &mut DbConn, to: &PartnerScope) -> AppResult<()> {
+    if crate::partners::find_in_event(conn, &to.event_id, &to.partner_id)?.leads_suspended {
+        return Err(AppError::Suspended);
+    }
+    Ok(())
+}
+
 /// Releases what the rule allows of `selection` to `to`, writing the ledger.
 pub fn release(
     conn: &mut DbConn,
@@ -115,9 +124,7 @@ pub fn release(
     export_id: Option<&str>,
 ) -> AppResult<Vec<Release>> {
     write_tx(conn, |conn| {
-        if crate::partners::find_in_event(conn, &to.event_id, &to.partner_id)?.leads_suspended {
-            return Err(AppError::Suspended);
-        }
+        ensure_not_suspended(conn, to)?;
         let event = events::find(conn, &to.event_id)?;
         let allowed_by_event = event.released_fields();
         let fields: Vec<&'static str> =
