@@ -163,6 +163,9 @@ pub fn recipients(conn: &mut DbConn, attendee_id: &str) -> AppResult<Vec<Recipie
         .collect())
 }
 
+/// Partner name, notes, rating, answers (JSON).
+type NoteRow = (String, Option<String>, Option<i32>, Option<String>);
+
 pub fn record(state: &AppState, conn: &mut DbConn, a: AttendeeRow) -> AppResult<ParticipantRecord> {
     let event = events::find(conn, &a.event_id)?;
     let (opt_ins, withdrawn) = consent::for_attendee(conn, &a.id)?;
@@ -172,7 +175,7 @@ pub fn record(state: &AppState, conn: &mut DbConn, a: AttendeeRow) -> AppResult<
         .order(scans::scanned_at)
         .select((scans::partner_id, partners::name, scans::scanned_at))
         .load(conn)?;
-    let notes: Vec<(String, Option<String>, Option<i32>, Option<String>)> = leads::table
+    let notes: Vec<NoteRow> = leads::table
         .inner_join(partners::table.on(partners::id.eq(leads::partner_id)))
         .filter(leads::attendee_id.eq(&a.id))
         .select((partners::name, leads::notes, leads::rating, leads::answers))
