@@ -64,7 +64,9 @@ class Server:
         self.env = env
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
-        self.proc = subprocess.Popen([BIN, "serve", "--bind", f"127.0.0.1:{port}"], env=env,
+        # BENCH_WRAP, e.g. "perf record -g -o /tmp/perf.data --", runs the server under a profiler.
+        wrap = os.environ.get("BENCH_WRAP", "").split()
+        self.proc = subprocess.Popen(wrap + [BIN, "serve", "--bind", f"127.0.0.1:{port}"], env=env,
                                      stdout=subprocess.DEVNULL, stderr=None if os.environ.get("BENCH_SERVER_LOG") else subprocess.DEVNULL)
         for _ in range(200):
             try:

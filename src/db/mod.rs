@@ -237,6 +237,13 @@ pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
+/// A time-ordered id for append-only rows (ledger): inserts land at the end of the
+/// primary-key index instead of at random pages. Only for ids never shown outside, as it
+/// carries its creation time.
+pub fn new_sequential_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
 /// Escapes `%`, `_` and `\` for a LIKE pattern used with `ESCAPE '\'`.
 pub fn like_pattern(needle: &str) -> String {
     let mut out = String::with_capacity(needle.len() + 2);

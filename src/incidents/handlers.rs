@@ -581,7 +581,7 @@ pub async fn affected_csv(
                 let ledger_rows: Vec<DisclosureRow> = people
                     .iter()
                     .map(|a| DisclosureRow {
-                        id: new_id(),
+                        id: crate::db::new_sequential_id(),
                         occurred_at: now,
                         event_id: a.event_id.clone(),
                         partner_id: None,
