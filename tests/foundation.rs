@@ -21,6 +21,7 @@ both_backends!(
     repeated_failures_throttle_the_account,
     hostile_tokens_are_refused,
     revoking_a_users_tokens_ends_them_at_once,
+    changing_the_password_ends_every_token,
     registrars_cannot_do_admin_work,
 );
 
@@ -188,6 +189,26 @@ async fn revoking_a_users_tokens_ends_them_at_once(app: TestApp) {
     let mut conn = db.get().unwrap();
     badgegate::auth::users::bump_token_version(&mut conn, &user_id).unwrap();
     assert_eq!(app.get(&admin, "/api/v1/auth/me").await.status(), 401);
+}
+
+async fn changing_the_password_ends_every_token(app: TestApp) {
+    app.create_staff("changer@example.org", Role::Admin).await;
+    let first = app.token("changer@example.org").await;
+    let second = app.token("changer@example.org").await;
+    let url = "/api/v1/auth/password";
+    let res = app
+        .post(&first, url, &json!({"current_password": "wrong wrong wrong", "new_password": "a brand new passphrase"}))
+        .await;
+    assert_eq!(problem(res).await["errors"][0]["field"], "current_password");
+    let res = app.post(&first, url, &json!({"current_password": PASSWORD, "new_password": "short"})).await;
+    assert_eq!(problem(res).await["errors"][0]["field"], "new_password");
+    let res =
+        app.post(&first, url, &json!({"current_password": PASSWORD, "new_password": "a brand new passphrase"})).await;
+    assert_eq!(res.status(), 204);
+    assert_eq!(app.get(&first, "/api/v1/auth/me").await.status(), 401);
+    assert_eq!(app.get(&second, "/api/v1/auth/me").await.status(), 401);
+    assert_eq!(app.login("changer@example.org", PASSWORD).await.status(), 401);
+    assert_eq!(app.login("changer@example.org", "a brand new passphrase").await.status(), 200);
 }
 
 async fn registrars_cannot_do_admin_work(app: TestApp) {

@@ -185,6 +185,12 @@ pub async fn import(
                 .collect::<AppResult<_>>()?;
             let count = prepared.len();
             write_tx(conn, |conn| store(conn, &prepared))?;
+            // PostgreSQL plans the gate's queries from table statistics; after a bulk load
+            // they are stale (or absent) until autovacuum runs, and the first export would
+            // take minutes instead of seconds.
+            if matches!(conn, crate::db::DbConn::Pg(_)) {
+                diesel::connection::SimpleConnection::batch_execute(conn, "ANALYZE attendees, badges, consents")?;
+            }
             Ok(count)
         })
         .await?;

@@ -109,6 +109,46 @@ pub async fn me(state: web::Data<AppState>, auth: Auth<AnyUser>) -> AppResult<we
     }))
 }
 
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePassword {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// Change one's own password; every outstanding token of the account ends (log in again).
+#[utoipa::path(tag = "auth", security(("bearer" = [])), request_body = ChangePassword,
+    responses((status = 204), (status = 401, body = Problem), (status = 422, body = Problem)))]
+#[post("/auth/password")]
+pub async fn change_password(
+    state: web::Data<AppState>,
+    auth: Auth<AnyUser>,
+    body: ApiJson<ChangePassword>,
+) -> AppResult<HttpResponse> {
+    let ChangePassword { current_password, new_password } = body.into_inner();
+    super::passwords::check_policy("new_password", &new_password).map_err(|e| AppError::Validation(vec![e]))?;
+    let user_id = auth.caller.user_id.clone();
+    let row = state.db.run(move |conn| users::find(conn, &user_id)).await?.ok_or(AppError::Unauthorized)?;
+    if !state.passwords.verify(Some(row.password_hash), current_password).await? {
+        return Err(AppError::field("current_password", "is not the current password"));
+    }
+    let hash = state.passwords.hash(new_password).await?;
+    let user_id = auth.caller.user_id.clone();
+    state
+        .db
+        .write(move |conn| {
+            use diesel::prelude::*;
+            diesel::update(crate::db::schema::users::table.find(&user_id))
+                .set(crate::db::schema::users::password_hash.eq(hash))
+                .execute(conn)?;
+            users::bump_token_version(conn, &user_id)?;
+            Ok(())
+        })
+        .await?;
+    tracing::info!(user_id = %auth.caller.user_id, "password changed; tokens revoked");
+    Ok(HttpResponse::NoContent().finish())
+}
+
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(login).service(me);
+    cfg.service(login).service(me).service(change_password);
 }

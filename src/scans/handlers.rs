@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::{Card, LeadCard, MAX_BATCH, Outcome, ScanItem, ValidScan, process, validate};
+use super::{Card, LeadCard, MAX_BATCH, Outcome, ScanItem, ValidScan, process, process_batch, validate};
 use crate::app::AppState;
 use crate::auth::{AnyPartner, Auth};
 use crate::db::{now_ms, write_tx};
@@ -109,7 +109,8 @@ enum Item {
 
 /// Sync scans queued offline (partner admin or scanner). Results are keyed by
 /// `client_scan_id`; the whole batch is committed before the answer, so an answer means
-/// stored. Replays, in any order or split, create nothing new.
+/// stored. Replays, in any order or split, create nothing new. A scanner already over the
+/// unknown-badge limit gets `throttled` for every scan of the batch.
 #[utoipa::path(tag = "scans", security(("bearer" = [])), request_body = BatchRequest,
     responses(
         (status = 200, body = BatchResponse),
@@ -141,47 +142,43 @@ pub async fn sync_batch(
             }
         })
         .collect();
-    let state2 = state.clone();
-    let results = state
-        .db
-        .run(move |conn| {
-            write_tx(conn, |conn| {
-                let now = now_ms();
-                let mut results = Vec::with_capacity(items.len());
-                for item in items {
-                    let scan = match item {
-                        Item::Invalid { client_scan_id, errors } => {
-                            results.push(rejected(
-                                client_scan_id,
-                                "invalid",
-                                "the item has invalid fields".into(),
-                                errors,
-                            ));
-                            continue;
-                        }
-                        Item::Valid(scan) => scan,
-                    };
-                    let id = Some(scan.client_scan_id.clone());
-                    if state2.scan_throttle.retry_after(&scope.user_id).is_some() {
-                        let detail = "too many unknown badges; send this scan again later".to_string();
-                        results.push(rejected(id, "throttled", detail, Vec::new()));
-                        continue;
-                    }
-                    results.push(match process(conn, &scope, &scan, now)? {
-                        Outcome::Created { scan_id, card } => accepted(id, "created", scan_id, card),
-                        Outcome::Duplicate { scan_id, card } => accepted(id, "duplicate", scan_id, card),
-                        Outcome::Rejected { reason, detail } => {
-                            if reason == "unknown_badge" {
-                                state2.scan_throttle.record_unknown(&scope.user_id);
-                            }
-                            rejected(id, reason, detail, Vec::new())
-                        }
-                    });
+    let throttled = state.scan_throttle.retry_after(&scope.user_id).is_some();
+    let valid: Vec<ValidScan> = if throttled {
+        Vec::new()
+    } else {
+        items.iter().filter_map(|i| if let Item::Valid(v) = i { Some(v.clone()) } else { None }).collect()
+    };
+    let scope2 = scope.clone();
+    let outcomes =
+        state.db.run(move |conn| write_tx(conn, |conn| process_batch(conn, &scope2, &valid, now_ms()))).await?;
+    let mut outcomes = outcomes.into_iter();
+    let mut results = Vec::with_capacity(items.len());
+    for item in items {
+        let scan = match item {
+            Item::Invalid { client_scan_id, errors } => {
+                results.push(rejected(client_scan_id, "invalid", "the item has invalid fields".into(), errors));
+                continue;
+            }
+            Item::Valid(scan) => scan,
+        };
+        let id = Some(scan.client_scan_id);
+        if throttled {
+            let detail = "too many unknown badges; send this scan again later".to_string();
+            results.push(rejected(id, "throttled", detail, Vec::new()));
+            continue;
+        }
+        let outcome = outcomes.next().ok_or_else(|| AppError::internal("batch outcome missing"))?;
+        results.push(match outcome {
+            Outcome::Created { scan_id, card } => accepted(id, "created", scan_id, card),
+            Outcome::Duplicate { scan_id, card } => accepted(id, "duplicate", scan_id, card),
+            Outcome::Rejected { reason, detail } => {
+                if reason == "unknown_badge" {
+                    state.scan_throttle.record_unknown(&scope.user_id);
                 }
-                Ok(results)
-            })
-        })
-        .await?;
+                rejected(id, reason, detail, Vec::new())
+            }
+        });
+    }
     Ok(web::Json(BatchResponse { results }))
 }
 

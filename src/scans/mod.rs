@@ -8,7 +8,7 @@
 pub mod handlers;
 pub mod throttle;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 
 use crate::auth::PartnerScope;
 use crate::badges::{self, BadgeCode};
-use crate::db::schema::{attendees, leads, scans};
+use crate::db::schema::{attendees, badges as badges_t, leads, scans};
 use crate::db::{DbConn, new_id, parse_rfc3339_ms};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::events;
@@ -126,7 +126,7 @@ pub enum Outcome {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = scans)]
+#[diesel(table_name = scans, treat_none_as_default_value = false)]
 pub struct ScanRow {
     pub id: String,
     pub event_id: String,
@@ -143,7 +143,7 @@ pub struct ScanRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = leads, treat_none_as_null = true)]
+#[diesel(table_name = leads, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct LeadRow {
     pub id: String,
     pub event_id: String,
@@ -162,154 +162,325 @@ fn reject(reason: &'static str, detail: &str) -> Outcome {
     Outcome::Rejected { reason, detail: detail.to_string() }
 }
 
-/// The lead card for an accepted scan: a release through the gate, or nothing.
-fn lead_card(conn: &mut DbConn, scope: &PartnerScope, attendee_id: &str) -> AppResult<Card> {
-    match gate::release(conn, scope, Channel::Scan, Selection::One(attendee_id), None) {
-        Ok(released) => Ok(match released.into_iter().next() {
-            Some(r) => Card { lead: Some(LeadCard { name: r.contact.name, company: r.contact.company }), reason: None },
-            // The scan was accepted, so the gate's only remaining reason is a withdrawal.
-            None => Card { lead: None, reason: Some("withdrawn") },
-        }),
-        Err(AppError::Suspended) => Ok(Card { lead: None, reason: Some("partner_suspended") }),
+/// Lead cards for accepted scans: one release through the gate for all their participants.
+fn lead_cards(conn: &mut DbConn, scope: &PartnerScope, attendee_ids: &[String]) -> AppResult<HashMap<String, Card>> {
+    if attendee_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut ids: Vec<String> = attendee_ids.to_vec();
+    ids.sort();
+    ids.dedup();
+    match gate::release(conn, scope, Channel::Scan, Selection::Many(&ids), None) {
+        Ok(released) => {
+            let mut cards: HashMap<String, Card> = released
+                .into_iter()
+                .map(|r| {
+                    let card = Card {
+                        lead: Some(LeadCard { name: r.contact.name, company: r.contact.company }),
+                        reason: None,
+                    };
+                    (r.attendee_id, card)
+                })
+                .collect();
+            // The scans were accepted, so the gate's only remaining reason is a withdrawal.
+            for id in ids {
+                cards.entry(id).or_insert(Card { lead: None, reason: Some("withdrawn") });
+            }
+            Ok(cards)
+        }
+        Err(AppError::Suspended) => {
+            Ok(ids.into_iter().map(|id| (id, Card { lead: None, reason: Some("partner_suspended") })).collect())
+        }
         Err(e) => Err(e),
     }
 }
 
 /// Decides and records one scan. Call inside a write transaction.
 pub fn process(conn: &mut DbConn, scope: &PartnerScope, scan: &ValidScan, now: i64) -> AppResult<Outcome> {
-    let existing: Option<ScanRow> = scans::table
-        .filter(scans::partner_id.eq(&scope.partner_id))
-        .filter(scans::client_scan_id.eq(&scan.client_scan_id))
-        .select(ScanRow::as_select())
-        .first(conn)
-        .optional()?;
-    if let Some(existing) = existing {
-        let card = lead_card(conn, scope, &existing.attendee_id)?;
-        return Ok(Outcome::Duplicate { scan_id: existing.id, card });
-    }
-
-    let Some(code) = BadgeCode::parse(&scan.badge) else {
-        return Ok(reject("unknown_badge", "this is not a badge of this service"));
-    };
-    let Some(badge) = badges::resolve(conn, &code)? else {
-        return Ok(reject("unknown_badge", "no such badge"));
-    };
-    if badge.event_id != scope.event_id {
-        return Ok(reject("other_event", "the badge belongs to another event"));
-    }
-    let erased: Option<i64> = attendees::table.find(&badge.attendee_id).select(attendees::erased_at).first(conn)?;
-    if erased.is_some() {
-        return Ok(reject("participant_erased", "this participant's data was erased"));
-    }
-    if badge.revoked_at.is_some() {
-        return Ok(reject("badge_revoked", "the badge was replaced; ask for the new one"));
-    }
-    if scan.scanned_at > now + FUTURE_SKEW_MS {
-        return Ok(reject("scanned_at_in_future", "scanned_at is ahead of the server clock"));
-    }
-    let event = events::find(conn, &scope.event_id)?;
-    if scan.scanned_at < event.starts_at - EVENT_SKEW_MS || scan.scanned_at > event.ends_at + EVENT_SKEW_MS {
-        return Ok(reject("outside_event_dates", "scanned_at is outside the event's dates"));
-    }
-
-    let answers_json = scan.answers.as_ref().map(serde_json::to_string).transpose().map_err(AppError::internal)?;
-    let row = ScanRow {
-        id: new_id(),
-        event_id: scope.event_id.clone(),
-        partner_id: scope.partner_id.clone(),
-        user_id: scope.user_id.clone(),
-        client_scan_id: scan.client_scan_id.clone(),
-        badge_id: badge.id.clone(),
-        attendee_id: badge.attendee_id.clone(),
-        scanned_at: scan.scanned_at,
-        received_at: now,
-        notes: scan.notes.clone(),
-        rating: scan.rating,
-        answers: answers_json,
-    };
-    let inserted = crate::on_backend!(conn, |c| {
-        diesel::insert_into(scans::table)
-            .values(&row)
-            .on_conflict((scans::partner_id, scans::client_scan_id))
-            .do_nothing()
-            .execute(c)
-    })?;
-    if inserted == 0 {
-        // Another request stored the same client_scan_id between our lookup and insert.
-        let id: String = scans::table
-            .filter(scans::partner_id.eq(&scope.partner_id))
-            .filter(scans::client_scan_id.eq(&scan.client_scan_id))
-            .select(scans::id)
-            .first(conn)?;
-        let card = lead_card(conn, scope, &badge.attendee_id)?;
-        return Ok(Outcome::Duplicate { scan_id: id, card });
-    }
-    merge_into_lead(conn, scope, &badge.attendee_id, scan, now)?;
-    let card = lead_card(conn, scope, &badge.attendee_id)?;
-    Ok(Outcome::Created { scan_id: row.id, card })
+    let mut outcomes = process_batch(conn, scope, std::slice::from_ref(scan), now)?;
+    outcomes.pop().ok_or_else(|| AppError::internal("no outcome for a scan"))
 }
 
-/// One lead per (partner, participant). Merge rule: `first_scanned_at` is the earliest
-/// scan time seen (a later scan never moves it); notes, rating and answers from the scan
-/// with the latest `scanned_at` win when non-empty, answers merged per question; a scan
-/// older than the lead's latest only fills what is still empty.
-fn merge_into_lead(
+enum Decision {
+    Duplicate { scan_id: String, attendee_id: String },
+    Accepted(ScanRow),
+    Rejected { reason: &'static str, detail: &'static str },
+}
+
+/// Decides and records scans in request order with a fixed number of statements per batch
+/// rather than per scan. Call inside a write transaction. Same rules as one by one: a
+/// `client_scan_id` seen before (in the database or earlier in this batch) is a duplicate;
+/// rejections are decided per scan; every participant with an accepted or duplicate scan
+/// gets one lead card through the gate.
+pub fn process_batch(
     conn: &mut DbConn,
     scope: &PartnerScope,
-    attendee_id: &str,
-    scan: &ValidScan,
+    batch: &[ValidScan],
     now: i64,
-) -> AppResult<()> {
-    let fresh = LeadRow {
-        id: new_id(),
-        event_id: scope.event_id.clone(),
-        partner_id: scope.partner_id.clone(),
-        attendee_id: attendee_id.to_string(),
-        first_scanned_at: scan.scanned_at,
-        first_scanned_by: scope.user_id.clone(),
-        last_scanned_at: scan.scanned_at,
-        notes: scan.notes.clone(),
-        rating: scan.rating,
-        answers: scan.answers.as_ref().map(serde_json::to_string).transpose().map_err(AppError::internal)?,
-        updated_at: now,
-    };
-    let inserted = crate::on_backend!(conn, |c| {
-        diesel::insert_into(leads::table)
-            .values(&fresh)
-            .on_conflict((leads::partner_id, leads::attendee_id))
-            .do_nothing()
-            .execute(c)
-    })?;
-    if inserted == 1 {
-        return Ok(());
+) -> AppResult<Vec<Outcome>> {
+    let client_ids: Vec<&str> = batch.iter().map(|s| s.client_scan_id.as_str()).collect();
+    let mut known: HashMap<String, (String, String)> = HashMap::new();
+    for chunk in client_ids.chunks(500) {
+        let rows: Vec<(String, String, String)> = scans::table
+            .filter(scans::partner_id.eq(&scope.partner_id))
+            .filter(scans::client_scan_id.eq_any(chunk))
+            .select((scans::client_scan_id, scans::id, scans::attendee_id))
+            .load(conn)?;
+        known.extend(rows.into_iter().map(|(c, id, a)| (c, (id, a))));
     }
-    let query = leads::table.filter(leads::partner_id.eq(&scope.partner_id)).filter(leads::attendee_id.eq(attendee_id));
-    // Row lock on PostgreSQL so concurrent scans of one badge merge one after the other;
-    // SQLite write transactions are already serial (BEGIN IMMEDIATE).
-    let mut lead: LeadRow = match conn {
-        DbConn::Pg(c) => query.select(LeadRow::as_select()).for_update().first(c)?,
-        DbConn::Sqlite(c) => query.select(LeadRow::as_select()).first(c)?,
-    };
+
+    let codes: Vec<Option<BadgeCode>> = batch.iter().map(|s| BadgeCode::parse(&s.badge)).collect();
+    let hashes: Vec<String> = codes.iter().flatten().map(BadgeCode::lookup_hash).collect();
+    let mut badge_by_hash: HashMap<String, badges::BadgeRow> = HashMap::new();
+    for chunk in hashes.chunks(500) {
+        let rows: Vec<badges::BadgeRow> = badges_t::table
+            .filter(badges_t::code_hash.eq_any(chunk))
+            .select(badges::BadgeRow::as_select())
+            .load(conn)?;
+        badge_by_hash.extend(rows.into_iter().map(|b| (b.code_hash.clone(), b)));
+    }
+    let owners: Vec<String> = badge_by_hash.values().map(|b| b.attendee_id.clone()).collect();
+    let mut erased: HashSet<String> = HashSet::new();
+    for chunk in owners.chunks(500) {
+        let rows: Vec<String> = attendees::table
+            .filter(attendees::id.eq_any(chunk))
+            .filter(attendees::erased_at.is_not_null())
+            .select(attendees::id)
+            .load(conn)?;
+        erased.extend(rows);
+    }
+    let event = events::find(conn, &scope.event_id)?;
+
+    let mut decisions = Vec::with_capacity(batch.len());
+    for (scan, code) in batch.iter().zip(&codes) {
+        let reject = |reason, detail| Decision::Rejected { reason, detail };
+        if let Some((scan_id, attendee_id)) = known.get(&scan.client_scan_id) {
+            decisions.push(Decision::Duplicate { scan_id: scan_id.clone(), attendee_id: attendee_id.clone() });
+            continue;
+        }
+        let badge = code.as_ref().and_then(|c| badge_by_hash.get(&c.lookup_hash()));
+        let decision = match badge {
+            None => reject("unknown_badge", "no such badge"),
+            Some(b) if b.event_id != scope.event_id => reject("other_event", "the badge belongs to another event"),
+            Some(b) if erased.contains(&b.attendee_id) => {
+                reject("participant_erased", "this participant's data was erased")
+            }
+            Some(b) if b.revoked_at.is_some() => reject("badge_revoked", "the badge was replaced; ask for the new one"),
+            Some(_) if scan.scanned_at > now + FUTURE_SKEW_MS => {
+                reject("scanned_at_in_future", "scanned_at is ahead of the server clock")
+            }
+            Some(_)
+                if scan.scanned_at < event.starts_at - EVENT_SKEW_MS
+                    || scan.scanned_at > event.ends_at + EVENT_SKEW_MS =>
+            {
+                reject("outside_event_dates", "scanned_at is outside the event's dates")
+            }
+            Some(b) => {
+                let row = ScanRow {
+                    id: new_id(),
+                    event_id: scope.event_id.clone(),
+                    partner_id: scope.partner_id.clone(),
+                    user_id: scope.user_id.clone(),
+                    client_scan_id: scan.client_scan_id.clone(),
+                    badge_id: b.id.clone(),
+                    attendee_id: b.attendee_id.clone(),
+                    scanned_at: scan.scanned_at,
+                    received_at: now,
+                    notes: scan.notes.clone(),
+                    rating: scan.rating,
+                    answers: scan
+                        .answers
+                        .as_ref()
+                        .map(serde_json::to_string)
+                        .transpose()
+                        .map_err(AppError::internal)?,
+                };
+                // A later item of this batch with the same client_scan_id is its duplicate.
+                known.insert(row.client_scan_id.clone(), (row.id.clone(), row.attendee_id.clone()));
+                Decision::Accepted(row)
+            }
+        };
+        decisions.push(decision);
+    }
+
+    let accepted: Vec<&ScanRow> =
+        decisions.iter().filter_map(|d| if let Decision::Accepted(r) = d { Some(r) } else { None }).collect();
+    for chunk in accepted.chunks(500) {
+        crate::on_backend!(conn, |c| {
+            diesel::insert_into(scans::table)
+                .values(chunk.to_vec())
+                .on_conflict((scans::partner_id, scans::client_scan_id))
+                .do_nothing()
+                .execute(c)
+        })?;
+    }
+    // A concurrent request may have stored some of these client_scan_ids first: the
+    // constraint kept its row, so ours are duplicates of it.
+    let ours: HashMap<String, String> = accepted.iter().map(|r| (r.client_scan_id.clone(), r.id.clone())).collect();
+    let mut stored: HashMap<String, String> = HashMap::new();
+    let accepted_ids: Vec<&str> = ours.keys().map(String::as_str).collect();
+    for chunk in accepted_ids.chunks(500) {
+        let rows: Vec<(String, String)> = scans::table
+            .filter(scans::partner_id.eq(&scope.partner_id))
+            .filter(scans::client_scan_id.eq_any(chunk))
+            .select((scans::client_scan_id, scans::id))
+            .load(conn)?;
+        stored.extend(rows);
+    }
+    let mut won: Vec<&ScanRow> = Vec::new();
+    for d in decisions.iter_mut() {
+        if let Decision::Accepted(row) = d {
+            match stored.get(&row.client_scan_id) {
+                Some(id) if ours.get(&row.client_scan_id) == Some(id) => {}
+                Some(id) => *d = Decision::Duplicate { scan_id: id.clone(), attendee_id: row.attendee_id.clone() },
+                None => return Err(AppError::internal("stored scan not found")),
+            }
+        }
+    }
+    for d in &decisions {
+        if let Decision::Accepted(row) = d {
+            won.push(row);
+        }
+    }
+    merge_into_leads(conn, scope, &won, now)?;
+
+    let mut with_card: Vec<String> = Vec::new();
+    for d in &decisions {
+        match d {
+            Decision::Accepted(r) => with_card.push(r.attendee_id.clone()),
+            Decision::Duplicate { attendee_id, .. } => with_card.push(attendee_id.clone()),
+            Decision::Rejected { .. } => {}
+        }
+    }
+    let cards = lead_cards(conn, scope, &with_card)?;
+    let card_for = |a: &str| cards.get(a).cloned().unwrap_or(Card { lead: None, reason: Some("withdrawn") });
+    Ok(decisions
+        .into_iter()
+        .map(|d| match d {
+            Decision::Accepted(r) => Outcome::Created { card: card_for(&r.attendee_id), scan_id: r.id },
+            Decision::Duplicate { scan_id, attendee_id } => {
+                Outcome::Duplicate { scan_id, card: card_for(&attendee_id) }
+            }
+            Decision::Rejected { reason, detail } => reject(reason, detail),
+        })
+        .collect())
+}
+
+/// Applies accepted scans, in order, to their leads: new leads in one multi-row insert,
+/// existing ones merged and updated.
+fn merge_into_leads(conn: &mut DbConn, scope: &PartnerScope, accepted: &[&ScanRow], now: i64) -> AppResult<()> {
+    let attendee_ids: Vec<&str> = accepted.iter().map(|r| r.attendee_id.as_str()).collect();
+    let mut existing: HashMap<String, LeadRow> = HashMap::new();
+    for chunk in attendee_ids.chunks(500) {
+        let query =
+            leads::table.filter(leads::partner_id.eq(&scope.partner_id)).filter(leads::attendee_id.eq_any(chunk));
+        // Row locks on PostgreSQL so concurrent merges of one lead run one after the other;
+        // SQLite write transactions are already serial (BEGIN IMMEDIATE).
+        let rows: Vec<LeadRow> = match conn {
+            DbConn::Pg(c) => query.select(LeadRow::as_select()).for_update().load(c)?,
+            DbConn::Sqlite(c) => query.select(LeadRow::as_select()).load(c)?,
+        };
+        existing.extend(rows.into_iter().map(|l| (l.attendee_id.clone(), l)));
+    }
+    let mut fresh: Vec<LeadRow> = Vec::new();
+    let mut fresh_index: HashMap<String, usize> = HashMap::new();
+    let mut changed: HashSet<String> = HashSet::new();
+    for scan in accepted {
+        if let Some(lead) = existing.get_mut(&scan.attendee_id) {
+            merge(lead, scan, now)?;
+            changed.insert(scan.attendee_id.clone());
+        } else if let Some(&i) = fresh_index.get(&scan.attendee_id) {
+            merge(&mut fresh[i], scan, now)?;
+        } else {
+            fresh_index.insert(scan.attendee_id.clone(), fresh.len());
+            fresh.push(LeadRow {
+                id: new_id(),
+                event_id: scope.event_id.clone(),
+                partner_id: scope.partner_id.clone(),
+                attendee_id: scan.attendee_id.clone(),
+                first_scanned_at: scan.scanned_at,
+                first_scanned_by: scan.user_id.clone(),
+                last_scanned_at: scan.scanned_at,
+                notes: scan.notes.clone(),
+                rating: scan.rating,
+                answers: scan.answers.clone(),
+                updated_at: now,
+            });
+        }
+    }
+    for chunk in fresh.chunks(500) {
+        crate::on_backend!(conn, |c| {
+            diesel::insert_into(leads::table)
+                .values(chunk)
+                .on_conflict((leads::partner_id, leads::attendee_id))
+                .do_nothing()
+                .execute(c)
+        })?;
+    }
+    for id in changed {
+        if let Some(lead) = existing.get(&id) {
+            diesel::update(leads::table.find(lead.id.clone())).set(lead).execute(conn)?;
+        }
+    }
+    // A lead another request created meanwhile kept its row: fold our scans into it.
+    let fresh_ids: Vec<&str> = fresh.iter().map(|l| l.attendee_id.as_str()).collect();
+    for chunk in fresh_ids.chunks(500) {
+        let stored: Vec<(String, String)> = leads::table
+            .filter(leads::partner_id.eq(&scope.partner_id))
+            .filter(leads::attendee_id.eq_any(chunk))
+            .select((leads::attendee_id, leads::id))
+            .load(conn)?;
+        for (attendee_id, lead_id) in stored {
+            let ours = fresh_index.get(&attendee_id).map(|&i| fresh[i].id.as_str());
+            if ours != Some(lead_id.as_str()) {
+                for scan in accepted.iter().filter(|s| s.attendee_id == attendee_id) {
+                    merge_into_lead(conn, scope, scan, now)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The merge rule, for one scan into one lead (see [`merge_into_lead`]).
+fn merge(lead: &mut LeadRow, scan: &ScanRow, now: i64) -> AppResult<()> {
     let newer = scan.scanned_at >= lead.last_scanned_at;
     lead.notes =
         if newer { scan.notes.clone().or(lead.notes.take()) } else { lead.notes.take().or(scan.notes.clone()) };
     lead.rating = if newer { scan.rating.or(lead.rating) } else { lead.rating.or(scan.rating) };
-    if let Some(new_answers) = &scan.answers {
+    if let Some(new_answers) = scan.answers.as_deref() {
+        let new_answers: BTreeMap<String, String> = serde_json::from_str(new_answers).map_err(AppError::internal)?;
         let mut merged: BTreeMap<String, String> =
             lead.answers.as_deref().and_then(|a| serde_json::from_str(a).ok()).unwrap_or_default();
         for (k, v) in new_answers {
-            if newer || !merged.contains_key(k) {
-                merged.insert(k.clone(), v.clone());
+            if newer || !merged.contains_key(&k) {
+                merged.insert(k, v);
             }
         }
         lead.answers = Some(serde_json::to_string(&merged).map_err(AppError::internal)?);
     }
     if scan.scanned_at < lead.first_scanned_at {
         lead.first_scanned_at = scan.scanned_at;
-        lead.first_scanned_by = scope.user_id.clone();
+        lead.first_scanned_by = scan.user_id.clone();
     }
     lead.last_scanned_at = lead.last_scanned_at.max(scan.scanned_at);
     lead.updated_at = now;
+    Ok(())
+}
+
+/// One lead per (partner, participant). Merge rule: `first_scanned_at` is the earliest
+/// scan time seen (a later scan never moves it); notes, rating and answers from the scan
+/// with the latest `scanned_at` win when non-empty, answers merged per question; a scan
+/// older than the lead's latest only fills what is still empty. This one-scan form is the
+/// fallback when another request created the lead first.
+fn merge_into_lead(conn: &mut DbConn, scope: &PartnerScope, scan: &ScanRow, now: i64) -> AppResult<()> {
+    let query =
+        leads::table.filter(leads::partner_id.eq(&scope.partner_id)).filter(leads::attendee_id.eq(&scan.attendee_id));
+    let mut lead: LeadRow = match conn {
+        DbConn::Pg(c) => query.select(LeadRow::as_select()).for_update().first(c)?,
+        DbConn::Sqlite(c) => query.select(LeadRow::as_select()).first(c)?,
+    };
+    merge(&mut lead, scan, now)?;
     diesel::update(leads::table.find(lead.id.clone())).set(&lead).execute(conn)?;
     Ok(())
 }
