@@ -301,6 +301,16 @@ async fn batches_are_keyed_idempotent_and_partner_scoped(app: TestApp) {
     assert_eq!(body["results"][0]["status"], "created");
     assert_eq!(count_rows(&app, "scans"), 6);
 
+    // The same client_scan_id twice in one batch: stored once, the second is its duplicate.
+    let twice = scan_body(&payload(&people[1]));
+    let body: Value =
+        app.post(&acme, "/api/v1/scans/batch", &json!({"scans": [twice, twice]})).await.json().await.unwrap();
+    assert_eq!(body["results"][0]["status"], "created");
+    assert_eq!(body["results"][1]["status"], "duplicate");
+    assert_eq!(body["results"][1]["scan_id"], body["results"][0]["scan_id"]);
+    assert_eq!(count_rows(&app, "scans"), 7);
+    assert_eq!(count_rows(&app, "leads"), 6, "one lead per partner and participant");
+
     let too_many: Vec<Value> = (0..501).map(|_| scan_body("x")).collect();
     let res = app.post(&acme, "/api/v1/scans/batch", &json!({"scans": too_many})).await;
     assert_eq!(res.status(), 413);

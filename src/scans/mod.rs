@@ -305,21 +305,24 @@ pub fn process_batch(
 
     let accepted: Vec<&ScanRow> =
         decisions.iter().filter_map(|d| if let Decision::Accepted(r) = d { Some(r) } else { None }).collect();
+    // RETURNING names the rows this statement stored. A client_scan_id missing from it was
+    // stored first by a concurrent request: the constraint kept that row, ours is its duplicate.
+    let mut inserted: HashSet<String> = HashSet::new();
     for chunk in accepted.chunks(500) {
-        crate::on_backend!(conn, |c| {
+        let ids: Vec<String> = crate::on_backend!(conn, |c| {
             diesel::insert_into(scans::table)
                 .values(chunk.to_vec())
                 .on_conflict((scans::partner_id, scans::client_scan_id))
                 .do_nothing()
-                .execute(c)
+                .returning(scans::client_scan_id)
+                .get_results(c)
         })?;
+        inserted.extend(ids);
     }
-    // A concurrent request may have stored some of these client_scan_ids first: the
-    // constraint kept its row, so ours are duplicates of it.
-    let ours: HashMap<String, String> = accepted.iter().map(|r| (r.client_scan_id.clone(), r.id.clone())).collect();
+    let lost: Vec<String> =
+        accepted.iter().filter(|r| !inserted.contains(&r.client_scan_id)).map(|r| r.client_scan_id.clone()).collect();
     let mut stored: HashMap<String, String> = HashMap::new();
-    let accepted_ids: Vec<&str> = ours.keys().map(String::as_str).collect();
-    for chunk in accepted_ids.chunks(500) {
+    for chunk in lost.chunks(500) {
         let rows: Vec<(String, String)> = scans::table
             .filter(scans::partner_id.eq(&scope.partner_id))
             .filter(scans::client_scan_id.eq_any(chunk))
@@ -329,12 +332,11 @@ pub fn process_batch(
     }
     let mut won: Vec<&ScanRow> = Vec::new();
     for d in decisions.iter_mut() {
-        if let Decision::Accepted(row) = d {
-            match stored.get(&row.client_scan_id) {
-                Some(id) if ours.get(&row.client_scan_id) == Some(id) => {}
-                Some(id) => *d = Decision::Duplicate { scan_id: id.clone(), attendee_id: row.attendee_id.clone() },
-                None => return Err(AppError::internal("stored scan not found")),
-            }
+        if let Decision::Accepted(row) = d
+            && !inserted.contains(&row.client_scan_id)
+        {
+            let scan_id = stored.get(&row.client_scan_id).ok_or_else(|| AppError::internal("stored scan not found"))?;
+            *d = Decision::Duplicate { scan_id: scan_id.clone(), attendee_id: row.attendee_id.clone() };
         }
     }
     for d in &decisions {
@@ -408,14 +410,17 @@ fn merge_into_leads(conn: &mut DbConn, scope: &PartnerScope, accepted: &[&ScanRo
             });
         }
     }
+    let mut created: HashSet<String> = HashSet::new();
     for chunk in fresh.chunks(500) {
-        crate::on_backend!(conn, |c| {
+        let ids: Vec<String> = crate::on_backend!(conn, |c| {
             diesel::insert_into(leads::table)
                 .values(chunk)
                 .on_conflict((leads::partner_id, leads::attendee_id))
                 .do_nothing()
-                .execute(c)
+                .returning(leads::attendee_id)
+                .get_results(c)
         })?;
+        created.extend(ids);
     }
     for id in changed {
         if let Some(lead) = existing.get(&id) {
@@ -423,20 +428,9 @@ fn merge_into_leads(conn: &mut DbConn, scope: &PartnerScope, accepted: &[&ScanRo
         }
     }
     // A lead another request created meanwhile kept its row: fold our scans into it.
-    let fresh_ids: Vec<&str> = fresh.iter().map(|l| l.attendee_id.as_str()).collect();
-    for chunk in fresh_ids.chunks(500) {
-        let stored: Vec<(String, String)> = leads::table
-            .filter(leads::partner_id.eq(&scope.partner_id))
-            .filter(leads::attendee_id.eq_any(chunk))
-            .select((leads::attendee_id, leads::id))
-            .load(conn)?;
-        for (attendee_id, lead_id) in stored {
-            let ours = fresh_index.get(&attendee_id).map(|&i| fresh[i].id.as_str());
-            if ours != Some(lead_id.as_str()) {
-                for scan in accepted.iter().filter(|s| s.attendee_id == attendee_id) {
-                    merge_into_lead(conn, scope, scan, now)?;
-                }
-            }
+    for lead in fresh.iter().filter(|l| !created.contains(&l.attendee_id)) {
+        for scan in accepted.iter().filter(|s| s.attendee_id == lead.attendee_id) {
+            merge_into_lead(conn, scope, scan, now)?;
         }
     }
     Ok(())
