@@ -23,6 +23,7 @@ pub struct AppState {
     pub passwords: Passwords,
     pub badge_key: BadgeKey,
     pub scan_throttle: crate::scans::throttle::UnknownBadgeThrottle,
+    pub scan_writer: crate::scans::coalesce::ScanWriter,
     /// Base of the links handed to participants (privacy page, badge images).
     pub public_url: String,
 }
@@ -122,7 +123,9 @@ impl Application {
         let public_url = settings.public_url.clone().unwrap_or_else(|| format!("{scheme}://{addr}"));
         let public_url = public_url.trim_end_matches('/').to_string();
 
+        let scan_writer = crate::scans::coalesce::ScanWriter::start(db.clone()).map_err(|e| e.to_string())?;
         let state = web::Data::new(AppState {
+            scan_writer,
             db,
             tokens: TokenKeys::new(&token_secret)?,
             passwords,

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::{Card, LeadCard, MAX_BATCH, Outcome, ScanItem, ValidScan, process, process_batch, validate};
+use super::{Card, LeadCard, MAX_BATCH, Outcome, ScanItem, ValidScan, process_batch, validate};
 use crate::app::AppState;
 use crate::auth::{AnyPartner, Auth};
 use crate::db::{now_ms, write_tx};
@@ -78,8 +78,7 @@ pub async fn record_scan(
         return Err(AppError::TooManyRequests { retry_after_secs });
     }
     let valid = validate(&body.into_inner()).map_err(AppError::Validation)?;
-    let scope2 = scope.clone();
-    let outcome = state.db.run(move |conn| write_tx(conn, |conn| process(conn, &scope2, &valid, now_ms()))).await?;
+    let outcome = state.scan_writer.submit(scope.clone(), valid).await?;
     match outcome {
         Outcome::Created { scan_id, card } => Ok(HttpResponse::Created().json(ScanResponse {
             scan_id,

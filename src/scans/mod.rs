@@ -5,6 +5,7 @@
 //! partner's lead for that participant, and the lead card answered to the phone is a
 //! release through the gate.
 
+pub mod coalesce;
 pub mod handlers;
 pub mod throttle;
 
