@@ -247,24 +247,36 @@ def bench_scans(args):
             print(f"single scans [{args.backend}]: 64 connections, {args.duration} s: {float(rps):,.0f} scans/s, "
                   f"p50 {lat.get('50')}, p99 {lat.get('99')}, non-2xx {errors.group(1) if errors else 0}")
 
-        # Batch sync: every badge once, in batches of 500, from one phone.
-        token = partner_token(srv, event, partner, "scanner")
+        # Batch sync: every badge once, in batches of 500, from --phones phones at once
+        # (each phone its own scanner user, as at a real booth).
+        tokens = [partner_token(srv, event, partner, "scanner") for _ in range(args.phones)]
         batches = []
         for i in range(0, len(payloads), 500):
             batches.append([{"client_scan_id": str(uuid.uuid4()), "badge": p, "scanned_at": now}
                             for p in payloads[i:i + 500]])
         before = srv.count("scans")
         for label in ("sync", "replay"):
-            start = time.perf_counter()
             statuses = {}
-            for b in batches:
-                res = srv.request("POST", "/api/v1/scans/batch", token, {"scans": b})
-                for r in res["results"]:
-                    statuses[r["status"]] = statuses.get(r["status"], 0) + 1
+            lock = threading.Lock()
+
+            def phone(k):
+                for b in batches[k::args.phones]:
+                    res = srv.request("POST", "/api/v1/scans/batch", tokens[k], {"scans": b})
+                    with lock:
+                        for r in res["results"]:
+                            statuses[r["status"]] = statuses.get(r["status"], 0) + 1
+
+            start = time.perf_counter()
+            threads = [threading.Thread(target=phone, args=(k,)) for k in range(args.phones)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
             elapsed = time.perf_counter() - start
             after = srv.count("scans")
-            print(f"batch {label} [{args.backend}]: {len(payloads)} scans in batches of 500 in {elapsed:.2f} s = "
-                  f"{len(payloads) / elapsed:,.0f} scans/s; rows created {after - before}; statuses {statuses}")
+            print(f"batch {label} [{args.backend}]: {len(payloads)} scans in batches of 500 from {args.phones} phones "
+                  f"in {elapsed:.2f} s = {len(payloads) / elapsed:,.0f} scans/s; rows created {after - before}; "
+                  f"statuses {statuses}")
             before = after
     finally:
         srv.stop()
@@ -324,6 +336,7 @@ def main():
     p.add_argument("--badges", type=int, default=100000)
     p.add_argument("--leads", type=int, default=100000)
     p.add_argument("--duration", type=int, default=20)
+    p.add_argument("--phones", type=int, default=2)
     args = p.parse_args()
     if not os.path.exists(BIN):
         sys.exit("build first: cargo build --release")

@@ -237,9 +237,10 @@ pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-/// A time-ordered id for append-only rows (ledger): inserts land at the end of the
-/// primary-key index instead of at random pages. Only for ids never shown outside, as it
-/// carries its creation time.
+/// A time-ordered id for rows written in bulk (ledger, scans, leads): inserts land at the
+/// end of the primary-key index instead of at random pages. It carries its creation time,
+/// so use it only where that time is no secret to whoever sees the id (a partner knows
+/// when it scanned).
 pub fn new_sequential_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }

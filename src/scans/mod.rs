@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 use crate::auth::PartnerScope;
 use crate::badges::{self, BadgeCode};
 use crate::db::schema::{attendees, badges as badges_t, leads, scans};
-use crate::db::{DbConn, new_id, parse_rfc3339_ms};
+use crate::db::{DbConn, new_sequential_id, parse_rfc3339_ms};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::events;
 use crate::gate::{self, Channel, Selection};
@@ -278,7 +278,7 @@ pub fn process_batch(
             }
             Some(b) => {
                 let row = ScanRow {
-                    id: new_id(),
+                    id: new_sequential_id(),
                     event_id: scope.event_id.clone(),
                     partner_id: scope.partner_id.clone(),
                     user_id: scope.user_id.clone(),
@@ -397,7 +397,7 @@ fn merge_into_leads(conn: &mut DbConn, scope: &PartnerScope, accepted: &[&ScanRo
         } else {
             fresh_index.insert(scan.attendee_id.clone(), fresh.len());
             fresh.push(LeadRow {
-                id: new_id(),
+                id: new_sequential_id(),
                 event_id: scope.event_id.clone(),
                 partner_id: scope.partner_id.clone(),
                 attendee_id: scan.attendee_id.clone(),
