@@ -77,9 +77,17 @@ impl r2d2::ManageConnection for Manager {
 
     fn connect(&self) -> Result<DbConn, Self::Error> {
         match self.url.backend {
-            Backend::Postgres => diesel::PgConnection::establish(&self.url.target)
-                .map(DbConn::Pg)
-                .map_err(diesel::r2d2::Error::ConnectionError),
+            Backend::Postgres => {
+                let mut conn =
+                    diesel::PgConnection::establish(&self.url.target).map_err(diesel::r2d2::Error::ConnectionError)?;
+                // Prepared statements are cached per connection. A generic plan made while a
+                // table was small (scans, leads, the ledger grow fast at an event) stays in
+                // use until statistics change; replanning each execution keeps lookups on
+                // their indexes as tables grow, even when autovacuum is slow or off.
+                conn.batch_execute("SET plan_cache_mode = force_custom_plan")
+                    .map_err(diesel::r2d2::Error::QueryError)?;
+                Ok(DbConn::Pg(conn))
+            }
             Backend::Sqlite => {
                 let mut conn = diesel::SqliteConnection::establish(&self.url.target)
                     .map_err(diesel::r2d2::Error::ConnectionError)?;
