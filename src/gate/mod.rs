@@ -173,8 +173,8 @@ pub fn release(
 
         let (ev, pid) = (to.event_id.as_str(), to.partner_id.as_str());
         // Three concrete queries instead of one boxed one: diesel caches the prepared
-        // statement of a query whose shape is known at compile time, and the scan path runs
-        // this once per scan.
+        // statement of a query whose shape is known at compile time, and scans, lead reads
+        // and export pages run it all day.
         let rows: Vec<GateRow> = match selection {
             Selection::One(id) => allowed!(ev, pid).filter(attendees::id.eq(id)).load(conn)?,
             Selection::Many(ids) => {
