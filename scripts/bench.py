@@ -47,6 +47,29 @@ def rss_kib(pid, field="VmRSS"):
     return 0
 
 
+class PeakRss:
+    """Samples a process's resident memory in the background; `with PeakRss(pid) as m:`."""
+
+    def __init__(self, pid, every=0.01):
+        self.pid, self.every = pid, every
+        self.idle = self.peak = rss_kib(pid)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run)
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.peak = max(self.peak, rss_kib(self.pid))
+            time.sleep(self.every)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
 class Server:
     def __init__(self, backend):
         self.dir = tempfile.mkdtemp(prefix="bg-bench-")
@@ -152,27 +175,15 @@ def bench_import(args):
     try:
         event, _ = setup_event(srv)
         body = csv_rows(args.rows)
-        idle = rss_kib(srv.proc.pid)
-        peak = [idle]
-        stop = threading.Event()
-
-        def sample():
-            while not stop.is_set():
-                peak[0] = max(peak[0], rss_kib(srv.proc.pid))
-                time.sleep(0.02)
-
-        t = threading.Thread(target=sample)
-        t.start()
-        start = time.perf_counter()
-        out = srv.request("POST", f"/api/v1/events/{event}/attendees/import", srv.admin, body,
-                          content_type="text/csv")
-        elapsed = time.perf_counter() - start
-        stop.set()
-        t.join()
+        with PeakRss(srv.proc.pid) as mem:
+            start = time.perf_counter()
+            out = srv.request("POST", f"/api/v1/events/{event}/attendees/import", srv.admin, body,
+                              content_type="text/csv")
+            elapsed = time.perf_counter() - start
         assert out["imported"] == args.rows, out
         print(f"import [{args.backend}]: {args.rows} rows ({len(body) / 1e6:.1f} MB) in {elapsed:.2f} s = "
-              f"{args.rows / elapsed:,.0f} rows/s; server RSS idle {idle / 1024:.0f} MiB, "
-              f"peak {peak[0] / 1024:.0f} MiB")
+              f"{args.rows / elapsed:,.0f} rows/s; server RSS idle {mem.idle / 1024:.0f} MiB, "
+              f"peak {mem.peak / 1024:.0f} MiB")
     finally:
         srv.stop()
 
@@ -289,40 +300,28 @@ def bench_export(args):
         import_rows(srv, event, args.leads, share_all=True)
         token = partner_token(srv, event, partner, "partner_admin")
         time.sleep(1)
-        idle = rss_kib(srv.proc.pid)
-        peak = [idle]
-        stop = threading.Event()
-
-        def sample():
-            while not stop.is_set():
-                peak[0] = max(peak[0], rss_kib(srv.proc.pid))
-                time.sleep(0.01)
-
-        t = threading.Thread(target=sample)
-        t.start()
         req = urllib.request.Request(srv.url + "/api/v1/leads/export.csv",
                                      headers={"authorization": "Bearer " + token})
-        start = time.perf_counter()
-        with urllib.request.urlopen(req, timeout=600) as res:
-            first = res.read(1)
-            ttfb = time.perf_counter() - start
-            size = len(first)
-            lines = first.count(b"\n")
-            while True:
-                chunk = res.read(1 << 16)
-                if not chunk:
-                    break
-                size += len(chunk)
-                lines += chunk.count(b"\r\n")
-        elapsed = time.perf_counter() - start
-        stop.set()
-        t.join()
+        with PeakRss(srv.proc.pid) as mem:
+            start = time.perf_counter()
+            with urllib.request.urlopen(req, timeout=600) as res:
+                chunks = [res.read(1)]
+                ttfb = time.perf_counter() - start
+                while True:
+                    chunk = res.read(1 << 16)
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+            elapsed = time.perf_counter() - start
+        idle, peak = mem.idle, mem.peak
+        body = b"".join(chunks)
+        size = len(body)
+        rows = sum(1 for _ in csv.reader(io.StringIO(body.decode()))) - 1
         ledger = srv.count("disclosures")
-        # Each row holds one line break inside its quoted address.
-        rows = ledger
+        assert rows == ledger, (rows, ledger)
         print(f"export [{args.backend}]: {rows} rows ({size / 1e6:.1f} MB) in {elapsed:.2f} s = "
               f"{rows / elapsed:,.0f} rows/s; time to first byte {ttfb * 1000:.0f} ms; server RSS idle "
-              f"{idle / 1024:.0f} MiB, peak {peak[0] / 1024:.0f} MiB (+{(peak[0] - idle) / 1024:.1f} MiB); "
+              f"{idle / 1024:.0f} MiB, peak {peak / 1024:.0f} MiB (+{(peak - idle) / 1024:.1f} MiB); "
               f"ledger rows {ledger}")
     finally:
         srv.stop()

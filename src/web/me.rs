@@ -190,18 +190,15 @@ pub async fn withdraw(
     path: web::Path<String>,
     req: HttpRequest,
     payload: web::Payload,
-) -> HttpResponse {
-    let fields = match form(&req, payload).await {
-        Ok(f) => f,
-        Err(e) => return actix_web::ResponseError::error_response(&e),
-    };
+) -> AppResult<HttpResponse> {
+    let fields = form(&req, payload).await?;
     let partner = field(&fields, "partner_id").map(str::to_string);
     let all = field(&fields, "all_partners") == Some("true");
     let scope = match (partner, all) {
         (Some(p), false) => Some(p),
         _ => None,
     };
-    act(state, path.into_inner(), move |conn, t| self_withdraw(conn, t, scope).map(|_| ()), "withdrawn").await
+    Ok(act(state, path.into_inner(), move |conn, t| self_withdraw(conn, t, scope).map(|_| ()), "withdrawn").await)
 }
 
 #[post("/me/{token}/marketing")]
@@ -210,14 +207,11 @@ pub async fn marketing(
     path: web::Path<String>,
     req: HttpRequest,
     payload: web::Payload,
-) -> HttpResponse {
-    let fields = match form(&req, payload).await {
-        Ok(f) => f,
-        Err(e) => return actix_web::ResponseError::error_response(&e),
-    };
+) -> AppResult<HttpResponse> {
+    let fields = form(&req, payload).await?;
     let on = field(&fields, "marketing_emails") == Some("true");
     let c = Correction { marketing_emails: Some(on), ..Default::default() };
-    act(state, path.into_inner(), move |conn, t| apply_correction(conn, t, c), "saved").await
+    Ok(act(state, path.into_inner(), move |conn, t| apply_correction(conn, t, c), "saved").await)
 }
 
 #[post("/me/{token}/correct")]
@@ -226,11 +220,8 @@ pub async fn correct(
     path: web::Path<String>,
     req: HttpRequest,
     payload: web::Payload,
-) -> HttpResponse {
-    let fields = match form(&req, payload).await {
-        Ok(f) => f,
-        Err(e) => return actix_web::ResponseError::error_response(&e),
-    };
+) -> AppResult<HttpResponse> {
+    let fields = form(&req, payload).await?;
     let get = |n: &str| field(&fields, n).map(str::to_string);
     let c = Correction {
         name: get("name"),
@@ -240,7 +231,7 @@ pub async fn correct(
         address: get("address"),
         marketing_emails: None,
     };
-    act(state, path.into_inner(), move |conn, t| apply_correction(conn, t, c), "saved").await
+    Ok(act(state, path.into_inner(), move |conn, t| apply_correction(conn, t, c), "saved").await)
 }
 
 #[get("/me/{token}/export.json")]
@@ -262,22 +253,19 @@ pub async fn erase(
     path: web::Path<String>,
     req: HttpRequest,
     payload: web::Payload,
-) -> HttpResponse {
-    let fields = match form(&req, payload).await {
-        Ok(f) => f,
-        Err(e) => return actix_web::ResponseError::error_response(&e),
-    };
+) -> AppResult<HttpResponse> {
+    let fields = form(&req, payload).await?;
     let token = path.into_inner();
     if field(&fields, "confirm") != Some("true") {
-        return match load_record(&state, token.clone()).await {
+        return Ok(match load_record(&state, token.clone()).await {
             Ok(r) => html(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 render(&token, &r, Some("Tick the box to confirm the deletion.")),
             ),
             Err(_) => not_found(),
-        };
+        });
     }
-    match state.db.run(move |conn| self_erase(conn, &token)).await {
+    Ok(match state.db.run(move |conn| self_erase(conn, &token)).await {
         Ok(result) => {
             let names: Vec<String> = result.recipients_to_notify.iter().map(|p| esc(&p.name)).collect();
             let told = if names.is_empty() {
@@ -288,7 +276,7 @@ pub async fn erase(
             html(StatusCode::OK, page("Deleted", &format!("<h1>Your data was deleted</h1><p>{told}</p>")))
         }
         Err(_) => not_found(),
-    }
+    })
 }
 
 fn unsubscribe_page(token: &str, done: bool) -> String {
