@@ -13,7 +13,7 @@ use crate::auth::users::{check_email, normalise_email};
 use crate::badges::{self, BadgeCode, BadgeKey};
 use crate::consent::{self, Source};
 use crate::db::schema::{attendees, badges as badges_t, consents};
-use crate::db::{DbConn, new_id, now_ms};
+use crate::db::{DbConn, new_sequential_id, now_ms};
 use crate::error::{AppError, AppResult, FieldError, is_unique_violation};
 use crate::events::{EventRow, clean_text};
 
@@ -142,7 +142,7 @@ pub struct Prepared {
 
 pub fn prepare(key: &BadgeKey, event: &EventRow, reg: ValidRegistration, source: Source) -> AppResult<Prepared> {
     let now = now_ms();
-    let id = new_id();
+    let id = new_sequential_id();
     let privacy_token = random_token(32).map_err(AppError::internal)?;
     let unsubscribe_hash = sha256_hex(key.unsubscribe_token(&id)?.as_bytes());
     let (badge, code) = badges::new_badge(key, &event.id, &id)?;

@@ -13,7 +13,7 @@ use qrcode::{EcLevel, QrCode};
 use sha2::Sha256;
 
 use crate::db::schema::badges;
-use crate::db::{DbConn, new_id, now_ms};
+use crate::db::{DbConn, new_sequential_id, now_ms};
 use crate::error::{AppError, AppResult};
 
 pub use handlers::routes;
@@ -108,7 +108,7 @@ pub struct BadgeRow {
 
 /// Makes a new badge row (not yet inserted) and its code.
 pub fn new_badge(key: &BadgeKey, event_id: &str, attendee_id: &str) -> AppResult<(BadgeRow, BadgeCode)> {
-    let id = new_id();
+    let id = new_sequential_id();
     let code = key.code_for(&id)?;
     let row = BadgeRow {
         code_hash: code.lookup_hash(),

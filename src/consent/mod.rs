@@ -8,7 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::db::schema::{consents, withdrawals};
-use crate::db::{DbConn, ms_to_rfc3339, new_id, now_ms};
+use crate::db::{DbConn, ms_to_rfc3339, new_id, new_sequential_id, now_ms};
 use crate::error::AppResult;
 
 pub use handlers::routes;
@@ -115,7 +115,7 @@ pub fn opt_in_rows(
     let scopes = all_partners.then_some(None).into_iter().chain(partner_ids.iter().map(|p| Some(p.clone())));
     scopes
         .map(|partner_id| ConsentRow {
-            id: new_id(),
+            id: new_sequential_id(),
             event_id: event_id.to_string(),
             attendee_id: attendee_id.to_string(),
             partner_id,

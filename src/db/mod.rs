@@ -245,10 +245,10 @@ pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-/// A time-ordered id for rows written in bulk (ledger, scans, leads): inserts land at the
-/// end of the primary-key index instead of at random pages. It carries its creation time,
-/// so use it only where that time is no secret to whoever sees the id (a partner knows
-/// when it scanned).
+/// A time-ordered id for rows written in bulk (participants, badges, opt-ins, scans, leads,
+/// the ledger): inserts land at the end of the primary-key index instead of at random
+/// pages. It carries its creation time, so use it only where that time is no secret to
+/// whoever sees the id (staff know when someone registered, a partner when it scanned).
 pub fn new_sequential_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
