@@ -138,12 +138,13 @@ async fn partner_b_never_receives_partner_a_scan_only_leads(app: TestApp) {
     let w = world(&app).await;
     let scanned =
         app.register(&w.admin, &w.event, json!({"name": "Scanned", "email": "s@example.org", "is_adult": true})).await;
-    app.register(
-        &w.admin,
-        &w.event,
-        json!({"name": "Shared", "email": "all@example.org", "is_adult": true, "share_with_all_partners": true}),
-    )
-    .await;
+    let shared = app
+        .register(
+            &w.admin,
+            &w.event,
+            json!({"name": "Shared", "email": "all@example.org", "is_adult": true, "share_with_all_partners": true}),
+        )
+        .await;
     app.register(
         &w.admin,
         &w.event,
@@ -152,9 +153,16 @@ async fn partner_b_never_receives_partner_a_scan_only_leads(app: TestApp) {
     .await;
     let (_, scanner) = partner_user(&app, &w.admin, &w.event, &w.acme, "scanner").await;
     assert_eq!(app.post(&scanner, "/api/v1/scans", &scan_body(&payload(&scanned))).await.status(), 201);
+    assert_eq!(app.post(&scanner, "/api/v1/scans", &scan_body(&payload(&shared))).await.status(), 201);
     let (_, globex_admin) = partner_user(&app, &w.admin, &w.event, &w.globex, "partner_admin").await;
     assert_eq!(names(&export(&app, &globex_admin, "").await.1), vec!["Shared"]);
-    assert_eq!(names(&export(&app, &w.acme_admin, "").await.1), vec!["Acme only", "Scanned", "Shared"]);
+    let (_, acme_csv) = export(&app, &w.acme_admin, "").await;
+    assert_eq!(names(&acme_csv), vec!["Acme only", "Scanned", "Shared"]);
+    let basis: std::collections::BTreeMap<String, String> =
+        parse(&acme_csv).into_iter().skip(1).map(|r| (r[0].to_string(), r[5].to_string())).collect();
+    assert_eq!(basis["Acme only"], "opt_in");
+    assert_eq!(basis["Scanned"], "scan");
+    assert_eq!(basis["Shared"], "opt_in+scan");
 }
 
 async fn every_exported_row_is_in_the_ledger_with_count_and_digest(app: TestApp) {

@@ -142,7 +142,10 @@ macro_rules! allowed {
                 leads::notes.nullable(),
                 leads::rating.nullable(),
                 leads::answers.nullable(),
-                opt_in(),
+                // Without a lead the filter above already proved an opt-in: only look again
+                // for participants the partner scanned.
+                diesel::dsl::case_when(leads::id.nullable().is_null(), true.into_sql::<diesel::sql_types::Bool>())
+                    .otherwise(opt_in()),
             ))
     }};
 }
