@@ -231,19 +231,21 @@ def bench_scans(args):
     srv = Server(args.backend)
     try:
         event, (partner,) = setup_event(srv)
-        import_rows(srv, event, args.badges)
-        payloads = fetch_payloads(srv, event)
-        assert len(payloads) == args.badges
+        # Single scans and the batch sync use separate badges, so the sync meets no lead
+        # made by the single-scan phase (--overlap makes them share badges instead).
+        single_count = 0 if args.overlap else 50000
+        import_rows(srv, event, args.badges + single_count)
+        everything = fetch_payloads(srv, event)
+        assert len(everything) == args.badges + single_count
+        payloads = everything[:args.badges]
+        single = everything[args.badges:] if single_count else payloads[: args.badges // 2]
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
         # Single scans: 64 connections over distinct badges (--duration 0 skips them).
         token = partner_token(srv, event, partner, "scanner")
-        if args.duration <= 0:
-            payloads_single = []
-        else:
-            payloads_single = payloads
+        payloads_single = single if args.duration > 0 else []
         with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
-            f.write("\n".join(payloads[: args.badges // 2]))
+            f.write("\n".join(payloads_single))
             payload_file = f.name
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
             f.write(WRK_LUA)
@@ -336,6 +338,7 @@ def main():
     p.add_argument("--leads", type=int, default=100000)
     p.add_argument("--duration", type=int, default=20)
     p.add_argument("--phones", type=int, default=2)
+    p.add_argument("--overlap", action="store_true", help="sync the badges the single scans used")
     args = p.parse_args()
     if not os.path.exists(BIN):
         sys.exit("build first: cargo build --release")
