@@ -151,7 +151,9 @@ fn scan(conn: &mut DbConn, scope: &PartnerScope, badge: &str, client_scan_id: &s
         rating: None,
         answers: None,
     };
-    write_tx(conn, |c| scans::process(c, scope, &valid, now_ms())).unwrap()
+    let mut outcomes =
+        write_tx(conn, |c| scans::process_batch(c, scope, std::slice::from_ref(&valid), now_ms())).unwrap();
+    outcomes.pop().unwrap()
 }
 
 fn check_world(conn: &mut DbConn, key: &BadgeKey, w: &World) -> Result<(), TestCaseError> {

@@ -196,12 +196,6 @@ fn lead_cards(conn: &mut DbConn, scope: &PartnerScope, attendee_ids: &[String]) 
     }
 }
 
-/// Decides and records one scan. Call inside a write transaction.
-pub fn process(conn: &mut DbConn, scope: &PartnerScope, scan: &ValidScan, now: i64) -> AppResult<Outcome> {
-    let mut outcomes = process_batch(conn, scope, std::slice::from_ref(scan), now)?;
-    outcomes.pop().ok_or_else(|| AppError::internal("no outcome for a scan"))
-}
-
 enum Decision {
     Duplicate { scan_id: String, attendee_id: String },
     Accepted(ScanRow),
