@@ -152,7 +152,7 @@ fn scan(conn: &mut DbConn, scope: &PartnerScope, badge: &str, client_scan_id: &s
         answers: None,
     };
     let mut outcomes =
-        write_tx(conn, |c| scans::process_batch(c, scope, std::slice::from_ref(&valid), now_ms())).unwrap();
+        write_tx(conn, |c| scans::process_batch(c, scope, std::slice::from_ref(&valid), None, now_ms())).unwrap();
     outcomes.pop().unwrap()
 }
 

@@ -16,6 +16,7 @@ both_backends!(
     batches_are_keyed_idempotent_and_partner_scoped,
     unknown_badge_guessing_is_throttled,
     partners_see_only_their_own_leads,
+    a_batch_read_before_a_revocation_or_erasure_is_decided_again,
 );
 
 struct World {
@@ -345,4 +346,54 @@ async fn partners_see_only_their_own_leads(app: TestApp) {
     assert!(!csv.contains("Ann Lee"));
     // Scanner users may list but not export.
     assert_eq!(app.get(&acme, "/api/v1/leads/export.csv").await.status(), 403);
+}
+
+/// The batch handler reads badges before it takes the write lock. A badge revoked or a
+/// participant erased in between must still be refused, as if nothing had been read early.
+async fn a_batch_read_before_a_revocation_or_erasure_is_decided_again(app: TestApp) {
+    use badgegate::auth::{PartnerScope, Role};
+    use badgegate::db::{now_ms, write_tx};
+    use badgegate::scans::{self, Outcome, ValidScan};
+
+    let w = world(&app).await;
+    let (user_id, _) = partner_user(&app, &w.admin, &w.event, &w.acme, "scanner").await;
+    let scope = PartnerScope { user_id, role: Role::Scanner, event_id: w.event.clone(), partner_id: w.acme.clone() };
+    let (ann, bob, cy) = (person(&app, &w, "Ann").await, person(&app, &w, "Bob").await, person(&app, &w, "Cy").await);
+    let batch: Vec<ValidScan> = [&ann, &bob, &cy]
+        .into_iter()
+        .map(|p| ValidScan {
+            client_scan_id: uuid::Uuid::new_v4().to_string(),
+            badge: payload(p),
+            scanned_at: now_ms(),
+            notes: None,
+            rating: None,
+            answers: None,
+        })
+        .collect();
+    let db = app.db();
+    let read = {
+        let mut conn = db.get().unwrap();
+        scans::prefetch(&mut conn, &scope, &batch).unwrap()
+    };
+    let id = |p: &Value| p["id"].as_str().unwrap().to_string();
+    let res = app
+        .post(&w.admin, &format!("/api/v1/events/{}/attendees/{}/badge/reissue", w.event, id(&ann)), &json!({}))
+        .await;
+    assert_eq!(res.status(), 200);
+    let res =
+        app.post(&w.admin, &format!("/api/v1/events/{}/attendees/{}/under-18", w.event, id(&bob)), &json!({})).await;
+    assert_eq!(res.status(), 200);
+
+    let mut conn = db.get().unwrap();
+    let outcomes = write_tx(&mut conn, |c| scans::process_batch(c, &scope, &batch, Some(read), now_ms())).unwrap();
+    let reasons: Vec<&str> = outcomes
+        .iter()
+        .map(|o| match o {
+            Outcome::Rejected { reason, .. } => reason,
+            Outcome::Created { .. } => "created",
+            Outcome::Duplicate { .. } => "duplicate",
+        })
+        .collect();
+    assert_eq!(reasons, ["badge_revoked", "participant_erased", "created"]);
+    assert_eq!(count_rows(&app, "scans"), 1);
 }

@@ -2,8 +2,10 @@
 //! by the URL scheme, embedded migrations, and helpers that keep blocking work off the
 //! async workers.
 
+pub mod checkpoint;
 pub mod schema;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -32,6 +34,28 @@ macro_rules! on_backend {
             $crate::db::DbConn::Sqlite($c) => $body,
         }
     };
+}
+
+/// Runs `$body` for `$rows` (a slice) in fixed-size arrays of 100, then 10, then 1 rows.
+/// Diesel caches the prepared statement of a multi-row insert from an array, whose SQL is
+/// the same each time, but parses an insert from a slice anew on every call; parsing a
+/// 500-row insert took longer than running it.
+#[macro_export]
+macro_rules! in_fixed_chunks {
+    ($rows:expr, |$chunk:ident| $body:expr) => {{
+        let (hundreds, rest) = $rows.as_chunks::<100>();
+        for $chunk in hundreds {
+            $body;
+        }
+        let (tens, rest) = rest.as_chunks::<10>();
+        for $chunk in tens {
+            $body;
+        }
+        let (ones, _) = rest.as_chunks::<1>();
+        for $chunk in ones {
+            $body;
+        }
+    }};
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,9 +119,9 @@ impl r2d2::ManageConnection for Manager {
                 // not only a crash of this process (the scan batch contract). WAL keeps
                 // readers from blocking the writer; busy_timeout queues writers instead of
                 // failing them. secure_delete zeroes freed space, so an erased participant's
-                // old values do not linger in the file. A 10,000-page (40 MiB) WAL between
-                // checkpoints: scans, leads and the ledger dirty index pages all over, and
-                // each checkpoint rewrites every page dirtied since the last one.
+                // old values do not linger in the file. No automatic checkpoint: the
+                // checkpoint thread (see `checkpoint`) does it without holding the write
+                // lock; the WAL file is cut back to 64 MiB once it restarts.
                 // The busy timeout comes first: switching to WAL needs a lock that another
                 // connection of the pool may hold at start-up.
                 conn.batch_execute(
@@ -107,7 +131,8 @@ impl r2d2::ManageConnection for Manager {
                      PRAGMA secure_delete = ON;
                      PRAGMA foreign_keys = ON;
                      PRAGMA cache_size = -32768;
-                     PRAGMA wal_autocheckpoint = 10000;",
+                     PRAGMA wal_autocheckpoint = 0;
+                     PRAGMA journal_size_limit = 67108864;",
                 )
                 .map_err(diesel::r2d2::Error::QueryError)?;
                 Ok(DbConn::Sqlite(conn))
@@ -130,6 +155,7 @@ pub type Pool = r2d2::Pool<Manager>;
 pub struct Db {
     pool: Pool,
     pub backend: Backend,
+    _checkpointer: Option<Arc<checkpoint::Checkpointer>>,
 }
 
 impl Db {
@@ -139,15 +165,20 @@ impl Db {
         let backend = url.backend;
         // Every connection to `:memory:` is its own empty database: keep exactly one.
         let size = if url.target == ":memory:" { 1 } else { pool_size.max(1) };
+        let checkpoint_target = (backend == Backend::Sqlite && url.target != ":memory:").then(|| url.target.clone());
         let pool = r2d2::Pool::builder()
             .max_size(size)
             .connection_timeout(Duration::from_secs(10))
             .build(Manager { url })
             .map_err(|e| format!("cannot open database: {e}"))?;
-        let db = Db { pool, backend };
-        let mut conn = db.pool.get().map_err(|e| format!("cannot open database: {e}"))?;
+        let mut conn = pool.get().map_err(|e| format!("cannot open database: {e}"))?;
         run_migrations(&mut conn)?;
-        Ok(db)
+        let checkpointer = checkpoint_target
+            .map(checkpoint::Checkpointer::start)
+            .transpose()
+            .map_err(|e| format!("cannot start the checkpoint thread: {e}"))?
+            .map(Arc::new);
+        Ok(Db { pool, backend, _checkpointer: checkpointer })
     }
 
     pub fn get(&self) -> AppResult<r2d2::PooledConnection<Manager>> {

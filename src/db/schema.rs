@@ -180,6 +180,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    scan_guard (id) {
+        id -> Integer,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
     security_actions (id) {
         id -> Text,
         occurred_at -> BigInt,

@@ -31,10 +31,8 @@ pub struct DisclosureRow {
 
 /// Appends rows in the caller's transaction; an error here must abort the release.
 pub fn append(conn: &mut DbConn, rows: &[DisclosureRow]) -> AppResult<()> {
-    // 10 columns x 1000 rows = 10,000 bound values: under SQLite's 32,766 and PostgreSQL's
-    // 65,535, and one statement per export page.
-    for chunk in rows.chunks(1000) {
-        crate::on_backend!(conn, |c| diesel::insert_into(disclosures::table).values(chunk).execute(c))?;
-    }
+    crate::in_fixed_chunks!(rows, |chunk| {
+        crate::on_backend!(conn, |c| diesel::insert_into(disclosures::table).values(chunk).execute(c))?
+    });
     Ok(())
 }

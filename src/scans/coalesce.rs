@@ -86,7 +86,7 @@ fn write_group(db: &Db, group: &[Job]) -> AppResult<Vec<Outcome>> {
                 })
                 .collect();
             let scans: Vec<ValidScan> = members.iter().map(|&j| group[j].scan.clone()).collect();
-            let results = process_batch(conn, scope, &scans, now)?;
+            let results = process_batch(conn, scope, &scans, None, now)?;
             for (j, outcome) in members.into_iter().zip(results) {
                 done[j] = true;
                 outcomes[j] = Some(outcome);

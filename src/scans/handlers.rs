@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::{Card, LeadCard, MAX_BATCH, Outcome, ScanItem, ValidScan, process_batch, validate};
+use super::{Card, LeadCard, MAX_BATCH, Outcome, ScanItem, ValidScan, prefetch, process_batch, validate};
 use crate::app::AppState;
 use crate::auth::{AnyPartner, Auth};
 use crate::db::{now_ms, write_tx};
@@ -148,8 +148,13 @@ pub async fn sync_batch(
         items.iter().filter_map(|i| if let Item::Valid(v) = i { Some(v.clone()) } else { None }).collect()
     };
     let scope2 = scope.clone();
-    let outcomes =
-        state.db.run(move |conn| write_tx(conn, |conn| process_batch(conn, &scope2, &valid, now_ms()))).await?;
+    let outcomes = state
+        .db
+        .run(move |conn| {
+            let read = prefetch(conn, &scope2, &valid)?;
+            write_tx(conn, |conn| process_batch(conn, &scope2, &valid, Some(read), now_ms()))
+        })
+        .await?;
     let mut outcomes = outcomes.into_iter();
     let mut results = Vec::with_capacity(items.len());
     for item in items {

@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 
 use crate::auth::PartnerScope;
 use crate::badges::{self, BadgeCode};
-use crate::db::schema::{attendees, badges as badges_t, leads, scans};
+use crate::db::schema::{attendees, badges as badges_t, leads, scan_guard, scans};
 use crate::db::{DbConn, new_sequential_id, parse_rfc3339_ms};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::events;
@@ -202,17 +202,32 @@ enum Decision {
     Rejected { reason: &'static str, detail: &'static str },
 }
 
-/// Decides and records scans in request order with a fixed number of statements per batch
-/// rather than per scan. Call inside a write transaction. Same rules as one by one: a
-/// `client_scan_id` seen before (in the database or earlier in this batch) is a duplicate;
-/// rejections are decided per scan; every participant with an accepted or duplicate scan
-/// gets one lead card through the gate.
-pub fn process_batch(
-    conn: &mut DbConn,
-    scope: &PartnerScope,
-    batch: &[ValidScan],
-    now: i64,
-) -> AppResult<Vec<Outcome>> {
+/// What deciding a batch reads before it writes: the batch's client ids already stored,
+/// its badges, and which of their participants are erased. The batch handler reads it
+/// before taking the write lock, so one phone's lookups overlap another's writes (SQLite
+/// has one writer at a time). `version` is the scan guard (migration 000005) these reads
+/// saw: every change that could alter them bumps it, so under the lock an equal version
+/// proves them still exact, and another one means reading again.
+pub struct Prefetch {
+    version: i64,
+    known: HashMap<String, (String, String)>,
+    badge_by_hash: HashMap<String, badges::BadgeRow>,
+    erased: HashSet<String>,
+}
+
+fn guard_version(conn: &mut DbConn) -> AppResult<i64> {
+    Ok(scan_guard::table.find(1).select(scan_guard::version).first(conn)?)
+}
+
+/// Reads a batch's [`Prefetch`] in one read transaction, outside the write lock.
+pub fn prefetch(conn: &mut DbConn, scope: &PartnerScope, batch: &[ValidScan]) -> AppResult<Prefetch> {
+    conn.transaction(|conn| read_prefetch(conn, scope, batch))
+}
+
+fn read_prefetch(conn: &mut DbConn, scope: &PartnerScope, batch: &[ValidScan]) -> AppResult<Prefetch> {
+    // The version first: a change committed after it but before a later read is then seen
+    // by that read and still changes the version, so it is read again under the lock.
+    let version = guard_version(conn)?;
     let client_ids: Vec<&str> = batch.iter().map(|s| s.client_scan_id.as_str()).collect();
     let mut known: HashMap<String, (String, String)> = HashMap::new();
     for chunk in client_ids.chunks(500) {
@@ -224,8 +239,8 @@ pub fn process_batch(
         known.extend(rows.into_iter().map(|(c, id, a)| (c, (id, a))));
     }
 
-    let codes: Vec<Option<BadgeCode>> = batch.iter().map(|s| BadgeCode::parse(&s.badge)).collect();
-    let hashes: Vec<String> = codes.iter().flatten().map(BadgeCode::lookup_hash).collect();
+    let hashes: Vec<String> =
+        batch.iter().filter_map(|s| BadgeCode::parse(&s.badge)).map(|c| c.lookup_hash()).collect();
     let mut badge_by_hash: HashMap<String, badges::BadgeRow> = HashMap::new();
     for chunk in hashes.chunks(500) {
         let rows: Vec<badges::BadgeRow> = badges_t::table
@@ -244,6 +259,27 @@ pub fn process_batch(
             .load(conn)?;
         erased.extend(rows);
     }
+    Ok(Prefetch { version, known, badge_by_hash, erased })
+}
+
+/// Decides and records scans in request order with a fixed number of statements per batch
+/// rather than per scan. Call inside a write transaction, with the batch's [`prefetch`] if
+/// it was read before. Same rules as one by one: a `client_scan_id` seen before (in the
+/// database or earlier in this batch) is a duplicate; rejections are decided per scan;
+/// every participant with an accepted or duplicate scan gets one lead card through the gate.
+pub fn process_batch(
+    conn: &mut DbConn,
+    scope: &PartnerScope,
+    batch: &[ValidScan],
+    prefetched: Option<Prefetch>,
+    now: i64,
+) -> AppResult<Vec<Outcome>> {
+    let version = guard_version(conn)?;
+    let Prefetch { mut known, badge_by_hash, erased, .. } = match prefetched {
+        Some(p) if p.version == version => p,
+        _ => read_prefetch(conn, scope, batch)?,
+    };
+    let codes: Vec<Option<BadgeCode>> = batch.iter().map(|s| BadgeCode::parse(&s.badge)).collect();
     let event = events::find(conn, &scope.event_id)?;
 
     let mut decisions = Vec::with_capacity(batch.len());
@@ -303,17 +339,18 @@ pub fn process_batch(
     // RETURNING names the rows this statement stored. A client_scan_id missing from it was
     // stored first by a concurrent request: the constraint kept that row, ours is its duplicate.
     let mut inserted: HashSet<String> = HashSet::new();
-    for chunk in accepted.chunks(500) {
+    let accepted_rows: Vec<ScanRow> = accepted.iter().map(|r| (*r).clone()).collect();
+    crate::in_fixed_chunks!(accepted_rows, |chunk| {
         let ids: Vec<String> = crate::on_backend!(conn, |c| {
             diesel::insert_into(scans::table)
-                .values(chunk.to_vec())
+                .values(chunk)
                 .on_conflict((scans::partner_id, scans::client_scan_id))
                 .do_nothing()
                 .returning(scans::client_scan_id)
                 .get_results(c)
         })?;
-        inserted.extend(ids);
-    }
+        inserted.extend(ids)
+    });
     let lost: Vec<String> =
         accepted.iter().filter(|r| !inserted.contains(&r.client_scan_id)).map(|r| r.client_scan_id.clone()).collect();
     let mut stored: HashMap<String, String> = HashMap::new();
@@ -363,33 +400,18 @@ pub fn process_batch(
         .collect())
 }
 
-/// Applies accepted scans, in order, to their leads: new leads in one multi-row insert,
-/// existing ones merged and updated.
+/// Applies accepted scans, in order, to their leads. Most synced scans meet no lead yet, so
+/// each participant's scans are folded into a new lead and inserted first; the unique
+/// (partner, participant) key then names those that already had one (earlier, or made by a
+/// concurrent request), and only those are read and merged.
 fn merge_into_leads(conn: &mut DbConn, scope: &PartnerScope, accepted: &[&ScanRow], now: i64) -> AppResult<()> {
-    let attendee_ids: Vec<&str> = accepted.iter().map(|r| r.attendee_id.as_str()).collect();
-    let mut existing: HashMap<String, LeadRow> = HashMap::new();
-    for chunk in attendee_ids.chunks(500) {
-        let query =
-            leads::table.filter(leads::partner_id.eq(&scope.partner_id)).filter(leads::attendee_id.eq_any(chunk));
-        // Row locks on PostgreSQL so concurrent merges of one lead run one after the other;
-        // SQLite write transactions are already serial (BEGIN IMMEDIATE).
-        let rows: Vec<LeadRow> = match conn {
-            DbConn::Pg(c) => query.select(LeadRow::as_select()).for_update().load(c)?,
-            DbConn::Sqlite(c) => query.select(LeadRow::as_select()).load(c)?,
-        };
-        existing.extend(rows.into_iter().map(|l| (l.attendee_id.clone(), l)));
-    }
     let mut fresh: Vec<LeadRow> = Vec::new();
-    let mut fresh_index: HashMap<String, usize> = HashMap::new();
-    let mut changed: HashSet<String> = HashSet::new();
+    let mut fresh_index: HashMap<&str, usize> = HashMap::new();
     for scan in accepted {
-        if let Some(lead) = existing.get_mut(&scan.attendee_id) {
-            merge(lead, scan, now)?;
-            changed.insert(scan.attendee_id.clone());
-        } else if let Some(&i) = fresh_index.get(&scan.attendee_id) {
+        if let Some(&i) = fresh_index.get(scan.attendee_id.as_str()) {
             merge(&mut fresh[i], scan, now)?;
         } else {
-            fresh_index.insert(scan.attendee_id.clone(), fresh.len());
+            fresh_index.insert(&scan.attendee_id, fresh.len());
             fresh.push(LeadRow {
                 id: new_sequential_id(),
                 event_id: scope.event_id.clone(),
@@ -406,7 +428,7 @@ fn merge_into_leads(conn: &mut DbConn, scope: &PartnerScope, accepted: &[&ScanRo
         }
     }
     let mut created: HashSet<String> = HashSet::new();
-    for chunk in fresh.chunks(500) {
+    crate::in_fixed_chunks!(fresh, |chunk| {
         let ids: Vec<String> = crate::on_backend!(conn, |c| {
             diesel::insert_into(leads::table)
                 .values(chunk)
@@ -415,23 +437,39 @@ fn merge_into_leads(conn: &mut DbConn, scope: &PartnerScope, accepted: &[&ScanRo
                 .returning(leads::attendee_id)
                 .get_results(c)
         })?;
-        created.extend(ids);
+        created.extend(ids)
+    });
+    let had_lead: Vec<&str> = fresh.iter().map(|l| l.attendee_id.as_str()).filter(|a| !created.contains(*a)).collect();
+    let mut existing: HashMap<String, LeadRow> = HashMap::new();
+    for chunk in had_lead.chunks(500) {
+        let query =
+            leads::table.filter(leads::partner_id.eq(&scope.partner_id)).filter(leads::attendee_id.eq_any(chunk));
+        // Row locks on PostgreSQL so concurrent merges of one lead run one after the other;
+        // SQLite write transactions are already serial (BEGIN IMMEDIATE).
+        let rows: Vec<LeadRow> = match conn {
+            DbConn::Pg(c) => query.select(LeadRow::as_select()).for_update().load(c)?,
+            DbConn::Sqlite(c) => query.select(LeadRow::as_select()).load(c)?,
+        };
+        existing.extend(rows.into_iter().map(|l| (l.attendee_id.clone(), l)));
     }
-    for id in changed {
-        if let Some(lead) = existing.get(&id) {
-            diesel::update(leads::table.find(lead.id.clone())).set(lead).execute(conn)?;
+    if existing.is_empty() {
+        return Ok(());
+    }
+    for scan in accepted {
+        if let Some(lead) = existing.get_mut(&scan.attendee_id) {
+            merge(lead, scan, now)?;
         }
     }
-    // A lead another request created meanwhile kept its row: fold our scans into it.
-    for lead in fresh.iter().filter(|l| !created.contains(&l.attendee_id)) {
-        for scan in accepted.iter().filter(|s| s.attendee_id == lead.attendee_id) {
-            merge_into_lead(conn, scope, scan, now)?;
-        }
+    for lead in existing.values() {
+        diesel::update(leads::table.find(&lead.id)).set(lead).execute(conn)?;
     }
     Ok(())
 }
 
-/// The merge rule, for one scan into one lead (see [`merge_into_lead`]).
+/// The merge rule: one lead per (partner, participant). `first_scanned_at` is the earliest
+/// scan time seen (a later scan never moves it); notes, rating and answers from the scan
+/// with the latest `scanned_at` win when non-empty, answers merged per question; a scan
+/// older than the lead's latest only fills what is still empty.
 fn merge(lead: &mut LeadRow, scan: &ScanRow, now: i64) -> AppResult<()> {
     let newer = scan.scanned_at >= lead.last_scanned_at;
     lead.notes =
@@ -454,22 +492,5 @@ fn merge(lead: &mut LeadRow, scan: &ScanRow, now: i64) -> AppResult<()> {
     }
     lead.last_scanned_at = lead.last_scanned_at.max(scan.scanned_at);
     lead.updated_at = now;
-    Ok(())
-}
-
-/// One lead per (partner, participant). Merge rule: `first_scanned_at` is the earliest
-/// scan time seen (a later scan never moves it); notes, rating and answers from the scan
-/// with the latest `scanned_at` win when non-empty, answers merged per question; a scan
-/// older than the lead's latest only fills what is still empty. This one-scan form is the
-/// fallback when another request created the lead first.
-fn merge_into_lead(conn: &mut DbConn, scope: &PartnerScope, scan: &ScanRow, now: i64) -> AppResult<()> {
-    let query =
-        leads::table.filter(leads::partner_id.eq(&scope.partner_id)).filter(leads::attendee_id.eq(&scan.attendee_id));
-    let mut lead: LeadRow = match conn {
-        DbConn::Pg(c) => query.select(LeadRow::as_select()).for_update().first(c)?,
-        DbConn::Sqlite(c) => query.select(LeadRow::as_select()).first(c)?,
-    };
-    merge(&mut lead, scan, now)?;
-    diesel::update(leads::table.find(lead.id.clone())).set(&lead).execute(conn)?;
     Ok(())
 }
