@@ -348,7 +348,7 @@ async fn partners_see_only_their_own_leads(app: TestApp) {
     assert_eq!(app.get(&acme, "/api/v1/leads/export.csv").await.status(), 403);
 }
 
-/// The batch handler reads badges before it takes the write lock. A badge revoked or a
+/// The batch handler decides a batch before it takes the write lock. A badge revoked or a
 /// participant erased in between must still be refused, as if nothing had been read early.
 async fn a_batch_read_before_a_revocation_or_erasure_is_decided_again(app: TestApp) {
     use badgegate::auth::{PartnerScope, Role};
@@ -373,7 +373,7 @@ async fn a_batch_read_before_a_revocation_or_erasure_is_decided_again(app: TestA
     let db = app.db();
     let read = {
         let mut conn = db.get().unwrap();
-        scans::prefetch(&mut conn, &scope, &batch).unwrap()
+        scans::plan(&mut conn, &scope, &batch, now_ms()).unwrap()
     };
     let id = |p: &Value| p["id"].as_str().unwrap().to_string();
     let res = app

@@ -155,6 +155,10 @@ pub type Pool = r2d2::Pool<Manager>;
 pub struct Db {
     pool: Pool,
     pub backend: Backend,
+    /// SQLite only: the connection the hot write paths (scans) write on. A connection's page
+    /// cache is dropped whenever another connection wrote since its last transaction; with
+    /// every scan batch on one connection it stays warm.
+    writer: Option<Arc<std::sync::Mutex<DbConn>>>,
     _checkpointer: Option<Arc<checkpoint::Checkpointer>>,
 }
 
@@ -166,6 +170,7 @@ impl Db {
         // Every connection to `:memory:` is its own empty database: keep exactly one.
         let size = if url.target == ":memory:" { 1 } else { pool_size.max(1) };
         let checkpoint_target = (backend == Backend::Sqlite && url.target != ":memory:").then(|| url.target.clone());
+        let writer_manager = Manager { url: url.clone() };
         let pool = r2d2::Pool::builder()
             .max_size(size)
             .connection_timeout(Duration::from_secs(10))
@@ -173,12 +178,20 @@ impl Db {
             .map_err(|e| format!("cannot open database: {e}"))?;
         let mut conn = pool.get().map_err(|e| format!("cannot open database: {e}"))?;
         run_migrations(&mut conn)?;
+        let writer = match &checkpoint_target {
+            Some(_) => {
+                let conn = r2d2::ManageConnection::connect(&writer_manager)
+                    .map_err(|e| format!("cannot open database: {e}"))?;
+                Some(Arc::new(std::sync::Mutex::new(conn)))
+            }
+            None => None,
+        };
         let checkpointer = checkpoint_target
             .map(checkpoint::Checkpointer::start)
             .transpose()
             .map_err(|e| format!("cannot start the checkpoint thread: {e}"))?
             .map(Arc::new);
-        Ok(Db { pool, backend, _checkpointer: checkpointer })
+        Ok(Db { pool, backend, writer, _checkpointer: checkpointer })
     }
 
     pub fn get(&self) -> AppResult<r2d2::PooledConnection<Manager>> {
@@ -198,6 +211,22 @@ impl Db {
             f(&mut conn)
         })
         .await?
+    }
+
+    /// One write transaction on the writer connection (see [`Db::writer`]), or on a pool
+    /// connection where there is none. Blocking: call from blocking work.
+    pub fn write_blocking<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut DbConn) -> AppResult<T>,
+    {
+        match &self.writer {
+            // Taken before SQLITE_WRITER (in write_tx) and never while holding it.
+            Some(writer) => {
+                let mut conn = writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                write_tx(&mut conn, f)
+            }
+            None => write_tx(&mut *self.get()?, f),
+        }
     }
 
     /// Like [`Db::run`], inside one write transaction.

@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 
 use super::{Outcome, ValidScan, process_batch};
 use crate::auth::PartnerScope;
-use crate::db::{Db, now_ms, write_tx};
+use crate::db::{Db, now_ms};
 use crate::error::{AppError, AppResult};
 
 /// At most this many scans share one transaction.
@@ -70,8 +70,7 @@ fn run(db: Db, rx: mpsc::Receiver<Job>) {
 
 /// One transaction; scans are decided per (partner, user) in arrival order.
 fn write_group(db: &Db, group: &[Job]) -> AppResult<Vec<Outcome>> {
-    let mut conn = db.get()?;
-    write_tx(&mut conn, |conn| {
+    db.write_blocking(|conn| {
         let now = now_ms();
         let mut outcomes: Vec<Option<Outcome>> = vec![None; group.len()];
         let mut done = vec![false; group.len()];

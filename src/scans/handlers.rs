@@ -5,10 +5,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::{Card, LeadCard, MAX_BATCH, Outcome, ScanItem, ValidScan, prefetch, process_batch, validate};
+use super::{Card, LeadCard, MAX_BATCH, Outcome, ScanItem, ValidScan, plan, process_batch, validate};
 use crate::app::AppState;
 use crate::auth::{AnyPartner, Auth};
-use crate::db::{now_ms, write_tx};
+use crate::db::now_ms;
 use crate::error::{AppError, AppResult, FieldError, Problem};
 use crate::http::ApiJson;
 use crate::http::json::parse_json;
@@ -148,11 +148,13 @@ pub async fn sync_batch(
         items.iter().filter_map(|i| if let Item::Valid(v) = i { Some(v.clone()) } else { None }).collect()
     };
     let scope2 = scope.clone();
+    let db = state.db.clone();
     let outcomes = state
         .db
         .run(move |conn| {
-            let read = prefetch(conn, &scope2, &valid)?;
-            write_tx(conn, |conn| process_batch(conn, &scope2, &valid, Some(read), now_ms()))
+            let now = now_ms();
+            let planned = plan(conn, &scope2, &valid, now)?;
+            db.write_blocking(|conn| process_batch(conn, &scope2, &valid, Some(planned), now))
         })
         .await?;
     let mut outcomes = outcomes.into_iter();

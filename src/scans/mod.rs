@@ -197,36 +197,43 @@ fn lead_cards(conn: &mut DbConn, scope: &PartnerScope, attendee_ids: &[String]) 
 }
 
 enum Decision {
-    Duplicate { scan_id: String, attendee_id: String },
-    Accepted(ScanRow),
-    Rejected { reason: &'static str, detail: &'static str },
+    Duplicate {
+        scan_id: String,
+        attendee_id: String,
+    },
+    /// Index into [`Plan::rows`].
+    Accepted(usize),
+    Rejected {
+        reason: &'static str,
+        detail: &'static str,
+    },
 }
 
-/// What deciding a batch reads before it writes: the batch's client ids already stored,
-/// its badges, and which of their participants are erased. The batch handler reads it
-/// before taking the write lock, so one phone's lookups overlap another's writes (SQLite
-/// has one writer at a time). `version` is the scan guard (migration 000005) these reads
-/// saw: every change that could alter them bumps it, so under the lock an equal version
-/// proves them still exact, and another one means reading again.
-pub struct Prefetch {
+/// A batch decided before it is written: per scan a decision, the rows of the accepted
+/// scans and the new leads they would make. The batch handler plans before it takes the
+/// write lock, so one phone's lookups and bookkeeping overlap another's writes (SQLite has
+/// one writer at a time). `version` is the scan guard (migration 000005) the plan's reads
+/// saw: every change that could alter a decision bumps it, so under the lock an equal
+/// version proves the plan still right, and another one means deciding again.
+pub struct Plan {
     version: i64,
-    known: HashMap<String, (String, String)>,
-    badge_by_hash: HashMap<String, badges::BadgeRow>,
-    erased: HashSet<String>,
+    decisions: Vec<Decision>,
+    rows: Vec<ScanRow>,
+    leads: Vec<LeadRow>,
 }
 
 fn guard_version(conn: &mut DbConn) -> AppResult<i64> {
     Ok(scan_guard::table.find(1).select(scan_guard::version).first(conn)?)
 }
 
-/// Reads a batch's [`Prefetch`] in one read transaction, outside the write lock.
-pub fn prefetch(conn: &mut DbConn, scope: &PartnerScope, batch: &[ValidScan]) -> AppResult<Prefetch> {
-    conn.transaction(|conn| read_prefetch(conn, scope, batch))
+/// Decides a batch in one read transaction, outside the write lock; see [`Plan`].
+pub fn plan(conn: &mut DbConn, scope: &PartnerScope, batch: &[ValidScan], now: i64) -> AppResult<Plan> {
+    conn.transaction(|conn| decide(conn, scope, batch, now))
 }
 
-fn read_prefetch(conn: &mut DbConn, scope: &PartnerScope, batch: &[ValidScan]) -> AppResult<Prefetch> {
+fn decide(conn: &mut DbConn, scope: &PartnerScope, batch: &[ValidScan], now: i64) -> AppResult<Plan> {
     // The version first: a change committed after it but before a later read is then seen
-    // by that read and still changes the version, so it is read again under the lock.
+    // by that read and still changes the version, so the batch is decided again.
     let version = guard_version(conn)?;
     let client_ids: Vec<&str> = batch.iter().map(|s| s.client_scan_id.as_str()).collect();
     let mut known: HashMap<String, (String, String)> = HashMap::new();
@@ -239,17 +246,18 @@ fn read_prefetch(conn: &mut DbConn, scope: &PartnerScope, batch: &[ValidScan]) -
         known.extend(rows.into_iter().map(|(c, id, a)| (c, (id, a))));
     }
 
-    let hashes: Vec<String> =
-        batch.iter().filter_map(|s| BadgeCode::parse(&s.badge)).map(|c| c.lookup_hash()).collect();
+    let hashes: Vec<Option<String>> =
+        batch.iter().map(|s| BadgeCode::parse(&s.badge).map(|c| c.lookup_hash())).collect();
     let mut badge_by_hash: HashMap<String, badges::BadgeRow> = HashMap::new();
-    for chunk in hashes.chunks(500) {
+    let present: Vec<&String> = hashes.iter().flatten().collect();
+    for chunk in present.chunks(500) {
         let rows: Vec<badges::BadgeRow> = badges_t::table
             .filter(badges_t::code_hash.eq_any(chunk))
             .select(badges::BadgeRow::as_select())
             .load(conn)?;
         badge_by_hash.extend(rows.into_iter().map(|b| (b.code_hash.clone(), b)));
     }
-    let owners: Vec<String> = badge_by_hash.values().map(|b| b.attendee_id.clone()).collect();
+    let owners: Vec<&str> = badge_by_hash.values().map(|b| b.attendee_id.as_str()).collect();
     let mut erased: HashSet<String> = HashSet::new();
     for chunk in owners.chunks(500) {
         let rows: Vec<String> = attendees::table
@@ -259,37 +267,17 @@ fn read_prefetch(conn: &mut DbConn, scope: &PartnerScope, batch: &[ValidScan]) -
             .load(conn)?;
         erased.extend(rows);
     }
-    Ok(Prefetch { version, known, badge_by_hash, erased })
-}
-
-/// Decides and records scans in request order with a fixed number of statements per batch
-/// rather than per scan. Call inside a write transaction, with the batch's [`prefetch`] if
-/// it was read before. Same rules as one by one: a `client_scan_id` seen before (in the
-/// database or earlier in this batch) is a duplicate; rejections are decided per scan;
-/// every participant with an accepted or duplicate scan gets one lead card through the gate.
-pub fn process_batch(
-    conn: &mut DbConn,
-    scope: &PartnerScope,
-    batch: &[ValidScan],
-    prefetched: Option<Prefetch>,
-    now: i64,
-) -> AppResult<Vec<Outcome>> {
-    let version = guard_version(conn)?;
-    let Prefetch { mut known, badge_by_hash, erased, .. } = match prefetched {
-        Some(p) if p.version == version => p,
-        _ => read_prefetch(conn, scope, batch)?,
-    };
-    let codes: Vec<Option<BadgeCode>> = batch.iter().map(|s| BadgeCode::parse(&s.badge)).collect();
     let event = events::find(conn, &scope.event_id)?;
 
     let mut decisions = Vec::with_capacity(batch.len());
-    for (scan, code) in batch.iter().zip(&codes) {
+    let mut rows: Vec<ScanRow> = Vec::with_capacity(batch.len());
+    for (scan, hash) in batch.iter().zip(&hashes) {
         let reject = |reason, detail| Decision::Rejected { reason, detail };
         if let Some((scan_id, attendee_id)) = known.get(&scan.client_scan_id) {
             decisions.push(Decision::Duplicate { scan_id: scan_id.clone(), attendee_id: attendee_id.clone() });
             continue;
         }
-        let badge = code.as_ref().and_then(|c| badge_by_hash.get(&c.lookup_hash()));
+        let badge = hash.as_ref().and_then(|h| badge_by_hash.get(h));
         let decision = match badge {
             None => reject("unknown_badge", "no such badge"),
             Some(b) if b.event_id != scope.event_id => reject("other_event", "the badge belongs to another event"),
@@ -328,19 +316,39 @@ pub fn process_batch(
                 };
                 // A later item of this batch with the same client_scan_id is its duplicate.
                 known.insert(row.client_scan_id.clone(), (row.id.clone(), row.attendee_id.clone()));
-                Decision::Accepted(row)
+                rows.push(row);
+                Decision::Accepted(rows.len() - 1)
             }
         };
         decisions.push(decision);
     }
+    let accepted: Vec<&ScanRow> = rows.iter().collect();
+    let leads = new_leads(scope, &accepted, now)?;
+    Ok(Plan { version, decisions, rows, leads })
+}
 
-    let accepted: Vec<&ScanRow> =
-        decisions.iter().filter_map(|d| if let Decision::Accepted(r) = d { Some(r) } else { None }).collect();
+/// Records a batch in request order with a fixed number of statements per batch rather
+/// than per scan. Call inside a write transaction, with the batch's [`plan`] if it was made
+/// before. Same rules as one by one: a `client_scan_id` seen before (in the database or
+/// earlier in this batch) is a duplicate; rejections are decided per scan; every
+/// participant with an accepted or duplicate scan gets one lead card through the gate.
+pub fn process_batch(
+    conn: &mut DbConn,
+    scope: &PartnerScope,
+    batch: &[ValidScan],
+    planned: Option<Plan>,
+    now: i64,
+) -> AppResult<Vec<Outcome>> {
+    let version = guard_version(conn)?;
+    let Plan { mut decisions, rows, mut leads, .. } = match planned {
+        Some(p) if p.version == version => p,
+        _ => decide(conn, scope, batch, now)?,
+    };
+
     // RETURNING names the rows this statement stored. A client_scan_id missing from it was
     // stored first by a concurrent request: the constraint kept that row, ours is its duplicate.
     let mut inserted: HashSet<String> = HashSet::new();
-    let accepted_rows: Vec<ScanRow> = accepted.iter().map(|r| (*r).clone()).collect();
-    crate::in_fixed_chunks!(accepted_rows, |chunk| {
+    crate::in_fixed_chunks!(rows, |chunk| {
         let ids: Vec<String> = crate::on_backend!(conn, |c| {
             diesel::insert_into(scans::table)
                 .values(chunk)
@@ -351,37 +359,39 @@ pub fn process_batch(
         })?;
         inserted.extend(ids)
     });
-    let lost: Vec<String> =
-        accepted.iter().filter(|r| !inserted.contains(&r.client_scan_id)).map(|r| r.client_scan_id.clone()).collect();
-    let mut stored: HashMap<String, String> = HashMap::new();
-    for chunk in lost.chunks(500) {
-        let rows: Vec<(String, String)> = scans::table
-            .filter(scans::partner_id.eq(&scope.partner_id))
-            .filter(scans::client_scan_id.eq_any(chunk))
-            .select((scans::client_scan_id, scans::id))
-            .load(conn)?;
-        stored.extend(rows);
-    }
-    let mut won: Vec<&ScanRow> = Vec::new();
-    for d in decisions.iter_mut() {
-        if let Decision::Accepted(row) = d
-            && !inserted.contains(&row.client_scan_id)
-        {
-            let scan_id = stored.get(&row.client_scan_id).ok_or_else(|| AppError::internal("stored scan not found"))?;
-            *d = Decision::Duplicate { scan_id: scan_id.clone(), attendee_id: row.attendee_id.clone() };
+    if inserted.len() < rows.len() {
+        let lost: Vec<&str> =
+            rows.iter().map(|r| r.client_scan_id.as_str()).filter(|c| !inserted.contains(*c)).collect();
+        let mut stored: HashMap<String, String> = HashMap::new();
+        for chunk in lost.chunks(500) {
+            let found: Vec<(String, String)> = scans::table
+                .filter(scans::partner_id.eq(&scope.partner_id))
+                .filter(scans::client_scan_id.eq_any(chunk))
+                .select((scans::client_scan_id, scans::id))
+                .load(conn)?;
+            stored.extend(found);
+        }
+        for d in decisions.iter_mut() {
+            if let Decision::Accepted(i) = *d
+                && !inserted.contains(&rows[i].client_scan_id)
+            {
+                let scan_id =
+                    stored.get(&rows[i].client_scan_id).ok_or_else(|| AppError::internal("stored scan not found"))?;
+                *d = Decision::Duplicate { scan_id: scan_id.clone(), attendee_id: rows[i].attendee_id.clone() };
+            }
         }
     }
-    for d in &decisions {
-        if let Decision::Accepted(row) = d {
-            won.push(row);
-        }
+    let won: Vec<&ScanRow> =
+        decisions.iter().filter_map(|d| if let Decision::Accepted(i) = *d { Some(&rows[i]) } else { None }).collect();
+    if won.len() < rows.len() {
+        leads = new_leads(scope, &won, now)?;
     }
-    merge_into_leads(conn, scope, &won, now)?;
+    merge_into_leads(conn, scope, &won, &leads, now)?;
 
     let mut with_card: Vec<String> = Vec::new();
     for d in &decisions {
         match d {
-            Decision::Accepted(r) => with_card.push(r.attendee_id.clone()),
+            Decision::Accepted(i) => with_card.push(rows[*i].attendee_id.clone()),
             Decision::Duplicate { attendee_id, .. } => with_card.push(attendee_id.clone()),
             Decision::Rejected { .. } => {}
         }
@@ -391,7 +401,9 @@ pub fn process_batch(
     Ok(decisions
         .into_iter()
         .map(|d| match d {
-            Decision::Accepted(r) => Outcome::Created { card: card_for(&r.attendee_id), scan_id: r.id },
+            Decision::Accepted(i) => {
+                Outcome::Created { card: card_for(&rows[i].attendee_id), scan_id: rows[i].id.clone() }
+            }
             Decision::Duplicate { scan_id, attendee_id } => {
                 Outcome::Duplicate { scan_id, card: card_for(&attendee_id) }
             }
@@ -400,11 +412,8 @@ pub fn process_batch(
         .collect())
 }
 
-/// Applies accepted scans, in order, to their leads. Most synced scans meet no lead yet, so
-/// each participant's scans are folded into a new lead and inserted first; the unique
-/// (partner, participant) key then names those that already had one (earlier, or made by a
-/// concurrent request), and only those are read and merged.
-fn merge_into_leads(conn: &mut DbConn, scope: &PartnerScope, accepted: &[&ScanRow], now: i64) -> AppResult<()> {
+/// Accepted scans folded, in order, into one new lead per participant.
+fn new_leads(scope: &PartnerScope, accepted: &[&ScanRow], now: i64) -> AppResult<Vec<LeadRow>> {
     let mut fresh: Vec<LeadRow> = Vec::new();
     let mut fresh_index: HashMap<&str, usize> = HashMap::new();
     for scan in accepted {
@@ -427,6 +436,20 @@ fn merge_into_leads(conn: &mut DbConn, scope: &PartnerScope, accepted: &[&ScanRo
             });
         }
     }
+    Ok(fresh)
+}
+
+/// Applies accepted scans, in order, to their leads. Most synced scans meet no lead yet, so
+/// the new leads (`fresh`, from [`new_leads`]) are inserted first; the unique (partner,
+/// participant) key then names those that already had one (earlier, or made by a
+/// concurrent request), and only those are read and merged scan by scan.
+fn merge_into_leads(
+    conn: &mut DbConn,
+    scope: &PartnerScope,
+    accepted: &[&ScanRow],
+    fresh: &[LeadRow],
+    now: i64,
+) -> AppResult<()> {
     let mut created: HashSet<String> = HashSet::new();
     crate::in_fixed_chunks!(fresh, |chunk| {
         let ids: Vec<String> = crate::on_backend!(conn, |c| {

@@ -1,4 +1,5 @@
 DROP TRIGGER scans_scan_guard ON scans;
+DROP TRIGGER events_scan_guard ON events;
 DROP TRIGGER attendees_scan_guard ON attendees;
 DROP TRIGGER badges_scan_guard ON badges;
 DROP FUNCTION scan_guard_bump();

@@ -1,8 +1,8 @@
--- A batch of scans reads what it needs to decide them (known client ids, badges, erased
--- participants) before it takes the write lock, so the next batch's reads overlap the
--- current batch's writes. Every change that could alter such a decision bumps this version
--- in its own transaction; a batch whose reads saw another version reads again under the
--- lock. Triggers bump it, so no code path can forget to.
+-- A batch of scans is decided (known client ids, badges, erased participants, the event's
+-- dates) before it takes the write lock, so the next batch's reads overlap the current
+-- batch's writes. Every change that could alter such a decision bumps this version
+-- in its own transaction; a batch decided under another version is decided again under
+-- the lock. Triggers bump it, so no code path can forget to.
 CREATE TABLE scan_guard (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     version BIGINT NOT NULL
@@ -19,6 +19,8 @@ $$ LANGUAGE plpgsql;
 CREATE TRIGGER badges_scan_guard AFTER UPDATE OR DELETE ON badges
 FOR EACH STATEMENT EXECUTE FUNCTION scan_guard_bump();
 CREATE TRIGGER attendees_scan_guard AFTER UPDATE OF erased_at OR DELETE ON attendees
+FOR EACH STATEMENT EXECUTE FUNCTION scan_guard_bump();
+CREATE TRIGGER events_scan_guard AFTER UPDATE ON events
 FOR EACH STATEMENT EXECUTE FUNCTION scan_guard_bump();
 CREATE TRIGGER scans_scan_guard AFTER DELETE ON scans
 FOR EACH STATEMENT EXECUTE FUNCTION scan_guard_bump();

@@ -1,4 +1,5 @@
 DROP TRIGGER scans_scan_guard_delete;
+DROP TRIGGER events_scan_guard_update;
 DROP TRIGGER attendees_scan_guard_delete;
 DROP TRIGGER attendees_scan_guard_update;
 DROP TRIGGER badges_scan_guard_delete;
