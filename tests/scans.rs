@@ -17,6 +17,7 @@ both_backends!(
     unknown_badge_guessing_is_throttled,
     partners_see_only_their_own_leads,
     a_batch_read_before_a_revocation_or_erasure_is_decided_again,
+    a_batch_raced_by_the_same_scans_answers_their_duplicates,
 );
 
 struct World {
@@ -396,4 +397,63 @@ async fn a_batch_read_before_a_revocation_or_erasure_is_decided_again(app: TestA
         .collect();
     assert_eq!(reasons, ["badge_revoked", "participant_erased", "created"]);
     assert_eq!(count_rows(&app, "scans"), 1);
+}
+
+/// A phone that retries a sync while its first attempt is still being written: the retry
+/// was decided before the first attempt stored anything. The constraint keeps the first
+/// rows, and the retry answers them as duplicates with their scan ids; its notes still
+/// merge into the one lead.
+async fn a_batch_raced_by_the_same_scans_answers_their_duplicates(app: TestApp) {
+    use badgegate::auth::{PartnerScope, Role};
+    use badgegate::db::{now_ms, write_tx};
+    use badgegate::scans::{self, Outcome, ValidScan};
+
+    let w = world(&app).await;
+    let (user_id, token) = partner_user(&app, &w.admin, &w.event, &w.acme, "scanner").await;
+    let scope = PartnerScope { user_id, role: Role::Scanner, event_id: w.event.clone(), partner_id: w.acme.clone() };
+    let (ann, bob) = (person(&app, &w, "Ann").await, person(&app, &w, "Bob").await);
+    let first = scan_body(&payload(&ann));
+    let retry_of_first = ValidScan {
+        client_scan_id: first["client_scan_id"].as_str().unwrap().to_string(),
+        badge: payload(&ann),
+        scanned_at: now_ms(),
+        notes: None,
+        rating: None,
+        answers: None,
+    };
+    let bob_again = ValidScan {
+        client_scan_id: uuid::Uuid::new_v4().to_string(),
+        badge: payload(&bob),
+        scanned_at: now_ms() + 1000,
+        notes: Some("second visit".into()),
+        rating: None,
+        answers: None,
+    };
+    let batch = vec![retry_of_first, bob_again];
+    let db = app.db();
+    let planned = {
+        let mut conn = db.get().unwrap();
+        scans::plan(&mut conn, &scope, &batch, now_ms()).unwrap()
+    };
+    let bob_first = scan_body(&payload(&bob));
+    let body: Value =
+        app.post(&token, "/api/v1/scans/batch", &json!({"scans": [first, bob_first]})).await.json().await.unwrap();
+    assert_eq!(body["results"][0]["status"], "created");
+    let first_scan_id = body["results"][0]["scan_id"].clone();
+
+    let mut conn = db.get().unwrap();
+    let outcomes = write_tx(&mut conn, |c| scans::process_batch(c, &scope, &batch, Some(planned), now_ms())).unwrap();
+    match &outcomes[0] {
+        Outcome::Duplicate { scan_id, card } => {
+            assert_eq!(Value::from(scan_id.as_str()), first_scan_id);
+            assert_eq!(card.lead.as_ref().unwrap().name.as_deref(), Some("Ann"));
+        }
+        other => panic!("expected a duplicate, got {other:?}"),
+    }
+    assert!(matches!(outcomes[1], Outcome::Created { .. }));
+    assert_eq!(count_rows(&app, "scans"), 3);
+    assert_eq!(count_rows(&app, "leads"), 2);
+    let leads: Value = app.get(&token, "/api/v1/leads").await.json().await.unwrap();
+    let bob_lead = leads["items"].as_array().unwrap().iter().find(|l| l["contact"]["name"] == "Bob").unwrap().clone();
+    assert_eq!(bob_lead["notes"], "second visit");
 }

@@ -345,25 +345,25 @@ pub fn process_batch(
         _ => decide(conn, scope, batch, now)?,
     };
 
-    // RETURNING names the rows this statement stored. A client_scan_id missing from it was
-    // stored first by a concurrent request: the constraint kept that row, ours is its duplicate.
-    let mut inserted: HashSet<String> = HashSet::new();
+    // The constraint keeps the first row stored under a client_scan_id. Where a statement
+    // stored fewer rows than it was given, a concurrent request stored some first: look up
+    // whose rows those ids hold, and answer ours as their duplicates. (Counting instead of
+    // RETURNING: SQLite buffers every returned row, and a conflict is rare.)
+    let mut conflicts = false;
     crate::in_fixed_chunks!(rows, |chunk| {
-        let ids: Vec<String> = crate::on_backend!(conn, |c| {
+        let stored = crate::on_backend!(conn, |c| {
             diesel::insert_into(scans::table)
                 .values(chunk)
                 .on_conflict((scans::partner_id, scans::client_scan_id))
                 .do_nothing()
-                .returning(scans::client_scan_id)
-                .get_results(c)
+                .execute(c)
         })?;
-        inserted.extend(ids)
+        conflicts |= stored < chunk.len()
     });
-    if inserted.len() < rows.len() {
-        let lost: Vec<&str> =
-            rows.iter().map(|r| r.client_scan_id.as_str()).filter(|c| !inserted.contains(*c)).collect();
+    if conflicts {
+        let client_ids: Vec<&str> = rows.iter().map(|r| r.client_scan_id.as_str()).collect();
         let mut stored: HashMap<String, String> = HashMap::new();
-        for chunk in lost.chunks(500) {
+        for chunk in client_ids.chunks(500) {
             let found: Vec<(String, String)> = scans::table
                 .filter(scans::partner_id.eq(&scope.partner_id))
                 .filter(scans::client_scan_id.eq_any(chunk))
@@ -372,12 +372,12 @@ pub fn process_batch(
             stored.extend(found);
         }
         for d in decisions.iter_mut() {
-            if let Decision::Accepted(i) = *d
-                && !inserted.contains(&rows[i].client_scan_id)
-            {
+            if let Decision::Accepted(i) = *d {
                 let scan_id =
                     stored.get(&rows[i].client_scan_id).ok_or_else(|| AppError::internal("stored scan not found"))?;
-                *d = Decision::Duplicate { scan_id: scan_id.clone(), attendee_id: rows[i].attendee_id.clone() };
+                if *scan_id != rows[i].id {
+                    *d = Decision::Duplicate { scan_id: scan_id.clone(), attendee_id: rows[i].attendee_id.clone() };
+                }
             }
         }
     }
@@ -440,9 +440,9 @@ fn new_leads(scope: &PartnerScope, accepted: &[&ScanRow], now: i64) -> AppResult
 }
 
 /// Applies accepted scans, in order, to their leads. Most synced scans meet no lead yet, so
-/// the new leads (`fresh`, from [`new_leads`]) are inserted first; the unique (partner,
-/// participant) key then names those that already had one (earlier, or made by a
-/// concurrent request), and only those are read and merged scan by scan.
+/// the new leads (`fresh`, from [`new_leads`]) are inserted first; only when the unique
+/// (partner, participant) key kept some out (a lead made earlier, or by a concurrent
+/// request) are those leads read and merged scan by scan.
 fn merge_into_leads(
     conn: &mut DbConn,
     scope: &PartnerScope,
@@ -450,21 +450,24 @@ fn merge_into_leads(
     fresh: &[LeadRow],
     now: i64,
 ) -> AppResult<()> {
-    let mut created: HashSet<String> = HashSet::new();
+    let mut conflicts = false;
     crate::in_fixed_chunks!(fresh, |chunk| {
-        let ids: Vec<String> = crate::on_backend!(conn, |c| {
+        let stored = crate::on_backend!(conn, |c| {
             diesel::insert_into(leads::table)
                 .values(chunk)
                 .on_conflict((leads::partner_id, leads::attendee_id))
                 .do_nothing()
-                .returning(leads::attendee_id)
-                .get_results(c)
+                .execute(c)
         })?;
-        created.extend(ids)
+        conflicts |= stored < chunk.len()
     });
-    let had_lead: Vec<&str> = fresh.iter().map(|l| l.attendee_id.as_str()).filter(|a| !created.contains(*a)).collect();
+    if !conflicts {
+        return Ok(());
+    }
+    let ours: HashSet<&str> = fresh.iter().map(|l| l.id.as_str()).collect();
+    let attendee_ids: Vec<&str> = fresh.iter().map(|l| l.attendee_id.as_str()).collect();
     let mut existing: HashMap<String, LeadRow> = HashMap::new();
-    for chunk in had_lead.chunks(500) {
+    for chunk in attendee_ids.chunks(500) {
         let query =
             leads::table.filter(leads::partner_id.eq(&scope.partner_id)).filter(leads::attendee_id.eq_any(chunk));
         // Row locks on PostgreSQL so concurrent merges of one lead run one after the other;
@@ -473,7 +476,8 @@ fn merge_into_leads(
             DbConn::Pg(c) => query.select(LeadRow::as_select()).for_update().load(c)?,
             DbConn::Sqlite(c) => query.select(LeadRow::as_select()).load(c)?,
         };
-        existing.extend(rows.into_iter().map(|l| (l.attendee_id.clone(), l)));
+        // A lead with our id is one this call just created; the others were there before.
+        existing.extend(rows.into_iter().filter(|l| !ours.contains(l.id.as_str())).map(|l| (l.attendee_id.clone(), l)));
     }
     if existing.is_empty() {
         return Ok(());
