@@ -2,7 +2,8 @@
 """Benchmarks of badgegate over HTTP, against a release build on this machine.
 
     scripts/bench.py import  [--backend sqlite|postgres] [--rows 50000]
-    scripts/bench.py scans   [--backend ...] [--badges 100000] [--duration 20]
+    scripts/bench.py scans   [--backend ...] [--badges 100000] [--duration 20] [--phones 2]
+                             [--client-ids v7|v4] [--overlap]
     scripts/bench.py export  [--backend ...] [--leads 100000]
 
 Each run starts its own server (fresh data dir; for PostgreSQL a fresh database that is
@@ -221,6 +222,15 @@ end
 """
 
 
+def uuid7():
+    """A UUIDv7 (RFC 9562) as the phone app makes client_scan_id: 48-bit Unix milliseconds,
+    then random bits. Python 3.11 has no uuid.uuid7."""
+    b = bytearray((time.time_ns() // 1_000_000).to_bytes(6, "big") + os.urandom(10))
+    b[6] = (b[6] & 0x0F) | 0x70
+    b[8] = (b[8] & 0x3F) | 0x80
+    return uuid.UUID(bytes=bytes(b))
+
+
 def fetch_payloads(srv, event):
     raw = srv.request("GET", f"/api/v1/events/{event}/badges.csv", srv.admin, raw=True)
     rows = list(csv.reader(io.StringIO(raw.decode())))
@@ -263,9 +273,11 @@ def bench_scans(args):
         # Batch sync: every badge once, in batches of 500, from --phones phones at once
         # (each phone its own scanner user, as at a real booth).
         tokens = [partner_token(srv, event, partner, "scanner") for _ in range(args.phones)]
+        # client_scan_id as the phone app makes it (UUIDv7), or random (--client-ids v4).
+        make_id = uuid7 if args.client_ids == "v7" else uuid.uuid4
         batches = []
         for i in range(0, len(payloads), 500):
-            batches.append([{"client_scan_id": str(uuid.uuid4()), "badge": p, "scanned_at": now}
+            batches.append([{"client_scan_id": str(make_id()), "badge": p, "scanned_at": now}
                             for p in payloads[i:i + 500]])
         before = srv.count("scans")
         for label in ("sync", "replay"):
@@ -287,7 +299,8 @@ def bench_scans(args):
                 t.join()
             elapsed = time.perf_counter() - start
             after = srv.count("scans")
-            print(f"batch {label} [{args.backend}]: {len(payloads)} scans in batches of 500 from {args.phones} phones "
+            print(f"batch {label} [{args.backend}]: {len(payloads)} scans in batches of 500 from {args.phones} phones, "
+                  f"{args.client_ids} ids "
                   f"in {elapsed:.2f} s = {len(payloads) / elapsed:,.0f} scans/s; rows created {after - before}; "
                   f"statuses {statuses}")
             before = after
@@ -339,6 +352,8 @@ def main():
     p.add_argument("--duration", type=int, default=20)
     p.add_argument("--phones", type=int, default=2)
     p.add_argument("--overlap", action="store_true", help="sync the badges the single scans used")
+    p.add_argument("--client-ids", choices=["v7", "v4"], default="v7",
+                   help="client_scan_id kind for the sync: time-ordered as the phone app makes them, or random")
     args = p.parse_args()
     if not os.path.exists(BIN):
         sys.exit("build first: cargo build --release")

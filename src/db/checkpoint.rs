@@ -16,8 +16,10 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::Integer;
 
-/// How often the thread looks at the WAL.
-const INTERVAL: Duration = Duration::from_millis(100);
+/// How often the thread checkpoints. Each checkpoint copies every page written since the
+/// last one and syncs the database file; more often would copy hot pages (index ends) again
+/// and again and compete with the commits' own syncs.
+const INTERVAL: Duration = Duration::from_secs(1);
 /// WAL size (4 KiB pages) at which writers wait for a full checkpoint: 160 MiB.
 const RESTART_FRAMES: i32 = 40_000;
 

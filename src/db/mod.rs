@@ -36,10 +36,11 @@ macro_rules! on_backend {
     };
 }
 
-/// Runs `$body` for `$rows` (a slice) in fixed-size arrays of 100, then 10, then 1 rows.
+/// Runs `$body` for `$rows` (a slice) in arrays of 100 rows, then once for the rest.
 /// Diesel caches the prepared statement of a multi-row insert from an array, whose SQL is
 /// the same each time, but parses an insert from a slice anew on every call; parsing a
-/// 500-row insert took longer than running it.
+/// 500-row insert took longer than running it. The rest (under 100 rows, as in a group of
+/// single scans) stays one statement.
 #[macro_export]
 macro_rules! in_fixed_chunks {
     ($rows:expr, |$chunk:ident| $body:expr) => {{
@@ -47,12 +48,8 @@ macro_rules! in_fixed_chunks {
         for $chunk in hundreds {
             $body;
         }
-        let (tens, rest) = rest.as_chunks::<10>();
-        for $chunk in tens {
-            $body;
-        }
-        let (ones, _) = rest.as_chunks::<1>();
-        for $chunk in ones {
+        if !rest.is_empty() {
+            let $chunk = rest;
             $body;
         }
     }};

@@ -127,7 +127,8 @@ macro_rules! allowed {
             .left_join(leads::table.on(leads::attendee_id.eq(attendees::id).and(leads::partner_id.eq($pid))))
             .filter(attendees::event_id.eq($ev))
             .filter(attendees::erased_at.is_null())
-            .filter(opt_in().or(leads::id.is_not_null()))
+            // The lead first: a scanned participant needs no opt-in lookup to pass.
+            .filter(leads::id.is_not_null().or(opt_in()))
             .filter(not(withdrawn))
             .select((
                 attendees::id,

@@ -38,7 +38,7 @@ pub const MAX_BATCH: usize = 500;
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScanItem {
-    /// UUID made on the phone; unique per partner.
+    /// UUID made on the phone, unique per partner; UUIDv7 (time-ordered) recommended.
     pub client_scan_id: String,
     /// The QR payload as read, or the typed fallback code.
     pub badge: String,
