@@ -210,7 +210,7 @@ impl Db {
         .await?
     }
 
-    /// One write transaction on the writer connection (see [`Db::writer`]), or on a pool
+    /// One write transaction on the kept writer connection (the `writer` field), or on a pool
     /// connection where there is none. Blocking: call from blocking work.
     pub fn write_blocking<T, F>(&self, f: F) -> AppResult<T>
     where
