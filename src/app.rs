@@ -134,11 +134,17 @@ impl Application {
             public_url: public_url.clone(),
         });
         let table = web::Data::new(RouteTable::new(&openapi(), crate::web::PAGE_ROUTES));
+        let header_policy = web::Data::new(crate::http::headers::HeaderPolicy {
+            tls: tls.is_some(),
+            page_csp: actix_web::http::header::HeaderValue::from_str(&crate::web::page_policy())
+                .map_err(|e| format!("page policy: {e}"))?,
+        });
 
         let server = HttpServer::new(move || {
             let (app, _) = documented_routes(App::new().into_utoipa_app()).split_for_parts();
             app.app_data(state.clone())
                 .app_data(table.clone())
+                .app_data(header_policy.clone())
                 .app_data(
                     web::QueryConfig::default()
                         .error_handler(|e, _| AppError::BadRequest(format!("invalid query string: {e}")).into()),
@@ -147,6 +153,7 @@ impl Application {
                 .app_data(web::FormConfig::default().limit(64 * 1024))
                 .configure(crate::web::routes)
                 .default_service(web::to(not_found_or_not_allowed))
+                .wrap(from_fn(crate::http::headers::security_headers))
                 .wrap(from_fn(crate::http::middleware::request_span))
         })
         .workers(settings.workers.unwrap_or_else(num_cpus::get))

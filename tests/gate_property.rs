@@ -112,6 +112,7 @@ fn insert_event(conn: &mut DbConn) -> EventRow {
         privacy_notice_version: "1".into(),
         released_fields: "name,company,address,phone,email".into(),
         created_at: now,
+        scan_grace_hours: 72,
     };
     diesel::insert_into(events::table).values(&row).execute(conn).unwrap();
     row

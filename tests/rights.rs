@@ -227,7 +227,7 @@ async fn erasure_leaves_no_trace_of_the_person_and_names_the_recipients(app: Tes
     let csv = app.get(&w.acme_admin, "/api/v1/leads/export.csv").await.text().await.unwrap();
     assert!(exported_names(&csv).is_empty());
     let res = app.post(&w.globex_scanner, "/api/v1/scans", &scan_body(&payload(&reg))).await;
-    assert_eq!(problem(res).await["reason"], "participant_erased");
+    assert_eq!(problem(res).await["reason"], "badge_revoked");
     assert_eq!(me(&app, &token).await.status(), 401);
     assert_eq!(app.client.get(format!("{}/me/{token}", app.url)).send().await.unwrap().status(), 404);
 

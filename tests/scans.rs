@@ -395,7 +395,7 @@ async fn a_batch_read_before_a_revocation_or_erasure_is_decided_again(app: TestA
             Outcome::Duplicate { .. } => "duplicate",
         })
         .collect();
-    assert_eq!(reasons, ["badge_revoked", "participant_erased", "created"]);
+    assert_eq!(reasons, ["badge_revoked", "badge_revoked", "created"]);
     assert_eq!(count_rows(&app, "scans"), 1);
 }
 

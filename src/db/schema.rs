@@ -11,6 +11,7 @@ diesel::table! {
         privacy_notice_version -> Text,
         released_fields -> Text,
         created_at -> BigInt,
+        scan_grace_hours -> Integer,
     }
 }
 

@@ -29,9 +29,20 @@ pub struct EventRow {
     pub privacy_notice_version: String,
     pub released_fields: String,
     pub created_at: i64,
+    pub scan_grace_hours: i32,
 }
 
+/// Hours after the event's end during which the server still accepts scans (phones that
+/// were offline at the show sync them later); after that a scan is no basis.
+pub const DEFAULT_SCAN_GRACE_HOURS: i32 = 72;
+pub const MAX_SCAN_GRACE_HOURS: i64 = 24 * 30;
+
 impl EventRow {
+    /// The moment after which the server accepts no new scan for this event.
+    pub fn scans_close_at(&self) -> i64 {
+        self.ends_at.saturating_add(i64::from(self.scan_grace_hours).saturating_mul(3_600_000))
+    }
+
     pub fn released_fields(&self) -> Vec<String> {
         self.released_fields.split(',').filter(|f| !f.is_empty()).map(str::to_string).collect()
     }
@@ -52,6 +63,9 @@ pub struct CreateEvent {
     pub privacy_notice_version: Option<String>,
     /// Contact fields partners may receive; defaults to all of name, company, address, phone, email.
     pub released_fields: Option<Vec<String>>,
+    /// Hours after `ends_at` during which the server still accepts scans (0–720, default 72).
+    #[schema(minimum = 0, maximum = 720)]
+    pub scan_grace_hours: Option<i64>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -59,6 +73,9 @@ pub struct CreateEvent {
 pub struct UpdateEvent {
     pub released_fields: Option<Vec<String>>,
     pub privacy_notice_version: Option<String>,
+    /// Hours after `ends_at` during which the server still accepts scans (0–720).
+    #[schema(minimum = 0, maximum = 720)]
+    pub scan_grace_hours: Option<i64>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -72,6 +89,8 @@ pub struct EventView {
     pub privacy_notice_version: String,
     pub released_fields: Vec<String>,
     pub registration_url: String,
+    /// Hours after `ends_at` during which the server still accepts scans.
+    pub scan_grace_hours: i32,
 }
 
 impl EventView {
@@ -79,6 +98,7 @@ impl EventView {
         EventView {
             registration_url: format!("{base}/e/{}/register", row.slug),
             released_fields: row.released_fields(),
+            scan_grace_hours: row.scan_grace_hours,
             id: row.id,
             name: row.name,
             slug: row.slug,
@@ -125,6 +145,17 @@ fn check_released_fields(errors: &mut Vec<FieldError>, fields: &[String]) -> Str
     }
     // Stored in the canonical order so exports keep a stable column order.
     CONTACT_FIELDS.iter().filter(|f| out.contains(f)).copied().collect::<Vec<_>>().join(",")
+}
+
+fn check_scan_grace(errors: &mut Vec<FieldError>, hours: Option<i64>) -> Option<i32> {
+    let hours = hours?;
+    match i32::try_from(hours) {
+        Ok(h) if (0..=MAX_SCAN_GRACE_HOURS).contains(&hours) => Some(h),
+        _ => {
+            errors.push(FieldError::new("scan_grace_hours", format!("must be between 0 and {MAX_SCAN_GRACE_HOURS}")));
+            None
+        }
+    }
 }
 
 fn slugify(name: &str) -> String {
@@ -186,6 +217,7 @@ pub async fn create_event(
         Some(fields) => check_released_fields(&mut errors, fields),
         None => CONTACT_FIELDS.join(","),
     };
+    let grace = check_scan_grace(&mut errors, input.scan_grace_hours);
     let explicit_slug = input.slug.clone();
     if let Some(slug) = &explicit_slug
         && !valid_slug(slug)
@@ -205,6 +237,7 @@ pub async fn create_event(
         privacy_notice_version: notice.unwrap_or_else(|| "1".to_string()),
         released_fields: released,
         created_at: now_ms(),
+        scan_grace_hours: grace.unwrap_or(DEFAULT_SCAN_GRACE_HOURS),
     };
     let row = state
         .db
@@ -267,7 +300,8 @@ pub async fn get_event(
     Ok(web::Json(EventView::new(row, &state.public_url)))
 }
 
-/// Change which contact fields partners may receive, or the privacy-notice version (admin).
+/// Change which contact fields partners may receive, the privacy-notice version, or how
+/// long after the event scans are still accepted (admin).
 #[utoipa::path(tag = "events", security(("bearer" = [])), request_body = UpdateEvent,
     responses((status = 200, body = EventView), (status = 404, body = Problem), (status = 422, body = Problem)))]
 #[patch("/events/{event_id}")]
@@ -288,6 +322,7 @@ pub async fn update_event(
     if notice.as_deref() == Some("") {
         errors.push(FieldError::new("privacy_notice_version", "must not be empty"));
     }
+    let grace = check_scan_grace(&mut errors, input.scan_grace_hours);
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
@@ -304,6 +339,9 @@ pub async fn update_event(
                 diesel::update(events::table.find(&event_id))
                     .set(events::privacy_notice_version.eq(notice))
                     .execute(conn)?;
+            }
+            if let Some(grace) = grace {
+                diesel::update(events::table.find(&event_id)).set(events::scan_grace_hours.eq(grace)).execute(conn)?;
             }
             find(conn, &event_id)
         })

@@ -2,6 +2,7 @@
 //! and problem+json answers for unknown routes and methods.
 
 pub mod fallback;
+pub mod headers;
 pub mod json;
 pub mod middleware;
 

@@ -279,12 +279,16 @@ fn decide(conn: &mut DbConn, scope: &PartnerScope, batch: &[ValidScan], now: i64
         }
         let badge = hash.as_ref().and_then(|h| badge_by_hash.get(h));
         let decision = match badge {
+            // Judged by the server's clock, not the phone's: a partner cannot keep
+            // collecting leads after the show by replaying codes with old times.
+            _ if now > event.scans_close_at() => reject("event_closed", "the event no longer accepts scans"),
             None => reject("unknown_badge", "no such badge"),
             Some(b) if b.event_id != scope.event_id => reject("other_event", "the badge belongs to another event"),
-            Some(b) if erased.contains(&b.attendee_id) => {
-                reject("participant_erased", "this participant's data was erased")
+            // An erased participant's badge answers exactly as a replaced one: a partner
+            // holding the code must not learn that its owner erased themselves.
+            Some(b) if b.revoked_at.is_some() || erased.contains(&b.attendee_id) => {
+                reject("badge_revoked", "the badge was replaced; ask for the new one")
             }
-            Some(b) if b.revoked_at.is_some() => reject("badge_revoked", "the badge was replaced; ask for the new one"),
             Some(_) if scan.scanned_at > now + FUTURE_SKEW_MS => {
                 reject("scanned_at_in_future", "scanned_at is ahead of the server clock")
             }

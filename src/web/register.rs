@@ -13,6 +13,7 @@ use crate::auth::secrets::random_token;
 use crate::badges::render_svg;
 use crate::consent::Source;
 use crate::error::{AppError, AppResult, FieldError};
+use crate::http::headers::HeaderPolicy;
 use crate::partners::{self, PartnerRow};
 use crate::{events, http};
 
@@ -86,12 +87,22 @@ fn render_form(event: &events::EventRow, partners: &[PartnerRow], state: &FormSt
     page(&format!("Register — {}", event.name), &body)
 }
 
-fn csrf_cookie(token: &str, slug: &str) -> Cookie<'static> {
-    Cookie::build(CSRF_COOKIE, token.to_string())
-        .path(format!("/e/{slug}/"))
-        .http_only(true)
-        .same_site(SameSite::Strict)
-        .finish()
+/// Under TLS the cookie is `Secure` with the `__Host-` prefix, so neither a plain-HTTP
+/// answer nor a sibling subdomain can plant one; a plain-HTTP local trial keeps working
+/// with a scoped, unprefixed cookie.
+const CSRF_COOKIE_TLS: &str = "__Host-bg_csrf";
+
+fn csrf_cookie_name(req: &HttpRequest) -> &'static str {
+    if HeaderPolicy::tls(req) { CSRF_COOKIE_TLS } else { CSRF_COOKIE }
+}
+
+fn csrf_cookie(req: &HttpRequest, token: &str, slug: &str) -> Cookie<'static> {
+    let builder = Cookie::build(csrf_cookie_name(req), token.to_string()).http_only(true).same_site(SameSite::Strict);
+    if HeaderPolicy::tls(req) {
+        builder.path("/").secure(true).finish()
+    } else {
+        builder.path(format!("/e/{slug}/")).finish()
+    }
 }
 
 fn html(status: actix_web::http::StatusCode, body: String) -> HttpResponse {
@@ -114,12 +125,12 @@ async fn load(state: &web::Data<AppState>, slug: String) -> AppResult<(events::E
 }
 
 #[get("/e/{slug}/register")]
-pub async fn form(state: web::Data<AppState>, path: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn form(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>) -> AppResult<HttpResponse> {
     let slug = path.into_inner();
     let (event, partners) = load(&state, slug.clone()).await?;
     let csrf = random_token(32).map_err(AppError::internal)?;
     let mut res = html(actix_web::http::StatusCode::OK, render_form(&event, &partners, &FormState::default(), &csrf));
-    res.add_cookie(&csrf_cookie(&csrf, &slug)).map_err(AppError::internal)?;
+    res.add_cookie(&csrf_cookie(&req, &csrf, &slug)).map_err(AppError::internal)?;
     Ok(res)
 }
 
@@ -156,7 +167,7 @@ pub async fn submit(
     let body = http::json::read_body(&req, &mut payload.into_inner(), 64 * 1024).await?;
     let (input, csrf) = parse_form(&body);
     let (event, partners) = load(&state, slug.clone()).await?;
-    let cookie = req.cookie(CSRF_COOKIE).map(|c| c.value().to_string()).unwrap_or_default();
+    let cookie = req.cookie(csrf_cookie_name(&req)).map(|c| c.value().to_string()).unwrap_or_default();
     let fresh_csrf = random_token(32).map_err(AppError::internal)?;
     let csrf_ok = !cookie.is_empty() && bool::from(cookie.as_bytes().ct_eq(csrf.as_bytes()));
     if !csrf_ok {
@@ -167,7 +178,7 @@ pub async fn submit(
         };
         let mut res =
             html(actix_web::http::StatusCode::FORBIDDEN, render_form(&event, &partners, &form_state, &fresh_csrf));
-        res.add_cookie(&csrf_cookie(&fresh_csrf, &slug)).map_err(AppError::internal)?;
+        res.add_cookie(&csrf_cookie(&req, &fresh_csrf, &slug)).map_err(AppError::internal)?;
         return Ok(res);
     }
     let event_name = event.name.clone();
@@ -195,7 +206,7 @@ pub async fn submit(
                 actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
                 render_form(&event, &partners, &form_state, &fresh_csrf),
             );
-            res.add_cookie(&csrf_cookie(&fresh_csrf, &slug)).map_err(AppError::internal)?;
+            res.add_cookie(&csrf_cookie(&req, &fresh_csrf, &slug)).map_err(AppError::internal)?;
             Ok(res)
         }
         Err(AppError::Conflict(_)) => {
@@ -206,7 +217,7 @@ pub async fn submit(
             };
             let mut res =
                 html(actix_web::http::StatusCode::CONFLICT, render_form(&event, &partners, &form_state, &fresh_csrf));
-            res.add_cookie(&csrf_cookie(&fresh_csrf, &slug)).map_err(AppError::internal)?;
+            res.add_cookie(&csrf_cookie(&req, &fresh_csrf, &slug)).map_err(AppError::internal)?;
             Ok(res)
         }
         Err(other) => Err(other),
