@@ -21,7 +21,10 @@ both_backends!(
 );
 
 fn field_names(p: &Value) -> Vec<String> {
-    p["errors"].as_array().map(|a| a.iter().map(|e| e["field"].as_str().unwrap().to_string()).collect()).unwrap_or_default()
+    p["errors"]
+        .as_array()
+        .map(|a| a.iter().map(|e| e["field"].as_str().unwrap().to_string()).collect())
+        .unwrap_or_default()
 }
 
 async fn expect_422(res: reqwest::Response, field: &str, what: &str) {
@@ -71,15 +74,24 @@ async fn control_characters_anywhere_are_422_naming_the_field(app: TestApp) {
         (json!({"name": "A\u{85}B", "email": "a@example.org", "is_adult": true}), "name"),
         (json!({"name": "A", "email": "a\u{7f}@example.org", "is_adult": true}), "email"),
         (json!({"name": "A", "email": "a@example.org", "phone": "1\t2", "is_adult": true}), "phone"),
-        (json!({"name": "A", "email": "a@example.org", "is_adult": true, "share_with_partners": ["x\u{0}"]}), "share_with_partners[0]"),
+        (
+            json!({"name": "A", "email": "a@example.org", "is_adult": true, "share_with_partners": ["x\u{0}"]}),
+            "share_with_partners[0]",
+        ),
     ] {
         expect_422(app.post(&admin, &path, &body).await, field, &body.to_string()).await;
     }
     assert_eq!(count_rows(&app, "attendees"), 0);
 
     // Multi-line text refuses everything but line breaks and tabs; so do scan notes and answers.
-    let reg = app.register(&admin, &event, json!({"name": "Jo", "email": "jo@example.org", "is_adult": true,
-        "share_with_all_partners": true})).await;
+    let reg = app
+        .register(
+            &admin,
+            &event,
+            json!({"name": "Jo", "email": "jo@example.org", "is_adult": true,
+        "share_with_all_partners": true}),
+        )
+        .await;
     let badge = payload(&reg);
     let mut scan = scan_body(&badge);
     scan["notes"] = json!("met at booth\u{0}");
@@ -92,13 +104,21 @@ async fn control_characters_anywhere_are_422_naming_the_field(app: TestApp) {
     expect_422(app.post(&scanner, "/api/v1/scans", &scan).await, "answers.q\\u{0}", "NUL in an answer key").await;
     assert_eq!(count_rows(&app, "scans"), 0);
     let res = app
-        .post(&admin, "/api/v1/incidents", &json!({"title": "Lost\u{0}", "description": "x", "discovered_at": "2024-01-01T00:00:00Z",
-            "scope": {}, "window": {"from": "2024-01-01T00:00:00Z", "to": "2024-01-02T00:00:00Z"}}))
+        .post(
+            &admin,
+            "/api/v1/incidents",
+            &json!({"title": "Lost\u{0}", "description": "x", "discovered_at": "2024-01-01T00:00:00Z",
+            "scope": {}, "window": {"from": "2024-01-01T00:00:00Z", "to": "2024-01-02T00:00:00Z"}}),
+        )
         .await;
     expect_422(res, "title", "NUL in an incident title").await;
     let res = app
-        .post(&admin, "/api/v1/incidents", &json!({"title": "Lost", "description": "x", "discovered_at": "2024-01-01T00:00:00Z",
-            "scope": {"user_id": "u\u{0}"}, "window": {"from": "2024-01-01T00:00:00Z", "to": "2024-01-02T00:00:00Z"}}))
+        .post(
+            &admin,
+            "/api/v1/incidents",
+            &json!({"title": "Lost", "description": "x", "discovered_at": "2024-01-01T00:00:00Z",
+            "scope": {"user_id": "u\u{0}"}, "window": {"from": "2024-01-01T00:00:00Z", "to": "2024-01-02T00:00:00Z"}}),
+        )
         .await;
     expect_422(res, "scope.user_id", "NUL in a nested id").await;
 }
@@ -243,7 +263,9 @@ async fn a_json_body_is_exactly_one_object(app: TestApp) {
     let body = format!("{0}{0}", json!({"email": email, "password": PASSWORD}));
     let res = raw_json(&app, None, "/api/v1/auth/login", &body).await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST, "two documents");
-    let res = raw_json(&app, None, "/api/v1/auth/login", &format!("{}  \n", json!({"email": email, "password": PASSWORD}))).await;
+    let res =
+        raw_json(&app, None, "/api/v1/auth/login", &format!("{}  \n", json!({"email": email, "password": PASSWORD})))
+            .await;
     assert_eq!(res.status(), StatusCode::OK, "trailing whitespace is fine");
 
     let admin = app.admin().await;

@@ -244,7 +244,9 @@ fn refused_response(refused: Refused) -> HttpResponse {
     let error = AppError::Validation(refused.errors);
     let mut problem = error.problem();
     problem.detail = if refused.stopped_early {
-        format!("nothing imported; the check stopped after the first {MAX_ROW_ERRORS} errors, fix these and send the file again")
+        format!(
+            "nothing imported; the check stopped after the first {MAX_ROW_ERRORS} errors, fix these and send the file again"
+        )
     } else {
         format!("nothing imported; {count} error(s) in the file")
     };

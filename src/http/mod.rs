@@ -21,7 +21,7 @@ pub const MAX_PAGE: i64 = 1_000_000;
 /// `?page=&per_page=` on every list.
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct PageQuery {
-    /// 1-based page number (at most 1,000,000).
+    /// 1-based page number.
     pub page: Option<i64>,
     /// Items per page (1–500, default 50).
     pub per_page: Option<i64>,
@@ -57,7 +57,11 @@ pub fn query_error(err: &dyn std::fmt::Display, query: &str) -> AppError {
         .filter(|(k, v)| NUMERIC_PARAMS.contains(&k.as_ref()) && v.parse::<i64>().is_err())
         .map(|(k, _)| crate::error::FieldError::new(k.into_owned(), "must be a whole number"))
         .collect();
-    if bad.is_empty() { AppError::BadRequest(format!("invalid query string: {err}")) } else { AppError::Validation(bad) }
+    if bad.is_empty() {
+        AppError::BadRequest(format!("invalid query string: {err}"))
+    } else {
+        AppError::Validation(bad)
+    }
 }
 
 /// The one list shape of the API.

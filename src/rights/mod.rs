@@ -68,8 +68,8 @@ impl FromRequest for Participant {
             state
                 .db
                 .run(move |conn| match by_privacy_token(conn, &t) {
-                        Ok(_) => Ok(()),
-                        Err(AppError::NotFound) => Err(AppError::Unauthorized),
+                    Ok(_) => Ok(()),
+                    Err(AppError::NotFound) => Err(AppError::Unauthorized),
                     Err(other) => Err(other),
                 })
                 .await?;

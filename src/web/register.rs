@@ -163,7 +163,8 @@ pub async fn submit(
         Ok(parsed) => parsed,
         Err(errors) => {
             // Nothing is stored, so the form is answered again without the CSRF check.
-            let form_state = FormState { errors, general: Some("Please correct the marked fields.".into()), ..Default::default() };
+            let form_state =
+                FormState { errors, general: Some("Please correct the marked fields.".into()), ..Default::default() };
             let mut res = html(
                 actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
                 render_form(&event, &partners, &form_state, &fresh_csrf),
