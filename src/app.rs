@@ -147,12 +147,13 @@ impl Application {
                 .app_data(header_policy.clone())
                 .app_data(
                     web::QueryConfig::default()
-                        .error_handler(|e, _| AppError::BadRequest(format!("invalid query string: {e}")).into()),
+                        .error_handler(|e, req| crate::http::query_error(&e, req.query_string()).into()),
                 )
                 .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
                 .app_data(web::FormConfig::default().limit(64 * 1024))
                 .configure(crate::web::routes)
                 .default_service(web::to(not_found_or_not_allowed))
+                .wrap(from_fn(crate::http::input::refuse_hostile_uri))
                 .wrap(from_fn(crate::http::headers::security_headers))
                 .wrap(from_fn(crate::http::middleware::request_span))
         })

@@ -30,6 +30,21 @@ const COLUMNS: [&str; 9] = [
     "marketing_emails",
 ];
 const REQUIRED: [&str; 3] = ["name", "email", "is_adult"];
+/// Row errors reported before the check stops: enough to see what is wrong with a file,
+/// and a bounded answer however large and broken the upload.
+pub const MAX_ROW_ERRORS: usize = 100;
+
+/// Why a file was refused: its errors, and whether the check stopped at `MAX_ROW_ERRORS`.
+struct Refused {
+    errors: Vec<FieldError>,
+    stopped_early: bool,
+}
+
+impl From<Vec<FieldError>> for Refused {
+    fn from(errors: Vec<FieldError>) -> Refused {
+        Refused { errors, stopped_early: false }
+    }
+}
 
 #[derive(Serialize, ToSchema)]
 pub struct ImportResult {
@@ -45,11 +60,11 @@ fn parse_bool(value: &str) -> Option<bool> {
 }
 
 /// Parses and checks every row. Row numbers count data rows from 1 (the header is row 0).
-fn parse(body: &[u8], partner_ids: &[String]) -> Result<Vec<super::ValidRegistration>, Vec<FieldError>> {
+fn parse(body: &[u8], partner_ids: &[String]) -> Result<Vec<super::ValidRegistration>, Refused> {
     let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(body);
     let headers = match reader.headers() {
         Ok(h) => h.clone(),
-        Err(e) => return Err(vec![FieldError::new("header", format!("cannot read the header row: {e}"))]),
+        Err(e) => return Err(vec![FieldError::new("header", format!("cannot read the header row: {e}"))].into()),
     };
     let mut index = [None; COLUMNS.len()];
     let mut errors = Vec::new();
@@ -69,11 +84,14 @@ fn parse(body: &[u8], partner_ids: &[String]) -> Result<Vec<super::ValidRegistra
         }
     }
     if !errors.is_empty() {
-        return Err(errors);
+        return Err(errors.into());
     }
     let mut valid = Vec::new();
     let mut seen = HashSet::new();
     for (n, record) in reader.records().enumerate() {
+        if errors.len() > MAX_ROW_ERRORS {
+            break;
+        }
         let row = n + 1;
         let record = match record {
             Ok(r) => r,
@@ -116,13 +134,25 @@ fn parse(body: &[u8], partner_ids: &[String]) -> Result<Vec<super::ValidRegistra
                 }
             }
             Ok(_) => {}
-            Err(mut e) => row_errors.append(&mut e),
+            // One error per field and row: an unreadable `is_adult` is not also "not confirmed".
+            Err(e) => {
+                for e in e {
+                    if !row_errors.iter().any(|r| r.field == e.field) {
+                        row_errors.push(e);
+                    }
+                }
+            }
         }
         for e in row_errors {
             errors.push(FieldError::new(format!("rows[{row}].{}", e.field), e.message));
         }
     }
-    if errors.is_empty() { Ok(valid) } else { Err(errors) }
+    if errors.is_empty() {
+        return Ok(valid);
+    }
+    let stopped_early = errors.len() > MAX_ROW_ERRORS;
+    errors.truncate(MAX_ROW_ERRORS);
+    Err(Refused { errors, stopped_early })
 }
 
 fn existing_emails(conn: &mut DbConn, event_id: &str, emails: &[&str]) -> AppResult<HashSet<String>> {
@@ -165,19 +195,25 @@ pub async fn import(
             let event = events::find(conn, &event_id)?;
             let partner_ids: Vec<String> =
                 partners::list_for_event(conn, &event.id)?.into_iter().map(|p| p.id).collect();
-            let rows = parse(&body, &partner_ids).map_err(AppError::Validation)?;
+            let rows = match parse(&body, &partner_ids) {
+                Ok(rows) => rows,
+                Err(refused) => return Ok(Err(refused)),
+            };
             let emails: Vec<&str> = rows.iter().map(|r| r.email.as_str()).collect();
             let taken = existing_emails(conn, &event.id, &emails)?;
             if !taken.is_empty() {
-                let errors = rows
+                let mut errors: Vec<FieldError> = rows
                     .iter()
                     .enumerate()
                     .filter(|(_, r)| taken.contains(&r.email))
                     .map(|(i, _)| {
                         FieldError::new(format!("rows[{}].email", i + 1), "is already registered for this event")
                     })
+                    .take(MAX_ROW_ERRORS + 1)
                     .collect();
-                return Err(AppError::Validation(errors));
+                let stopped_early = errors.len() > MAX_ROW_ERRORS;
+                errors.truncate(MAX_ROW_ERRORS);
+                return Ok(Err(Refused { errors, stopped_early }));
             }
             let prepared: Vec<Prepared> = rows
                 .into_iter()
@@ -191,9 +227,31 @@ pub async fn import(
             if matches!(conn, crate::db::DbConn::Pg(_)) {
                 diesel::connection::SimpleConnection::batch_execute(conn, "ANALYZE attendees, badges, consents")?;
             }
-            Ok(count)
+            Ok(Ok(count))
         })
         .await?;
+    let imported = match imported {
+        Ok(count) => count,
+        Err(refused) => return Ok(refused_response(refused)),
+    };
     tracing::info!(imported, "attendees imported");
     Ok(HttpResponse::Created().json(ImportResult { imported }))
+}
+
+/// The 422 for a refused file; its detail says when the list of errors is not complete.
+fn refused_response(refused: Refused) -> HttpResponse {
+    let count = refused.errors.len();
+    let error = AppError::Validation(refused.errors);
+    let mut problem = error.problem();
+    problem.detail = if refused.stopped_early {
+        format!(
+            "nothing imported; the check stopped after the first {MAX_ROW_ERRORS} errors, fix these and send the file again"
+        )
+    } else {
+        format!("nothing imported; {count} error(s) in the file")
+    };
+    HttpResponse::build(actix_web::ResponseError::status_code(&error))
+        .content_type("application/problem+json")
+        .insert_header(("Cache-Control", "no-store"))
+        .body(serde_json::to_vec(&problem).unwrap_or_default())
 }

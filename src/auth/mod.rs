@@ -137,6 +137,7 @@ impl<P: Policy> FromRequest for Auth<P> {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = bearer_token(req);
+        let body_gate = crate::http::json::hold_body_until_authenticated(req);
         Box::pin(async move {
             let state = state.ok_or_else(|| AppError::internal("application state missing"))?;
             let token = token.ok_or(AppError::Unauthorized)?;
@@ -144,6 +145,7 @@ impl<P: Policy> FromRequest for Auth<P> {
             if !P::allows(caller.role) {
                 return Err(AppError::Forbidden);
             }
+            body_gate.open();
             Ok(Auth { caller, _policy: PhantomData })
         })
     }

@@ -45,8 +45,17 @@ struct NewUser<'a> {
     created_at: i64,
 }
 
+/// The one form in which e-mail addresses are stored and compared (uniqueness of accounts
+/// and of participants per event, login): Unicode NFC, then lower case. `jörg@` typed with
+/// a precomposed `ö` and with `o` + combining diaeresis is one address. Lower-casing after
+/// NFC (rather than full case folding, which maps `ß` to `ss`) keeps every address a
+/// mail server would deliver distinct.
 pub fn normalise_email(email: &str) -> String {
-    email.trim().to_lowercase()
+    use unicode_normalization::UnicodeNormalization;
+    let lowered: String = email.trim().nfc().collect::<String>().to_lowercase();
+    // Lower-casing can leave a string that is no longer NFC (rare, e.g. some Greek
+    // letters), so normalise once more.
+    lowered.nfc().collect()
 }
 
 /// Minimal syntax check: one `@`, a dotted domain, no spaces or control characters.

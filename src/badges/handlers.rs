@@ -106,7 +106,8 @@ pub async fn badge_sheet(
     query: web::Query<SheetQuery>,
 ) -> AppResult<HttpResponse> {
     let event_id = path.into_inner();
-    let page = query.page.unwrap_or(1).max(1);
+    let page = query.page.unwrap_or(1);
+    crate::http::check_page(page)?;
     let (event, rows) = state
         .db
         .run(move |conn| {

@@ -37,6 +37,15 @@ impl RouteTable {
         RouteTable { routes }
     }
 
+    /// The name of the route parameter at path segment `index` (`/a/{id}` has `id` at 2),
+    /// so a refused segment can be named in the answer.
+    pub fn param_name(&self, path: &str, index: usize) -> Option<String> {
+        self.routes.iter().filter(|(def, _)| def.is_match(path)).find_map(|(def, _)| {
+            let segment = def.pattern()?.split('/').nth(index)?;
+            segment.strip_prefix('{')?.strip_suffix('}').map(str::to_string)
+        })
+    }
+
     fn allowed(&self, path: &str) -> Option<Vec<Method>> {
         let mut found: Option<Vec<Method>> = None;
         for (def, methods) in &self.routes {

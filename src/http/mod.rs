@@ -3,6 +3,7 @@
 
 pub mod fallback;
 pub mod headers;
+pub mod input;
 pub mod json;
 pub mod middleware;
 
@@ -15,6 +16,8 @@ use crate::error::{AppError, AppResult};
 
 pub const DEFAULT_PER_PAGE: i64 = 50;
 pub const MAX_PER_PAGE: i64 = 500;
+/// Far beyond any list, and small enough that `(page - 1) * per_page` cannot overflow.
+pub const MAX_PAGE: i64 = 1_000_000;
 
 /// `?page=&per_page=` on every list.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -29,13 +32,36 @@ impl PageQuery {
     pub fn resolve(&self) -> AppResult<(i64, i64)> {
         let page = self.page.unwrap_or(1);
         let per_page = self.per_page.unwrap_or(DEFAULT_PER_PAGE);
-        if page < 1 {
-            return Err(AppError::field("page", "must be 1 or more"));
-        }
+        check_page(page)?;
         if !(1..=MAX_PER_PAGE).contains(&per_page) {
             return Err(AppError::field("per_page", format!("must be between 1 and {MAX_PER_PAGE}")));
         }
         Ok((page, per_page))
+    }
+}
+
+/// Pages are 1-based and capped, so an offset computed from one never overflows.
+pub fn check_page(page: i64) -> AppResult<()> {
+    if !(1..=MAX_PAGE).contains(&page) {
+        return Err(AppError::field("page", format!("must be between 1 and {MAX_PAGE}")));
+    }
+    Ok(())
+}
+
+/// Query parameters that are always whole numbers; a value that is not one is named in the
+/// 422 (the query deserializer's own error does not say which parameter it was).
+const NUMERIC_PARAMS: &[&str] = &["page", "per_page"];
+
+/// The answer to a query string the handler's type refused.
+pub fn query_error(err: &dyn std::fmt::Display, query: &str) -> AppError {
+    let bad: Vec<crate::error::FieldError> = form_urlencoded::parse(query.as_bytes())
+        .filter(|(k, v)| NUMERIC_PARAMS.contains(&k.as_ref()) && v.parse::<i64>().is_err())
+        .map(|(k, _)| crate::error::FieldError::new(k.into_owned(), "must be a whole number"))
+        .collect();
+    if bad.is_empty() {
+        AppError::BadRequest(format!("invalid query string: {err}"))
+    } else {
+        AppError::Validation(bad)
     }
 }
 

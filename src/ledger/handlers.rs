@@ -84,8 +84,8 @@ pub async fn list_disclosures(
     let to = time("to", &q.to);
     let page = q.page.unwrap_or(1);
     let per_page = q.per_page.unwrap_or(DEFAULT_PER_PAGE);
-    if page < 1 {
-        errors.push(FieldError::new("page", "must be 1 or more"));
+    if let Err(AppError::Validation(mut e)) = crate::http::check_page(page) {
+        errors.append(&mut e);
     }
     if !(1..=MAX_PER_PAGE).contains(&per_page) {
         errors.push(FieldError::new("per_page", format!("must be between 1 and {MAX_PER_PAGE}")));

@@ -57,7 +57,25 @@ impl FromRequest for Participant {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let token = bearer_token(req);
-        Box::pin(async move { Ok(Participant { token: token.ok_or(AppError::Unauthorized)? }) })
+        let state = req.app_data::<actix_web::web::Data<crate::app::AppState>>().cloned();
+        let body_gate = crate::http::json::hold_body_until_authenticated(req);
+        Box::pin(async move {
+            let token = token.ok_or(AppError::Unauthorized)?;
+            let state = state.ok_or_else(|| AppError::internal("application state missing"))?;
+            // Checked here, not only in the handler, so a dead link gets its 401 before the
+            // body is read (see `hold_body_until_authenticated`).
+            let t = token.clone();
+            state
+                .db
+                .run(move |conn| match by_privacy_token(conn, &t) {
+                    Ok(_) => Ok(()),
+                    Err(AppError::NotFound) => Err(AppError::Unauthorized),
+                    Err(other) => Err(other),
+                })
+                .await?;
+            body_gate.open();
+            Ok(Participant { token })
+        })
     }
 }
 

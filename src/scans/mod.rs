@@ -83,6 +83,20 @@ pub fn validate(item: &ScanItem) -> Result<ValidScan, Vec<FieldError>> {
     if item.badge.chars().count() > 200 {
         errors.push(FieldError::new("badge", "must be at most 200 characters"));
     }
+    // The JSON extractor checks these too; here because phones' batches are validated item
+    // by item, and a scan must never carry a NUL into the database.
+    use crate::http::input::{TextKind, check_text};
+    for (field, text) in [("client_scan_id", item.client_scan_id.as_str()), ("badge", item.badge.as_str())] {
+        errors.extend(check_text(field, text, TextKind::SingleLine).err());
+    }
+    if let Some(n) = &item.notes {
+        errors.extend(check_text("notes", n, TextKind::MultiLine).err());
+    }
+    for (k, v) in item.answers.iter().flatten() {
+        let field = format!("answers.{}", crate::http::input::printable(k));
+        errors.extend(check_text(&field, k, TextKind::SingleLine).err());
+        errors.extend(check_text(&field, v, TextKind::MultiLine).err());
+    }
     let notes = item.notes.as_deref().map(str::trim).filter(|n| !n.is_empty()).map(str::to_string);
     if notes.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTES) {
         errors.push(FieldError::new("notes", format!("must be at most {MAX_NOTES} characters")));

@@ -151,7 +151,7 @@ pub async fn show(state: web::Data<AppState>, path: web::Path<String>) -> HttpRe
 
 async fn form(req: &HttpRequest, payload: web::Payload) -> AppResult<Vec<(String, String)>> {
     let body = crate::http::json::read_body(req, &mut payload.into_inner(), 16 * 1024).await?;
-    Ok(form_urlencoded::parse(&body).into_owned().collect())
+    crate::http::input::decode_form(&body).map_err(AppError::Validation)
 }
 
 fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {

@@ -134,12 +134,13 @@ pub async fn form(req: HttpRequest, state: web::Data<AppState>, path: web::Path<
     Ok(res)
 }
 
-fn parse_form(body: &[u8]) -> (RegistrationInput, String) {
+/// The form's fields, or the fields refused for bytes that are not UTF-8 or for control
+/// characters (see `http::input`).
+fn parse_form(body: &[u8]) -> Result<(RegistrationInput, String), Vec<FieldError>> {
     let mut input = RegistrationInput { is_adult: Some(false), ..Default::default() };
     let mut csrf = String::new();
-    for (key, value) in form_urlencoded::parse(body) {
-        let value = value.into_owned();
-        match key.as_ref() {
+    for (key, value) in http::input::decode_form(body)? {
+        match key.as_str() {
             "name" => input.name = value,
             "email" => input.email = value,
             "company" => input.company = Some(value),
@@ -153,7 +154,7 @@ fn parse_form(body: &[u8]) -> (RegistrationInput, String) {
             _ => {}
         }
     }
-    (input, csrf)
+    Ok((input, csrf))
 }
 
 #[post("/e/{slug}/register")]
@@ -165,10 +166,24 @@ pub async fn submit(
 ) -> AppResult<HttpResponse> {
     let slug = path.into_inner();
     let body = http::json::read_body(&req, &mut payload.into_inner(), 64 * 1024).await?;
-    let (input, csrf) = parse_form(&body);
+    let parsed = parse_form(&body);
     let (event, partners) = load(&state, slug.clone()).await?;
     let cookie = req.cookie(csrf_cookie_name(&req)).map(|c| c.value().to_string()).unwrap_or_default();
     let fresh_csrf = random_token(32).map_err(AppError::internal)?;
+    let (input, csrf) = match parsed {
+        Ok(parsed) => parsed,
+        Err(errors) => {
+            // Nothing is stored, so the form is answered again without the CSRF check.
+            let form_state =
+                FormState { errors, general: Some("Please correct the marked fields.".into()), ..Default::default() };
+            let mut res = html(
+                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+                render_form(&event, &partners, &form_state, &fresh_csrf),
+            );
+            res.add_cookie(&csrf_cookie(&fresh_csrf, &slug)).map_err(AppError::internal)?;
+            return Ok(res);
+        }
+    };
     let csrf_ok = !cookie.is_empty() && bool::from(cookie.as_bytes().ct_eq(csrf.as_bytes()));
     if !csrf_ok {
         let form_state = FormState {
