@@ -174,7 +174,7 @@ diesel::table! {
 
 diesel::table! {
     settings (key) {
-        key -> Text,
+        key_hash -> Text,
         value -> Text,
     }
 }
@@ -230,6 +230,15 @@ diesel::table! {
         further_investigation -> Text,
         further_mitigation -> Text,
         corrective_action -> Text,
+    }
+}
+
+diesel::table! {
+    login_throttle (key_hash) {
+        key_hash -> Text,
+        failures -> Integer,
+        locked_until -> Nullable<BigInt>,
+        updated_at -> BigInt,
     }
 }
 
