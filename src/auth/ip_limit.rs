@@ -9,12 +9,13 @@
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, header::HeaderMap};
 use actix_web::middleware::Next;
-use governor::clock::{Clock, DefaultClock, Reference};
+use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use ipnet::IpNet;
 
@@ -70,11 +71,12 @@ pub struct IpLimits {
     registration: Option<DefaultKeyedRateLimiter<IpAddr>>,
     privacy_page: Option<DefaultKeyedRateLimiter<IpAddr>>,
     clock: DefaultClock,
-    /// Nanoseconds (on `clock`) of the last sweep of idle keys.
+    started: Instant,
+    /// Seconds after `started` of the last sweep of idle keys.
     last_sweep: AtomicU64,
 }
 
-const SWEEP_EVERY_NANOS: u64 = 60_000_000_000;
+const SWEEP_EVERY_SECS: u64 = 60;
 
 fn limiter(per_minute: u32) -> Option<DefaultKeyedRateLimiter<IpAddr>> {
     NonZeroU32::new(per_minute).map(|n| RateLimiter::keyed(Quota::per_minute(n)))
@@ -88,7 +90,8 @@ impl IpLimits {
             sign_in: limiter(limits.sign_in_per_minute),
             registration: limiter(limits.registration_per_minute),
             privacy_page: limiter(limits.privacy_page_per_minute),
-            last_sweep: AtomicU64::new(clock.now().as_u64()),
+            last_sweep: AtomicU64::new(0),
+            started: Instant::now(),
             clock,
         }
     }
@@ -111,9 +114,9 @@ impl IpLimits {
     /// Drops the state of clients that are back to a full budget, so a scan over many
     /// addresses does not grow memory without end.
     fn sweep(&self) {
-        let now = self.clock.now().as_u64();
+        let now = self.started.elapsed().as_secs();
         let last = self.last_sweep.load(Ordering::Relaxed);
-        if now.saturating_sub(last) < SWEEP_EVERY_NANOS
+        if now.saturating_sub(last) < SWEEP_EVERY_SECS
             || self.last_sweep.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_err()
         {
             return;

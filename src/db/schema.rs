@@ -174,7 +174,7 @@ diesel::table! {
 
 diesel::table! {
     settings (key) {
-        key_hash -> Text,
+        key -> Text,
         value -> Text,
     }
 }
