@@ -106,8 +106,12 @@ async fn twenty_parallel_wrong_logins_get_five_password_checks(app: TestApp) {
 }
 
 async fn change_password(app: &TestApp, token: &str, current: &str) -> Response {
-    app.post(token, "/api/v1/auth/password", &json!({"current_password": current, "new_password": "a brand new passphrase"}))
-        .await
+    app.post(
+        token,
+        "/api/v1/auth/password",
+        &json!({"current_password": current, "new_password": "a brand new passphrase"}),
+    )
+    .await
 }
 
 async fn wrong_current_passwords_count_as_failed_logins_and_end_the_sessions(app: TestApp) {

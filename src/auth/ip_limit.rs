@@ -211,7 +211,8 @@ mod tests {
     use actix_web::http::header::{HeaderName, HeaderValue};
 
     fn limits(trusted: &[&str]) -> IpLimits {
-        let settings = IpLimitSettings { sign_in_per_minute: 2, registration_per_minute: 0, privacy_page_per_minute: 1 };
+        let settings =
+            IpLimitSettings { sign_in_per_minute: 2, registration_per_minute: 0, privacy_page_per_minute: 1 };
         IpLimits::new(settings, trusted.iter().map(|t| parse_proxy(t).unwrap()).collect())
     }
 

@@ -34,8 +34,13 @@ pub fn lock_seconds(failures: i32) -> i64 {
 pub enum Attempt {
     /// The password may be verified. `failures` counts this attempt as failed until a
     /// success clears it; `locked_secs` is set when this attempt started a lock.
-    Allowed { failures: i32, locked_secs: Option<i64> },
-    Locked { retry_after_secs: u64 },
+    Allowed {
+        failures: i32,
+        locked_secs: Option<i64>,
+    },
+    Locked {
+        retry_after_secs: u64,
+    },
 }
 
 impl Attempt {
