@@ -24,6 +24,8 @@ pub struct AppState {
     pub badge_key: BadgeKey,
     pub scan_throttle: crate::scans::throttle::UnknownBadgeThrottle,
     pub scan_writer: crate::scans::coalesce::ScanWriter,
+    pub login_throttle: crate::auth::throttle::LoginThrottle,
+    pub ip_limits: crate::auth::ip_limit::IpLimits,
     /// Base of the links handed to participants (privacy page, badge images).
     pub public_url: String,
 }
@@ -131,6 +133,8 @@ impl Application {
             passwords,
             badge_key: BadgeKey::new(&badge_secret),
             scan_throttle: Default::default(),
+            login_throttle: crate::auth::throttle::LoginThrottle::new(&token_secret)?,
+            ip_limits: crate::auth::ip_limit::IpLimits::new(settings.ip_limits(), settings.trusted_proxies.clone()),
             public_url: public_url.clone(),
         });
         let table = web::Data::new(RouteTable::new(&openapi(), crate::web::PAGE_ROUTES));
@@ -154,6 +158,7 @@ impl Application {
                 .configure(crate::web::routes)
                 .default_service(web::to(not_found_or_not_allowed))
                 .wrap(from_fn(crate::http::input::refuse_hostile_uri))
+                .wrap(from_fn(crate::auth::ip_limit::limit_by_client_ip))
                 .wrap(from_fn(crate::http::headers::security_headers))
                 .wrap(from_fn(crate::http::middleware::request_span))
         })

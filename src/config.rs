@@ -68,7 +68,32 @@ pub struct Settings {
     /// HTTP worker threads (defaults to the number of cores).
     #[arg(long, env = "BADGEGATE_WORKERS", global = true)]
     pub workers: Option<usize>,
+
+    /// Reverse proxies whose `X-Forwarded-For` entry names the client (comma-separated IP
+    /// addresses or CIDR networks). The header of any other peer is ignored.
+    #[arg(long, env = "BADGEGATE_TRUSTED_PROXIES", value_delimiter = ',', value_parser = crate::auth::ip_limit::parse_proxy, global = true)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+
+    /// Logins and password changes per client IP per minute, per instance (0: no limit).
+    #[arg(long, env = "BADGEGATE_LOGIN_LIMIT", default_value_t = DEFAULT_LOGIN_LIMIT, global = true)]
+    pub login_limit: u32,
+
+    /// Public registration form submissions per client IP per minute, per instance (0: no limit).
+    #[arg(long, env = "BADGEGATE_REGISTER_LIMIT", default_value_t = DEFAULT_REGISTER_LIMIT, global = true)]
+    pub register_limit: u32,
+
+    /// Privacy-page actions (and one-click unsubscribes) per client IP per minute, per
+    /// instance (0: no limit).
+    #[arg(long, env = "BADGEGATE_PRIVACY_LIMIT", default_value_t = DEFAULT_PRIVACY_LIMIT, global = true)]
+    pub privacy_limit: u32,
 }
+
+// Sized for a venue where a whole hall shares one NAT address: every scanner phone signs
+// in when the doors open, a registration desk sends the public form for walk-ins, and
+// attendees on the venue Wi-Fi use their privacy pages.
+pub const DEFAULT_LOGIN_LIMIT: u32 = 60;
+pub const DEFAULT_REGISTER_LIMIT: u32 = 60;
+pub const DEFAULT_PRIVACY_LIMIT: u32 = 60;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -122,6 +147,18 @@ impl Settings {
             hash_concurrency: None,
             db_pool_size: 8,
             workers: Some(2),
+            trusted_proxies: Vec::new(),
+            login_limit: DEFAULT_LOGIN_LIMIT,
+            register_limit: DEFAULT_REGISTER_LIMIT,
+            privacy_limit: DEFAULT_PRIVACY_LIMIT,
+        }
+    }
+
+    pub fn ip_limits(&self) -> crate::auth::ip_limit::IpLimitSettings {
+        crate::auth::ip_limit::IpLimitSettings {
+            sign_in_per_minute: self.login_limit,
+            registration_per_minute: self.register_limit,
+            privacy_page_per_minute: self.privacy_limit,
         }
     }
 

@@ -4,9 +4,9 @@ use actix_web::{HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::throttle::{Attempt, THROTTLE_AFTER_FAILURES};
 use super::{AnyUser, Auth, Role, tokens::TOKEN_LIFETIME_SECS, users};
 use crate::app::AppState;
-use crate::db::now_ms;
 use crate::error::{AppError, AppResult, Problem};
 use crate::http::ApiJson;
 
@@ -43,45 +43,42 @@ pub struct MeResponse {
     responses(
         (status = 200, body = LoginResponse),
         (status = 401, description = "Unknown e-mail or wrong password (same answer for both)", body = Problem),
-        (status = 429, description = "Too many failures; see Retry-After", body = Problem),
+        (status = 429, description = "Too many failures for this address (known or not), or too many attempts from this client; see Retry-After", body = Problem),
     )
 )]
 #[post("/auth/login")]
 pub async fn login(state: web::Data<AppState>, body: ApiJson<LoginRequest>) -> AppResult<HttpResponse> {
     let LoginRequest { email, password } = body.into_inner();
     let email = users::normalise_email(&email);
-    let (user, generation) = state
+    let key = state.login_throttle.key_for(&email)?;
+    // The attempt is reserved, for known and unknown addresses alike, before any hashing.
+    let s = state.clone();
+    let reserve_key = key.clone();
+    let (attempt, user, generation) = state
         .db
-        .run(move |conn| Ok((users::find_by_email(conn, &email)?, crate::security::token_generation(conn)?)))
+        .write(move |conn| {
+            let attempt = s.login_throttle.reserve(conn, &reserve_key)?;
+            Ok((attempt, users::find_by_email(conn, &email)?, crate::security::token_generation(conn)?))
+        })
         .await?;
-
-    if let Some(user) = &user
-        && let Some(until) = user.locked_until
-    {
-        let remaining_ms = until - now_ms();
-        if remaining_ms > 0 {
-            tracing::warn!(user_id = %user.id, "login refused: account throttled");
-            return Err(AppError::TooManyRequests { retry_after_secs: (remaining_ms as u64).div_ceil(1000) });
+    let user_id = user.as_ref().map(|u| u.id.as_str());
+    match attempt {
+        Attempt::Locked { .. } => log_throttled(user_id, "login refused: address throttled"),
+        Attempt::Allowed { locked_secs: Some(secs), .. } => {
+            tracing::warn!(user_id, lock_secs = secs, "address throttled after repeated login failures")
         }
+        Attempt::Allowed { .. } => {}
     }
+    attempt.into_result()?;
 
     let usable = user.as_ref().filter(|u| !u.disabled);
     let ok = state.passwords.verify(usable.map(|u| u.password_hash.clone()), password).await?;
-    let Some(user) = user else { return Err(AppError::Unauthorized) };
+    // A failure needs no write: the reservation already counted it.
+    let Some(user) = user.filter(|u| ok && !u.disabled) else { return Err(AppError::Unauthorized) };
     let role = Role::parse(&user.role).ok_or_else(|| AppError::internal("unknown role stored"))?;
 
-    if !ok || user.disabled {
-        let user_id = user.id.clone();
-        if let Some(secs) = state.db.run(move |conn| users::record_failure(conn, &user_id)).await? {
-            tracing::warn!(user_id = %user.id, lock_secs = secs, "account throttled after repeated login failures");
-        }
-        return Err(AppError::Unauthorized);
-    }
-
-    if user.failed_logins > 0 {
-        let user_id = user.id.clone();
-        state.db.run(move |conn| users::record_success(conn, &user_id)).await?;
-    }
+    let s = state.clone();
+    state.db.write(move |conn| s.login_throttle.clear(conn, &key)).await?;
     let access_token =
         state.tokens.issue(generation, &user.id, role, user.token_version, user.event_id, user.partner_id)?;
     tracing::info!(user_id = %user.id, role = role.as_str(), "login");
@@ -91,6 +88,14 @@ pub async fn login(state: web::Data<AppState>, body: ApiJson<LoginRequest>) -> A
         expires_in: TOKEN_LIFETIME_SECS,
         role,
     }))
+}
+
+/// Names the account when there is one; an address without one is not logged.
+fn log_throttled(user_id: Option<&str>, message: &'static str) {
+    match user_id {
+        Some(user_id) => tracing::warn!(user_id, "{message}"),
+        None => tracing::warn!("{message} (no account)"),
+    }
 }
 
 /// The caller's own account.
@@ -118,7 +123,8 @@ pub struct ChangePassword {
 
 /// Change one's own password; every outstanding token of the account ends (log in again).
 #[utoipa::path(tag = "auth", security(("bearer" = [])), request_body = ChangePassword,
-    responses((status = 204), (status = 401, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 204), (status = 401, body = Problem), (status = 422, body = Problem),
+        (status = 429, description = "Too many failed logins or password checks; see Retry-After", body = Problem)))]
 #[post("/auth/password")]
 pub async fn change_password(
     state: web::Data<AppState>,
@@ -129,11 +135,29 @@ pub async fn change_password(
     super::passwords::check_policy("new_password", &new_password).map_err(|e| AppError::Validation(vec![e]))?;
     let user_id = auth.caller.user_id.clone();
     let row = state.db.run(move |conn| users::find(conn, &user_id)).await?.ok_or(AppError::Unauthorized)?;
+    // A wrong current password is a failed login of this account: same count, same lock.
+    let key = state.login_throttle.key_for(&users::normalise_email(&row.email))?;
+    let s = state.clone();
+    let reserve_key = key.clone();
+    let attempt = state.db.write(move |conn| s.login_throttle.reserve(conn, &reserve_key)).await?;
+    if let Attempt::Locked { .. } = attempt {
+        log_throttled(Some(&row.id), "password change refused: account throttled");
+    }
+    let Attempt::Allowed { failures, .. } = attempt.into_result()? else {
+        return Err(AppError::internal("throttle answered neither allowed nor locked"));
+    };
     if !state.passwords.verify(Some(row.password_hash), current_password).await? {
+        if failures >= THROTTLE_AFTER_FAILURES {
+            // Whoever holds this token keeps guessing the password: end its sessions.
+            let user_id = row.id.clone();
+            state.db.write(move |conn| users::bump_token_version(conn, &user_id)).await?;
+            tracing::warn!(user_id = %row.id, "tokens revoked after repeated wrong current passwords");
+        }
         return Err(AppError::field("current_password", "is not the current password"));
     }
     let hash = state.passwords.hash(new_password).await?;
     let user_id = auth.caller.user_id.clone();
+    let s = state.clone();
     state
         .db
         .write(move |conn| {
@@ -142,6 +166,7 @@ pub async fn change_password(
                 .set(crate::db::schema::users::password_hash.eq(hash))
                 .execute(conn)?;
             users::bump_token_version(conn, &user_id)?;
+            s.login_throttle.clear(conn, &key)?;
             Ok(())
         })
         .await?;

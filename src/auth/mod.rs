@@ -1,8 +1,10 @@
 //! Who is calling: passwords, tokens, accounts, and one extractor per access policy.
 
 pub mod handlers;
+pub mod ip_limit;
 pub mod passwords;
 pub mod secrets;
+pub mod throttle;
 pub mod tokens;
 pub mod users;
 

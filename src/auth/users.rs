@@ -1,4 +1,4 @@
-//! Accounts of staff and partner users, and the login throttle.
+//! Accounts of staff and partner users.
 
 use diesel::prelude::*;
 
@@ -8,11 +8,9 @@ use crate::db::schema::users;
 use crate::db::{DbConn, new_id, now_ms};
 use crate::error::{AppError, AppResult, FieldError, is_unique_violation};
 
-/// Consecutive failures after which an account is throttled.
-pub const THROTTLE_AFTER_FAILURES: i32 = 5;
-/// First lock length; it doubles with every further failure, up to the cap.
-pub const THROTTLE_BASE_SECS: i64 = 30;
-pub const THROTTLE_MAX_SECS: i64 = 15 * 60;
+// The throttle lives in `throttle` (keyed by address, not by account); these names stay
+// for callers that read the schedule from here.
+pub use super::throttle::{THROTTLE_AFTER_FAILURES, THROTTLE_BASE_SECS, THROTTLE_MAX_SECS, lock_seconds};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]
@@ -25,7 +23,9 @@ pub struct UserRow {
     pub partner_id: Option<String>,
     pub token_version: i32,
     pub disabled: bool,
+    /// No longer written: failures are counted per address in `login_throttle`.
     pub failed_logins: i32,
+    /// No longer written, as `failed_logins`.
     pub locked_until: Option<i64>,
     pub created_at: i64,
 }
@@ -130,36 +130,6 @@ pub fn bump_token_version(conn: &mut DbConn, user_id: &str) -> AppResult<usize> 
 pub fn set_disabled(conn: &mut DbConn, user_id: &str, disabled: bool) -> AppResult<()> {
     diesel::update(users::table.find(user_id))
         .set((users::disabled.eq(disabled), users::token_version.eq(users::token_version + 1)))
-        .execute(conn)?;
-    Ok(())
-}
-
-pub fn lock_seconds(failures: i32) -> i64 {
-    let over = (failures - THROTTLE_AFTER_FAILURES).clamp(0, 20) as u32;
-    (THROTTLE_BASE_SECS.saturating_mul(1i64 << over)).min(THROTTLE_MAX_SECS)
-}
-
-/// Records a failed password check; returns the lock length when the account is now locked.
-pub fn record_failure(conn: &mut DbConn, user_id: &str) -> AppResult<Option<i64>> {
-    crate::db::write_tx(conn, |conn| {
-        let failures: i32 = diesel::update(users::table.find(user_id))
-            .set(users::failed_logins.eq(users::failed_logins + 1))
-            .returning(users::failed_logins)
-            .get_result(conn)?;
-        if failures >= THROTTLE_AFTER_FAILURES {
-            let secs = lock_seconds(failures);
-            diesel::update(users::table.find(user_id))
-                .set(users::locked_until.eq(Some(now_ms() + secs * 1000)))
-                .execute(conn)?;
-            return Ok(Some(secs));
-        }
-        Ok(None)
-    })
-}
-
-pub fn record_success(conn: &mut DbConn, user_id: &str) -> AppResult<()> {
-    diesel::update(users::table.find(user_id))
-        .set((users::failed_logins.eq(0), users::locked_until.eq(None::<i64>)))
         .execute(conn)?;
     Ok(())
 }

@@ -234,6 +234,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    login_throttle (key_hash) {
+        key_hash -> Text,
+        failures -> Integer,
+        locked_until -> Nullable<BigInt>,
+        updated_at -> BigInt,
+    }
+}
+
 diesel::joinable!(partners -> events (event_id));
 diesel::joinable!(attendees -> events (event_id));
 diesel::joinable!(badges -> attendees (attendee_id));

@@ -180,7 +180,7 @@ pub async fn submit(
                 actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
                 render_form(&event, &partners, &form_state, &fresh_csrf),
             );
-            res.add_cookie(&csrf_cookie(&fresh_csrf, &slug)).map_err(AppError::internal)?;
+            res.add_cookie(&csrf_cookie(&req, &fresh_csrf, &slug)).map_err(AppError::internal)?;
             return Ok(res);
         }
     };

@@ -71,10 +71,20 @@ pub fn postgres_url_or_skip(test: &str) -> Option<String> {
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Like `spawn`, with settings changed by `configure` last. The per-IP limits are raised
+    /// so far that no scenario meets them (every request comes from 127.0.0.1); the
+    /// scenarios about those limits set them again.
+    pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Settings)) -> TestApp {
         let data_dir = tempfile::tempdir().unwrap();
         let mut settings = Settings::for_data_dir(data_dir.path().to_path_buf());
         settings.db_pool_size = 4;
         settings.hash_concurrency = Some(2);
+        settings.login_limit = 1_000_000;
+        settings.register_limit = 1_000_000;
+        settings.privacy_limit = 1_000_000;
         let mut pg = None;
         let database_url = match backend {
             Backend::Sqlite => format!("sqlite://{}", data_dir.path().join("test.db").display()),
@@ -89,6 +99,7 @@ impl TestApp {
             }
         };
         settings.database_url = Some(database_url.clone());
+        configure(&mut settings);
         let app = Application::build(settings).await.unwrap();
         let url = app.public_url().to_string();
         let server = app.into_server();
