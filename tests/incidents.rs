@@ -291,8 +291,7 @@ async fn affected_participants_list_is_itself_ledgered(app: TestApp) {
     let after: Value =
         app.get(&s.admin, &format!("/api/v1/events/{}/disclosures?per_page=100", s.event)).await.json().await.unwrap();
     assert_eq!(after["total"].as_i64().unwrap(), before["total"].as_i64().unwrap() + 3);
-    let staff: Vec<&Value> =
-        after["items"].as_array().unwrap().iter().filter(|d| d["channel"] == "staff_export").collect();
+    let staff: Vec<&Value> = after["items"].as_array().unwrap().iter().filter(|d| d["channel"] == "staff").collect();
     assert_eq!(staff.len(), 3);
     assert!(staff.iter().all(|d| d["partner_id"].is_null() && d["basis"] == "incident_notification"));
 }

@@ -1,20 +1,18 @@
 //! Staff API for participants.
 
 use actix_web::{HttpResponse, get, post, web};
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::{AttendeeRow, BadgeLinks, RegistrationInput, find_in_event, prepare, privacy_url, store, validate};
+use super::{BadgeLinks, RegistrationInput, prepare, privacy_url, store, validate};
 use crate::app::AppState;
 use crate::auth::{Auth, Registration};
 use crate::consent::{self, ConsentView, Source, WithdrawalView};
-use crate::db::schema::attendees;
 use crate::db::{like_pattern, ms_to_rfc3339};
 use crate::error::{AppError, AppResult, Problem};
 use crate::http::{ApiJson, Page, PageQuery};
-use crate::{badges, events, partners};
+use crate::{badges, events, gate, partners};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -57,17 +55,17 @@ pub struct AttendeeView {
     pub erased: bool,
 }
 
-impl From<AttendeeRow> for AttendeeView {
-    fn from(r: AttendeeRow) -> Self {
+impl From<gate::StaffRecord> for AttendeeView {
+    fn from(r: gate::StaffRecord) -> Self {
         AttendeeView {
-            erased: r.erased_at.is_some(),
-            id: r.id,
+            erased: r.erased,
+            id: r.attendee_id,
             event_id: r.event_id,
-            name: r.name,
-            email: r.email,
-            company: r.company,
-            phone: r.phone,
-            address: r.address,
+            name: r.contact.name.unwrap_or_default(),
+            email: r.contact.email.unwrap_or_default(),
+            company: r.contact.company,
+            phone: r.contact.phone,
+            address: r.contact.address,
             marketing_emails: r.marketing_emails,
             registered_at: ms_to_rfc3339(r.created_at),
         }
@@ -162,26 +160,32 @@ pub async fn register(
     }))
 }
 
-/// One participant with opt-ins, withdrawals and badge links (admin or registrar).
+/// One participant with opt-ins, withdrawals and badge links (admin or registrar). The
+/// read is written to the disclosure ledger (channel `staff`).
 #[utoipa::path(tag = "attendees", security(("bearer" = [])), responses((status = 200, body = AttendeeDetail), (status = 404, body = Problem)))]
 #[get("/events/{event_id}/attendees/{attendee_id}")]
 pub async fn get_attendee(
     state: web::Data<AppState>,
-    _auth: Auth<Registration>,
+    auth: Auth<Registration>,
     path: web::Path<(String, String)>,
 ) -> AppResult<web::Json<AttendeeDetail>> {
     let (event_id, attendee_id) = path.into_inner();
+    let staff = auth.caller.user_id;
     let (row, opt_ins, withdrawn, badge) = state
         .db
-        .run(move |conn| {
-            let row = find_in_event(conn, &event_id, &attendee_id)?;
+        .write(move |conn| {
+            let selection = gate::StaffSelection::Attendee { event_id: &event_id, attendee_id: &attendee_id };
+            let row =
+                gate::staff_read(conn, &staff, selection)?.records.into_iter().next().ok_or(AppError::NotFound)?;
             let (opt_ins, withdrawn) = consent::for_attendee(conn, &attendee_id)?;
             let badge = badges::current(conn, &attendee_id)?;
             Ok((row, opt_ins, withdrawn, badge))
         })
         .await?;
     let badge = match badge {
-        Some(b) => Some(BadgeLinks::new(&state.public_url, &row.event_id, &row.id, &state.badge_key.code_for(&b.id)?)),
+        Some(b) => {
+            Some(BadgeLinks::new(&state.public_url, &row.event_id, &row.attendee_id, &state.badge_key.code_for(&b.id)?))
+        }
         None => None,
     };
     Ok(web::Json(AttendeeDetail {
@@ -192,42 +196,36 @@ pub async fn get_attendee(
     }))
 }
 
-/// List and search participants (admin or registrar).
+/// List and search participants (admin or registrar). Each participant on the page is
+/// written to the disclosure ledger (channel `staff`).
 #[utoipa::path(tag = "attendees", security(("bearer" = [])), params(ListQuery),
     responses((status = 200, body = Page<AttendeeView>), (status = 404, body = Problem)))]
 #[get("/events/{event_id}/attendees")]
 pub async fn list_attendees(
     state: web::Data<AppState>,
-    _auth: Auth<Registration>,
+    auth: Auth<Registration>,
     path: web::Path<String>,
     query: web::Query<ListQuery>,
 ) -> AppResult<web::Json<Page<AttendeeView>>> {
+    let staff = auth.caller.user_id;
     let query = query.into_inner();
     let (page, per_page) = PageQuery { page: query.page, per_page: query.per_page }.resolve()?;
     let event_id = path.into_inner();
     let pattern = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(like_pattern);
-    let (rows, total) = state
+    let read = state
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             events::find(conn, &event_id)?;
-            let filtered = || {
-                let mut q = attendees::table.filter(attendees::event_id.eq(event_id.clone())).into_boxed();
-                if let Some(p) = &pattern {
-                    q = q.filter(attendees::search_text.like(p.clone()).escape('\\'));
-                }
-                q
+            let selection = gate::StaffSelection::Attendees {
+                event_id: &event_id,
+                search: pattern.as_deref(),
+                offset: (page - 1) * per_page,
+                limit: per_page,
             };
-            let total: i64 = filtered().count().get_result(conn)?;
-            let rows = filtered()
-                .order((attendees::name, attendees::id))
-                .limit(per_page)
-                .offset((page - 1) * per_page)
-                .select(AttendeeRow::as_select())
-                .load(conn)?;
-            Ok((rows, total))
+            gate::staff_read(conn, &staff, selection)
         })
         .await?;
-    Ok(web::Json(Page { items: rows.into_iter().map(Into::into).collect(), total, page, per_page }))
+    Ok(web::Json(Page { items: read.records.into_iter().map(Into::into).collect(), total: read.total, page, per_page }))
 }
 
 pub fn routes(cfg: &mut ServiceConfig) {

@@ -1,18 +1,17 @@
 //! Badge images, the printable sheet, and reissue.
 
 use actix_web::{HttpResponse, get, post, web};
-use diesel::prelude::*;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::{current, reissue, render_png, render_svg};
 use crate::app::AppState;
-use crate::attendees::{self, AttendeeRow, BadgeLinks};
+use crate::attendees::{self, BadgeLinks};
 use crate::auth::{Auth, Registration};
-use crate::db::schema::{attendees as attendees_t, badges};
 use crate::error::{AppError, AppResult, Problem};
 use crate::events;
+use crate::gate::{self, StaffSelection};
 
 /// The payload of an attendee's current badge; 404 when erased or revoked.
 async fn current_payload(state: &web::Data<AppState>, event_id: String, attendee_id: String) -> AppResult<String> {
@@ -96,33 +95,28 @@ pub struct SheetQuery {
 const SHEET_PAGE: i64 = 200;
 
 /// A print-ready HTML sheet of badges: name, company, QR code and the typed fallback code.
+/// Each badge on the page is written to the disclosure ledger (channel `staff`).
 #[utoipa::path(tag = "badges", security(("bearer" = [])), params(SheetQuery),
     responses((status = 200, content_type = "text/html", body = String), (status = 404, body = Problem)))]
 #[get("/events/{event_id}/badges/sheet")]
 pub async fn badge_sheet(
     state: web::Data<AppState>,
-    _auth: Auth<Registration>,
+    auth: Auth<Registration>,
     path: web::Path<String>,
     query: web::Query<SheetQuery>,
 ) -> AppResult<HttpResponse> {
     let event_id = path.into_inner();
     let page = query.page.unwrap_or(1);
     crate::http::check_page(page)?;
+    let staff = auth.caller.user_id;
     let (event, rows) = state
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             let event = events::find(conn, &event_id)?;
-            let rows: Vec<(AttendeeRow, String)> = attendees_t::table
-                .inner_join(badges::table)
-                .filter(attendees_t::event_id.eq(&event.id))
-                .filter(attendees_t::erased_at.is_null())
-                .filter(badges::revoked_at.is_null())
-                .order((attendees_t::name, attendees_t::id))
-                .limit(SHEET_PAGE)
-                .offset((page - 1) * SHEET_PAGE)
-                .select((AttendeeRow::as_select(), badges::id))
-                .load(conn)?;
-            Ok((event, rows))
+            let offset = (page - 1) * SHEET_PAGE;
+            let selection = StaffSelection::Badges { event_id: &event.id, offset, limit: Some(SHEET_PAGE) };
+            let records = gate::staff_read(conn, &staff, selection)?.records;
+            Ok((event, records))
         })
         .await?;
     let esc = |s: &str| html_escape::encode_text(s).into_owned();
@@ -136,12 +130,14 @@ pub async fn badge_sheet(
          </head><body><div class=\"sheet\">",
         esc(&event.name)
     );
-    for (a, badge_id) in rows {
-        let code = state.badge_key.code_for(&badge_id)?;
+    for a in rows {
+        let code = state
+            .badge_key
+            .code_for(a.badge_id.as_deref().ok_or_else(|| AppError::internal("badge read without a badge"))?)?;
         html.push_str(&format!(
             "<div class=\"badge\"><div class=\"name\">{}</div><div class=\"company\">{}</div>{}<div class=\"code\">{}</div></div>",
-            esc(&a.name),
-            esc(a.company.as_deref().unwrap_or("")),
+            esc(a.contact.name.as_deref().unwrap_or("")),
+            esc(a.contact.company.as_deref().unwrap_or("")),
             render_svg(&code.payload())?.trim_start_matches("<?xml version=\"1.0\" standalone=\"yes\"?>"),
             code.fallback()
         ));
@@ -155,38 +151,48 @@ pub async fn badge_sheet(
 
 /// Every current badge of an event as CSV, for a print shop (admin or registrar):
 /// attendee_id, name, company, badge_payload (what the QR code holds), fallback_code.
+/// Each row is written to the disclosure ledger (channel `staff`).
 #[utoipa::path(tag = "badges", security(("bearer" = [])),
     responses((status = 200, content_type = "text/csv", body = String), (status = 404, body = Problem)))]
 #[get("/events/{event_id}/badges.csv")]
 pub async fn badges_csv(
     state: web::Data<AppState>,
-    _auth: Auth<Registration>,
+    auth: Auth<Registration>,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let event_id = path.into_inner();
-    let state2 = state.clone();
-    let bytes = state
+    let staff = auth.caller.user_id;
+    let rows = state
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             let event = events::find(conn, &event_id)?;
-            let rows: Vec<(String, String, Option<String>, String)> = attendees_t::table
-                .inner_join(badges::table)
-                .filter(attendees_t::event_id.eq(&event.id))
-                .filter(attendees_t::erased_at.is_null())
-                .filter(badges::revoked_at.is_null())
-                .order((attendees_t::name, attendees_t::id))
-                .select((attendees_t::id, attendees_t::name, attendees_t::company, badges::id))
-                .load(conn)?;
-            let header =
-                ["attendee_id", "name", "company", "badge_payload", "fallback_code"].map(String::from).to_vec();
-            let mut records = vec![header];
-            for (id, name, company, badge_id) in rows {
-                let code = state2.badge_key.code_for(&badge_id)?;
-                records.push(vec![id, name, company.unwrap_or_default(), code.payload(), code.fallback()]);
-            }
-            crate::exports::csv_bytes(records)
+            // One ledger row per badge: 100k participants make 100k rows, appended in
+            // 100-row statements inside this one transaction.
+            let selection = StaffSelection::Badges { event_id: &event.id, offset: 0, limit: None };
+            Ok(gate::staff_read(conn, &staff, selection)?.records)
         })
         .await?;
+    // The CSV is built after the commit: the write lock is held for the read and the ledger only.
+    let key = state.clone();
+    let bytes = web::block(move || {
+        let header = ["attendee_id", "name", "company", "badge_payload", "fallback_code"].map(String::from).to_vec();
+        let mut records = Vec::with_capacity(rows.len() + 1);
+        records.push(header);
+        for a in rows {
+            let code = key
+                .badge_key
+                .code_for(a.badge_id.as_deref().ok_or_else(|| AppError::internal("badge read without a badge"))?)?;
+            records.push(vec![
+                a.attendee_id,
+                a.contact.name.unwrap_or_default(),
+                a.contact.company.unwrap_or_default(),
+                code.payload(),
+                code.fallback(),
+            ]);
+        }
+        crate::exports::csv_bytes(records)
+    })
+    .await??;
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header(("Content-Disposition", "attachment; filename=\"badges.csv\""))

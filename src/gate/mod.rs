@@ -7,16 +7,21 @@
 //!    (leads are created only by accepted scans of a valid badge); and
 //! 3. A has no withdrawal for P or for all partners.
 //!
-//! Only the fields the event allows are released; a lead card on a phone carries name and
-//! company only. While the operator suspends a partner (incident containment), nothing is
+//! Only the fields the event allows are released; a lead card on a phone, and any lead a
+//! scanner reads through the API, carries name and company only. While the operator suspends a partner (incident containment), nothing is
 //! released to it. Every release writes one ledger row per participant in the same
 //! transaction as the read: if the ledger write fails, nothing is released.
+//!
+//! Staff reads of contact fields ([`staff_read`]: attendee views, badge sheets,
+//! `badges.csv`, the incident affected-list) are ledgered the same way, channel `staff`,
+//! so an incident scoped to a staff user can say what that user obtained.
 
 use diesel::dsl::{exists, not};
 use diesel::prelude::*;
 
-use crate::auth::PartnerScope;
-use crate::db::schema::{attendees, consents, leads, withdrawals};
+use crate::attendees::AttendeeRow;
+use crate::auth::{PartnerScope, Role};
+use crate::db::schema::{attendees, badges, consents, leads, withdrawals};
 use crate::db::{DbConn, new_sequential_id, now_ms, write_tx};
 use crate::error::{AppError, AppResult};
 use crate::events::{self, CONTACT_FIELDS};
@@ -30,6 +35,8 @@ pub enum Channel {
     Api,
     /// A row of a CSV export.
     Export,
+    /// The operator's own staff reading contact fields (attendee views, badges, incident lists).
+    Staff,
 }
 
 impl Channel {
@@ -38,17 +45,23 @@ impl Channel {
             Channel::Scan => "scan",
             Channel::Api => "api",
             Channel::Export => "export",
+            Channel::Staff => "staff",
         }
     }
 
-    /// What this channel may carry at most, before the event's own switch.
-    fn fields(self) -> &'static [&'static str] {
-        match self {
-            Channel::Scan => &["name", "company"],
-            Channel::Api | Channel::Export => &CONTACT_FIELDS,
+    /// What this channel may carry at most to a partner user of `role`, before the event's
+    /// own switch. A scanner is booth staff with a phone: it gets what the scan card shows,
+    /// however it asks, so a lost phone or a scanner's token yields no address book.
+    fn fields(self, role: Role) -> &'static [&'static str] {
+        match (self, role) {
+            (Channel::Scan, _) | (_, Role::Scanner) => &CARD_FIELDS,
+            (Channel::Api | Channel::Export | Channel::Staff, _) => &CONTACT_FIELDS,
         }
     }
 }
+
+/// What a lead card (and a scanner) gets.
+const CARD_FIELDS: [&str; 2] = ["name", "company"];
 
 /// Which participants a caller asks about; the gate narrows it to those allowed.
 pub enum Selection<'a> {
@@ -168,12 +181,15 @@ pub fn release(
     selection: Selection<'_>,
     export_id: Option<&str>,
 ) -> AppResult<Vec<Release>> {
+    if channel == Channel::Staff {
+        return Err(AppError::internal("a release to a partner cannot use the staff channel"));
+    }
     write_tx(conn, |conn| {
         ensure_not_suspended(conn, to)?;
         let event = events::find(conn, &to.event_id)?;
         let allowed_by_event = event.released_fields();
         let fields: Vec<&'static str> =
-            channel.fields().iter().copied().filter(|f| allowed_by_event.iter().any(|a| a == f)).collect();
+            channel.fields(to.role).iter().copied().filter(|f| allowed_by_event.iter().any(|a| a == f)).collect();
 
         let (ev, pid) = (to.event_id.as_str(), to.partner_id.as_str());
         // Three concrete queries instead of one boxed one: diesel caches the prepared
@@ -256,5 +272,184 @@ pub fn release(
             .collect();
         ledger::append(conn, &ledger_rows)?;
         Ok(releases)
+    })
+}
+
+/// Why the operator's staff read contact fields; stored as the ledger row's basis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StaffBasis {
+    /// Registration desk, attendee views and badge printing.
+    StaffAccess,
+    /// The affected-list of an incident, to inform the participants.
+    IncidentNotification,
+}
+
+impl StaffBasis {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StaffBasis::StaffAccess => "staff_access",
+            StaffBasis::IncidentNotification => "incident_notification",
+        }
+    }
+}
+
+/// What a staff read asks for. Each variant stands for one response shape, which decides
+/// the contact fields read and ledgered.
+pub enum StaffSelection<'a> {
+    /// A page of an event's participants in name order, narrowed by a `LIKE` pattern on the
+    /// search text; every contact field (the attendee list and search).
+    Attendees { event_id: &'a str, search: Option<&'a str>, offset: i64, limit: i64 },
+    /// One participant of an event; every contact field (the attendee detail).
+    Attendee { event_id: &'a str, attendee_id: &'a str },
+    /// An event's participants with a current badge, in name order, `limit: None` for all;
+    /// name and company only (the badge sheet and `badges.csv`).
+    Badges { event_id: &'a str, offset: i64, limit: Option<i64> },
+    /// Participants of any event, erased ones left out; every contact field (the incident
+    /// affected-list).
+    Affected(&'a [String]),
+}
+
+impl StaffSelection<'_> {
+    fn fields(&self) -> &'static [&'static str] {
+        match self {
+            StaffSelection::Badges { .. } => &CARD_FIELDS,
+            StaffSelection::Attendees { .. } | StaffSelection::Attendee { .. } | StaffSelection::Affected(_) => {
+                &CONTACT_FIELDS
+            }
+        }
+    }
+
+    fn basis(&self) -> StaffBasis {
+        match self {
+            StaffSelection::Affected(_) => StaffBasis::IncidentNotification,
+            _ => StaffBasis::StaffAccess,
+        }
+    }
+}
+
+/// One participant as a staff read returns it: contact fields only where ledgered.
+#[derive(Debug, Clone)]
+pub struct StaffRecord {
+    pub attendee_id: String,
+    pub event_id: String,
+    pub erased: bool,
+    pub marketing_emails: bool,
+    pub created_at: i64,
+    /// Holds the erasure placeholders for an erased participant (no ledger row: nothing
+    /// personal is left to read).
+    pub contact: Contact,
+    /// The current badge, for [`StaffSelection::Badges`] only.
+    pub badge_id: Option<String>,
+}
+
+pub struct StaffRead {
+    pub records: Vec<StaffRecord>,
+    /// Matches before paging, for [`StaffSelection::Attendees`]; else the number of records.
+    pub total: i64,
+}
+
+/// Reads contact fields for the operator's staff user `staff_user_id` and writes one ledger
+/// row per participant carried (channel `staff`, no partner) in the same transaction: if
+/// the ledger write fails, the read fails.
+pub fn staff_read(conn: &mut DbConn, staff_user_id: &str, selection: StaffSelection<'_>) -> AppResult<StaffRead> {
+    write_tx(conn, |conn| {
+        let fields = selection.fields();
+        let (rows, total): (Vec<(AttendeeRow, Option<String>)>, Option<i64>) = match &selection {
+            StaffSelection::Attendees { event_id, search, offset, limit } => {
+                let filtered = || {
+                    let mut q = attendees::table.filter(attendees::event_id.eq(*event_id)).into_boxed();
+                    if let Some(p) = search {
+                        q = q.filter(attendees::search_text.like(*p).escape('\\'));
+                    }
+                    q
+                };
+                let total: i64 = filtered().count().get_result(conn)?;
+                let rows: Vec<AttendeeRow> = filtered()
+                    .order((attendees::name, attendees::id))
+                    .limit(*limit)
+                    .offset(*offset)
+                    .select(AttendeeRow::as_select())
+                    .load(conn)?;
+                (rows.into_iter().map(|a| (a, None)).collect(), Some(total))
+            }
+            StaffSelection::Attendee { event_id, attendee_id } => {
+                let rows: Vec<AttendeeRow> = attendees::table
+                    .find(*attendee_id)
+                    .filter(attendees::event_id.eq(*event_id))
+                    .select(AttendeeRow::as_select())
+                    .load(conn)?;
+                (rows.into_iter().map(|a| (a, None)).collect(), None)
+            }
+            StaffSelection::Badges { event_id, offset, limit } => {
+                let mut q = attendees::table
+                    .inner_join(badges::table)
+                    .filter(attendees::event_id.eq(*event_id))
+                    .filter(attendees::erased_at.is_null())
+                    .filter(badges::revoked_at.is_null())
+                    .order((attendees::name, attendees::id))
+                    .select((AttendeeRow::as_select(), badges::id))
+                    .into_boxed();
+                if let Some(limit) = limit {
+                    q = q.limit(*limit).offset(*offset);
+                }
+                let rows: Vec<(AttendeeRow, String)> = q.load(conn)?;
+                (rows.into_iter().map(|(a, b)| (a, Some(b))).collect(), None)
+            }
+            StaffSelection::Affected(ids) => {
+                let mut rows = Vec::with_capacity(ids.len());
+                for chunk in ids.chunks(500) {
+                    let some: Vec<AttendeeRow> = attendees::table
+                        .filter(attendees::id.eq_any(chunk))
+                        .filter(attendees::erased_at.is_null())
+                        .order(attendees::id)
+                        .select(AttendeeRow::as_select())
+                        .load(conn)?;
+                    rows.extend(some.into_iter().map(|a| (a, None)));
+                }
+                (rows, None)
+            }
+        };
+
+        let now = now_ms();
+        let (basis, joined) = (selection.basis().as_str(), fields.join(","));
+        let ledger_rows: Vec<DisclosureRow> = rows
+            .iter()
+            .filter(|(a, _)| a.erased_at.is_none())
+            .map(|(a, _)| DisclosureRow {
+                id: new_sequential_id(),
+                occurred_at: now,
+                event_id: a.event_id.clone(),
+                partner_id: None,
+                user_id: Some(staff_user_id.to_string()),
+                attendee_id: a.id.clone(),
+                fields: joined.clone(),
+                basis: basis.to_string(),
+                channel: Channel::Staff.as_str().to_string(),
+                export_id: None,
+            })
+            .collect();
+        ledger::append(conn, &ledger_rows)?;
+
+        let has = |f: &str| fields.contains(&f);
+        let records: Vec<StaffRecord> = rows
+            .into_iter()
+            .map(|(a, badge_id)| StaffRecord {
+                erased: a.erased_at.is_some(),
+                marketing_emails: a.marketing_emails,
+                created_at: a.created_at,
+                contact: Contact {
+                    name: has("name").then_some(a.name),
+                    company: a.company.filter(|_| has("company")),
+                    address: a.address.filter(|_| has("address")),
+                    phone: a.phone.filter(|_| has("phone")),
+                    email: has("email").then_some(a.email),
+                },
+                attendee_id: a.id,
+                event_id: a.event_id,
+                badge_id,
+            })
+            .collect();
+        let total = total.unwrap_or(records.len() as i64);
+        Ok(StaffRead { records, total })
     })
 }

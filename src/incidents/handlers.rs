@@ -8,15 +8,14 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::{Deadlines, Exposure, IncidentRow, UpdateRow, deadlines, exposure, find, updates};
 use crate::app::AppState;
-use crate::attendees::AttendeeRow;
 use crate::auth::{AdminOnly, Auth};
-use crate::db::schema::{attendees, incident_updates, incidents};
+use crate::db::schema::{incident_updates, incidents};
 use crate::db::{DbConn, ms_to_rfc3339, new_id, now_ms, parse_rfc3339_ms, write_tx};
 use crate::error::{AppError, AppResult, FieldError, Problem};
 use crate::events::clean_text;
 use crate::exports::csv_bytes;
+use crate::gate;
 use crate::http::{ApiJson, Page, PageQuery};
-use crate::ledger::{self, DisclosureRow};
 
 const MAX_TEXT: usize = 20_000;
 
@@ -551,7 +550,8 @@ pub async fn get_report(
 }
 
 /// The affected participants with contact details, for the operator to inform them. This
-/// is itself a release (to staff) and is written to the ledger in the same transaction.
+/// is itself a staff read (channel `staff`, basis `incident_notification`), written to the
+/// ledger in the same transaction.
 #[utoipa::path(tag = "incidents", security(("bearer" = [])),
     responses((status = 200, content_type = "text/csv", body = String), (status = 404, body = Problem)))]
 #[get("/incidents/{incident_id}/affected.csv")]
@@ -567,46 +567,19 @@ pub async fn affected_csv(
         .run(move |conn| {
             let i = find(conn, &id)?;
             let e = exposure(conn, &i)?;
-            write_tx(conn, |conn| {
-                let mut people: Vec<AttendeeRow> = Vec::new();
-                for chunk in e.participant_ids.chunks(500) {
-                    let rows: Vec<AttendeeRow> = attendees::table
-                        .filter(attendees::id.eq_any(chunk))
-                        .filter(attendees::erased_at.is_null())
-                        .select(AttendeeRow::as_select())
-                        .load(conn)?;
-                    people.extend(rows);
-                }
-                let now = now_ms();
-                let ledger_rows: Vec<DisclosureRow> = people
-                    .iter()
-                    .map(|a| DisclosureRow {
-                        id: crate::db::new_sequential_id(),
-                        occurred_at: now,
-                        event_id: a.event_id.clone(),
-                        partner_id: None,
-                        user_id: Some(staff.clone()),
-                        attendee_id: a.id.clone(),
-                        fields: crate::events::CONTACT_FIELDS.join(","),
-                        basis: "incident_notification".into(),
-                        channel: "staff_export".into(),
-                        export_id: None,
-                    })
-                    .collect();
-                ledger::append(conn, &ledger_rows)?;
-                let header = ["attendee_id", "name", "email", "company", "phone", "address"].map(String::from).to_vec();
-                let records = std::iter::once(header).chain(people.into_iter().map(|a| {
-                    vec![
-                        a.id,
-                        a.name,
-                        a.email,
-                        a.company.unwrap_or_default(),
-                        a.phone.unwrap_or_default(),
-                        a.address.unwrap_or_default(),
-                    ]
-                }));
-                csv_bytes(records)
-            })
+            let people = gate::staff_read(conn, &staff, gate::StaffSelection::Affected(&e.participant_ids))?;
+            let header = ["attendee_id", "name", "email", "company", "phone", "address"].map(String::from).to_vec();
+            let records = std::iter::once(header).chain(people.records.into_iter().map(|a| {
+                vec![
+                    a.attendee_id,
+                    a.contact.name.unwrap_or_default(),
+                    a.contact.email.unwrap_or_default(),
+                    a.contact.company.unwrap_or_default(),
+                    a.contact.phone.unwrap_or_default(),
+                    a.contact.address.unwrap_or_default(),
+                ]
+            }));
+            csv_bytes(records)
         })
         .await?;
     Ok(HttpResponse::Ok()

@@ -1,4 +1,5 @@
-//! A partner's leads through the API: only its own, contact fields only through the gate.
+//! A partner's leads through the API: only its own, contact fields only through the gate,
+//! which also decides by the caller's role which fields leave.
 
 use std::collections::HashMap;
 
@@ -65,7 +66,8 @@ fn view(lead: LeadRow, release: Option<gate::Release>) -> LeadView {
     }
 }
 
-/// The caller's partner's leads, newest first (partner admin or scanner).
+/// The caller's partner's leads, newest first (partner admin or scanner). A scanner gets
+/// name and company only, as on the scan card; a partner admin the event's released fields.
 #[utoipa::path(tag = "leads", security(("bearer" = [])), params(PageQuery), responses((status = 200, body = Page<LeadView>)))]
 #[get("/leads")]
 pub async fn list_leads(
@@ -103,7 +105,8 @@ pub async fn list_leads(
     Ok(web::Json(Page { items, total, page, per_page }))
 }
 
-/// One lead of the caller's partner; another partner's lead id is a 404.
+/// One lead of the caller's partner; another partner's lead id is a 404. Contact fields as
+/// for the list: name and company for a scanner.
 #[utoipa::path(tag = "leads", security(("bearer" = [])), responses((status = 200, body = LeadView), (status = 404, body = Problem)))]
 #[get("/leads/{lead_id}")]
 pub async fn get_lead(
