@@ -72,11 +72,7 @@ impl Canaries {
 /// The canaries found in `bytes` (ASCII case-insensitive), by field.
 fn found_in(bytes: &[u8], needles: &[(&'static str, String)]) -> Vec<&'static str> {
     let lower = bytes.to_ascii_lowercase();
-    needles
-        .iter()
-        .filter(|(_, n)| lower.windows(n.len()).any(|w| w == n.as_bytes()))
-        .map(|(field, _)| *field)
-        .collect()
+    needles.iter().filter(|(_, n)| lower.windows(n.len()).any(|w| w == n.as_bytes())).map(|(field, _)| *field).collect()
 }
 
 /// Every file of the SQLite data dir (database, -wal, -shm, secrets), byte by byte.
@@ -228,8 +224,12 @@ async fn erase_and_look(app: TestApp, path: Path_, test: &str) {
             let token = reg["privacy_url"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
             app.post(&token, "/api/v1/me/erasure", &json!({"confirm": true})).await
         }
-        Path_::Staff => app.post(&admin, &format!("/api/v1/events/{event}/attendees/{attendee}/erasure"), &json!({})).await,
-        Path_::Under18 => app.post(&admin, &format!("/api/v1/events/{event}/attendees/{attendee}/under-18"), &json!({})).await,
+        Path_::Staff => {
+            app.post(&admin, &format!("/api/v1/events/{event}/attendees/{attendee}/erasure"), &json!({})).await
+        }
+        Path_::Under18 => {
+            app.post(&admin, &format!("/api/v1/events/{event}/attendees/{attendee}/under-18"), &json!({})).await
+        }
     };
     assert_eq!(res.status(), 200);
 
