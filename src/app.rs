@@ -186,10 +186,11 @@ pub fn restrict_new_files() {
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
 }
 
-/// Sets the umask, creates the data dir `0700` if missing, and refuses to start on a data
-/// dir, secret file or SQLite file that group or others may use: a copy of any of them
-/// gives away the participants' data or the keys. Refusing (rather than fixing the mode
-/// silently) lets the operator find out who else may already have read them.
+/// Sets the umask, creates the data dir `0700` if missing, and refuses to start on a
+/// secret file or SQLite file that group or others may read or write, or a data dir they
+/// may write in: a copy of any of them gives away the participants' data or the keys.
+/// Refusing (rather than fixing the mode silently) lets the operator find out who else may
+/// already have read them.
 pub fn prepare_data_dir(settings: &Settings) -> Result<(), String> {
     restrict_new_files();
     let dir = &settings.data_dir;
@@ -198,7 +199,7 @@ pub fn prepare_data_dir(settings: &Settings) -> Result<(), String> {
         .mode(0o700)
         .create(dir)
         .map_err(|e| format!("cannot create data dir {}: {e}", dir.display()))?;
-    secrets::refuse_if_shared(dir)?;
+    secrets::check_data_dir(dir)?;
     if settings.token_secret.is_none() {
         secrets::refuse_if_shared(&dir.join("token-secret"))?;
     }

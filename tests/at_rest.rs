@@ -343,12 +343,12 @@ async fn a_database_file_readable_by_others_is_refused_with_the_fix() {
 }
 
 #[actix_web::test]
-async fn a_data_dir_open_to_others_is_refused_with_the_fix() {
+async fn a_data_dir_others_can_write_in_is_refused_with_the_fix() {
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("data");
     std::fs::create_dir(&dir).unwrap();
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
     let e = build_error(settings_in(&dir)).await;
     let p = dir.display();
-    assert_eq!(e, format!("refusing to start: {p} is readable by group or others; run: chmod 700 {p}"));
+    assert_eq!(e, format!("refusing to start: {p} is writable by group or others; run: chmod 700 {p}"));
 }

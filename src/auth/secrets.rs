@@ -70,6 +70,27 @@ pub fn refuse_if_shared(path: &Path) -> Result<(), String> {
     ))
 }
 
+/// The data dir: refused when group or others may write in it (they could replace the
+/// database or a secret), only warned about when they may list it (the files inside are
+/// each checked with [`refuse_if_shared`], and a listing shows nothing but their names).
+/// Refusing the second case too would stop every installation made before the umask.
+pub fn check_data_dir(dir: &Path) -> Result<(), String> {
+    let mode = match fs::metadata(dir) {
+        Ok(meta) => meta.permissions().mode(),
+        Err(e) => return Err(format!("cannot read {}: {e}", dir.display())),
+    };
+    if mode & 0o022 != 0 {
+        return Err(format!(
+            "refusing to start: {path} is writable by group or others; run: chmod 700 {path}",
+            path = dir.display()
+        ));
+    }
+    if mode & 0o055 != 0 {
+        tracing::warn!(fix = %format!("chmod 700 {}", dir.display()), "the data dir can be listed by group or others");
+    }
+    Ok(())
+}
+
 /// A fresh random token of `bytes` bytes, URL-safe base64 without padding.
 pub fn random_token(bytes: usize) -> Result<String, getrandom::Error> {
     use base64::Engine;
