@@ -64,6 +64,13 @@ pub async fn run(cli: Cli) -> ExitCode {
                 return ExitCode::FAILURE;
             }
             let url = cli.settings.database_url();
+            if let Ok(parsed) = crate::db::DbUrl::parse(&url)
+                && parsed.backend == crate::db::Backend::Sqlite
+                && !std::path::Path::new(&parsed.target).exists()
+            {
+                eprintln!("badgegate: no database at {}", parsed.target);
+                return ExitCode::FAILURE;
+            }
             let result = actix_web::web::block(move || Db::connect(&url, 1).and_then(|db| db.compact())).await;
             match result {
                 Ok(Ok(())) => {
