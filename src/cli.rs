@@ -10,6 +10,8 @@ use crate::error::AppError;
 
 pub async fn run(cli: Cli) -> ExitCode {
     crate::telemetry::init(cli.settings.log_format);
+    // Before any command can create the data dir, the database or a secret.
+    crate::app::restrict_new_files();
     match cli.command {
         Command::Serve => match crate::app::Application::build(cli.settings).await {
             Ok(app) => match app.run_until_stopped().await {
@@ -49,6 +51,35 @@ pub async fn run(cli: Cli) -> ExitCode {
                 Ok(id) => {
                     println!("created {} account {id}", role.as_str());
                     ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("badgegate: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Purge { compact } => {
+            if !compact {
+                eprintln!("badgegate: nothing to do; `badgegate purge --compact` rewrites the tables");
+                return ExitCode::FAILURE;
+            }
+            let url = cli.settings.database_url();
+            if let Ok(parsed) = crate::db::DbUrl::parse(&url)
+                && parsed.backend == crate::db::Backend::Sqlite
+                && !std::path::Path::new(&parsed.target).exists()
+            {
+                eprintln!("badgegate: no database at {}", parsed.target);
+                return ExitCode::FAILURE;
+            }
+            let result = actix_web::web::block(move || Db::connect(&url, 1).and_then(|db| db.compact())).await;
+            match result {
+                Ok(Ok(())) => {
+                    println!("compacted: no old row version remains in the database files");
+                    ExitCode::SUCCESS
+                }
+                Ok(Err(e)) => {
+                    eprintln!("badgegate: {e}");
+                    ExitCode::FAILURE
                 }
                 Err(e) => {
                     eprintln!("badgegate: {e}");

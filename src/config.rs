@@ -112,6 +112,13 @@ pub enum Command {
     },
     /// Print the OpenAPI document of the API.
     Openapi,
+    /// Remove old row versions left in the database files (run while the service runs).
+    Purge {
+        /// Rewrite every table that ever held personal data (VACUUM FULL on PostgreSQL;
+        /// VACUUM and an emptied WAL on SQLite). Takes each table's lock for its rewrite.
+        #[arg(long)]
+        compact: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,7 +3,7 @@
 
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -16,6 +16,7 @@ pub fn load_or_create(data_dir: &Path, file_name: &str, given: Option<&str>) -> 
         return Ok(secret.as_bytes().to_vec());
     }
     let path = data_dir.join(file_name);
+    refuse_if_shared(&path)?;
     match fs::read_to_string(&path) {
         Ok(text) => {
             let bytes = hex::decode(text.trim()).map_err(|_| format!("{} is not a hex secret", path.display()))?;
@@ -40,6 +41,54 @@ pub fn load_or_create(data_dir: &Path, file_name: &str, given: Option<&str>) -> 
         }
         Err(e) => Err(format!("cannot read {}: {e}", path.display())),
     }
+}
+
+/// Refuses to use a file or directory that group or others may read, write or enter: it
+/// holds a secret or personal data. The error names the file and the `chmod` that fixes it.
+/// A missing path is fine (it will be created owner-only).
+pub fn refuse_if_shared(path: &Path) -> Result<(), String> {
+    let meta = match fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    };
+    let mode = meta.permissions().mode();
+    if mode & 0o077 == 0 {
+        return Ok(());
+    }
+    let what = if mode & 0o044 != 0 {
+        "readable"
+    } else if mode & 0o022 != 0 {
+        "writable"
+    } else {
+        "accessible"
+    };
+    let fix = if meta.is_dir() { "700" } else { "600" };
+    Err(format!(
+        "refusing to start: {path} is {what} by group or others; run: chmod {fix} {path}",
+        path = path.display()
+    ))
+}
+
+/// The data dir: refused when group or others may write in it (they could replace the
+/// database or a secret), only warned about when they may list it (the files inside are
+/// each checked with [`refuse_if_shared`], and a listing shows nothing but their names).
+/// Refusing the second case too would stop every installation made before the umask.
+pub fn check_data_dir(dir: &Path) -> Result<(), String> {
+    let mode = match fs::metadata(dir) {
+        Ok(meta) => meta.permissions().mode(),
+        Err(e) => return Err(format!("cannot read {}: {e}", dir.display())),
+    };
+    if mode & 0o022 != 0 {
+        return Err(format!(
+            "refusing to start: {path} is writable by group or others; run: chmod 700 {path}",
+            path = dir.display()
+        ));
+    }
+    if mode & 0o055 != 0 {
+        tracing::warn!(fix = %format!("chmod 700 {}", dir.display()), "the data dir can be listed by group or others");
+    }
+    Ok(())
 }
 
 /// A fresh random token of `bytes` bytes, URL-safe base64 without padding.

@@ -7,7 +7,10 @@
 //! on appending, on the other core. A passive checkpoint cannot reset the WAL while writes
 //! keep coming, so past [`RESTART_FRAMES`] it waits for the writers of this process and runs
 //! a restarting one, after which the next commit starts the WAL from its beginning.
+//! After an erasure whose own TRUNCATE checkpoint met a reader, it retries that one until
+//! the WAL is empty, so the old page images of the erased rows leave the files.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -23,10 +26,24 @@ const INTERVAL: Duration = Duration::from_millis(100);
 /// wait is short; a higher limit made it rarer but longer (single-scan p99 over 50 ms).
 const RESTART_FRAMES: i32 = 10_000;
 
+/// Bumped when an erasure could not empty the WAL at once (a reader was still in an older
+/// snapshot). Every checkpoint thread of the process retries until it has truncated after
+/// the latest request; with one database per process that is the one that erased.
+static TRUNCATE_WANTED: AtomicU64 = AtomicU64::new(0);
+
+/// How long one truncation attempt waits for readers while holding the writer mutex:
+/// scans wait at most this long per attempt.
+const TRUNCATE_BUSY_MS: u32 = 50;
+
+/// Asks the checkpoint thread to empty the WAL (TRUNCATE checkpoint) as soon as readers allow.
+pub fn request_truncate() {
+    TRUNCATE_WANTED.fetch_add(1, Ordering::SeqCst);
+}
+
 #[derive(QueryableByName)]
-struct CheckpointResult {
+pub(crate) struct CheckpointResult {
     #[diesel(sql_type = Integer)]
-    busy: i32,
+    pub(crate) busy: i32,
     #[diesel(sql_type = Integer)]
     log: i32,
     #[diesel(sql_type = Integer)]
@@ -68,11 +85,29 @@ fn run(path: &str, stop: &(Mutex<bool>, Condvar)) {
         }
     };
     let (flag, wake) = stop;
+    let mut truncated = TRUNCATE_WANTED.load(Ordering::SeqCst);
+    let mut attempts = 0u32;
     let mut stopped = flag.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     while !*stopped {
         stopped = wake.wait_timeout(stopped, INTERVAL).unwrap_or_else(std::sync::PoisonError::into_inner).0;
         if *stopped {
             break;
+        }
+        let wanted = TRUNCATE_WANTED.load(Ordering::SeqCst);
+        if wanted != truncated {
+            attempts += 1;
+            match truncate(&mut conn) {
+                Ok(true) => {
+                    truncated = wanted;
+                    // Each attempt is ~INTERVAL apart: past 5 s the erasure promise was late.
+                    if attempts > 50 {
+                        tracing::warn!(attempts, "WAL emptied after an erasure only after long-running reads ended");
+                    }
+                    attempts = 0;
+                }
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "WAL truncation after an erasure failed; retrying"),
+            }
         }
         if let Err(e) = checkpoint(&mut conn) {
             tracing::warn!(error = %e, "WAL checkpoint failed");
@@ -84,6 +119,16 @@ fn open(path: &str) -> Result<SqliteConnection, String> {
     let mut conn = SqliteConnection::establish(path).map_err(|e| e.to_string())?;
     conn.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL;").map_err(|e| e.to_string())?;
     Ok(conn)
+}
+
+/// One attempt to copy the whole WAL back and cut it to zero bytes, under the writer mutex
+/// so no writer of this process appends meanwhile. False while a reader blocks it.
+fn truncate(conn: &mut SqliteConnection) -> QueryResult<bool> {
+    let _writer = super::SQLITE_WRITER.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    conn.batch_execute(&format!("PRAGMA busy_timeout = {TRUNCATE_BUSY_MS}"))?;
+    let result = diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").get_result::<CheckpointResult>(conn);
+    conn.batch_execute("PRAGMA busy_timeout = 10000")?;
+    Ok(result?.busy == 0)
 }
 
 fn checkpoint(conn: &mut SqliteConnection) -> QueryResult<()> {

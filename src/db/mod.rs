@@ -226,6 +226,32 @@ impl Db {
         }
     }
 
+    /// Rewrites every table that ever held personal data so that no old row version stays
+    /// in the files (`badgegate purge --compact`): VACUUM FULL on PostgreSQL; on SQLite a
+    /// VACUUM of the whole file, then a TRUNCATE checkpoint so the WAL is empty.
+    /// Blocking: run from the CLI or blocking work.
+    pub fn compact(&self) -> Result<(), String> {
+        let mut conn = self.get().map_err(|e| e.to_string())?;
+        match &mut *conn {
+            DbConn::Sqlite(c) => {
+                let _writer = SQLITE_WRITER.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                c.batch_execute("VACUUM").map_err(|e| format!("VACUUM failed: {e}"))?;
+                let r: checkpoint::CheckpointResult = diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .get_result(c)
+                    .map_err(|e| format!("WAL checkpoint failed: {e}"))?;
+                if r.busy != 0 {
+                    return Err("the WAL could not be emptied while readers were active; run again".to_string());
+                }
+            }
+            DbConn::Pg(c) => {
+                let list: Vec<&str> = PersonalTable::ALL.iter().map(|t| t.table_name()).collect();
+                c.batch_execute(&format!("VACUUM FULL {}", list.join(", ")))
+                    .map_err(|e| format!("VACUUM FULL failed: {e}"))?;
+            }
+        }
+        Ok(())
+    }
+
     /// Like [`Db::run`], inside one write transaction.
     pub async fn write<T, F>(&self, f: F) -> AppResult<T>
     where
@@ -246,6 +272,118 @@ fn run_migrations(conn: &mut DbConn) -> Result<(), String> {
 
 static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// The tables whose rows ever carry personal data: contact fields, partners' notes and
+/// answers, staff notes on requests, incident narratives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PersonalTable {
+    Attendees,
+    Scans,
+    Leads,
+    Requests,
+    Incidents,
+    IncidentUpdates,
+}
+
+impl PersonalTable {
+    pub const ALL: [PersonalTable; 6] = [
+        PersonalTable::Attendees,
+        PersonalTable::Scans,
+        PersonalTable::Leads,
+        PersonalTable::Requests,
+        PersonalTable::Incidents,
+        PersonalTable::IncidentUpdates,
+    ];
+
+    pub fn table_name(self) -> &'static str {
+        match self {
+            PersonalTable::Attendees => "attendees",
+            PersonalTable::Scans => "scans",
+            PersonalTable::Leads => "leads",
+            PersonalTable::Requests => "requests",
+            PersonalTable::Incidents => "incidents",
+            PersonalTable::IncidentUpdates => "incident_updates",
+        }
+    }
+}
+
+thread_local! {
+    /// Tables whose old row versions must leave the database files once the outermost write
+    /// transaction on this thread commits. Work that needs it (erasure) may run nested in
+    /// a caller's transaction, and neither SQLite's WAL nor PostgreSQL's VACUUM can be
+    /// cleaned before the commit; so `write_tx` runs the scrub itself after it commits.
+    static SCRUB_AFTER_COMMIT: std::cell::RefCell<Vec<PersonalTable>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Asks for the old versions of these tables' rows to be removed from the database files
+/// after the current write transaction commits (nothing happens if it rolls back).
+pub fn scrub_after_commit(tables: &[PersonalTable]) {
+    SCRUB_AFTER_COMMIT.with(|pending| {
+        let mut pending = pending.borrow_mut();
+        for t in tables {
+            if !pending.contains(t) {
+                pending.push(*t);
+            }
+        }
+    });
+}
+
+fn take_scrub_request() -> Vec<PersonalTable> {
+    SCRUB_AFTER_COMMIT.with(|pending| std::mem::take(&mut *pending.borrow_mut()))
+}
+
+/// Removes old row versions from the files right after a commit.
+///
+/// SQLite: `secure_delete` already zeroed them in the main file, but the WAL still holds
+/// the page images written before; a TRUNCATE checkpoint copies the current pages back and
+/// cuts the WAL to zero bytes. The caller holds `SQLITE_WRITER`, so no writer of this
+/// process appends meanwhile. Readers still inside an older snapshot make it fail; then the
+/// checkpoint thread retries until it succeeds, and the request does not wait for readers.
+///
+/// PostgreSQL: a plain VACUUM prunes dead tuples but leaves their bytes in the page's free
+/// space and in index pages (seen with a deleted row), so the touched tables are rewritten
+/// with VACUUM FULL. It holds an exclusive lock on each table for the rewrite (scans wait
+/// that long); a lock it cannot get within 5 s falls back to VACUUM, and the operator's
+/// `purge --compact` finishes the job.
+fn scrub(conn: &mut DbConn, tables: &[PersonalTable]) {
+    match conn {
+        DbConn::Sqlite(c) => {
+            // A short wait for readers: the writer mutex is held, so scans wait as long.
+            let done = c.batch_execute("PRAGMA busy_timeout = 100").and_then(|_| {
+                diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").get_result::<checkpoint::CheckpointResult>(c)
+            });
+            if let Err(e) = c.batch_execute("PRAGMA busy_timeout = 10000") {
+                tracing::error!(error = %e, "cannot restore the busy timeout");
+            }
+            match done {
+                Ok(r) if r.busy == 0 => {}
+                Ok(_) => checkpoint::request_truncate(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "WAL truncation after erasure failed; the checkpoint thread retries");
+                    checkpoint::request_truncate();
+                }
+            }
+        }
+        DbConn::Pg(c) => {
+            let names: Vec<&str> = tables.iter().map(|t| t.table_name()).collect();
+            let list = names.join(", ");
+            // One statement per call: a multi-statement string runs as one transaction,
+            // and VACUUM refuses to run inside one.
+            let full = c
+                .batch_execute("SET lock_timeout = '5s'")
+                .and_then(|_| c.batch_execute(&format!("VACUUM FULL {list}")));
+            if let Err(e) = c.batch_execute("RESET lock_timeout") {
+                tracing::error!(error = %e, "cannot reset the lock timeout");
+            }
+            if let Err(e) = full {
+                tracing::warn!(error = %e, tables = %list, "VACUUM FULL after erasure failed; plain VACUUM instead, run `badgegate purge --compact`");
+                if let Err(e) = c.batch_execute(&format!("VACUUM {list}")) {
+                    tracing::error!(error = %e, tables = %list, "VACUUM after erasure failed");
+                }
+            }
+        }
+    }
+}
+
 /// One write transaction. On SQLite it starts with `BEGIN IMMEDIATE` so the write lock is
 /// taken up front: a deferred transaction that read first can fail with SQLITE_BUSY when it
 /// later tries to write, and no busy timeout helps it.
@@ -265,16 +403,24 @@ where
         DbConn::Sqlite(_) => Some(SQLITE_WRITER.lock().unwrap_or_else(std::sync::PoisonError::into_inner)),
         DbConn::Pg(_) => None,
     };
+    // Left over only if an earlier transaction on this thread failed before its end.
+    take_scrub_request();
     match conn {
         DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
         DbConn::Pg(_) => <DbConn as Connection>::TransactionManager::begin_transaction(conn)?,
     }
     match f(conn) {
         Ok(value) => {
-            <DbConn as Connection>::TransactionManager::commit_transaction(conn)?;
+            let committed = <DbConn as Connection>::TransactionManager::commit_transaction(conn);
+            let scrub_tables = take_scrub_request();
+            committed?;
+            if !scrub_tables.is_empty() {
+                scrub(conn, &scrub_tables);
+            }
             Ok(value)
         }
         Err(e) => {
+            take_scrub_request();
             if let Err(rollback) = <DbConn as Connection>::TransactionManager::rollback_transaction(conn) {
                 tracing::error!(error = %rollback, "rollback failed");
             }

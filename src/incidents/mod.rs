@@ -232,3 +232,139 @@ pub fn updates(conn: &mut DbConn, id: &str) -> AppResult<Vec<UpdateRow>> {
         .select(UpdateRow::as_select())
         .load(conn)?)
 }
+
+/// What erasure writes where an incident narrative named the participant.
+pub const REDACTED: &str = "(erased)";
+
+/// Erasure: replaces every occurrence (case-insensitive) of the participant's identifying
+/// values in incident narratives and daily updates with "(erased)"; the rest of the text
+/// stays, as the report must. Returns (incidents changed, updates changed).
+pub fn redact_participant(conn: &mut DbConn, needles: &[&str]) -> AppResult<(usize, usize)> {
+    // A very short value (a two-letter name) would cut words apart; such a name is no
+    // identifier on its own.
+    let needles: Vec<&str> = needles.iter().map(|n| n.trim()).filter(|n| n.chars().count() >= 3).collect();
+    if needles.is_empty() {
+        return Ok((0, 0));
+    }
+    let redact = |text: &str| -> Option<String> {
+        let mut out = text.to_string();
+        let mut changed = false;
+        for n in &needles {
+            if let Some(r) = replace_case_insensitive(&out, n, REDACTED) {
+                out = r;
+                changed = true;
+            }
+        }
+        changed.then_some(out)
+    };
+    let redact_opt = |text: &Option<String>| -> Option<Option<String>> { text.as_deref().and_then(redact).map(Some) };
+    let mut incidents_changed = 0;
+    let rows: Vec<IncidentRow> = incidents::table.select(IncidentRow::as_select()).load(conn)?;
+    for i in rows {
+        let title = redact(&i.title);
+        let description = redact(&i.description);
+        let nature = redact_opt(&i.nature);
+        let investigation = redact_opt(&i.investigation);
+        let mitigation = redact_opt(&i.mitigation);
+        let contact = redact_opt(&i.contact);
+        if title.is_none()
+            && description.is_none()
+            && nature.is_none()
+            && investigation.is_none()
+            && mitigation.is_none()
+            && contact.is_none()
+        {
+            continue;
+        }
+        diesel::update(incidents::table.find(&i.id))
+            .set((
+                incidents::title.eq(title.unwrap_or(i.title)),
+                incidents::description.eq(description.unwrap_or(i.description)),
+                incidents::nature.eq(nature.unwrap_or(i.nature)),
+                incidents::investigation.eq(investigation.unwrap_or(i.investigation)),
+                incidents::mitigation.eq(mitigation.unwrap_or(i.mitigation)),
+                incidents::contact.eq(contact.unwrap_or(i.contact)),
+            ))
+            .execute(conn)?;
+        incidents_changed += 1;
+    }
+    let mut updates_changed = 0;
+    let rows: Vec<UpdateRow> = incident_updates::table.select(UpdateRow::as_select()).load(conn)?;
+    for u in rows {
+        let fields = [
+            redact(&u.perpetrators),
+            redact(&u.data_abused),
+            redact(&u.further_investigation),
+            redact(&u.further_mitigation),
+            redact(&u.corrective_action),
+        ];
+        if fields.iter().all(Option::is_none) {
+            continue;
+        }
+        let [perpetrators, data_abused, further_investigation, further_mitigation, corrective_action] = fields;
+        diesel::update(incident_updates::table.find(&u.id))
+            .set((
+                incident_updates::perpetrators.eq(perpetrators.unwrap_or(u.perpetrators)),
+                incident_updates::data_abused.eq(data_abused.unwrap_or(u.data_abused)),
+                incident_updates::further_investigation.eq(further_investigation.unwrap_or(u.further_investigation)),
+                incident_updates::further_mitigation.eq(further_mitigation.unwrap_or(u.further_mitigation)),
+                incident_updates::corrective_action.eq(corrective_action.unwrap_or(u.corrective_action)),
+            ))
+            .execute(conn)?;
+        updates_changed += 1;
+    }
+    Ok((incidents_changed, updates_changed))
+}
+
+/// `text` with every case-insensitive occurrence of `needle` replaced; None when there is none.
+fn replace_case_insensitive(text: &str, needle: &str, with: &str) -> Option<String> {
+    let needle: Vec<char> = needle.chars().flat_map(char::to_lowercase).collect();
+    if needle.is_empty() {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut changed = false;
+    while let Some(ch) = rest.chars().next() {
+        if let Some(len) = match_len(rest, &needle) {
+            out.push_str(with);
+            rest = &rest[len..];
+            changed = true;
+        } else {
+            out.push(ch);
+            rest = &rest[ch.len_utf8()..];
+        }
+    }
+    changed.then_some(out)
+}
+
+/// Byte length of the prefix of `s` that equals `needle` (already lower-cased), if any.
+fn match_len(s: &str, needle: &[char]) -> Option<usize> {
+    let mut i = 0;
+    for (pos, ch) in s.char_indices() {
+        for lower in ch.to_lowercase() {
+            if needle.get(i) != Some(&lower) {
+                return None;
+            }
+            i += 1;
+        }
+        if i == needle.len() {
+            return Some(pos + ch.len_utf8());
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replace_case_insensitive;
+
+    #[test]
+    fn names_are_replaced_whatever_their_case() {
+        assert_eq!(
+            replace_case_insensitive("Zoë QUIXOTIC called; zoë quixotic again", "Zoë Quixotic", "(erased)").as_deref(),
+            Some("(erased) called; (erased) again")
+        );
+        assert_eq!(replace_case_insensitive("nobody here", "Zoë", "(erased)"), None);
+    }
+}

@@ -18,7 +18,7 @@ use crate::auth::bearer_token;
 use crate::auth::secrets::sha256_hex;
 use crate::consent::{self, ConsentView, WithdrawalView};
 use crate::db::schema::{attendees, badges, consents, disclosures, leads, partners, scans};
-use crate::db::{DbConn, ms_to_rfc3339, now_ms, write_tx};
+use crate::db::{DbConn, PersonalTable, ms_to_rfc3339, now_ms, write_tx};
 use crate::error::{AppError, AppResult};
 use crate::events;
 
@@ -259,8 +259,11 @@ pub struct ErasureResult {
 }
 
 /// Erases a participant: personal fields overwritten, badge and links revoked, opt-ins
-/// ended, partners' notes about them removed. Scans, leads and ledger rows stay as
-/// skeletons under the pseudonymous id, so the history of disclosures survives.
+/// ended, partners' notes about them removed, staff notes on their requests cleared and
+/// their name, e-mail and phone replaced with "(erased)" in incident narratives. Scans,
+/// leads and ledger rows stay as skeletons under the pseudonymous id, so the history of
+/// disclosures survives. After the commit the old row versions leave the database files
+/// (see `db::scrub_after_commit`), whichever path erased.
 pub fn erase(conn: &mut DbConn, attendee_id: &str) -> AppResult<ErasureResult> {
     write_tx(conn, |conn| {
         let now = now_ms();
@@ -295,12 +298,41 @@ pub fn erase(conn: &mut DbConn, attendee_id: &str) -> AppResult<ErasureResult> {
         )
         .set(consents::ended_at.eq(Some(now)))
         .execute(conn)?;
-        diesel::update(scans::table.filter(scans::attendee_id.eq(attendee_id)))
-            .set((scans::notes.eq(None::<String>), scans::rating.eq(None::<i32>), scans::answers.eq(None::<String>)))
-            .execute(conn)?;
-        diesel::update(leads::table.filter(leads::attendee_id.eq(attendee_id)))
-            .set((leads::notes.eq(None::<String>), leads::rating.eq(None::<i32>), leads::answers.eq(None::<String>)))
-            .execute(conn)?;
+        let mut touched = vec![PersonalTable::Attendees];
+        // Only rows that carry something are rewritten, so a table is compacted only when
+        // it held something about this person.
+        let scans_cleared = diesel::update(
+            scans::table
+                .filter(scans::attendee_id.eq(attendee_id))
+                .filter(scans::notes.is_not_null().or(scans::rating.is_not_null()).or(scans::answers.is_not_null())),
+        )
+        .set((scans::notes.eq(None::<String>), scans::rating.eq(None::<i32>), scans::answers.eq(None::<String>)))
+        .execute(conn)?;
+        if scans_cleared > 0 {
+            touched.push(PersonalTable::Scans);
+        }
+        let leads_cleared = diesel::update(
+            leads::table
+                .filter(leads::attendee_id.eq(attendee_id))
+                .filter(leads::notes.is_not_null().or(leads::rating.is_not_null()).or(leads::answers.is_not_null())),
+        )
+        .set((leads::notes.eq(None::<String>), leads::rating.eq(None::<i32>), leads::answers.eq(None::<String>)))
+        .execute(conn)?;
+        if leads_cleared > 0 {
+            touched.push(PersonalTable::Leads);
+        }
+        if requests::clear_notes(conn, attendee_id)? > 0 {
+            touched.push(PersonalTable::Requests);
+        }
+        let needles = [a.name.as_str(), a.email.as_str(), a.phone.as_deref().unwrap_or("")];
+        let (incidents_changed, updates_changed) = crate::incidents::redact_participant(conn, &needles)?;
+        if incidents_changed > 0 {
+            touched.push(PersonalTable::Incidents);
+        }
+        if updates_changed > 0 {
+            touched.push(PersonalTable::IncidentUpdates);
+        }
+        crate::db::scrub_after_commit(&touched);
         let mut to_notify: Vec<PartnerOption> = Vec::new();
         for r in recipients(conn, attendee_id)? {
             if !to_notify.iter().any(|p| p.id == r.partner_id) {

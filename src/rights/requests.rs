@@ -90,6 +90,16 @@ pub fn record_self_service(conn: &mut DbConn, event_id: &str, attendee_id: &str,
     Ok(())
 }
 
+/// Erasure: staff notes on the participant's requests may quote them, so they go too; the
+/// requests themselves (kind, dates, who handled them) stay as proof they were answered.
+pub fn clear_notes(conn: &mut DbConn, attendee_id: &str) -> AppResult<usize> {
+    Ok(diesel::update(
+        requests::table.filter(requests::attendee_id.eq(attendee_id)).filter(requests::notes.is_not_null()),
+    )
+    .set(requests::notes.eq(None::<String>))
+    .execute(conn)?)
+}
+
 pub fn for_attendee(conn: &mut DbConn, attendee_id: &str) -> AppResult<Vec<RequestView>> {
     Ok(requests::table
         .filter(requests::attendee_id.eq(attendee_id))
