@@ -339,11 +339,12 @@ fn take_scrub_request() -> Vec<PersonalTable> {
 /// process appends meanwhile. Readers still inside an older snapshot make it fail; then the
 /// checkpoint thread retries until it succeeds, and the request does not wait for readers.
 ///
-/// PostgreSQL: a plain VACUUM prunes dead tuples but leaves their bytes in the page's free
-/// space and in index pages (seen with a deleted row), so the touched tables are rewritten
-/// with VACUUM FULL. It holds an exclusive lock on each table for the rewrite (scans wait
-/// that long); a lock it cannot get within 5 s falls back to VACUUM, and the operator's
-/// `purge --compact` finishes the job.
+/// PostgreSQL: a plain VACUUM, which takes no lock that stops scans, makes the dead row
+/// versions unreachable and their space reusable. It does not zero their bytes (pruning
+/// compacts a page without clearing the hole, and index pages keep deleted tuples), so
+/// the old values leave the files only when the tables are rewritten: `badgegate purge
+/// --compact` (VACUUM FULL), on the schedule the README states. Rewriting here instead
+/// would lock the scan tables for seconds on every erasure during a show.
 fn scrub(conn: &mut DbConn, tables: &[PersonalTable]) {
     match conn {
         DbConn::Sqlite(c) => {
@@ -366,19 +367,9 @@ fn scrub(conn: &mut DbConn, tables: &[PersonalTable]) {
         DbConn::Pg(c) => {
             let names: Vec<&str> = tables.iter().map(|t| t.table_name()).collect();
             let list = names.join(", ");
-            // One statement per call: a multi-statement string runs as one transaction,
-            // and VACUUM refuses to run inside one.
-            let full = c
-                .batch_execute("SET lock_timeout = '5s'")
-                .and_then(|_| c.batch_execute(&format!("VACUUM FULL {list}")));
-            if let Err(e) = c.batch_execute("RESET lock_timeout") {
-                tracing::error!(error = %e, "cannot reset the lock timeout");
-            }
-            if let Err(e) = full {
-                tracing::warn!(error = %e, tables = %list, "VACUUM FULL after erasure failed; plain VACUUM instead, run `badgegate purge --compact`");
-                if let Err(e) = c.batch_execute(&format!("VACUUM {list}")) {
-                    tracing::error!(error = %e, tables = %list, "VACUUM after erasure failed");
-                }
+            // Its own statement: VACUUM refuses to run inside a transaction block.
+            if let Err(e) = c.batch_execute(&format!("VACUUM {list}")) {
+                tracing::error!(error = %e, tables = %list, "VACUUM after erasure failed; run `badgegate purge --compact`");
             }
         }
     }
