@@ -139,7 +139,9 @@ impl Application {
         });
         let table = web::Data::new(RouteTable::new(&openapi(), crate::web::PAGE_ROUTES));
         let header_policy = web::Data::new(crate::http::headers::HeaderPolicy {
-            tls: tls.is_some(),
+            // Behind a TLS-terminating proxy the public URL says https: browsers still get
+            // HSTS and the `__Host-` cookie.
+            tls: tls.is_some() || public_url.starts_with("https://"),
             page_csp: actix_web::http::header::HeaderValue::from_str(&crate::web::page_policy())
                 .map_err(|e| format!("page policy: {e}"))?,
         });

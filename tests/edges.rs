@@ -144,6 +144,16 @@ async fn every_answer_carries_the_security_headers(app: TestApp) {
     assert!(form.headers().get("strict-transport-security").is_none(), "no HSTS over plain HTTP");
     let cookie = form.headers()["set-cookie"].to_str().unwrap().to_string();
     assert!(cookie.starts_with("bg_csrf=") && !cookie.contains("Secure"), "{cookie}");
+    // The printable badge sheet keeps its own print layout under its own policy.
+    let sheet = app.get(&admin, &format!("/api/v1/events/{event}/badges/sheet")).await;
+    assert_common_headers(&sheet, "badge sheet");
+    let csp = sheet.headers()["content-security-policy"].to_str().unwrap().to_string();
+    let html = sheet.text().await.unwrap();
+    let style = html.split("<style>").nth(1).unwrap().split("</style>").next().unwrap();
+    use base64::Engine;
+    use sha2::Digest;
+    let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(style.as_bytes()));
+    assert!(csp.contains(&format!("style-src 'sha256-{hash}'")), "the sheet's style is blocked: {csp}");
     let me = app.client.get(reg["privacy_url"].as_str().unwrap()).send().await.unwrap();
     assert_eq!(me.status(), 200);
     assert_common_headers(&me, "privacy page");

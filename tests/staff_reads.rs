@@ -177,6 +177,21 @@ async fn a_registrar_who_downloaded_everyone_is_reported_as_having_obtained_them
     let report = app.get(&d.admin, &format!("/api/v1/incidents/{id}/report")).await.text().await.unwrap();
     assert!(!report.contains("No contact data was released"), "{report}");
     assert!(report.contains("operator staff"), "{report}");
+
+    // An incident about the event (say, a partner's leak) does not count the operator's own
+    // staff reads as exposure: only a staff-user scope does.
+    let res = app
+        .post(
+            &d.admin,
+            "/api/v1/incidents",
+            &json!({"title": "Event-wide check", "description": "No partner involved.",
+                    "discovered_at": to, "scope": {"event_id": d.event}, "window": {"from": from, "to": to}}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let inc: Value = res.json().await.unwrap();
+    assert_eq!(inc["exposure"]["records"], 0, "{inc}");
+    assert_eq!(inc["exposure"]["recipients"], json!([]));
 }
 
 /// Makes every ledger insert fail, as a full disk or a broken constraint would.

@@ -45,13 +45,17 @@ impl LimitClass {
     /// From the matched route pattern, so percent-encoding or a trailing slash cannot
     /// slip a request past its budget.
     fn of(method: &Method, pattern: &str) -> Option<LimitClass> {
-        if method != Method::POST {
+        if method != Method::POST && method != Method::PATCH {
             return None;
         }
         match pattern {
             "/api/v1/auth/login" | "/api/v1/auth/password" => Some(LimitClass::SignIn),
             "/e/{slug}/register" => Some(LimitClass::Registration),
-            p if p.starts_with("/me/{token}/") || p == "/u/{token}" => Some(LimitClass::PrivacyPage),
+            // The privacy actions, whether from the page or through the API.
+            p if p.starts_with("/me/{token}/") || p == "/u/{token}" || p == "/api/v1/me" => {
+                Some(LimitClass::PrivacyPage)
+            }
+            p if p.starts_with("/api/v1/me/") => Some(LimitClass::PrivacyPage),
             _ => None,
         }
     }

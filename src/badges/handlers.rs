@@ -122,12 +122,7 @@ pub async fn badge_sheet(
     let esc = |s: &str| html_escape::encode_text(s).into_owned();
     let mut html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Badges — {}</title>\
-         <style>@page{{size:A4;margin:10mm}}body{{font-family:sans-serif;margin:0}}\
-         .sheet{{display:grid;grid-template-columns:repeat(2,1fr);gap:6mm}}\
-         .badge{{border:1px dashed #999;padding:6mm;break-inside:avoid;text-align:center}}\
-         .name{{font-size:18pt;font-weight:bold}}.company{{font-size:12pt}}\
-         .code{{font-family:monospace;font-size:10pt;letter-spacing:1px}}svg{{width:45mm;height:45mm}}</style>\
-         </head><body><div class=\"sheet\">",
+         <style>{SHEET_STYLE}</style></head><body><div class=\"sheet\">",
         esc(&event.name)
     );
     for a in rows {
@@ -146,8 +141,16 @@ pub async fn badge_sheet(
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header(("Cache-Control", "no-store"))
+        .insert_header(("Content-Security-Policy", crate::web::policy_for_style(SHEET_STYLE)))
         .body(html))
 }
+
+/// The sheet's own print layout; its Content-Security-Policy allows exactly this style.
+const SHEET_STYLE: &str = "@page{size:A4;margin:10mm}body{font-family:sans-serif;margin:0}\
+.sheet{display:grid;grid-template-columns:repeat(2,1fr);gap:6mm}\
+.badge{border:1px dashed #999;padding:6mm;break-inside:avoid;text-align:center}\
+.name{font-size:18pt;font-weight:bold}.company{font-size:12pt}\
+.code{font-family:monospace;font-size:10pt;letter-spacing:1px}svg{width:45mm;height:45mm}";
 
 /// Every current badge of an event as CSV, for a print shop (admin or registrar):
 /// attendee_id, name, company, badge_payload (what the QR code holds), fallback_code.

@@ -247,6 +247,18 @@ impl Db {
                 let list: Vec<&str> = PersonalTable::ALL.iter().map(|t| t.table_name()).collect();
                 c.batch_execute(&format!("VACUUM FULL {}", list.join(", ")))
                     .map_err(|e| format!("VACUUM FULL failed: {e}"))?;
+                // ANALYZE keeps sample values (histogram bounds) of text columns in
+                // pg_statistic, which no VACUUM clears. Migration 000008 stops collecting
+                // them for personal columns; samples taken before it are removed here,
+                // which needs a superuser or the table owner with access to the catalog.
+                if let Err(e) = c.batch_execute(&format!(
+                    "DELETE FROM pg_statistic s USING pg_attribute a
+                      WHERE a.attrelid = s.starelid AND a.attnum = s.staattnum
+                        AND a.attstattarget = 0 AND s.starelid IN ({})",
+                    list.iter().map(|t| format!("'{t}'::regclass")).collect::<Vec<_>>().join(", ")
+                )) {
+                    tracing::warn!(error = %e, "cannot clear old statistics samples of personal columns; run purge --compact as a superuser once");
+                }
             }
         }
         Ok(())

@@ -136,6 +136,10 @@ pub fn exposure(conn: &mut DbConn, i: &IncidentRow) -> AppResult<Exposure> {
     }
     if let Some(u) = &i.scope_user_id {
         q = q.filter(disclosures::user_id.eq(u.clone()));
+    } else {
+        // Staff reads (attendee lists, badge sheets, the affected-list itself) are the
+        // operator's own use, not an exposure, unless the incident is about a staff user.
+        q = q.filter(disclosures::channel.ne("staff"));
     }
     if let Some(e) = &i.scope_event_id {
         q = q.filter(disclosures::event_id.eq(e.clone()));
@@ -325,14 +329,23 @@ fn replace_case_insensitive(text: &str, needle: &str, with: &str) -> Option<Stri
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     let mut changed = false;
+    // Whole values only: a participant called "Ann" must not turn "annual" in an unrelated
+    // report into "(erased)ual".
+    let mut after_word = false;
     while let Some(ch) = rest.chars().next() {
-        if let Some(len) = match_len(rest, &needle) {
-            out.push_str(with);
-            rest = &rest[len..];
-            changed = true;
-        } else {
-            out.push(ch);
-            rest = &rest[ch.len_utf8()..];
+        let whole = |len: usize| !rest.get(len..).and_then(|r| r.chars().next()).is_some_and(char::is_alphanumeric);
+        match match_len(rest, &needle) {
+            Some(len) if !after_word && whole(len) => {
+                out.push_str(with);
+                rest = rest.get(len..).unwrap_or_default();
+                changed = true;
+                after_word = false;
+            }
+            _ => {
+                out.push(ch);
+                rest = rest.get(ch.len_utf8()..).unwrap_or_default();
+                after_word = ch.is_alphanumeric();
+            }
         }
     }
     changed.then_some(out)
@@ -366,5 +379,14 @@ mod tests {
             Some("(erased) called; (erased) again")
         );
         assert_eq!(replace_case_insensitive("nobody here", "Zoë", "(erased)"), None);
+    }
+
+    #[test]
+    fn only_whole_values_are_replaced() {
+        assert_eq!(replace_case_insensitive("annual report by Joann", "Ann", "(erased)"), None);
+        assert_eq!(
+            replace_case_insensitive("Ann's badge, (ann) and ANN.", "Ann", "(erased)").as_deref(),
+            Some("(erased)'s badge, ((erased)) and (erased).")
+        );
     }
 }

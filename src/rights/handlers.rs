@@ -94,7 +94,9 @@ pub fn apply_correction(conn: &mut DbConn, token: &str, c: Correction) -> AppRes
         if !errors.is_empty() {
             return Err(AppError::Validation(errors));
         }
-        let result = diesel::update(attendees_t::table.find(&a.id))
+        // Only while not erased: on PostgreSQL an erasure may commit between the read above
+        // and this write, which must not bring the erased values back.
+        let result = diesel::update(attendees_t::table.find(&a.id).filter(attendees_t::erased_at.is_null()))
             .set((
                 attendees_t::name.eq(&a.name),
                 attendees_t::email.eq(&a.email),
@@ -110,6 +112,7 @@ pub fn apply_correction(conn: &mut DbConn, token: &str, c: Correction) -> AppRes
             Err(e) if is_unique_violation(&e) => {
                 return Err(AppError::Conflict("this e-mail is already registered for this event".into()));
             }
+            Ok(0) => return Err(AppError::Unauthorized),
             other => other?,
         };
         if changed {

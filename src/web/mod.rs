@@ -45,9 +45,14 @@ svg{width:100%;max-width:16rem;height:auto}code{font-size:1.1rem}";
 
 /// The pages' Content-Security-Policy: no script at all, only [`STYLE`] (by its hash).
 pub fn page_policy() -> String {
+    policy_for_style(STYLE)
+}
+
+/// A page policy allowing no script and exactly one inline style sheet, by its hash.
+pub fn policy_for_style(style: &str) -> String {
     use base64::Engine;
     use sha2::Digest;
-    let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(STYLE.as_bytes()));
+    let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(style.as_bytes()));
     format!(
         "default-src 'none'; style-src 'sha256-{hash}'; img-src 'self' data:; form-action 'self'; \
          frame-ancestors 'none'; base-uri 'none'"
