@@ -422,7 +422,8 @@ where
 
 /// Time as stored: milliseconds since the Unix epoch, UTC (one portable column type).
 pub fn now_ms() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp_nanos().div_euclid(1_000_000) as i64
+    // i64 milliseconds reach far beyond any date `time` can hold, so the fallback never runs.
+    i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos().div_euclid(1_000_000)).unwrap_or(i64::MAX)
 }
 
 pub fn ms_to_rfc3339(ms: i64) -> String {
