@@ -164,7 +164,8 @@ impl Db {
         let url = DbUrl::parse(url)?;
         // Every connection to `:memory:` is its own empty database: keep exactly one.
         let size = if url.target == ":memory:" { 1 } else { pool_size.max(1) };
-        let checkpoint_target = (url.backend == Backend::Sqlite && url.target != ":memory:").then(|| url.target.clone());
+        let checkpoint_target =
+            (url.backend == Backend::Sqlite && url.target != ":memory:").then(|| url.target.clone());
         let writer_manager = Manager { url: url.clone() };
         let pool = r2d2::Pool::builder()
             .max_size(size)
