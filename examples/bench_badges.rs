@@ -1,5 +1,12 @@
 //! Badge rendering throughput: `cargo run --release --example bench_badges [N]`.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::as_conversions
+)]
 
 use std::time::Instant;
 

@@ -1,6 +1,13 @@
 //! Step 7, issue 11 points 1 and 2: an erased participant leaves no byte in the database
 //! files, and the files are for the service's own user only.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::as_conversions
+)]
 
 mod common;
 

@@ -1,6 +1,13 @@
 //! Step 7: no scan basis after the event, an erased badge indistinguishable from a replaced
 //! one, and the headers a browser and a proxy act on.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::as_conversions
+)]
 
 mod common;
 

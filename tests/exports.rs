@@ -1,5 +1,12 @@
 //! Step 4: consent-gated CSV exports and the disclosure ledger, through the HTTP API.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::as_conversions
+)]
 
 mod common;
 

@@ -1,5 +1,12 @@
 //! Step 1: start-up, configuration, accounts, login, tokens, errors, operations.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::as_conversions
+)]
 
 mod common;
 
@@ -107,7 +114,7 @@ async fn unknown_email_and_wrong_password_look_the_same(app: TestApp) {
 
 async fn repeated_failures_throttle_the_account(app: TestApp) {
     app.create_staff("target@example.org", Role::Admin).await;
-    for _ in 0..badgegate::auth::users::THROTTLE_AFTER_FAILURES {
+    for _ in 0..badgegate::auth::throttle::THROTTLE_AFTER_FAILURES {
         assert_eq!(app.login("target@example.org", "wrong password guess").await.status(), 401);
     }
     // Even the right password waits until the lock ends.

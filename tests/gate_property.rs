@@ -3,7 +3,14 @@
 //!
 //! Worlds are built through the library's own registration, withdrawal and scan paths
 //! (the same code the HTTP handlers call), then exported through the gate.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::as_conversions
+)]
 
 mod common;
 

@@ -1,7 +1,14 @@
 //! Hostile input never reaches the database as a 500: control characters and bytes that are
 //! not UTF-8 anywhere in a request, absurd paging, huge broken CSV files, JSON that is not
 //! one object, bodies sent with a bad token, and e-mail addresses in two Unicode forms.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::as_conversions
+)]
 
 mod common;
 

@@ -1,7 +1,14 @@
 //! Step 7 (issue 11, points 3 and 4): staff reads of contact fields are ledgered, an
 //! incident scoped to a staff user says what that user obtained, and scanners get the scan
 //! card (name, company) through the API too.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::as_conversions
+)]
 
 mod common;
 

@@ -70,15 +70,15 @@ fn parse(body: &[u8], partner_ids: &[String]) -> Result<Vec<super::ValidRegistra
     let mut errors = Vec::new();
     for (i, h) in headers.iter().enumerate() {
         let h = h.trim().trim_start_matches('\u{feff}');
-        match COLUMNS.iter().position(|c| *c == h) {
-            Some(pos) if index[pos].is_none() => index[pos] = Some(i),
+        match COLUMNS.iter().position(|c| *c == h).and_then(|pos| index.get_mut(pos)) {
+            Some(slot) if slot.is_none() => *slot = Some(i),
             Some(_) => errors.push(FieldError::new("header", format!("column `{h}` appears twice"))),
             None => errors.push(FieldError::new("header", format!("unknown column `{h}`"))),
         }
     }
     for required in REQUIRED {
         if let Some(pos) = COLUMNS.iter().position(|c| *c == required)
-            && index[pos].is_none()
+            && index.get(pos) == Some(&None)
         {
             errors.push(FieldError::new("header", format!("missing column `{required}`")));
         }
@@ -100,12 +100,13 @@ fn parse(body: &[u8], partner_ids: &[String]) -> Result<Vec<super::ValidRegistra
                 continue;
             }
         };
-        let get = |col: usize| index[col].and_then(|i| record.get(i)).unwrap_or("");
+        let get = |col: usize| index.get(col).copied().flatten().and_then(|i| record.get(i)).unwrap_or("");
         let opt = |col: usize| Some(get(col).to_string()).filter(|v| !v.trim().is_empty());
         let mut row_errors = Vec::new();
         let mut flag = |col: usize| {
             parse_bool(get(col)).unwrap_or_else(|| {
-                row_errors.push(FieldError::new(COLUMNS[col], "must be true or false"));
+                row_errors
+                    .push(FieldError::new(COLUMNS.get(col).copied().unwrap_or_default(), "must be true or false"));
                 false
             })
         };

@@ -20,7 +20,6 @@ use crate::events::{EventRow, clean_text};
 pub use handlers::routes;
 
 pub const MAX_NAME: usize = 200;
-pub const MAX_EMAIL: usize = 254;
 pub const MAX_COMPANY: usize = 200;
 pub const MAX_PHONE: usize = 40;
 pub const MAX_ADDRESS: usize = 500;

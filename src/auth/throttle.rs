@@ -26,7 +26,7 @@ pub const FORGET_AFTER_MS: i64 = 24 * 60 * 60 * 1000;
 const SWEEP_EVERY_MS: i64 = 10 * 60 * 1000;
 
 pub fn lock_seconds(failures: i32) -> i64 {
-    let over = (failures - THROTTLE_AFTER_FAILURES).clamp(0, 20) as u32;
+    let over = u32::try_from((failures - THROTTLE_AFTER_FAILURES).clamp(0, 20)).unwrap_or(0);
     (THROTTLE_BASE_SECS.saturating_mul(1i64 << over)).min(THROTTLE_MAX_SECS)
 }
 
@@ -98,7 +98,7 @@ impl LoginThrottle {
         if let Some(until) = locked_until
             && until > now
         {
-            return Ok(Attempt::Locked { retry_after_secs: ((until - now) as u64).div_ceil(1000) });
+            return Ok(Attempt::Locked { retry_after_secs: (until - now).unsigned_abs().div_ceil(1000) });
         }
         let failures = failures.saturating_add(1);
         let locked_secs = (failures >= THROTTLE_AFTER_FAILURES).then(|| lock_seconds(failures));

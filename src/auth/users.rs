@@ -8,10 +8,6 @@ use crate::db::schema::users;
 use crate::db::{DbConn, new_id, now_ms};
 use crate::error::{AppError, AppResult, FieldError, is_unique_violation};
 
-// The throttle lives in `throttle` (keyed by address, not by account); these names stay
-// for callers that read the schedule from here.
-pub use super::throttle::{THROTTLE_AFTER_FAILURES, THROTTLE_BASE_SECS, THROTTLE_MAX_SECS, lock_seconds};
-
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]
 pub struct UserRow {
@@ -23,10 +19,8 @@ pub struct UserRow {
     pub partner_id: Option<String>,
     pub token_version: i32,
     pub disabled: bool,
-    /// No longer written: failures are counted per address in `login_throttle`.
-    pub failed_logins: i32,
-    /// No longer written, as `failed_logins`.
-    pub locked_until: Option<i64>,
+    // `failed_logins` and `locked_until` stay in the table but are not read: failures are
+    // counted per address in `login_throttle`.
     pub created_at: i64,
 }
 

@@ -35,7 +35,7 @@ impl BadgeKey {
         mac.update(badge_id.as_bytes());
         let digest = mac.finalize().into_bytes();
         let mut code = [0u8; CODE_BYTES];
-        code.copy_from_slice(&digest[..CODE_BYTES]);
+        code.copy_from_slice(digest.get(..CODE_BYTES).ok_or_else(|| AppError::internal("digest shorter than a code"))?);
         Ok(BadgeCode(code))
     }
 
@@ -47,7 +47,9 @@ impl BadgeKey {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).map_err(AppError::internal)?;
         mac.update(b"badgegate unsubscribe v1\0");
         mac.update(attendee_id.as_bytes());
-        Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&mac.finalize().into_bytes()[..24]))
+        let digest = mac.finalize().into_bytes();
+        let token = digest.get(..24).ok_or_else(|| AppError::internal("digest shorter than a token"))?;
+        Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(token))
     }
 }
 
@@ -177,7 +179,9 @@ pub fn render_png(payload: &str) -> AppResult<Vec<u8>> {
             let (mx, my) = (i % width + QUIET_ZONE, i / width + QUIET_ZONE);
             for dy in 0..MODULE_PX {
                 let start = (my * MODULE_PX + dy) * side + mx * MODULE_PX;
-                pixels[start..start + MODULE_PX].fill(0);
+                if let Some(run) = pixels.get_mut(start..start + MODULE_PX) {
+                    run.fill(0);
+                }
             }
         }
     }

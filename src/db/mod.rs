@@ -151,7 +151,6 @@ pub type Pool = r2d2::Pool<Manager>;
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
-    pub backend: Backend,
     /// SQLite only: the connection the hot write paths (scans) write on. A connection's page
     /// cache is dropped whenever another connection wrote since its last transaction; with
     /// every scan batch on one connection it stays warm.
@@ -163,10 +162,10 @@ impl Db {
     /// Opens the pool and brings the schema up to date.
     pub fn connect(url: &str, pool_size: u32) -> Result<Db, String> {
         let url = DbUrl::parse(url)?;
-        let backend = url.backend;
         // Every connection to `:memory:` is its own empty database: keep exactly one.
         let size = if url.target == ":memory:" { 1 } else { pool_size.max(1) };
-        let checkpoint_target = (backend == Backend::Sqlite && url.target != ":memory:").then(|| url.target.clone());
+        let checkpoint_target =
+            (url.backend == Backend::Sqlite && url.target != ":memory:").then(|| url.target.clone());
         let writer_manager = Manager { url: url.clone() };
         let pool = r2d2::Pool::builder()
             .max_size(size)
@@ -188,7 +187,7 @@ impl Db {
             .transpose()
             .map_err(|e| format!("cannot start the checkpoint thread: {e}"))?
             .map(Arc::new);
-        Ok(Db { pool, backend, writer, _checkpointer: checkpointer })
+        Ok(Db { pool, writer, _checkpointer: checkpointer })
     }
 
     pub fn get(&self) -> AppResult<r2d2::PooledConnection<Manager>> {
@@ -434,7 +433,8 @@ where
 
 /// Time as stored: milliseconds since the Unix epoch, UTC (one portable column type).
 pub fn now_ms() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp_nanos().div_euclid(1_000_000) as i64
+    // i64 milliseconds reach far beyond any date `time` can hold, so the fallback never runs.
+    i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos().div_euclid(1_000_000)).unwrap_or(i64::MAX)
 }
 
 pub fn ms_to_rfc3339(ms: i64) -> String {

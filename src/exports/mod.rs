@@ -146,12 +146,13 @@ fn stream_export(db: Db, scope: PartnerScope, export_id: String, excel: bool, tx
         after = Some(last.attendee_id.clone());
         let bytes = csv_bytes(page.iter().map(|r| record(r, &fields, &scanners)))?;
         hasher.update(&bytes);
-        rows += page.len() as i64;
+        let page_rows = i64::try_from(page.len()).unwrap_or(i64::MAX);
+        rows += page_rows;
         if tx.blocking_send(Ok(bytes.into())).is_err() {
             tracing::warn!(export_id, rows, "export client went away");
             break;
         }
-        if (page.len() as i64) < PAGE {
+        if page_rows < PAGE {
             break;
         }
     }

@@ -449,7 +449,7 @@ pub fn staff_read(conn: &mut DbConn, staff_user_id: &str, selection: StaffSelect
                 badge_id,
             })
             .collect();
-        let total = total.unwrap_or(records.len() as i64);
+        let total = total.unwrap_or(i64::try_from(records.len()).unwrap_or(i64::MAX));
         Ok(StaffRead { records, total })
     })
 }

@@ -21,7 +21,7 @@ pub async fn request_span(
     let route = res.request().match_pattern().unwrap_or_else(|| "(unmatched)".to_string());
     let status = res.status().as_u16();
     span.in_scope(|| {
-        tracing::info!(route = %route, status, elapsed_ms = started.elapsed().as_millis() as u64, "request completed");
+        tracing::info!(route = %route, status, elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX), "request completed");
     });
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         res.headers_mut().insert(HeaderName::from_static("x-request-id"), value);

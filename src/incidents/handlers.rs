@@ -411,8 +411,10 @@ pub async fn list_incidents(
             Ok(out)
         })
         .await?;
-    let total = summaries.len() as i64;
-    let items = summaries.into_iter().skip(((page - 1) * per_page) as usize).take(per_page as usize).collect();
+    let total = i64::try_from(summaries.len()).unwrap_or(i64::MAX);
+    // `resolve` bounds both numbers above zero, so neither conversion falls back.
+    let skip = usize::try_from((page - 1) * per_page).unwrap_or(usize::MAX);
+    let items = summaries.into_iter().skip(skip).take(usize::try_from(per_page).unwrap_or(0)).collect();
     Ok(web::Json(Page { items, total, page, per_page }))
 }
 

@@ -69,6 +69,10 @@ fn run(db: Db, rx: mpsc::Receiver<Job>) {
 }
 
 /// One transaction; scans are decided per (partner, user) in arrival order.
+#[expect(
+    clippy::indexing_slicing,
+    reason = "every index ranges over 0..group.len(), and `outcomes` and `done` have that length"
+)]
 fn write_group(db: &Db, group: &[Job]) -> AppResult<Vec<Outcome>> {
     db.write_blocking(|conn| {
         let now = now_ms();

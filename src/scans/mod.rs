@@ -103,7 +103,7 @@ pub fn validate(item: &ScanItem) -> Result<ValidScan, Vec<FieldError>> {
     }
     let rating = match item.rating {
         None => None,
-        Some(r @ 0..=5) => Some(r as i32),
+        Some(r @ 0..=5) => i32::try_from(r).ok(),
         Some(_) => {
             errors.push(FieldError::new("rating", "must be between 0 and 5"));
             None
@@ -350,6 +350,10 @@ fn decide(conn: &mut DbConn, scope: &PartnerScope, batch: &[ValidScan], now: i64
 /// before. Same rules as one by one: a `client_scan_id` seen before (in the database or
 /// earlier in this batch) is a duplicate; rejections are decided per scan; every
 /// participant with an accepted or duplicate scan gets one lead card through the gate.
+#[expect(
+    clippy::indexing_slicing,
+    reason = "`decide` builds a plan's `rows` and `decisions` together: `Accepted(i)` is the index of a row it pushed"
+)]
 pub fn process_batch(
     conn: &mut DbConn,
     scope: &PartnerScope,
@@ -435,8 +439,8 @@ fn new_leads(scope: &PartnerScope, accepted: &[&ScanRow], now: i64) -> AppResult
     let mut fresh: Vec<LeadRow> = Vec::new();
     let mut fresh_index: HashMap<&str, usize> = HashMap::new();
     for scan in accepted {
-        if let Some(&i) = fresh_index.get(scan.attendee_id.as_str()) {
-            merge(&mut fresh[i], scan, now)?;
+        if let Some(lead) = fresh_index.get(scan.attendee_id.as_str()).and_then(|&i| fresh.get_mut(i)) {
+            merge(lead, scan, now)?;
         } else {
             fresh_index.insert(&scan.attendee_id, fresh.len());
             fresh.push(LeadRow {

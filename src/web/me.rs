@@ -7,21 +7,12 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use diesel::prelude::*;
 
-use super::{esc, page};
+use super::{esc, html, page};
 use crate::app::AppState;
 use crate::db::schema::attendees;
 use crate::error::{AppError, AppResult};
 use crate::rights::handlers::{Correction, apply_correction, export_record, self_erase, self_withdraw};
 use crate::rights::{ParticipantRecord, by_unsubscribe_token, load_record};
-
-fn html(status: StatusCode, body: String) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .insert_header(("Cache-Control", "no-store"))
-        .insert_header(("Referrer-Policy", "no-referrer"))
-        .insert_header(("X-Frame-Options", "DENY"))
-        .body(body)
-}
 
 fn not_found() -> HttpResponse {
     html(

@@ -30,6 +30,18 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
         .service(me::unsubscribe);
 }
 
+/// A page answer. The headers repeat the security middleware's defaults on purpose: a page
+/// may show personal data or carry a personal link, so it states them itself rather than
+/// depend on how the application is wrapped.
+pub fn html(status: actix_web::http::StatusCode, body: String) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header(("Referrer-Policy", "no-referrer"))
+        .insert_header(("X-Frame-Options", "DENY"))
+        .body(body)
+}
+
 pub fn esc(s: &str) -> String {
     html_escape::encode_double_quoted_attribute(s).into_owned()
 }

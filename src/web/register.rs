@@ -5,7 +5,7 @@ use actix_web::cookie::{Cookie, SameSite};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use subtle::ConstantTimeEq;
 
-use super::{esc, page};
+use super::{esc, html, page};
 use crate::app::AppState;
 use crate::attendees::handlers::register_one;
 use crate::attendees::{RegistrationInput, privacy_url};
@@ -103,14 +103,6 @@ fn csrf_cookie(req: &HttpRequest, token: &str, slug: &str) -> Cookie<'static> {
     } else {
         builder.path(format!("/e/{slug}/")).finish()
     }
-}
-
-fn html(status: actix_web::http::StatusCode, body: String) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .insert_header(("Cache-Control", "no-store"))
-        .insert_header(("X-Frame-Options", "DENY"))
-        .body(body)
 }
 
 async fn load(state: &web::Data<AppState>, slug: String) -> AppResult<(events::EventRow, Vec<PartnerRow>)> {

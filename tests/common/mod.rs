@@ -1,6 +1,14 @@
 //! Black-box test harness: each test spawns the service on port 0 with a fresh database
 //! (a SQLite temp file, or a fresh PostgreSQL database that is dropped afterwards).
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::as_conversions
+)]
 
 use std::io::Write;
 
