@@ -16,6 +16,7 @@ use crate::events::clean_text;
 use crate::exports::csv_bytes;
 use crate::gate;
 use crate::http::{ApiJson, Page, PageQuery};
+use crate::ledger::Channel;
 
 const MAX_TEXT: usize = 20_000;
 
@@ -446,7 +447,7 @@ fn report(v: IncidentView) -> Report {
             e.fields.join(", "),
             e.records,
             e.participants,
-            e.channels.join(", "),
+            join_channels(&e.channels),
             v.window.from,
             v.window.to
         )
@@ -464,7 +465,7 @@ fn report(v: IncidentView) -> Report {
                 r.participants,
                 r.records,
                 r.fields.join(", "),
-                r.channels.join(", "),
+                join_channels(&r.channels),
                 r.first_at,
                 r.last_at
             ));
@@ -597,4 +598,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(add_update)
         .service(get_report)
         .service(affected_csv);
+}
+
+fn join_channels(channels: &[Channel]) -> String {
+    channels.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
 }
