@@ -26,7 +26,7 @@ use badgegate::db::{Db, DbConn, new_id, now_ms, write_tx};
 use badgegate::events::EventRow;
 use badgegate::gate::{self, Channel, Selection};
 use badgegate::partners::PartnerRow;
-use badgegate::scans::{self, Outcome, ValidScan};
+use badgegate::scans::{self, Outcome, RejectReason, ValidScan};
 use diesel::prelude::*;
 use proptest::prelude::*;
 
@@ -216,13 +216,13 @@ fn check_world(conn: &mut DbConn, key: &BadgeKey, w: &World) -> Result<(), TestC
                     let stale = scan(conn, scope, &badge, &new_id());
                     // Later scans of this participant use the new badge.
                     badge = fresh.payload();
-                    let revoked = matches!(stale, Outcome::Rejected { reason: "badge_revoked", .. });
+                    let revoked = matches!(stale, Outcome::Rejected { reason: RejectReason::BadgeRevoked, .. });
                     prop_assert!(revoked, "a stale badge is rejected as revoked");
                     continue;
                 }
             };
             if matches!(kind, ScanKind::OtherEvent) {
-                let refused = matches!(outcome, Outcome::Rejected { reason: "other_event", .. });
+                let refused = matches!(outcome, Outcome::Rejected { reason: RejectReason::OtherEvent, .. });
                 prop_assert!(refused, "another event's badge is refused");
             }
         }

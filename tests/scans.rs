@@ -398,7 +398,7 @@ async fn a_batch_read_before_a_revocation_or_erasure_is_decided_again(app: TestA
     let reasons: Vec<&str> = outcomes
         .iter()
         .map(|o| match o {
-            Outcome::Rejected { reason, .. } => reason,
+            Outcome::Rejected { reason, .. } => reason.as_str(),
             Outcome::Created { .. } => "created",
             Outcome::Duplicate { .. } => "duplicate",
         })

@@ -75,7 +75,7 @@ pub async fn login(state: web::Data<AppState>, body: ApiJson<LoginRequest>) -> A
     let ok = state.passwords.verify(usable.map(|u| u.password_hash.clone()), password).await?;
     // A failure needs no write: the reservation already counted it.
     let Some(user) = user.filter(|u| ok && !u.disabled) else { return Err(AppError::Unauthorized) };
-    let role = Role::parse(&user.role).ok_or_else(|| AppError::internal("unknown role stored"))?;
+    let role = user.role;
 
     let s = state.clone();
     state.db.write(move |conn| s.login_throttle.clear(conn, &key)).await?;

@@ -13,41 +13,23 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
-use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::app::AppState;
+use crate::db::text_enum;
 use crate::error::{AppError, AppResult};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Admin,
-    Registrar,
-    PartnerAdmin,
-    Scanner,
+text_enum! {
+    #[derive(ToSchema)]
+    pub enum Role {
+        Admin = "admin",
+        Registrar = "registrar",
+        PartnerAdmin = "partner_admin",
+        Scanner = "scanner",
+    }
 }
 
 impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Registrar => "registrar",
-            Role::PartnerAdmin => "partner_admin",
-            Role::Scanner => "scanner",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "admin" => Some(Role::Admin),
-            "registrar" => Some(Role::Registrar),
-            "partner_admin" => Some(Role::PartnerAdmin),
-            "scanner" => Some(Role::Scanner),
-            _ => None,
-        }
-    }
-
     pub fn is_partner(self) -> bool {
         matches!(self, Role::PartnerAdmin | Role::Scanner)
     }

@@ -14,7 +14,7 @@ pub struct UserRow {
     pub id: String,
     pub email: String,
     pub password_hash: String,
-    pub role: String,
+    pub role: Role,
     pub event_id: Option<String>,
     pub partner_id: Option<String>,
     pub token_version: i32,
@@ -30,7 +30,7 @@ struct NewUser<'a> {
     id: &'a str,
     email: &'a str,
     password_hash: &'a str,
-    role: &'a str,
+    role: Role,
     event_id: Option<&'a str>,
     partner_id: Option<&'a str>,
     token_version: i32,
@@ -89,7 +89,7 @@ pub fn insert(conn: &mut DbConn, account: &NewAccount) -> AppResult<String> {
         id: &id,
         email: &account.email,
         password_hash: &account.password_hash,
-        role: account.role.as_str(),
+        role: account.role,
         event_id: account.event_id.as_deref(),
         partner_id: account.partner_id.as_deref(),
         token_version: 0,
@@ -141,10 +141,9 @@ pub async fn authenticate(state: &actix_web::web::Data<AppState>, token: &str) -
             Ok((claims, row))
         })
         .await?;
-    let role = Role::parse(&row.role).ok_or(AppError::Unauthorized)?;
     if row.disabled
         || row.token_version != claims.ver
-        || role != claims.role
+        || row.role != claims.role
         || row.event_id != claims.evt
         || row.partner_id != claims.ptn
     {

@@ -98,7 +98,7 @@ fn record(r: &Release, fields: &[&'static str], scanners: &HashMap<String, Strin
         })
         .collect();
     let lead = r.lead.as_ref();
-    cells.push(r.basis.to_string());
+    cells.push(r.basis.as_str().to_string());
     cells.push(lead.map(|l| ms_to_rfc3339(l.first_scanned_at)).unwrap_or_default());
     cells.push(lead.and_then(|l| scanners.get(&l.first_scanned_by).cloned()).unwrap_or_default());
     cells.push(lead.and_then(|l| l.notes.clone()).unwrap_or_default());

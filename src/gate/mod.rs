@@ -26,37 +26,15 @@ use crate::db::{DbConn, new_sequential_id, now_ms, write_tx};
 use crate::error::{AppError, AppResult};
 use crate::events::{self, CONTACT_FIELDS};
 use crate::ledger::{self, DisclosureRow};
+pub use crate::ledger::{Basis, Channel};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Channel {
-    /// The lead card answered to a phone after a scan.
-    Scan,
-    /// A lead read through the API.
-    Api,
-    /// A row of a CSV export.
-    Export,
-    /// The operator's own staff reading contact fields (attendee views, badges, incident lists).
-    Staff,
-}
-
-impl Channel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Scan => "scan",
-            Channel::Api => "api",
-            Channel::Export => "export",
-            Channel::Staff => "staff",
-        }
-    }
-
-    /// What this channel may carry at most to a partner user of `role`, before the event's
-    /// own switch. A scanner is booth staff with a phone: it gets what the scan card shows,
-    /// however it asks, so a lost phone or a scanner's token yields no address book.
-    fn fields(self, role: Role) -> &'static [&'static str] {
-        match (self, role) {
-            (Channel::Scan, _) | (_, Role::Scanner) => &CARD_FIELDS,
-            (Channel::Api | Channel::Export | Channel::Staff, _) => &CONTACT_FIELDS,
-        }
+/// What `channel` may carry at most to a partner user of `role`, before the event's own
+/// switch. A scanner is booth staff with a phone: it gets what the scan card shows, however
+/// it asks, so a lost phone or a scanner's token yields no address book.
+fn channel_fields(channel: Channel, role: Role) -> &'static [&'static str] {
+    match (channel, role) {
+        (Channel::Scan, _) | (_, Role::Scanner) => &CARD_FIELDS,
+        (Channel::Api | Channel::Export | Channel::Staff, _) => &CONTACT_FIELDS,
     }
 }
 
@@ -96,8 +74,8 @@ pub struct LeadInfo {
 #[derive(Debug, Clone)]
 pub struct Release {
     pub attendee_id: String,
-    /// `opt_in`, `scan` or `opt_in+scan`.
-    pub basis: &'static str,
+    /// [`Basis::OptIn`], [`Basis::Scan`] or [`Basis::OptInScan`].
+    pub basis: Basis,
     pub fields: Vec<&'static str>,
     pub contact: Contact,
     pub lead: Option<LeadInfo>,
@@ -188,8 +166,11 @@ pub fn release(
         ensure_not_suspended(conn, to)?;
         let event = events::find(conn, &to.event_id)?;
         let allowed_by_event = event.released_fields();
-        let fields: Vec<&'static str> =
-            channel.fields(to.role).iter().copied().filter(|f| allowed_by_event.iter().any(|a| a == f)).collect();
+        let fields: Vec<&'static str> = channel_fields(channel, to.role)
+            .iter()
+            .copied()
+            .filter(|f| allowed_by_event.iter().any(|a| a == f))
+            .collect();
 
         let (ev, pid) = (to.event_id.as_str(), to.partner_id.as_str());
         // Three concrete queries instead of one boxed one: diesel caches the prepared
@@ -234,9 +215,9 @@ pub fn release(
                         _ => None,
                     };
                     let basis = match (opted, lead.is_some()) {
-                        (true, true) => "opt_in+scan",
-                        (true, false) => "opt_in",
-                        _ => "scan",
+                        (true, true) => Basis::OptInScan,
+                        (true, false) => Basis::OptIn,
+                        _ => Basis::Scan,
                     };
                     Release {
                         attendee_id: id,
@@ -265,32 +246,14 @@ pub fn release(
                 user_id: Some(to.user_id.clone()),
                 attendee_id: r.attendee_id.clone(),
                 fields: r.fields.join(","),
-                basis: r.basis.to_string(),
-                channel: channel.as_str().to_string(),
+                basis: r.basis,
+                channel,
                 export_id: export_id.map(str::to_string),
             })
             .collect();
         ledger::append(conn, &ledger_rows)?;
         Ok(releases)
     })
-}
-
-/// Why the operator's staff read contact fields; stored as the ledger row's basis.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StaffBasis {
-    /// Registration desk, attendee views and badge printing.
-    StaffAccess,
-    /// The affected-list of an incident, to inform the participants.
-    IncidentNotification,
-}
-
-impl StaffBasis {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StaffBasis::StaffAccess => "staff_access",
-            StaffBasis::IncidentNotification => "incident_notification",
-        }
-    }
 }
 
 /// What a staff read asks for. Each variant stands for one response shape, which decides
@@ -319,10 +282,11 @@ impl StaffSelection<'_> {
         }
     }
 
-    fn basis(&self) -> StaffBasis {
+    /// Why staff read it; stored as the ledger row's basis.
+    fn basis(&self) -> Basis {
         match self {
-            StaffSelection::Affected(_) => StaffBasis::IncidentNotification,
-            _ => StaffBasis::StaffAccess,
+            StaffSelection::Affected(_) => Basis::IncidentNotification,
+            _ => Basis::StaffAccess,
         }
     }
 }
@@ -411,7 +375,7 @@ pub fn staff_read(conn: &mut DbConn, staff_user_id: &str, selection: StaffSelect
         };
 
         let now = now_ms();
-        let (basis, joined) = (selection.basis().as_str(), fields.join(","));
+        let (basis, joined) = (selection.basis(), fields.join(","));
         let ledger_rows: Vec<DisclosureRow> = rows
             .iter()
             .filter(|(a, _)| a.erased_at.is_none())
@@ -423,8 +387,8 @@ pub fn staff_read(conn: &mut DbConn, staff_user_id: &str, selection: StaffSelect
                 user_id: Some(staff_user_id.to_string()),
                 attendee_id: a.id.clone(),
                 fields: joined.clone(),
-                basis: basis.to_string(),
-                channel: Channel::Staff.as_str().to_string(),
+                basis,
+                channel: Channel::Staff,
                 export_id: None,
             })
             .collect();

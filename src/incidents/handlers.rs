@@ -16,6 +16,7 @@ use crate::events::clean_text;
 use crate::exports::csv_bytes;
 use crate::gate;
 use crate::http::{ApiJson, Page, PageQuery};
+use crate::ledger::Channel;
 
 const MAX_TEXT: usize = 20_000;
 
@@ -448,7 +449,7 @@ fn report(v: IncidentView) -> Report {
             e.fields.join(", "),
             e.records,
             e.participants,
-            e.channels.join(", "),
+            join_channels(&e.channels),
             v.window.from,
             v.window.to
         )
@@ -466,7 +467,7 @@ fn report(v: IncidentView) -> Report {
                 r.participants,
                 r.records,
                 r.fields.join(", "),
-                r.channels.join(", "),
+                join_channels(&r.channels),
                 r.first_at,
                 r.last_at
             ));
@@ -599,4 +600,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(add_update)
         .service(get_report)
         .service(affected_csv);
+}
+
+fn join_channels(channels: &[Channel]) -> String {
+    channels.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
 }

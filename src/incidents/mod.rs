@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 use crate::db::schema::{disclosures, incident_updates, incidents, partners};
 use crate::db::{DbConn, ms_to_rfc3339};
 use crate::error::{AppError, AppResult};
+use crate::ledger::Channel;
 
 pub use handlers::routes;
 
@@ -106,7 +107,8 @@ pub struct RecipientExposure {
     pub participants: usize,
     pub records: usize,
     pub fields: Vec<String>,
-    pub channels: Vec<String>,
+    #[schema(value_type = Vec<String>)]
+    pub channels: Vec<Channel>,
     pub first_at: String,
     pub last_at: String,
 }
@@ -117,13 +119,14 @@ pub struct Exposure {
     pub records: usize,
     pub participants: usize,
     pub fields: Vec<String>,
-    pub channels: Vec<String>,
+    #[schema(value_type = Vec<String>)]
+    pub channels: Vec<Channel>,
     pub recipients: Vec<RecipientExposure>,
     /// Pseudonymous participant ids (attendee ids).
     pub participant_ids: Vec<String>,
 }
 
-type LedgerHit = (Option<String>, Option<String>, Option<String>, String, String, String, i64);
+type LedgerHit = (Option<String>, Option<String>, Option<String>, String, String, Channel, i64);
 
 pub fn exposure(conn: &mut DbConn, i: &IncidentRow) -> AppResult<Exposure> {
     let mut q = disclosures::table
@@ -163,7 +166,7 @@ pub fn exposure(conn: &mut DbConn, i: &IncidentRow) -> AppResult<Exposure> {
         people: BTreeSet<String>,
         records: usize,
         fields: BTreeSet<String>,
-        channels: BTreeSet<String>,
+        channels: BTreeSet<Channel>,
         first: i64,
         last: i64,
     }
@@ -191,10 +194,10 @@ pub fn exposure(conn: &mut DbConn, i: &IncidentRow) -> AppResult<Exposure> {
             acc.fields.insert(field.to_string());
             fields.insert(field.to_string());
         }
-        acc.channels.insert(channel.clone());
+        acc.channels.insert(*channel);
         acc.last = *at;
         people.insert(attendee_id.clone());
-        channels.insert(channel.clone());
+        channels.insert(*channel);
     }
     let order = |f: &String| crate::events::CONTACT_FIELDS.iter().position(|c| c == f).unwrap_or(usize::MAX);
     let sorted = |set: BTreeSet<String>| {

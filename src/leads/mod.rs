@@ -48,7 +48,8 @@ pub struct LeadView {
     #[schema(value_type = Option<Object>)]
     pub answers: Option<serde_json::Value>,
     /// `scan` or `opt_in+scan` when contact data is released; null otherwise.
-    pub basis: Option<&'static str>,
+    #[schema(value_type = Option<String>)]
+    pub basis: Option<gate::Basis>,
     /// Null when the participant withdrew for this partner or was erased.
     pub contact: Option<ContactView>,
 }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::DisclosureRow;
+use super::{Basis, Channel, DisclosureRow};
 use crate::app::AppState;
 use crate::auth::{AdminOnly, Auth};
 use crate::db::schema::{disclosures, partners};
@@ -40,8 +40,10 @@ pub struct DisclosureView {
     pub user_id: Option<String>,
     pub attendee_id: String,
     pub fields: Vec<String>,
-    pub basis: String,
-    pub channel: String,
+    #[schema(value_type = String)]
+    pub basis: Basis,
+    #[schema(value_type = String)]
+    pub channel: Channel,
     pub export_id: Option<String>,
 }
 
@@ -158,8 +160,8 @@ pub async fn list_disclosures(
                 d.user_id.unwrap_or_default(),
                 d.attendee_id,
                 d.fields.join(","),
-                d.basis,
-                d.channel,
+                d.basis.to_string(),
+                d.channel.to_string(),
                 d.export_id.unwrap_or_default(),
             ]
         }));

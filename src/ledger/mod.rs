@@ -6,11 +6,41 @@ pub mod handlers;
 
 use diesel::prelude::*;
 
-use crate::db::DbConn;
 use crate::db::schema::disclosures;
+use crate::db::{DbConn, text_enum};
 use crate::error::AppResult;
 
 pub use handlers::routes;
+
+text_enum! {
+    /// Why contact fields were released: the participant's choice for a partner, or the
+    /// operator's own need for a staff read.
+    pub enum Basis {
+        /// An active opt-in for the partner or for all partners.
+        OptIn = "opt_in",
+        /// The partner's accepted scan of the participant's badge.
+        Scan = "scan",
+        OptInScan = "opt_in+scan",
+        /// Registration desk, attendee views and badge printing.
+        StaffAccess = "staff_access",
+        /// The affected-list of an incident, to inform the participants.
+        IncidentNotification = "incident_notification",
+    }
+}
+
+text_enum! {
+    /// Through which door the fields left.
+    pub enum Channel {
+        /// The lead card answered to a phone after a scan.
+        Scan = "scan",
+        /// A lead read through the API.
+        Api = "api",
+        /// A row of a CSV export.
+        Export = "export",
+        /// The operator's own staff reading contact fields (attendee views, badges, incident lists).
+        Staff = "staff",
+    }
+}
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = disclosures, treat_none_as_default_value = false)]
@@ -24,8 +54,8 @@ pub struct DisclosureRow {
     pub attendee_id: String,
     /// Released contact fields, comma-separated.
     pub fields: String,
-    pub basis: String,
-    pub channel: String,
+    pub basis: Basis,
+    pub channel: Channel,
     pub export_id: Option<String>,
 }
 

@@ -131,14 +131,12 @@ pub async fn list_users(
         .await?;
     Ok(web::Json(
         rows.into_iter()
-            .filter_map(|r| {
-                Some(PartnerUserView {
-                    role: Role::parse(&r.role)?,
-                    id: r.id,
-                    email: r.email,
-                    disabled: r.disabled,
-                    created_at: ms_to_rfc3339(r.created_at),
-                })
+            .map(|r| PartnerUserView {
+                role: r.role,
+                id: r.id,
+                email: r.email,
+                disabled: r.disabled,
+                created_at: ms_to_rfc3339(r.created_at),
             })
             .collect(),
     ))
@@ -164,8 +162,7 @@ pub async fn disable_user(
             if target.partner_id.as_deref() != Some(partner_id.as_str()) {
                 return Err(AppError::NotFound);
             }
-            let role = Role::parse(&target.role).ok_or(AppError::NotFound)?;
-            may_manage(&caller, &event_id, &partner_id, Some(role))?;
+            may_manage(&caller, &event_id, &partner_id, Some(target.role))?;
             users::set_disabled(conn, &user_id, true)
         })
         .await?;

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::requests::RequestKind;
 use super::{ErasureResult, Participant, ParticipantRecord, erase, record, requests};
 use crate::app::AppState;
 use crate::attendees::{self, MAX_ADDRESS, MAX_COMPANY, MAX_NAME, MAX_PHONE, privacy_url, search_text};
@@ -116,7 +117,7 @@ pub fn apply_correction(conn: &mut DbConn, token: &str, c: Correction) -> AppRes
             other => other?,
         };
         if changed {
-            requests::record_self_service(conn, &a.event_id, &a.id, "correction")?;
+            requests::record_self_service(conn, &a.event_id, &a.id, RequestKind::Correction)?;
         }
         Ok(())
     })
@@ -152,7 +153,7 @@ pub fn self_withdraw(conn: &mut DbConn, token: &str, partner: Option<String>) ->
                 .map_err(|_| AppError::field("partner_id", "is not a partner of this event"))?;
         }
         let row = withdraw(conn, &a.event_id, &a.id, partner.as_deref(), Source::Participant, None)?;
-        requests::record_self_service(conn, &a.event_id, &a.id, "withdrawal")?;
+        requests::record_self_service(conn, &a.event_id, &a.id, RequestKind::Withdrawal)?;
         Ok(row.into())
     })
 }
@@ -173,7 +174,7 @@ pub async fn withdraw_me(
 
 pub fn export_record(state: &AppState, conn: &mut DbConn, token: &str) -> AppResult<ParticipantRecord> {
     let a = super::by_privacy_token(conn, token).map_err(|_| AppError::Unauthorized)?;
-    write_tx(conn, |conn| requests::record_self_service(conn, &a.event_id, &a.id, "access"))?;
+    write_tx(conn, |conn| requests::record_self_service(conn, &a.event_id, &a.id, RequestKind::Access))?;
     record(state, conn, a)
 }
 
@@ -200,7 +201,7 @@ pub struct ErasureRequest {
 pub fn self_erase(conn: &mut DbConn, token: &str) -> AppResult<ErasureResult> {
     write_tx(conn, |conn| {
         let a = super::by_privacy_token(conn, token).map_err(|_| AppError::Unauthorized)?;
-        requests::record_self_service(conn, &a.event_id, &a.id, "erasure")?;
+        requests::record_self_service(conn, &a.event_id, &a.id, RequestKind::Erasure)?;
         erase(conn, &a.id)
     })
 }

@@ -21,6 +21,7 @@ use crate::db::schema::{attendees, badges, consents, disclosures, leads, partner
 use crate::db::{DbConn, PersonalTable, ms_to_rfc3339, now_ms, write_tx};
 use crate::error::{AppError, AppResult};
 use crate::events;
+use crate::ledger::{Basis, Channel};
 
 pub use handlers::routes;
 
@@ -112,8 +113,10 @@ pub struct Recipient {
     pub partner_name: String,
     pub occurred_at: String,
     pub fields: Vec<String>,
-    pub basis: String,
-    pub channel: String,
+    #[schema(value_type = String)]
+    pub basis: Basis,
+    #[schema(value_type = String)]
+    pub channel: Channel,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -155,7 +158,7 @@ pub struct ParticipantRecord {
 
 pub fn recipients(conn: &mut DbConn, attendee_id: &str) -> AppResult<Vec<Recipient>> {
     // Partners only: the operator's own staff releases are not third-party recipients.
-    let rows: Vec<(String, String, i64, String, String, String)> = disclosures::table
+    let rows: Vec<(String, String, i64, String, Basis, Channel)> = disclosures::table
         .inner_join(partners::table.on(disclosures::partner_id.eq(partners::id.nullable())))
         .filter(disclosures::attendee_id.eq(attendee_id))
         .order((disclosures::occurred_at, disclosures::id))

@@ -10,13 +10,50 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::app::AppState;
 use crate::auth::{AdminOnly, Auth};
 use crate::db::schema::requests;
-use crate::db::{DbConn, ms_to_rfc3339, new_id, now_ms, parse_rfc3339_ms};
+use crate::db::{DbConn, ms_to_rfc3339, new_id, now_ms, parse_rfc3339_ms, text_enum};
 use crate::error::{AppError, AppResult, FieldError, Problem};
 use crate::events::clean_text;
 use crate::http::{ApiJson, Page, PageQuery};
 
 pub const DUE_AFTER_MS: i64 = 30 * 24 * 60 * 60 * 1000;
-pub const KINDS: [&str; 4] = ["access", "correction", "erasure", "withdrawal"];
+
+text_enum! {
+    /// What the participant asked for.
+    pub enum RequestKind {
+        Access = "access",
+        Correction = "correction",
+        Erasure = "erasure",
+        Withdrawal = "withdrawal",
+    }
+}
+
+text_enum! {
+    /// How a request arrived.
+    pub enum RequestChannel {
+        Email = "email",
+        Post = "post",
+        Phone = "phone",
+        InPerson = "in_person",
+        /// The participant acted on their privacy page; recorded as completed at once.
+        SelfService = "self_service",
+    }
+}
+
+text_enum! {
+    pub enum RequestStatus {
+        Open = "open",
+        Completed = "completed",
+    }
+}
+
+text_enum! {
+    /// The register's `?status=` filter: a status, or `overdue` (open and past due).
+    enum StatusFilter {
+        Open = "open",
+        Overdue = "overdue",
+        Completed = "completed",
+    }
+}
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = requests)]
@@ -24,11 +61,11 @@ pub struct RequestRow {
     pub id: String,
     pub event_id: String,
     pub attendee_id: String,
-    pub kind: String,
-    pub channel: String,
+    pub kind: RequestKind,
+    pub channel: RequestChannel,
     pub received_at: i64,
     pub due_at: i64,
-    pub status: String,
+    pub status: RequestStatus,
     pub completed_at: Option<i64>,
     pub handled_by: Option<String>,
     pub notes: Option<String>,
@@ -39,12 +76,15 @@ pub struct RequestView {
     pub id: String,
     pub event_id: String,
     pub attendee_id: String,
-    pub kind: String,
-    pub channel: String,
+    #[schema(value_type = String)]
+    pub kind: RequestKind,
+    #[schema(value_type = String)]
+    pub channel: RequestChannel,
     pub received_at: String,
     pub due_at: String,
     /// `open` or `completed`.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: RequestStatus,
     pub overdue: bool,
     pub completed_at: Option<String>,
     pub handled_by: Option<String>,
@@ -54,7 +94,7 @@ pub struct RequestView {
 impl From<RequestRow> for RequestView {
     fn from(r: RequestRow) -> Self {
         RequestView {
-            overdue: r.status == "open" && r.due_at < now_ms(),
+            overdue: r.status == RequestStatus::Open && r.due_at < now_ms(),
             id: r.id,
             event_id: r.event_id,
             attendee_id: r.attendee_id,
@@ -71,17 +111,17 @@ impl From<RequestRow> for RequestView {
 }
 
 /// A self-service action: received and completed now, handled by the participant.
-pub fn record_self_service(conn: &mut DbConn, event_id: &str, attendee_id: &str, kind: &str) -> AppResult<()> {
+pub fn record_self_service(conn: &mut DbConn, event_id: &str, attendee_id: &str, kind: RequestKind) -> AppResult<()> {
     let now = now_ms();
     let row = RequestRow {
         id: new_id(),
         event_id: event_id.to_string(),
         attendee_id: attendee_id.to_string(),
-        kind: kind.to_string(),
-        channel: "self_service".into(),
+        kind,
+        channel: RequestChannel::SelfService,
         received_at: now,
         due_at: now + DUE_AFTER_MS,
-        status: "completed".into(),
+        status: RequestStatus::Completed,
         completed_at: Some(now),
         handled_by: Some("participant".into()),
         notes: None,
@@ -150,10 +190,13 @@ pub async fn file_request(
 ) -> AppResult<HttpResponse> {
     let input = body.into_inner();
     let mut errors = Vec::new();
-    if !KINDS.contains(&input.kind.as_str()) {
+    let kind = input.kind.parse::<RequestKind>().ok();
+    if kind.is_none() {
         errors.push(FieldError::new("kind", "must be access, correction, erasure or withdrawal"));
     }
-    if !["email", "post", "phone", "in_person"].contains(&input.channel.as_str()) {
+    // Self-service is what the privacy page records, not a way a request reaches staff.
+    let channel = input.channel.parse::<RequestChannel>().ok().filter(|c| *c != RequestChannel::SelfService);
+    if channel.is_none() {
         errors.push(FieldError::new("channel", "must be email, post, phone or in_person"));
     }
     let received_at = match &input.received_at {
@@ -167,18 +210,18 @@ pub async fn file_request(
         errors.push(FieldError::new("received_at", "must not be in the future"));
     }
     let notes = input.notes.as_deref().map(|n| clean_text(&mut errors, "notes", n, 2000, true));
-    if !errors.is_empty() {
+    let (Some(kind), Some(channel), true) = (kind, channel, errors.is_empty()) else {
         return Err(AppError::Validation(errors));
-    }
+    };
     let row = RequestRow {
         id: new_id(),
         event_id: input.event_id,
         attendee_id: input.attendee_id,
-        kind: input.kind,
-        channel: input.channel,
+        kind,
+        channel,
         received_at,
         due_at: received_at + DUE_AFTER_MS,
-        status: "open".into(),
+        status: RequestStatus::Open,
         completed_at: None,
         handled_by: None,
         notes,
@@ -215,12 +258,12 @@ pub async fn complete_request(
         .db
         .write(move |conn| {
             let row: RequestRow = requests::table.find(&id).select(RequestRow::as_select()).first(conn)?;
-            if row.status == "completed" {
+            if row.status == RequestStatus::Completed {
                 return Err(AppError::Conflict("this request is already completed".into()));
             }
             diesel::update(requests::table.find(&id))
                 .set((
-                    requests::status.eq("completed"),
+                    requests::status.eq(RequestStatus::Completed),
                     requests::completed_at.eq(Some(now_ms())),
                     requests::handled_by.eq(Some(by)),
                     requests::notes.eq(notes.or(row.notes)),
@@ -243,23 +286,24 @@ pub async fn list_requests(
 ) -> AppResult<web::Json<Page<RequestView>>> {
     let q = query.into_inner();
     let (page, per_page) = PageQuery { page: q.page, per_page: q.per_page }.resolve()?;
-    let status = q.status.clone();
-    if let Some(s) = &status
-        && !["open", "overdue", "completed"].contains(&s.as_str())
-    {
-        return Err(AppError::field("status", "must be open, overdue or completed"));
-    }
+    let status = match q.status.as_deref().map(str::parse::<StatusFilter>) {
+        None => None,
+        Some(Ok(s)) => Some(s),
+        Some(Err(_)) => return Err(AppError::field("status", "must be open, overdue or completed")),
+    };
     let now = now_ms();
     let (rows, total) = state
         .db
         .run(move |conn| {
             let filtered = || {
                 let q = requests::table.into_boxed();
-                match status.as_deref() {
-                    Some("open") => q.filter(requests::status.eq("open")),
-                    Some("overdue") => q.filter(requests::status.eq("open")).filter(requests::due_at.lt(now)),
-                    Some("completed") => q.filter(requests::status.eq("completed")),
-                    _ => q,
+                match status {
+                    Some(StatusFilter::Open) => q.filter(requests::status.eq(RequestStatus::Open)),
+                    Some(StatusFilter::Overdue) => {
+                        q.filter(requests::status.eq(RequestStatus::Open)).filter(requests::due_at.lt(now))
+                    }
+                    Some(StatusFilter::Completed) => q.filter(requests::status.eq(RequestStatus::Completed)),
+                    None => q,
                 }
             };
             let total: i64 = filtered().count().get_result(conn)?;

@@ -5,7 +5,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::{Card, LeadCard, MAX_BATCH, Outcome, ScanItem, ValidScan, plan, process_batch, validate};
+use super::{
+    Card, CardReason, LeadCard, MAX_BATCH, Outcome, RejectReason, ScanItem, ScanStatus, ValidScan, plan, process_batch,
+    validate,
+};
 use crate::app::AppState;
 use crate::auth::{AnyPartner, Auth};
 use crate::db::now_ms;
@@ -19,12 +22,14 @@ const BATCH_BODY_LIMIT: usize = 4 * 1024 * 1024;
 pub struct ScanResponse {
     pub scan_id: String,
     /// `created` or `duplicate`.
-    pub status: &'static str,
+    #[schema(value_type = String)]
+    pub status: ScanStatus,
     /// Name and company when the participant's data may be released to this partner.
     pub lead: Option<LeadCard>,
     /// Why `lead` is null: `withdrawn` or `partner_suspended`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub lead_reason: Option<&'static str>,
+    #[schema(value_type = Option<String>)]
+    pub lead_reason: Option<CardReason>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -39,9 +44,11 @@ pub struct BatchRequest {
 pub struct BatchItemResult {
     pub client_scan_id: Option<String>,
     /// `created`, `duplicate` or `rejected`.
-    pub status: &'static str,
+    #[schema(value_type = String)]
+    pub status: ScanStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<&'static str>,
+    #[schema(value_type = Option<String>)]
+    pub reason: Option<RejectReason>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -51,7 +58,8 @@ pub struct BatchItemResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lead: Option<LeadCard>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub lead_reason: Option<&'static str>,
+    #[schema(value_type = Option<String>)]
+    pub lead_reason: Option<CardReason>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -82,21 +90,21 @@ pub async fn record_scan(
     match outcome {
         Outcome::Created { scan_id, card } => Ok(HttpResponse::Created().json(ScanResponse {
             scan_id,
-            status: "created",
+            status: ScanStatus::Created,
             lead: card.lead,
             lead_reason: card.reason,
         })),
         Outcome::Duplicate { scan_id, card } => Ok(HttpResponse::Ok().json(ScanResponse {
             scan_id,
-            status: "duplicate",
+            status: ScanStatus::Duplicate,
             lead: card.lead,
             lead_reason: card.reason,
         })),
         Outcome::Rejected { reason, detail } => {
-            if reason == "unknown_badge" {
+            if reason == RejectReason::UnknownBadge {
                 state.scan_throttle.record_unknown(&scope.user_id);
             }
-            Err(AppError::Rejected { reason, detail })
+            Err(AppError::Rejected { reason: reason.as_str(), detail })
         }
     }
 }
@@ -162,7 +170,12 @@ pub async fn sync_batch(
     for item in items {
         let scan = match item {
             Item::Invalid { client_scan_id, errors } => {
-                results.push(rejected(client_scan_id, "invalid", "the item has invalid fields".into(), errors));
+                results.push(rejected(
+                    client_scan_id,
+                    RejectReason::Invalid,
+                    "the item has invalid fields".into(),
+                    errors,
+                ));
                 continue;
             }
             Item::Valid(scan) => scan,
@@ -170,15 +183,15 @@ pub async fn sync_batch(
         let id = Some(scan.client_scan_id);
         if throttled {
             let detail = "too many unknown badges; send this scan again later".to_string();
-            results.push(rejected(id, "throttled", detail, Vec::new()));
+            results.push(rejected(id, RejectReason::Throttled, detail, Vec::new()));
             continue;
         }
         let outcome = outcomes.next().ok_or_else(|| AppError::internal("batch outcome missing"))?;
         results.push(match outcome {
-            Outcome::Created { scan_id, card } => accepted(id, "created", scan_id, card),
-            Outcome::Duplicate { scan_id, card } => accepted(id, "duplicate", scan_id, card),
+            Outcome::Created { scan_id, card } => accepted(id, ScanStatus::Created, scan_id, card),
+            Outcome::Duplicate { scan_id, card } => accepted(id, ScanStatus::Duplicate, scan_id, card),
             Outcome::Rejected { reason, detail } => {
-                if reason == "unknown_badge" {
+                if reason == RejectReason::UnknownBadge {
                     state.scan_throttle.record_unknown(&scope.user_id);
                 }
                 rejected(id, reason, detail, Vec::new())
@@ -190,13 +203,13 @@ pub async fn sync_batch(
 
 fn rejected(
     client_scan_id: Option<String>,
-    reason: &'static str,
+    reason: RejectReason,
     detail: String,
     errors: Vec<FieldError>,
 ) -> BatchItemResult {
     BatchItemResult {
         client_scan_id,
-        status: "rejected",
+        status: ScanStatus::Rejected,
         reason: Some(reason),
         detail: Some(detail),
         errors,
@@ -206,7 +219,7 @@ fn rejected(
     }
 }
 
-fn accepted(client_scan_id: Option<String>, status: &'static str, scan_id: String, card: Card) -> BatchItemResult {
+fn accepted(client_scan_id: Option<String>, status: ScanStatus, scan_id: String, card: Card) -> BatchItemResult {
     BatchItemResult {
         client_scan_id,
         status,

@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 use crate::auth::PartnerScope;
 use crate::badges::{self, BadgeCode};
 use crate::db::schema::{attendees, badges as badges_t, leads, scan_guard, scans};
-use crate::db::{DbConn, new_sequential_id, parse_rfc3339_ms};
+use crate::db::{DbConn, new_sequential_id, parse_rfc3339_ms, text_enum};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::events;
 use crate::gate::{self, Channel, Selection};
@@ -125,19 +125,56 @@ pub fn validate(item: &ScanItem) -> Result<ValidScan, Vec<FieldError>> {
     Ok(ValidScan { client_scan_id, badge: item.badge.clone(), scanned_at, notes, rating, answers })
 }
 
+text_enum! {
+    /// Why a scan was not stored, as the phone reads it (`reason` of the problem or of a
+    /// batch item).
+    pub enum RejectReason {
+        UnknownBadge = "unknown_badge",
+        OtherEvent = "other_event",
+        BadgeRevoked = "badge_revoked",
+        EventClosed = "event_closed",
+        OutsideEventDates = "outside_event_dates",
+        ScannedAtInFuture = "scanned_at_in_future",
+        /// A batch item whose fields fail the checks.
+        Invalid = "invalid",
+        /// A batch of a scanner over the unknown-badge limit.
+        Throttled = "throttled",
+    }
+}
+
+text_enum! {
+    /// What became of one scan, as the phone reads it.
+    pub enum ScanStatus {
+        Created = "created",
+        /// This `client_scan_id` was stored before; the same outcome again.
+        Duplicate = "duplicate",
+        Rejected = "rejected",
+    }
+}
+
+text_enum! {
+    /// Why an accepted scan's lead card carries no contact fields.
+    pub enum CardReason {
+        /// The participant withdrew for this partner or for all.
+        Withdrawn = "withdrawn",
+        /// The operator suspended the partner's access to leads (incident containment).
+        PartnerSuspended = "partner_suspended",
+    }
+}
+
 /// The lead card answered for an accepted scan, or why there is none.
 #[derive(Debug, Clone)]
 pub struct Card {
     pub lead: Option<LeadCard>,
-    /// `withdrawn` or `partner_suspended` when `lead` is `None`.
-    pub reason: Option<&'static str>,
+    /// Set when `lead` is `None`.
+    pub reason: Option<CardReason>,
 }
 
 #[derive(Debug, Clone)]
 pub enum Outcome {
     Created { scan_id: String, card: Card },
     Duplicate { scan_id: String, card: Card },
-    Rejected { reason: &'static str, detail: String },
+    Rejected { reason: RejectReason, detail: String },
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -173,7 +210,7 @@ pub struct LeadRow {
     pub updated_at: i64,
 }
 
-fn reject(reason: &'static str, detail: &str) -> Outcome {
+fn reject(reason: RejectReason, detail: &str) -> Outcome {
     Outcome::Rejected { reason, detail: detail.to_string() }
 }
 
@@ -199,13 +236,14 @@ fn lead_cards(conn: &mut DbConn, scope: &PartnerScope, attendee_ids: &[String]) 
                 .collect();
             // The scans were accepted, so the gate's only remaining reason is a withdrawal.
             for id in ids {
-                cards.entry(id).or_insert(Card { lead: None, reason: Some("withdrawn") });
+                cards.entry(id).or_insert(Card { lead: None, reason: Some(CardReason::Withdrawn) });
             }
             Ok(cards)
         }
-        Err(AppError::Suspended) => {
-            Ok(ids.into_iter().map(|id| (id, Card { lead: None, reason: Some("partner_suspended") })).collect())
-        }
+        Err(AppError::Suspended) => Ok(ids
+            .into_iter()
+            .map(|id| (id, Card { lead: None, reason: Some(CardReason::PartnerSuspended) }))
+            .collect()),
         Err(e) => Err(e),
     }
 }
@@ -218,7 +256,7 @@ enum Decision {
     /// Index into [`Plan::rows`].
     Accepted(usize),
     Rejected {
-        reason: &'static str,
+        reason: RejectReason,
         detail: &'static str,
     },
 }
@@ -295,22 +333,24 @@ fn decide(conn: &mut DbConn, scope: &PartnerScope, batch: &[ValidScan], now: i64
         let decision = match badge {
             // Judged by the server's clock, not the phone's: a partner cannot keep
             // collecting leads after the show by replaying codes with old times.
-            _ if now > event.scans_close_at() => reject("event_closed", "the event no longer accepts scans"),
-            None => reject("unknown_badge", "no such badge"),
-            Some(b) if b.event_id != scope.event_id => reject("other_event", "the badge belongs to another event"),
+            _ if now > event.scans_close_at() => reject(RejectReason::EventClosed, "the event no longer accepts scans"),
+            None => reject(RejectReason::UnknownBadge, "no such badge"),
+            Some(b) if b.event_id != scope.event_id => {
+                reject(RejectReason::OtherEvent, "the badge belongs to another event")
+            }
             // An erased participant's badge answers exactly as a replaced one: a partner
             // holding the code must not learn that its owner erased themselves.
             Some(b) if b.revoked_at.is_some() || erased.contains(&b.attendee_id) => {
-                reject("badge_revoked", "the badge was replaced; ask for the new one")
+                reject(RejectReason::BadgeRevoked, "the badge was replaced; ask for the new one")
             }
             Some(_) if scan.scanned_at > now + FUTURE_SKEW_MS => {
-                reject("scanned_at_in_future", "scanned_at is ahead of the server clock")
+                reject(RejectReason::ScannedAtInFuture, "scanned_at is ahead of the server clock")
             }
             Some(_)
                 if scan.scanned_at < event.starts_at - EVENT_SKEW_MS
                     || scan.scanned_at > event.ends_at + EVENT_SKEW_MS =>
             {
-                reject("outside_event_dates", "scanned_at is outside the event's dates")
+                reject(RejectReason::OutsideEventDates, "scanned_at is outside the event's dates")
             }
             Some(b) => {
                 let row = ScanRow {
@@ -419,7 +459,7 @@ pub fn process_batch(
         }
     }
     let cards = lead_cards(conn, scope, &with_card)?;
-    let card_for = |a: &str| cards.get(a).cloned().unwrap_or(Card { lead: None, reason: Some("withdrawn") });
+    let card_for = |a: &str| cards.get(a).cloned().unwrap_or(Card { lead: None, reason: Some(CardReason::Withdrawn) });
     Ok(decisions
         .into_iter()
         .map(|d| match d {

@@ -82,7 +82,7 @@ fn render(token: &str, r: &ParticipantRecord, message: Option<&str>) -> String {
             esc(&rc.partner_name),
             esc(&rc.occurred_at),
             esc(&rc.fields.join(", ")),
-            esc(&rc.basis)
+            esc(rc.basis.as_str())
         ));
     }
     s.push_str("</table>");
