@@ -1,9 +1,6 @@
 //! Step 6: containment, incident scope from the ledger, report and clock.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{TestApp, partner_user, payload, problem, scan_body};
+use crate::common::{TestApp, partner_user, payload, problem, scan_body};
 use serde_json::{Value, json};
 
 both_backends!(

@@ -1,5 +1,4 @@
 //! The phone-facing contract cannot drift from the code.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[test]
 fn the_checked_in_openapi_document_matches_the_code() {

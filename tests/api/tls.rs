@@ -1,5 +1,4 @@
 //! With --tls-cert and --tls-key the service speaks HTTPS only.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use badgegate::app::Application;
 use badgegate::config::Settings;

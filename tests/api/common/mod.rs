@@ -1,6 +1,6 @@
 //! Black-box test harness: each test spawns the service on port 0 with a fresh database
 //! (a SQLite temp file, or a fresh PostgreSQL database that is dropped afterwards).
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code)]
 
 use std::io::Write;
 

@@ -1,11 +1,8 @@
 //! Hostile input never reaches the database as a 500: control characters and bytes that are
 //! not UTF-8 anywhere in a request, absurd paging, huge broken CSV files, JSON that is not
 //! one object, bodies sent with a bad token, and e-mail addresses in two Unicode forms.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{PASSWORD, TestApp, count_rows, partner_user, payload, problem, scan_body};
+use crate::common::{PASSWORD, TestApp, count_rows, partner_user, payload, problem, scan_body};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

@@ -1,9 +1,6 @@
 //! Step 3: partner users, scans, offline batch sync, partner isolation.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{TestApp, count_rows, now_rfc3339, partner_user, payload, problem, scan_body};
+use crate::common::{TestApp, count_rows, now_rfc3339, partner_user, payload, problem, scan_body};
 use serde_json::{Value, json};
 
 both_backends!(
@@ -49,8 +46,7 @@ async fn partner_admins_manage_only_their_own_scanners(app: TestApp) {
     let w = world(&app).await;
     let (_, acme_admin) = partner_user(&app, &w.admin, &w.event, &w.acme, "partner_admin").await;
     let users = |p: &str| format!("/api/v1/events/{}/partners/{p}/users", w.event);
-    let body =
-        |role: &str| json!({"email": format!("{role}@acme.example"), "password": common::PASSWORD, "role": role});
+    let body = |role: &str| json!({"email": format!("{role}@acme.example"), "password": crate::common::PASSWORD, "role": role});
     let res = app.post(&acme_admin, &users(&w.acme), &body("scanner")).await;
     assert_eq!(res.status(), 201);
     let res = app.post(&acme_admin, &users(&w.acme), &body("partner_admin")).await;
@@ -59,7 +55,7 @@ async fn partner_admins_manage_only_their_own_scanners(app: TestApp) {
         .post(
             &acme_admin,
             &users(&w.globex),
-            &json!({"email": "x@globex.example", "password": common::PASSWORD, "role": "scanner"}),
+            &json!({"email": "x@globex.example", "password": crate::common::PASSWORD, "role": "scanner"}),
         )
         .await;
     assert_eq!(res.status(), 403);

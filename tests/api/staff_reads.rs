@@ -1,12 +1,9 @@
 //! Step 7 (issue 11, points 3 and 4): staff reads of contact fields are ledgered, an
 //! incident scoped to a staff user says what that user obtained, and scanners get the scan
 //! card (name, company) through the API too.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
+use crate::common::{Backend, TestApp, partner_user, payload, scan_body};
 use badgegate::auth::Role;
-use common::{Backend, TestApp, partner_user, payload, scan_body};
 use serde_json::{Value, json};
 
 both_backends!(

@@ -1,9 +1,6 @@
 //! Step 4: consent-gated CSV exports and the disclosure ledger, through the HTTP API.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{TestApp, count_rows, partner_user, payload, problem, scan_body};
+use crate::common::{TestApp, count_rows, partner_user, payload, problem, scan_body};
 use serde_json::{Value, json};
 
 both_backends!(
@@ -249,13 +246,13 @@ async fn staff_query_the_ledger_by_participant_and_partner_window(app: TestApp) 
         )
         .await;
     let ann_id = ann["id"].as_str().unwrap();
-    let t0 = common::now_rfc3339();
+    let t0 = crate::common::now_rfc3339();
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     export(&app, &w.acme_admin, "").await;
     let (_, globex_admin) = partner_user(&app, &w.admin, &w.event, &w.globex, "partner_admin").await;
     export(&app, &globex_admin, "").await;
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    let t1 = common::now_rfc3339();
+    let t1 = crate::common::now_rfc3339();
 
     let by_person: Value = app
         .get(&w.admin, &format!("/api/v1/events/{}/disclosures?attendee_id={ann_id}", w.event))

@@ -3,9 +3,6 @@
 //!
 //! Worlds are built through the library's own registration, withdrawal and scan paths
 //! (the same code the HTTP handlers call), then exported through the gate.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::collections::BTreeSet;
 
@@ -293,7 +290,7 @@ fn sqlite_exports_equal_the_rule_in_1000_worlds() {
 
 #[test]
 fn postgres_exports_equal_the_rule_in_100_worlds() {
-    let Some(admin_url) = common::postgres_url_or_skip("postgres_exports_equal_the_rule_in_100_worlds") else {
+    let Some(admin_url) = crate::common::postgres_url_or_skip("postgres_exports_equal_the_rule_in_100_worlds") else {
         return;
     };
     let name = format!("bg_prop_{}", uuid::Uuid::new_v4().simple());

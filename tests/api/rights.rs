@@ -1,9 +1,6 @@
 //! Step 5: participants' rights through the personal link and staff.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{Backend, TestApp, count_rows, partner_user, payload, problem, scan_body};
+use crate::common::{Backend, TestApp, count_rows, partner_user, payload, problem, scan_body};
 use diesel::prelude::*;
 use serde_json::{Value, json};
 

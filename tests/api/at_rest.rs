@@ -1,17 +1,14 @@
 //! Step 7, issue 11 points 1 and 2: an erased participant leaves no byte in the database
 //! files, and the files are for the service's own user only.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::common::{Backend, TestApp, partner_user, payload, scan_body};
 use badgegate::app::Application;
 use badgegate::config::Settings;
-use common::{Backend, TestApp, partner_user, payload, scan_body};
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
@@ -199,7 +196,7 @@ async fn erase_and_look(app: TestApp, path: Path_, test: &str) {
     let csv = app.get(&acme_admin, "/api/v1/leads/export.csv").await.text().await.unwrap();
     assert!(csv.contains(&c.name) && csv.contains(&c.email), "the export carries the participant");
     // An incident whose narrative names the participant.
-    let now = common::now_rfc3339();
+    let now = crate::common::now_rfc3339();
     let res = app
         .post(
             &admin,

@@ -1,0 +1,22 @@
+//! The one integration-test binary: each module is one capability, tested black-box over
+//! HTTP on both backends (see `common`). One binary links once instead of once per file.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+// First, so that `both_backends!` is in scope in every module below.
+#[macro_use]
+mod common;
+
+mod at_rest;
+mod edges;
+mod exports;
+mod foundation;
+mod gate_property;
+mod hostile_input;
+mod incidents;
+mod openapi;
+mod registration;
+mod rights;
+mod scans;
+mod staff_reads;
+mod throttle;
+mod tls;
