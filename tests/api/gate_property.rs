@@ -293,16 +293,7 @@ fn postgres_exports_equal_the_rule_in_100_worlds() {
     let Some(admin_url) = crate::common::postgres_url_or_skip("postgres_exports_equal_the_rule_in_100_worlds") else {
         return;
     };
-    let name = format!("bg_prop_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = diesel::PgConnection::establish(&admin_url).unwrap();
-    diesel::sql_query(format!("CREATE DATABASE \"{name}\"")).execute(&mut admin).unwrap();
-    let url = format!("{}/{name}", &admin_url[..admin_url.rfind('/').unwrap()]);
-    let result = std::panic::catch_unwind(|| {
-        let db = Db::connect(&url, 1).unwrap();
-        run(&db, 100);
-    });
-    diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&mut admin).unwrap();
-    if let Err(e) = result {
-        std::panic::resume_unwind(e);
-    }
+    let pg = crate::common::PgDatabase::create(&admin_url);
+    let db = Db::connect(&pg.url, 1).unwrap();
+    run(&db, 100);
 }

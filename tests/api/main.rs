@@ -17,6 +17,7 @@ mod openapi;
 mod registration;
 mod rights;
 mod scans;
+mod schema;
 mod staff_reads;
 mod throttle;
 mod tls;

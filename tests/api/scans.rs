@@ -1,6 +1,6 @@
 //! Step 3: partner users, scans, offline batch sync, partner isolation.
 
-use crate::common::{TestApp, count_rows, now_rfc3339, partner_user, payload, problem, scan_body};
+use crate::common::{TestApp, World, count_rows, now_rfc3339, partner_user, payload, problem, scan_body, world};
 use serde_json::{Value, json};
 
 both_backends!(
@@ -16,21 +16,6 @@ both_backends!(
     a_batch_read_before_a_revocation_or_erasure_is_decided_again,
     a_batch_raced_by_the_same_scans_answers_their_duplicates,
 );
-
-struct World {
-    admin: String,
-    event: String,
-    acme: String,
-    globex: String,
-}
-
-async fn world(app: &TestApp) -> World {
-    let admin = app.admin().await;
-    let event = app.event(&admin).await;
-    let acme = app.partner(&admin, &event, "Acme").await;
-    let globex = app.partner(&admin, &event, "Globex").await;
-    World { admin, event, acme, globex }
-}
 
 async fn person(app: &TestApp, w: &World, name: &str) -> Value {
     let email = format!("{}@example.org", name.to_lowercase().replace(' ', "."));
