@@ -6,7 +6,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::common::{Backend, TestApp, partner_user, payload, scan_body};
+use crate::common::{Backend, TestApp, Who, World, payload, scan_body};
 use badgegate::app::Application;
 use badgegate::config::Settings;
 use diesel::prelude::*;
@@ -163,11 +163,9 @@ fn leftovers(app: &TestApp, needles: &[(&'static str, String)], test: &str) -> O
 }
 
 async fn erase_and_look(app: TestApp, path: Path_, test: &str) {
-    let admin = app.admin().await;
-    let event = app.event(&admin).await;
-    let acme = app.partner(&admin, &event, "Acme").await;
-    let (_, acme_admin) = partner_user(&app, &admin, &event, &acme, "partner_admin").await;
-    let (_, scanner) = partner_user(&app, &admin, &event, &acme, "scanner").await;
+    let w = World::builder().with(Who::AcmeAdmin).with(Who::AcmeScanner).build(&app).await;
+    let (acme_admin, scanner) = (w.acme_admin().to_string(), w.token(Who::AcmeScanner).to_string());
+    let World { admin, event, acme, .. } = w;
     let c = Canaries::new();
     let reg = app
         .register(

@@ -1,7 +1,7 @@
 //! Step 7: no scan basis after the event, an erased badge indistinguishable from a replaced
 //! one, and the headers a browser and a proxy act on.
 
-use crate::common::{TestApp, partner_user, payload, problem, scan_body};
+use crate::common::{TestApp, Who, World, partner_user, payload, problem, scan_body};
 use badgegate::app::Application;
 use badgegate::config::Settings;
 use serde_json::{Value, json};
@@ -65,10 +65,9 @@ async fn a_scan_received_after_the_grace_period_is_no_basis_whatever_its_time(ap
 }
 
 async fn an_erased_participants_badge_answers_like_a_replaced_one(app: TestApp) {
-    let admin = app.admin().await;
-    let event = app.event(&admin).await;
-    let acme = app.partner(&admin, &event, "Acme").await;
-    let (_, scanner) = partner_user(&app, &admin, &event, &acme, "scanner").await;
+    let w = World::builder().with(Who::AcmeScanner).build(&app).await;
+    let scanner = w.token(Who::AcmeScanner).to_string();
+    let World { admin, event, .. } = w;
     let replaced = app
         .register(&admin, &event, json!({"name": "Rita Reissued", "email": "rita@example.org", "is_adult": true}))
         .await;
