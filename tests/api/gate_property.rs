@@ -3,16 +3,6 @@
 //!
 //! Worlds are built through the library's own registration, withdrawal and scan paths
 //! (the same code the HTTP handlers call), then exported through the gate.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss,
-    clippy::as_conversions
-)]
-
-mod common;
 
 use std::collections::BTreeSet;
 
@@ -300,19 +290,10 @@ fn sqlite_exports_equal_the_rule_in_1000_worlds() {
 
 #[test]
 fn postgres_exports_equal_the_rule_in_100_worlds() {
-    let Some(admin_url) = common::postgres_url_or_skip("postgres_exports_equal_the_rule_in_100_worlds") else {
+    let Some(admin_url) = crate::common::postgres_url_or_skip("postgres_exports_equal_the_rule_in_100_worlds") else {
         return;
     };
-    let name = format!("bg_prop_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = diesel::PgConnection::establish(&admin_url).unwrap();
-    diesel::sql_query(format!("CREATE DATABASE \"{name}\"")).execute(&mut admin).unwrap();
-    let url = format!("{}/{name}", &admin_url[..admin_url.rfind('/').unwrap()]);
-    let result = std::panic::catch_unwind(|| {
-        let db = Db::connect(&url, 1).unwrap();
-        run(&db, 100);
-    });
-    diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&mut admin).unwrap();
-    if let Err(e) = result {
-        std::panic::resume_unwind(e);
-    }
+    let pg = crate::common::PgDatabase::create(&admin_url);
+    let db = Db::connect(&pg.url, 1).unwrap();
+    run(&db, 100);
 }

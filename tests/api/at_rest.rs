@@ -1,24 +1,14 @@
 //! Step 7, issue 11 points 1 and 2: an erased participant leaves no byte in the database
 //! files, and the files are for the service's own user only.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss,
-    clippy::as_conversions
-)]
-
-mod common;
 
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::common::{Backend, TestApp, Who, World, payload, scan_body};
 use badgegate::app::Application;
 use badgegate::config::Settings;
-use common::{Backend, TestApp, partner_user, payload, scan_body};
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
@@ -173,11 +163,9 @@ fn leftovers(app: &TestApp, needles: &[(&'static str, String)], test: &str) -> O
 }
 
 async fn erase_and_look(app: TestApp, path: Path_, test: &str) {
-    let admin = app.admin().await;
-    let event = app.event(&admin).await;
-    let acme = app.partner(&admin, &event, "Acme").await;
-    let (_, acme_admin) = partner_user(&app, &admin, &event, &acme, "partner_admin").await;
-    let (_, scanner) = partner_user(&app, &admin, &event, &acme, "scanner").await;
+    let w = World::builder().with(Who::AcmeAdmin).with(Who::AcmeScanner).build(&app).await;
+    let (acme_admin, scanner) = (w.acme_admin().to_string(), w.token(Who::AcmeScanner).to_string());
+    let World { admin, event, acme, .. } = w;
     let c = Canaries::new();
     let reg = app
         .register(
@@ -206,7 +194,7 @@ async fn erase_and_look(app: TestApp, path: Path_, test: &str) {
     let csv = app.get(&acme_admin, "/api/v1/leads/export.csv").await.text().await.unwrap();
     assert!(csv.contains(&c.name) && csv.contains(&c.email), "the export carries the participant");
     // An incident whose narrative names the participant.
-    let now = common::now_rfc3339();
+    let now = crate::common::now_rfc3339();
     let res = app
         .post(
             &admin,

@@ -1,12 +1,4 @@
 //! The phone-facing contract cannot drift from the code.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss,
-    clippy::as_conversions
-)]
 
 #[test]
 fn the_checked_in_openapi_document_matches_the_code() {

@@ -1,20 +1,10 @@
 //! Step 1: start-up, configuration, accounts, login, tokens, errors, operations.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss,
-    clippy::as_conversions
-)]
-
-mod common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
+use crate::common::{PASSWORD, TestApp, problem};
 use badgegate::auth::Role;
-use common::{PASSWORD, TestApp, problem};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::StatusCode;
 use serde_json::{Value, json};

@@ -1,16 +1,6 @@
 //! Step 3: partner users, scans, offline batch sync, partner isolation.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss,
-    clippy::as_conversions
-)]
 
-mod common;
-
-use common::{TestApp, count_rows, now_rfc3339, partner_user, payload, problem, scan_body};
+use crate::common::{TestApp, World, count_rows, now_rfc3339, partner_user, payload, problem, scan_body, world};
 use serde_json::{Value, json};
 
 both_backends!(
@@ -27,21 +17,6 @@ both_backends!(
     a_batch_raced_by_the_same_scans_answers_their_duplicates,
 );
 
-struct World {
-    admin: String,
-    event: String,
-    acme: String,
-    globex: String,
-}
-
-async fn world(app: &TestApp) -> World {
-    let admin = app.admin().await;
-    let event = app.event(&admin).await;
-    let acme = app.partner(&admin, &event, "Acme").await;
-    let globex = app.partner(&admin, &event, "Globex").await;
-    World { admin, event, acme, globex }
-}
-
 async fn person(app: &TestApp, w: &World, name: &str) -> Value {
     let email = format!("{}@example.org", name.to_lowercase().replace(' ', "."));
     app.register(
@@ -56,8 +31,7 @@ async fn partner_admins_manage_only_their_own_scanners(app: TestApp) {
     let w = world(&app).await;
     let (_, acme_admin) = partner_user(&app, &w.admin, &w.event, &w.acme, "partner_admin").await;
     let users = |p: &str| format!("/api/v1/events/{}/partners/{p}/users", w.event);
-    let body =
-        |role: &str| json!({"email": format!("{role}@acme.example"), "password": common::PASSWORD, "role": role});
+    let body = |role: &str| json!({"email": format!("{role}@acme.example"), "password": crate::common::PASSWORD, "role": role});
     let res = app.post(&acme_admin, &users(&w.acme), &body("scanner")).await;
     assert_eq!(res.status(), 201);
     let res = app.post(&acme_admin, &users(&w.acme), &body("partner_admin")).await;
@@ -66,7 +40,7 @@ async fn partner_admins_manage_only_their_own_scanners(app: TestApp) {
         .post(
             &acme_admin,
             &users(&w.globex),
-            &json!({"email": "x@globex.example", "password": common::PASSWORD, "role": "scanner"}),
+            &json!({"email": "x@globex.example", "password": crate::common::PASSWORD, "role": "scanner"}),
         )
         .await;
     assert_eq!(res.status(), 403);

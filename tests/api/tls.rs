@@ -1,12 +1,4 @@
 //! With --tls-cert and --tls-key the service speaks HTTPS only.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss,
-    clippy::as_conversions
-)]
 
 use badgegate::app::Application;
 use badgegate::config::Settings;

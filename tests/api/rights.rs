@@ -1,16 +1,6 @@
 //! Step 5: participants' rights through the personal link and staff.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss,
-    clippy::as_conversions
-)]
 
-mod common;
-
-use common::{Backend, TestApp, count_rows, partner_user, payload, problem, scan_body};
+use crate::common::{Backend, TestApp, Who, World, count_rows, payload, problem, scan_body};
 use diesel::prelude::*;
 use serde_json::{Value, json};
 
@@ -26,22 +16,8 @@ both_backends!(
     unsubscribe_takes_one_post,
 );
 
-struct World {
-    admin: String,
-    event: String,
-    acme: String,
-    acme_admin: String,
-    globex_scanner: String,
-}
-
 async fn world(app: &TestApp) -> World {
-    let admin = app.admin().await;
-    let event = app.event(&admin).await;
-    let acme = app.partner(&admin, &event, "Acme").await;
-    let globex = app.partner(&admin, &event, "Globex").await;
-    let (_, acme_admin) = partner_user(app, &admin, &event, &acme, "partner_admin").await;
-    let (_, globex_scanner) = partner_user(app, &admin, &event, &globex, "scanner").await;
-    World { admin, event, acme, acme_admin, globex_scanner }
+    World::builder().with(Who::AcmeAdmin).with(Who::GlobexScanner).build(app).await
 }
 
 /// Registers Zoë (opted in to Acme), has Globex scan her badge and Acme export. Returns
@@ -52,8 +28,8 @@ async fn zoe(app: &TestApp, w: &World) -> (Value, String) {
             "company": "Quixotic Ltd", "address": "7 Unusual Lane", "is_adult": true, "share_with_partners": [w.acme], "marketing_emails": true}))
         .await;
     let token = reg["privacy_url"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
-    assert_eq!(app.post(&w.globex_scanner, "/api/v1/scans", &scan_body(&payload(&reg))).await.status(), 201);
-    let res = app.get(&w.acme_admin, "/api/v1/leads/export.csv").await;
+    assert_eq!(app.post(w.globex_scanner(), "/api/v1/scans", &scan_body(&payload(&reg))).await.status(), 201);
+    let res = app.get(w.acme_admin(), "/api/v1/leads/export.csv").await;
     assert!(res.text().await.unwrap().contains("Zoë Quixotic"));
     (reg, token)
 }
@@ -136,7 +112,7 @@ async fn a_withdrawal_through_the_page_removes_the_participant_from_the_next_exp
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
-    let csv = app.get(&w.acme_admin, "/api/v1/leads/export.csv").await.text().await.unwrap();
+    let csv = app.get(w.acme_admin(), "/api/v1/leads/export.csv").await.text().await.unwrap();
     assert!(exported_names(&csv).is_empty(), "{csv}");
     let r: Value = me(&app, &token).await.json().await.unwrap();
     assert_eq!(r["withdrawals"][0]["source"], "participant");
@@ -145,7 +121,7 @@ async fn a_withdrawal_through_the_page_removes_the_participant_from_the_next_exp
     let res = app.post(&token, "/api/v1/me/withdrawals", &json!({"all_partners": true})).await;
     assert_eq!(res.status(), 201);
     let card: Value =
-        app.post(&w.globex_scanner, "/api/v1/scans", &scan_body(&payload(&reg))).await.json().await.unwrap();
+        app.post(w.globex_scanner(), "/api/v1/scans", &scan_body(&payload(&reg))).await.json().await.unwrap();
     assert_eq!(card["status"], "created");
     assert_eq!(card["lead"], Value::Null);
 }
@@ -231,9 +207,9 @@ async fn erasure_leaves_no_trace_of_the_person_and_names_the_recipients(app: Tes
     assert_eq!(count_rows(&app, "scans"), 1);
     assert_eq!(count_rows(&app, "disclosures"), ledger_before);
     // Later releases exclude the participant; the personal link is dead.
-    let csv = app.get(&w.acme_admin, "/api/v1/leads/export.csv").await.text().await.unwrap();
+    let csv = app.get(w.acme_admin(), "/api/v1/leads/export.csv").await.text().await.unwrap();
     assert!(exported_names(&csv).is_empty());
-    let res = app.post(&w.globex_scanner, "/api/v1/scans", &scan_body(&payload(&reg))).await;
+    let res = app.post(w.globex_scanner(), "/api/v1/scans", &scan_body(&payload(&reg))).await;
     assert_eq!(problem(res).await["reason"], "badge_revoked");
     assert_eq!(me(&app, &token).await.status(), 401);
     assert_eq!(app.client.get(format!("{}/me/{token}", app.url)).send().await.unwrap().status(), 404);
@@ -318,7 +294,7 @@ async fn a_request_past_30_days_shows_as_overdue(app: TestApp) {
         )
         .await;
     assert_eq!(problem(res).await["errors"][0]["field"], "kind");
-    assert_eq!(app.get(&w.acme_admin, "/api/v1/requests").await.status(), 403);
+    assert_eq!(app.get(w.acme_admin(), "/api/v1/requests").await.status(), 403);
 }
 
 async fn a_revoked_privacy_link_shows_nothing(app: TestApp) {

@@ -1,16 +1,6 @@
 //! Step 6: containment, incident scope from the ledger, report and clock.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss,
-    clippy::as_conversions
-)]
 
-mod common;
-
-use common::{TestApp, partner_user, payload, problem, scan_body};
+use crate::common::{TestApp, Who, World, partner_user, payload, problem, scan_body};
 use serde_json::{Value, json};
 
 both_backends!(
@@ -47,11 +37,9 @@ struct Scenario {
 
 /// Partner P's admin exports at t1 and t2 and scans at t3; Q does nothing.
 async fn scenario(app: &TestApp) -> Scenario {
-    let admin = app.admin().await;
-    let event = app.event(&admin).await;
-    let p = app.partner(&admin, &event, "Partner P").await;
-    let q = app.partner(&admin, &event, "Partner Q").await;
-    let (p_admin_id, p_admin) = partner_user(app, &admin, &event, &p, "partner_admin").await;
+    let w = World::builder().partners("Partner P", "Partner Q").with(Who::AcmeAdmin).build(app).await;
+    let (p_admin_id, p_admin) = (w.user_id(Who::AcmeAdmin).to_string(), w.acme_admin().to_string());
+    let World { admin, event, acme: p, globex: q, .. } = w;
     let mut exported = Vec::new();
     for name in ["Ann", "Bo"] {
         let r = app

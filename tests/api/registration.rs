@@ -1,16 +1,6 @@
 //! Step 2: events, partners, registration with consent capture, import, badges, the form.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss,
-    clippy::as_conversions
-)]
 
-mod common;
-
-use common::{TestApp, problem};
+use crate::common::{TestApp, problem};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -336,7 +326,7 @@ async fn reissue_changes_the_badge_and_the_database_holds_no_codes(app: TestApp)
     let old_badge =
         badgegate::badges::resolve(&mut conn, &badgegate::badges::BadgeCode::parse(&old).unwrap()).unwrap().unwrap();
     assert!(old_badge.revoked_at.is_some());
-    if app.backend == common::Backend::Sqlite {
+    if app.backend == crate::common::Backend::Sqlite {
         drop(conn);
         let bytes = std::fs::read(app.data_dir.path().join("test.db")).unwrap();
         let wal = std::fs::read(app.data_dir.path().join("test.db-wal")).unwrap_or_default();

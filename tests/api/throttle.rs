@@ -1,21 +1,11 @@
 //! Step 7, point 6: login throttling that neither tells strangers who has an account nor
 //! lets parallel guesses past it, and per-client-IP limits that a forged header cannot dodge.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss,
-    clippy::as_conversions
-)]
-
-mod common;
 
 use std::collections::BTreeMap;
 
+use crate::common::{Backend, PASSWORD, TestApp, problem};
 use badgegate::auth::Role;
 use badgegate::config::Settings;
-use common::{Backend, PASSWORD, TestApp, problem};
 use futures_util::future::join_all;
 use reqwest::{Response, StatusCode};
 use serde_json::json;

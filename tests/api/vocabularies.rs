@@ -1,18 +1,15 @@
 //! Step 8 (issue 12, point 6): reasons, bases, channels, roles and request kinds and
 //! statuses are Rust enums now, but the database and the wire keep today's exact texts:
 //! rows written by earlier versions read back, and what is written now reads as before.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
 
 use std::collections::BTreeSet;
 use std::str::FromStr;
 
+use crate::common::{TestApp, partner_user, payload, problem, scan_body};
 use badgegate::auth::Role;
 use badgegate::ledger::{Basis, Channel};
 use badgegate::rights::requests::{RequestChannel, RequestKind, RequestStatus};
 use badgegate::scans::{CardReason, RejectReason, ScanStatus};
-use common::{TestApp, partner_user, payload, problem, scan_body};
 use diesel::RunQueryDsl;
 use serde_json::{Value, json};
 
@@ -174,7 +171,7 @@ async fn every_release_and_staff_read_stores_its_basis_and_channel_as_text(app: 
     assert_eq!(bases, ["opt_in", "opt_in+scan", "scan"].map(String::from).into_iter().collect(), "{csv}");
     let res = app.get(&admin, &format!("/api/v1/events/{event}/attendees?per_page=100")).await;
     assert_eq!(res.status(), 200);
-    let from = common::now_rfc3339();
+    let from = crate::common::now_rfc3339();
     let res = app
         .post(
             &admin,

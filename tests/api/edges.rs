@@ -1,19 +1,9 @@
 //! Step 7: no scan basis after the event, an erased badge indistinguishable from a replaced
 //! one, and the headers a browser and a proxy act on.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss,
-    clippy::as_conversions
-)]
 
-mod common;
-
+use crate::common::{TestApp, Who, World, partner_user, payload, problem, scan_body};
 use badgegate::app::Application;
 use badgegate::config::Settings;
-use common::{TestApp, partner_user, payload, problem, scan_body};
 use serde_json::{Value, json};
 
 both_backends!(
@@ -61,8 +51,8 @@ async fn a_scan_received_after_the_grace_period_is_no_basis_whatever_its_time(ap
     let batch: Value = res.json().await.unwrap();
     assert_eq!(batch["results"][0]["status"], "rejected", "{batch}");
     assert_eq!(batch["results"][0]["reason"], "event_closed");
-    assert_eq!(common::count_rows(&app, "scans"), 0);
-    assert_eq!(common::count_rows(&app, "leads"), 0);
+    assert_eq!(crate::common::count_rows(&app, "scans"), 0);
+    assert_eq!(crate::common::count_rows(&app, "leads"), 0);
 
     // The organiser may allow a longer grace for a show whose phones sync late.
     let res = app.patch(&admin, &format!("/api/v1/events/{event_id}"), &json!({"scan_grace_hours": 200})).await;
@@ -75,10 +65,9 @@ async fn a_scan_received_after_the_grace_period_is_no_basis_whatever_its_time(ap
 }
 
 async fn an_erased_participants_badge_answers_like_a_replaced_one(app: TestApp) {
-    let admin = app.admin().await;
-    let event = app.event(&admin).await;
-    let acme = app.partner(&admin, &event, "Acme").await;
-    let (_, scanner) = partner_user(&app, &admin, &event, &acme, "scanner").await;
+    let w = World::builder().with(Who::AcmeScanner).build(&app).await;
+    let scanner = w.token(Who::AcmeScanner).to_string();
+    let World { admin, event, .. } = w;
     let replaced = app
         .register(&admin, &event, json!({"name": "Rita Reissued", "email": "rita@example.org", "is_adult": true}))
         .await;
@@ -195,7 +184,7 @@ async fn under_tls_pages_send_hsts_and_a_host_prefixed_secure_csrf_cookie() {
             badgegate::auth::users::create_staff_blocking(
                 &mut conn,
                 email,
-                common::PASSWORD,
+                crate::common::PASSWORD,
                 badgegate::auth::Role::Admin,
             )
             .unwrap();
@@ -205,7 +194,7 @@ async fn under_tls_pages_send_hsts_and_a_host_prefixed_secure_csrf_cookie() {
     }
     let login: Value = client
         .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"email": email, "password": common::PASSWORD}))
+        .json(&json!({"email": email, "password": crate::common::PASSWORD}))
         .send()
         .await
         .unwrap()

@@ -1,18 +1,8 @@
 //! Hostile input never reaches the database as a 500: control characters and bytes that are
 //! not UTF-8 anywhere in a request, absurd paging, huge broken CSV files, JSON that is not
 //! one object, bodies sent with a bad token, and e-mail addresses in two Unicode forms.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss,
-    clippy::as_conversions
-)]
 
-mod common;
-
-use common::{PASSWORD, TestApp, count_rows, partner_user, payload, problem, scan_body};
+use crate::common::{PASSWORD, TestApp, Who, World, count_rows, payload, problem, scan_body};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -60,10 +50,9 @@ async fn control_characters_anywhere_are_422_naming_the_field(app: TestApp) {
     let res = app.client.get(format!("{}/e/ab%00cd/register", app.url)).send().await.unwrap();
     expect_422(res, "slug", "NUL in the event slug").await;
 
-    let admin = app.admin().await;
-    let event = app.event(&admin).await;
-    let partner = app.partner(&admin, &event, "Acme").await;
-    let (_, scanner) = partner_user(&app, &admin, &event, &partner, "scanner").await;
+    let w = World::builder().with(Who::AcmeScanner).build(&app).await;
+    let scanner = w.token(Who::AcmeScanner).to_string();
+    let World { admin, event, .. } = w;
 
     let res = app.get(&scanner, "/api/v1/leads/x%00y").await;
     expect_422(res, "lead_id", "NUL in a lead id").await;
@@ -131,10 +120,9 @@ async fn control_characters_anywhere_are_422_naming_the_field(app: TestApp) {
 }
 
 async fn multi_line_text_keeps_line_breaks_and_one_bad_scan_does_not_sink_a_batch(app: TestApp) {
-    let admin = app.admin().await;
-    let event = app.event(&admin).await;
-    let partner = app.partner(&admin, &event, "Acme").await;
-    let (_, scanner) = partner_user(&app, &admin, &event, &partner, "scanner").await;
+    let w = World::builder().with(Who::AcmeScanner).build(&app).await;
+    let scanner = w.token(Who::AcmeScanner).to_string();
+    let World { admin, event, .. } = w;
     let reg = app
         .register(
             &admin,

@@ -1,16 +1,6 @@
 //! Step 4: consent-gated CSV exports and the disclosure ledger, through the HTTP API.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss,
-    clippy::as_conversions
-)]
 
-mod common;
-
-use common::{TestApp, count_rows, partner_user, payload, problem, scan_body};
+use crate::common::{TestApp, Who, World, count_rows, partner_user, payload, problem, scan_body};
 use serde_json::{Value, json};
 
 both_backends!(
@@ -22,21 +12,8 @@ both_backends!(
     staff_query_the_ledger_by_participant_and_partner_window,
 );
 
-struct World {
-    admin: String,
-    event: String,
-    acme: String,
-    globex: String,
-    acme_admin: String,
-}
-
 async fn world(app: &TestApp) -> World {
-    let admin = app.admin().await;
-    let event = app.event(&admin).await;
-    let acme = app.partner(&admin, &event, "Acme").await;
-    let globex = app.partner(&admin, &event, "Globex").await;
-    let (_, acme_admin) = partner_user(app, &admin, &event, &acme, "partner_admin").await;
-    World { admin, event, acme, globex, acme_admin }
+    World::builder().with(Who::AcmeAdmin).build(app).await
 }
 
 async fn export(app: &TestApp, token: &str, query: &str) -> (reqwest::header::HeaderMap, Vec<u8>) {
@@ -73,7 +50,7 @@ async fn exports_round_trip_unicode_and_neutralise_formulas(app: TestApp) {
         )
         .await;
     }
-    let (headers, bytes) = export(&app, &w.acme_admin, "").await;
+    let (headers, bytes) = export(&app, w.acme_admin(), "").await;
     assert_eq!(headers.get("content-type").unwrap(), "text/csv; charset=utf-8");
     assert_eq!(headers.get("cache-control").unwrap(), "no-store");
     let disposition = headers.get("content-disposition").unwrap().to_str().unwrap();
@@ -101,9 +78,9 @@ async fn exports_round_trip_unicode_and_neutralise_formulas(app: TestApp) {
     assert_eq!(&evil[1], "'@SUM(A1)");
     assert_eq!(&evil[3], "'-1");
 
-    let (_, excel) = export(&app, &w.acme_admin, "?dialect=excel").await;
+    let (_, excel) = export(&app, w.acme_admin(), "?dialect=excel").await;
     assert_eq!(&excel[..3], &[0xEF, 0xBB, 0xBF]);
-    let res = app.get(&w.acme_admin, "/api/v1/leads/export.csv?dialect=lotus").await;
+    let res = app.get(w.acme_admin(), "/api/v1/leads/export.csv?dialect=lotus").await;
     assert_eq!(problem(res).await["errors"][0]["field"], "dialect");
 }
 
@@ -119,7 +96,7 @@ async fn a_withdrawn_participant_disappears_from_the_next_export(app: TestApp) {
     let bo = app.register(&w.admin, &w.event, json!({"name": "Bo", "email": "bo@example.org", "is_adult": true})).await;
     let (_, scanner) = partner_user(&app, &w.admin, &w.event, &w.acme, "scanner").await;
     assert_eq!(app.post(&scanner, "/api/v1/scans", &scan_body(&payload(&bo))).await.status(), 201);
-    assert_eq!(names(&export(&app, &w.acme_admin, "").await.1), vec!["Ann", "Bo"]);
+    assert_eq!(names(&export(&app, w.acme_admin(), "").await.1), vec!["Ann", "Bo"]);
     for p in [&ann, &bo] {
         let res = app
             .post(
@@ -130,7 +107,7 @@ async fn a_withdrawn_participant_disappears_from_the_next_export(app: TestApp) {
             .await;
         assert_eq!(res.status(), 201);
     }
-    assert!(names(&export(&app, &w.acme_admin, "").await.1).is_empty(), "withdrawal beats opt-in and scan");
+    assert!(names(&export(&app, w.acme_admin(), "").await.1).is_empty(), "withdrawal beats opt-in and scan");
     let res = app
         .post(
             &w.admin,
@@ -163,7 +140,7 @@ async fn partner_b_never_receives_partner_a_scan_only_leads(app: TestApp) {
     assert_eq!(app.post(&scanner, "/api/v1/scans", &scan_body(&payload(&shared))).await.status(), 201);
     let (_, globex_admin) = partner_user(&app, &w.admin, &w.event, &w.globex, "partner_admin").await;
     assert_eq!(names(&export(&app, &globex_admin, "").await.1), vec!["Shared"]);
-    let (_, acme_csv) = export(&app, &w.acme_admin, "").await;
+    let (_, acme_csv) = export(&app, w.acme_admin(), "").await;
     assert_eq!(names(&acme_csv), vec!["Acme only", "Scanned", "Shared"]);
     let basis: std::collections::BTreeMap<String, String> =
         parse(&acme_csv).into_iter().skip(1).map(|r| (r[0].to_string(), r[5].to_string())).collect();
@@ -178,7 +155,7 @@ async fn every_exported_row_is_in_the_ledger_with_count_and_digest(app: TestApp)
         app.register(&w.admin, &w.event, json!({"name": format!("P{i:02}"), "email": format!("p{i}@example.org"), "is_adult": true, "share_with_all_partners": true}))
             .await;
     }
-    let (headers, bytes) = export(&app, &w.acme_admin, "").await;
+    let (headers, bytes) = export(&app, w.acme_admin(), "").await;
     let export_id = headers.get("x-export-id").unwrap().to_str().unwrap().to_string();
     assert_eq!(names(&bytes).len(), 25);
     // The record is completed right after the last byte; give the writer a moment.
@@ -226,7 +203,7 @@ async fn switched_off_fields_are_never_released(app: TestApp) {
     let ann = app
         .register(&w.admin, &w.event, json!({"name": "Ann", "email": "ann@example.org", "phone": "555 1234", "company": "Initech", "is_adult": true, "share_with_all_partners": true}))
         .await;
-    let (_, bytes) = export(&app, &w.acme_admin, "").await;
+    let (_, bytes) = export(&app, w.acme_admin(), "").await;
     let text = String::from_utf8(bytes).unwrap();
     assert!(text.starts_with("\"name\",\"email\",\"basis\""));
     assert!(!text.contains("555 1234") && !text.contains("Initech"));
@@ -236,7 +213,7 @@ async fn switched_off_fields_are_never_released(app: TestApp) {
     // A scanner reads the lead as the card (name, company) cut by the event's switch.
     let lead: Value = app.get(&scanner, "/api/v1/leads").await.json().await.unwrap();
     assert_eq!(lead["items"][0]["contact"], json!({"name": "Ann"}));
-    let lead: Value = app.get(&w.acme_admin, "/api/v1/leads").await.json().await.unwrap();
+    let lead: Value = app.get(w.acme_admin(), "/api/v1/leads").await.json().await.unwrap();
     assert_eq!(lead["items"][0]["contact"], json!({"name": "Ann", "email": "ann@example.org"}));
     let ledger: Value =
         app.get(&w.admin, &format!("/api/v1/events/{}/disclosures", w.event)).await.json().await.unwrap();
@@ -256,13 +233,13 @@ async fn staff_query_the_ledger_by_participant_and_partner_window(app: TestApp) 
         )
         .await;
     let ann_id = ann["id"].as_str().unwrap();
-    let t0 = common::now_rfc3339();
+    let t0 = crate::common::now_rfc3339();
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    export(&app, &w.acme_admin, "").await;
+    export(&app, w.acme_admin(), "").await;
     let (_, globex_admin) = partner_user(&app, &w.admin, &w.event, &w.globex, "partner_admin").await;
     export(&app, &globex_admin, "").await;
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    let t1 = common::now_rfc3339();
+    let t1 = crate::common::now_rfc3339();
 
     let by_person: Value = app
         .get(&w.admin, &format!("/api/v1/events/{}/disclosures?attendee_id={ann_id}", w.event))
@@ -292,7 +269,7 @@ async fn staff_query_the_ledger_by_participant_and_partner_window(app: TestApp) 
     assert_eq!(&rows[0][0], "occurred_at");
 
     // Only staff admins read the ledger.
-    assert_eq!(app.get(&w.acme_admin, &format!("/api/v1/events/{}/disclosures", w.event)).await.status(), 403);
+    assert_eq!(app.get(w.acme_admin(), &format!("/api/v1/events/{}/disclosures", w.event)).await.status(), 403);
     let res = app.get(&w.admin, &format!("/api/v1/events/{}/disclosures?from=yesterday", w.event)).await;
     assert_eq!(problem(res).await["errors"][0]["field"], "from");
 }

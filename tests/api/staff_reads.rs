@@ -1,19 +1,8 @@
 //! Step 7 (issue 11, points 3 and 4): staff reads of contact fields are ledgered, an
 //! incident scoped to a staff user says what that user obtained, and scanners get the scan
 //! card (name, company) through the API too.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss,
-    clippy::as_conversions
-)]
 
-mod common;
-
-use badgegate::auth::Role;
-use common::{Backend, TestApp, partner_user, payload, scan_body};
+use crate::common::{Backend, TestApp, Who, World, partner_user, payload, scan_body};
 use serde_json::{Value, json};
 
 both_backends!(
@@ -42,13 +31,9 @@ struct Desk {
 
 /// An event with three participants and a registrar; nobody has read anything yet.
 async fn desk(app: &TestApp) -> Desk {
-    let admin = app.admin().await;
-    let event = app.event(&admin).await;
-    let email = format!("registrar-{}@example.org", uuid::Uuid::new_v4().simple());
-    app.create_staff(&email, Role::Registrar).await;
-    let registrar = app.token(&email).await;
-    let me: Value = app.get(&registrar, "/api/v1/auth/me").await.json().await.unwrap();
-    let registrar_id = me["id"].as_str().unwrap().to_string();
+    let w = World::builder().with(Who::Registrar).build(app).await;
+    let (registrar_id, registrar) = (w.user_id(Who::Registrar).to_string(), w.token(Who::Registrar).to_string());
+    let World { admin, event, .. } = w;
     let (mut ids, mut privacy) = (Vec::new(), Vec::new());
     for (name, phone) in [("Ann", Some("555 0101")), ("Bo", None), ("Cy", Some("555 0103"))] {
         let r = app

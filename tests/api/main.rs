@@ -1,0 +1,31 @@
+//! The one integration-test binary: each module is one capability, tested black-box over
+//! HTTP on both backends (see `common`). One binary links once instead of once per file.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::as_conversions
+)]
+
+// First, so that `both_backends!` is in scope in every module below.
+#[macro_use]
+mod common;
+
+mod at_rest;
+mod edges;
+mod exports;
+mod foundation;
+mod gate_property;
+mod hostile_input;
+mod incidents;
+mod openapi;
+mod registration;
+mod rights;
+mod scans;
+mod schema;
+mod staff_reads;
+mod throttle;
+mod tls;
+mod vocabularies;
