@@ -113,9 +113,7 @@ fn stream_export(db: Db, scope: PartnerScope, export_id: String, excel: bool, tx
     let mut conn = db.get()?;
     let conn: &mut DbConn = &mut conn;
     let event = events::find(conn, &scope.event_id)?;
-    let released = event.released_fields();
-    let fields: Vec<&'static str> =
-        events::CONTACT_FIELDS.iter().copied().filter(|f| released.iter().any(|r| r == f)).collect();
+    let fields = gate::fields_for(Channel::Export, scope.role, &event);
     let scanners: HashMap<String, String> = users::table
         .filter(users::partner_id.eq(&scope.partner_id))
         .select((users::id, users::email))

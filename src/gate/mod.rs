@@ -41,6 +41,15 @@ fn channel_fields(channel: Channel, role: Role) -> &'static [&'static str] {
 /// What a lead card (and a scanner) gets.
 const CARD_FIELDS: [&str; 2] = ["name", "company"];
 
+/// The contact fields a release through `channel` to a partner user of `role` carries for
+/// `event`, in the canonical order: the channel's (and role's) limit, cut by the fields
+/// the event releases. Exports take their columns from here, so no second copy of the
+/// rule decides what a partner sees.
+pub fn fields_for(channel: Channel, role: Role, event: &events::EventRow) -> Vec<&'static str> {
+    let allowed_by_event = event.released_fields();
+    channel_fields(channel, role).iter().copied().filter(|f| allowed_by_event.iter().any(|a| a == f)).collect()
+}
+
 /// Which participants a caller asks about; the gate narrows it to those allowed.
 pub enum Selection<'a> {
     One(&'a str),
@@ -165,12 +174,7 @@ pub fn release(
     write_tx(conn, |conn| {
         ensure_not_suspended(conn, to)?;
         let event = events::find(conn, &to.event_id)?;
-        let allowed_by_event = event.released_fields();
-        let fields: Vec<&'static str> = channel_fields(channel, to.role)
-            .iter()
-            .copied()
-            .filter(|f| allowed_by_event.iter().any(|a| a == f))
-            .collect();
+        let fields = fields_for(channel, to.role, &event);
 
         let (ev, pid) = (to.event_id.as_str(), to.partner_id.as_str());
         // Three concrete queries instead of one boxed one: diesel caches the prepared
