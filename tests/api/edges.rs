@@ -159,14 +159,8 @@ async fn every_answer_carries_the_security_headers(app: TestApp) {
 #[actix_web::test]
 async fn under_tls_pages_send_hsts_and_a_host_prefixed_secure_csrf_cookie() {
     let dir = tempfile::tempdir().unwrap();
-    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
-    let cert_path = dir.path().join("cert.pem");
-    let key_path = dir.path().join("key.pem");
-    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
-    std::fs::write(&key_path, cert.key_pair.serialize_pem()).unwrap();
-    let mut settings = Settings::for_data_dir(dir.path().join("data"));
-    settings.tls_cert = Some(cert_path);
-    settings.tls_key = Some(key_path);
+    let mut settings =
+        crate::tls::with_self_signed_certificate(dir.path(), Settings::for_data_dir(dir.path().join("data")));
     let database_url = format!("sqlite://{}", dir.path().join("data").join("tls.db").display());
     settings.database_url = Some(database_url.clone());
     let app = Application::build(settings).await.unwrap();
