@@ -26,7 +26,6 @@ pub struct AppState {
     pub scan_throttle: crate::scans::throttle::UnknownBadgeThrottle,
     pub scan_writer: crate::scans::coalesce::ScanWriter,
     pub login_throttle: crate::auth::throttle::LoginThrottle,
-    pub ip_limits: crate::auth::ip_limit::IpLimits,
     /// Base of the links handed to participants (privacy page, badge images).
     pub public_url: String,
 }
@@ -134,9 +133,13 @@ impl Application {
             badge_key: BadgeKey::new(&badge_secret),
             scan_throttle: Default::default(),
             login_throttle: crate::auth::throttle::LoginThrottle::new(&token_secret)?,
-            ip_limits: crate::auth::ip_limit::IpLimits::new(settings.ip_limits(), settings.trusted_proxies.clone()),
             public_url: public_url.clone(),
         });
+        // Its own application data: the limiter middleware needs nothing else.
+        let ip_limits = web::Data::new(crate::http::ip_limit::IpLimits::new(
+            settings.ip_limits(),
+            settings.trusted_proxies.clone(),
+        ));
         let table = web::Data::new(RouteTable::new(&openapi(), crate::web::PAGE_ROUTES));
         let header_policy = web::Data::new(crate::http::headers::HeaderPolicy {
             // Behind a TLS-terminating proxy the public URL says https: browsers still get
@@ -151,6 +154,7 @@ impl Application {
             app.app_data(state.clone())
                 .app_data(table.clone())
                 .app_data(header_policy.clone())
+                .app_data(ip_limits.clone())
                 .app_data(
                     web::QueryConfig::default()
                         .error_handler(|e, req| crate::http::query_error(&e, req.query_string()).into()),
@@ -160,7 +164,7 @@ impl Application {
                 .configure(crate::web::routes)
                 .default_service(web::to(not_found_or_not_allowed))
                 .wrap(from_fn(crate::http::input::refuse_hostile_uri))
-                .wrap(from_fn(crate::auth::ip_limit::limit_by_client_ip))
+                .wrap(from_fn(crate::http::ip_limit::limit_by_client_ip))
                 .wrap(from_fn(crate::http::headers::security_headers))
                 .wrap(from_fn(crate::http::middleware::request_span))
         })

@@ -71,7 +71,7 @@ pub struct Settings {
 
     /// Reverse proxies whose `X-Forwarded-For` entry names the client (comma-separated IP
     /// addresses or CIDR networks). The header of any other peer is ignored.
-    #[arg(long, env = "BADGEGATE_TRUSTED_PROXIES", value_delimiter = ',', value_parser = crate::auth::ip_limit::parse_proxy, global = true)]
+    #[arg(long, env = "BADGEGATE_TRUSTED_PROXIES", value_delimiter = ',', value_parser = crate::http::ip_limit::parse_proxy, global = true)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
 
     /// Logins and password changes per client IP per minute, per instance (0: no limit).
@@ -161,8 +161,8 @@ impl Settings {
         }
     }
 
-    pub fn ip_limits(&self) -> crate::auth::ip_limit::IpLimitSettings {
-        crate::auth::ip_limit::IpLimitSettings {
+    pub fn ip_limits(&self) -> crate::http::ip_limit::IpLimitSettings {
+        crate::http::ip_limit::IpLimitSettings {
             sign_in_per_minute: self.login_limit,
             registration_per_minute: self.register_limit,
             privacy_page_per_minute: self.privacy_limit,

@@ -1,7 +1,6 @@
 //! Who is calling: passwords, tokens, accounts, and one extractor per access policy.
 
 pub mod handlers;
-pub mod ip_limit;
 pub mod passwords;
 pub mod secrets;
 pub mod throttle;

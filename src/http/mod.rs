@@ -4,6 +4,7 @@
 pub mod fallback;
 pub mod headers;
 pub mod input;
+pub mod ip_limit;
 pub mod json;
 pub mod middleware;
 

@@ -19,7 +19,6 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use ipnet::IpNet;
 
-use crate::app::AppState;
 use crate::error::AppError;
 
 /// Which budget a request draws on.
@@ -196,9 +195,9 @@ pub async fn limit_by_client_ip(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     let class = req.match_pattern().and_then(|pattern| LimitClass::of(req.method(), &pattern));
-    if let (Some(class), Some(state)) = (class, req.app_data::<actix_web::web::Data<AppState>>()) {
-        let client = state.ip_limits.client_ip(req.peer_addr().map(|a| a.ip()), req.headers());
-        if let Err(retry_after_secs) = state.ip_limits.check(class, client) {
+    if let (Some(class), Some(limits)) = (class, req.app_data::<actix_web::web::Data<IpLimits>>()) {
+        let client = limits.client_ip(req.peer_addr().map(|a| a.ip()), req.headers());
+        if let Err(retry_after_secs) = limits.check(class, client) {
             // No address in the log: it is personal data, and the class says enough.
             tracing::warn!(limit = class.as_str(), "request refused: client over its per-IP limit");
             let error = AppError::TooManyRequests { retry_after_secs: retry_after_secs.max(1) };
