@@ -71,7 +71,7 @@ pub struct Settings {
 
     /// Reverse proxies whose `X-Forwarded-For` entry names the client (comma-separated IP
     /// addresses or CIDR networks). The header of any other peer is ignored.
-    #[arg(long, env = "BADGEGATE_TRUSTED_PROXIES", value_delimiter = ',', value_parser = crate::http::ip_limit::parse_proxy, global = true)]
+    #[arg(long, env = "BADGEGATE_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_proxy, global = true)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
 
     /// Logins and password changes per client IP per minute, per instance (0: no limit).
@@ -161,8 +161,8 @@ impl Settings {
         }
     }
 
-    pub fn ip_limits(&self) -> crate::http::ip_limit::IpLimitSettings {
-        crate::http::ip_limit::IpLimitSettings {
+    pub fn ip_limits(&self) -> IpLimitSettings {
+        IpLimitSettings {
             sign_in_per_minute: self.login_limit,
             registration_per_minute: self.register_limit,
             privacy_page_per_minute: self.privacy_limit,
@@ -175,4 +175,26 @@ impl Settings {
             None => format!("sqlite://{}", self.data_dir.join("badgegate.db").display()),
         }
     }
+}
+
+/// Base of the links handed to participants (privacy page, badge images), without a
+/// trailing slash.
+#[derive(Debug, Clone)]
+pub struct PublicUrl(pub String);
+
+/// Requests per minute per client IP for each class; 0 switches a limit off.
+#[derive(Debug, Clone, Copy)]
+pub struct IpLimitSettings {
+    pub sign_in_per_minute: u32,
+    pub registration_per_minute: u32,
+    pub privacy_page_per_minute: u32,
+}
+
+/// A `--trusted-proxies` entry: an address or a CIDR network.
+pub fn parse_proxy(value: &str) -> Result<ipnet::IpNet, String> {
+    let value = value.trim();
+    value
+        .parse::<ipnet::IpNet>()
+        .or_else(|_| value.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("`{value}` is neither an IP address nor a CIDR network"))
 }

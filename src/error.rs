@@ -1,10 +1,9 @@
 //! The one error type of the service, rendered as `application/problem+json` (RFC 9457).
 //!
-//! Internal causes are logged here and never leave the process: a 500 body is opaque.
+//! Internal causes are logged (by `http::problem`, which answers) and never leave the
+//! process: a 500 body is opaque. This module knows no HTTP framework: the status is a
+//! number, and the core returns these errors without knowing who will render them.
 
-use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -94,8 +93,25 @@ impl AppError {
         }
     }
 
+    /// The HTTP status this error answers with.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::Validation(_) | AppError::Rejected { .. } => 422,
+            AppError::BadRequest(_) => 400,
+            AppError::Unauthorized => 401,
+            AppError::Forbidden | AppError::Suspended => 403,
+            AppError::NotFound => 404,
+            AppError::Conflict(_) => 409,
+            AppError::PayloadTooLarge(_) => 413,
+            AppError::UnsupportedMediaType(_) => 415,
+            AppError::TooManyRequests { .. } => 429,
+            AppError::Unavailable => 503,
+            AppError::Internal(_) => 500,
+        }
+    }
+
     pub fn problem(&self) -> Problem {
-        let status = self.status_code();
+        let status = http_status_title(self.status());
         let detail = match self {
             AppError::Internal(_) => "the request could not be completed".to_string(),
             AppError::Validation(errors) => {
@@ -106,8 +122,8 @@ impl AppError {
         };
         Problem {
             type_: format!("urn:badgegate:problem:{}", self.slug()),
-            title: status.canonical_reason().unwrap_or("Error").to_string(),
-            status: status.as_u16(),
+            title: status.to_string(),
+            status: self.status(),
             detail,
             reason: match self {
                 AppError::Rejected { reason, .. } => Some((*reason).to_string()),
@@ -119,40 +135,6 @@ impl AppError {
                 _ => Vec::new(),
             },
         }
-    }
-}
-
-impl ResponseError for AppError {
-    fn status_code(&self) -> StatusCode {
-        match self {
-            AppError::Validation(_) | AppError::Rejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden | AppError::Suspended => StatusCode::FORBIDDEN,
-            AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
-            AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        if let AppError::Internal(cause) = self {
-            tracing::error!(cause = %cause, "internal error");
-        }
-        let mut builder = HttpResponse::build(self.status_code());
-        builder.insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json")));
-        builder.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
-        if let AppError::TooManyRequests { retry_after_secs } = self {
-            builder.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
-        }
-        if let AppError::Unauthorized = self {
-            builder.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
-        }
-        builder.body(serde_json::to_vec(&self.problem()).unwrap_or_default())
     }
 }
 
@@ -172,8 +154,8 @@ impl From<r2d2::Error> for AppError {
     }
 }
 
-impl From<actix_web::error::BlockingError> for AppError {
-    fn from(e: actix_web::error::BlockingError) -> Self {
+impl From<tokio::task::JoinError> for AppError {
+    fn from(e: tokio::task::JoinError) -> Self {
         AppError::Internal(format!("blocking task: {e}"))
     }
 }
@@ -184,4 +166,22 @@ pub type AppResult<T> = Result<T, AppError>;
 /// detect "already exists" is to let the constraint refuse the insert.
 pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
     matches!(e, diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))
+}
+
+fn http_status_title(status: u16) -> &'static str {
+    match status {
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        409 => "Conflict",
+        413 => "Payload Too Large",
+        415 => "Unsupported Media Type",
+        422 => "Unprocessable Entity",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "Error",
+    }
 }

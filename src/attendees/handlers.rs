@@ -1,18 +1,21 @@
 //! Staff API for participants.
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::{BadgeLinks, RegistrationInput, prepare, privacy_url, store, validate};
-use crate::app::AppState;
-use crate::auth::{Auth, Registration};
-use crate::consent::{self, ConsentView, Source, WithdrawalView};
-use crate::db::{like_pattern, ms_to_rfc3339};
+use super::import::{IMPORT_BODY_LIMIT, ImportResult, MAX_ROW_ERRORS, Refused};
+use super::{BadgeLinks, RegistrationInput, privacy_url};
+use crate::auth::Registration;
+use crate::badges::BadgeKey;
+use crate::config::PublicUrl;
+use crate::consent::{ConsentView, Source, WithdrawalView};
+use crate::db::{Db, ms_to_rfc3339};
 use crate::error::{AppError, AppResult, Problem};
-use crate::http::{ApiJson, Page, PageQuery};
-use crate::{badges, events, gate, partners};
+use crate::gate;
+use crate::http::ApiJson;
+use crate::http::auth::Auth;
+use crate::paging::{Page, PageQuery};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -105,58 +108,26 @@ impl From<RegisterAttendee> for RegistrationInput {
     }
 }
 
-/// What registering one participant returns, for the API and the web form alike.
-pub struct RegistrationOutcome {
-    pub attendee_id: String,
-    pub code: badges::BadgeCode,
-    pub privacy_token: String,
-}
-
-/// Validates and stores one registration in one transaction: nothing is stored when any
-/// check fails (an under-18 registration leaves no row).
-pub async fn register_one(
-    state: &web::Data<AppState>,
-    event: events::EventRow,
-    input: RegistrationInput,
-    source: Source,
-) -> AppResult<RegistrationOutcome> {
-    let state2 = state.clone();
-    state
-        .db
-        .write(move |conn| {
-            let partner_ids: Vec<String> =
-                partners::list_for_event(conn, &event.id)?.into_iter().map(|p| p.id).collect();
-            let valid = validate(&input, &partner_ids).map_err(AppError::Validation)?;
-            let prepared = prepare(&state2.badge_key, &event, valid, source)?;
-            store(conn, std::slice::from_ref(&prepared))?;
-            Ok(RegistrationOutcome {
-                attendee_id: prepared.attendee.id,
-                code: prepared.code,
-                privacy_token: prepared.privacy_token,
-            })
-        })
-        .await
-}
-
 /// Register a participant (admin or registrar).
 #[utoipa::path(tag = "attendees", security(("bearer" = [])), request_body = RegisterAttendee,
     responses((status = 201, body = Registered), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 #[post("/events/{event_id}/attendees")]
 pub async fn register(
-    state: web::Data<AppState>,
+    db: web::Data<Db>,
+    badge_key: web::Data<BadgeKey>,
+    public_url: web::Data<PublicUrl>,
     _auth: Auth<Registration>,
     path: web::Path<String>,
     body: ApiJson<RegisterAttendee>,
 ) -> AppResult<HttpResponse> {
     let event_id = path.into_inner();
-    let event = state.db.run(move |conn| events::find(conn, &event_id)).await?;
-    let event_id = event.id.clone();
-    let outcome = register_one(&state, event, body.into_inner().into(), Source::StaffApi).await?;
+    let input = body.into_inner().into();
+    let outcome = db.write(move |conn| super::register(conn, &badge_key, &event_id, input, Source::StaffApi)).await?;
     Ok(HttpResponse::Created().json(Registered {
-        badge: BadgeLinks::new(&state.public_url, &event_id, &outcome.attendee_id, &outcome.code),
-        privacy_url: privacy_url(&state.public_url, &outcome.privacy_token),
+        badge: BadgeLinks::new(&public_url.0, &outcome.event_id, &outcome.attendee_id, &outcome.code),
+        privacy_url: privacy_url(&public_url.0, &outcome.privacy_token),
         id: outcome.attendee_id,
-        event_id,
+        event_id: outcome.event_id,
     }))
 }
 
@@ -165,33 +136,25 @@ pub async fn register(
 #[utoipa::path(tag = "attendees", security(("bearer" = [])), responses((status = 200, body = AttendeeDetail), (status = 404, body = Problem)))]
 #[get("/events/{event_id}/attendees/{attendee_id}")]
 pub async fn get_attendee(
-    state: web::Data<AppState>,
+    db: web::Data<Db>,
+    badge_key: web::Data<BadgeKey>,
+    public_url: web::Data<PublicUrl>,
     auth: Auth<Registration>,
     path: web::Path<(String, String)>,
 ) -> AppResult<web::Json<AttendeeDetail>> {
     let (event_id, attendee_id) = path.into_inner();
     let staff = auth.caller.user_id;
-    let (row, opt_ins, withdrawn, badge) = state
-        .db
-        .write(move |conn| {
-            let selection = gate::StaffSelection::Attendee { event_id: &event_id, attendee_id: &attendee_id };
-            let row =
-                gate::staff_read(conn, &staff, selection)?.records.into_iter().next().ok_or(AppError::NotFound)?;
-            let (opt_ins, withdrawn) = consent::for_attendee(conn, &attendee_id)?;
-            let badge = badges::current(conn, &attendee_id)?;
-            Ok((row, opt_ins, withdrawn, badge))
-        })
-        .await?;
-    let badge = match badge {
-        Some(b) => {
-            Some(BadgeLinks::new(&state.public_url, &row.event_id, &row.attendee_id, &state.badge_key.code_for(&b.id)?))
+    let d = db.write(move |conn| super::staff::staff_detail(conn, &staff, &event_id, &attendee_id)).await?;
+    let badge = match d.badge_id {
+        Some(id) => {
+            Some(BadgeLinks::new(&public_url.0, &d.record.event_id, &d.record.attendee_id, &badge_key.code_for(&id)?))
         }
         None => None,
     };
     Ok(web::Json(AttendeeDetail {
-        attendee: row.into(),
-        opt_ins: opt_ins.into_iter().map(Into::into).collect(),
-        withdrawals: withdrawn.into_iter().map(Into::into).collect(),
+        attendee: d.record.into(),
+        opt_ins: d.opt_ins.into_iter().map(Into::into).collect(),
+        withdrawals: d.withdrawals.into_iter().map(Into::into).collect(),
         badge,
     }))
 }
@@ -202,32 +165,68 @@ pub async fn get_attendee(
     responses((status = 200, body = Page<AttendeeView>), (status = 404, body = Problem)))]
 #[get("/events/{event_id}/attendees")]
 pub async fn list_attendees(
-    state: web::Data<AppState>,
+    db: web::Data<Db>,
     auth: Auth<Registration>,
     path: web::Path<String>,
     query: web::Query<ListQuery>,
 ) -> AppResult<web::Json<Page<AttendeeView>>> {
     let staff = auth.caller.user_id;
-    let query = query.into_inner();
-    let (page, per_page) = PageQuery { page: query.page, per_page: query.per_page }.resolve()?;
+    let ListQuery { q, page, per_page } = query.into_inner();
+    let paging = PageQuery { page, per_page };
     let event_id = path.into_inner();
-    let pattern = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(like_pattern);
-    let read = state
-        .db
-        .write(move |conn| {
-            events::find(conn, &event_id)?;
-            let selection = gate::StaffSelection::Attendees {
-                event_id: &event_id,
-                search: pattern.as_deref(),
-                offset: (page - 1) * per_page,
-                limit: per_page,
-            };
-            gate::staff_read(conn, &staff, selection)
-        })
-        .await?;
-    Ok(web::Json(Page { items: read.records.into_iter().map(Into::into).collect(), total: read.total, page, per_page }))
+    let page = db.write(move |conn| super::staff::staff_list(conn, &staff, &event_id, q.as_deref(), &paging)).await?;
+    Ok(web::Json(Page {
+        items: page.items.into_iter().map(Into::into).collect(),
+        total: page.total,
+        page: page.page,
+        per_page: page.per_page,
+    }))
 }
 
-pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(register).service(get_attendee).service(list_attendees).service(super::import::import);
+/// Import participants from CSV (admin or registrar). All or nothing.
+#[utoipa::path(tag = "attendees", security(("bearer" = [])),
+    request_body(content = String, content_type = "text/csv",
+        description = "Header: name,email,company,phone,address,is_adult,share_with_all_partners,share_with_partners,marketing_emails (optional columns may be left out; partner ids separated by `;`)"),
+    responses((status = 201, body = ImportResult), (status = 404, body = Problem), (status = 413, body = Problem), (status = 422, description = "Row errors; nothing imported", body = Problem)))]
+#[post("/events/{event_id}/attendees/import")]
+pub async fn import(
+    db: web::Data<Db>,
+    badge_key: web::Data<BadgeKey>,
+    _auth: Auth<Registration>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    let is_csv = req.mime_type().ok().flatten().is_some_and(|m| m.essence_str() == "text/csv");
+    if !is_csv {
+        return Err(AppError::UnsupportedMediaType("the body must be text/csv".into()));
+    }
+    let mut raw = payload.into_inner();
+    let body = crate::http::json::read_body(&req, &mut raw, IMPORT_BODY_LIMIT).await?.freeze();
+    let event_id = path.into_inner();
+    let imported = db.write(move |conn| super::import::import(conn, &badge_key, &event_id, &body)).await?;
+    let imported = match imported {
+        Ok(count) => count,
+        Err(refused) => return Ok(refused_response(refused)),
+    };
+    tracing::info!(imported, "attendees imported");
+    Ok(HttpResponse::Created().json(ImportResult { imported }))
+}
+
+/// The 422 for a refused file; its detail says when the list of errors is not complete.
+fn refused_response(refused: Refused) -> HttpResponse {
+    let count = refused.errors.len();
+    let error = AppError::Validation(refused.errors);
+    let mut problem = error.problem();
+    problem.detail = if refused.stopped_early {
+        format!(
+            "nothing imported; the check stopped after the first {MAX_ROW_ERRORS} errors, fix these and send the file again"
+        )
+    } else {
+        format!("nothing imported; {count} error(s) in the file")
+    };
+    HttpResponse::build(actix_web::ResponseError::status_code(&error))
+        .content_type("application/problem+json")
+        .insert_header(("Cache-Control", "no-store"))
+        .body(serde_json::to_vec(&problem).unwrap_or_default())
 }

@@ -3,18 +3,16 @@
 
 use std::collections::HashSet;
 
-use actix_web::{HttpMessage, HttpRequest, HttpResponse, post, web};
 use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{Prepared, RegistrationInput, prepare, store, validate};
-use crate::app::AppState;
-use crate::auth::{Auth, Registration};
+use crate::badges::BadgeKey;
 use crate::consent::Source;
+use crate::db::DbConn;
 use crate::db::schema::attendees;
-use crate::db::{DbConn, write_tx};
-use crate::error::{AppError, AppResult, FieldError, Problem};
+use crate::error::{AppResult, FieldError};
 use crate::{events, partners};
 
 pub const IMPORT_BODY_LIMIT: usize = 64 * 1024 * 1024;
@@ -35,9 +33,9 @@ const REQUIRED: [&str; 3] = ["name", "email", "is_adult"];
 pub const MAX_ROW_ERRORS: usize = 100;
 
 /// Why a file was refused: its errors, and whether the check stopped at `MAX_ROW_ERRORS`.
-struct Refused {
-    errors: Vec<FieldError>,
-    stopped_early: bool,
+pub struct Refused {
+    pub errors: Vec<FieldError>,
+    pub stopped_early: bool,
 }
 
 impl From<Vec<FieldError>> for Refused {
@@ -169,90 +167,38 @@ fn existing_emails(conn: &mut DbConn, event_id: &str, emails: &[&str]) -> AppRes
     Ok(found)
 }
 
-/// Import participants from CSV (admin or registrar). All or nothing.
-#[utoipa::path(tag = "attendees", security(("bearer" = [])),
-    request_body(content = String, content_type = "text/csv",
-        description = "Header: name,email,company,phone,address,is_adult,share_with_all_partners,share_with_partners,marketing_emails (optional columns may be left out; partner ids separated by `;`)"),
-    responses((status = 201, body = ImportResult), (status = 404, body = Problem), (status = 413, body = Problem), (status = 422, description = "Row errors; nothing imported", body = Problem)))]
-#[post("/events/{event_id}/attendees/import")]
-pub async fn import(
-    state: web::Data<AppState>,
-    _auth: Auth<Registration>,
-    path: web::Path<String>,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> AppResult<HttpResponse> {
-    let is_csv = req.mime_type().ok().flatten().is_some_and(|m| m.essence_str() == "text/csv");
-    if !is_csv {
-        return Err(AppError::UnsupportedMediaType("the body must be text/csv".into()));
+/// Imports a CSV file of participants into an event, all or nothing: a file with any
+/// error imports nobody and answers its errors.
+pub fn import(conn: &mut DbConn, key: &BadgeKey, event_id: &str, body: &[u8]) -> AppResult<Result<usize, Refused>> {
+    let event = events::find(conn, event_id)?;
+    let partner_ids: Vec<String> = partners::list_for_event(conn, &event.id)?.into_iter().map(|p| p.id).collect();
+    let rows = match parse(body, &partner_ids) {
+        Ok(rows) => rows,
+        Err(refused) => return Ok(Err(refused)),
+    };
+    let emails: Vec<&str> = rows.iter().map(|r| r.email.as_str()).collect();
+    let taken = existing_emails(conn, &event.id, &emails)?;
+    if !taken.is_empty() {
+        let mut errors: Vec<FieldError> = rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| taken.contains(&r.email))
+            .map(|(i, _)| FieldError::new(format!("rows[{}].email", i + 1), "is already registered for this event"))
+            .take(MAX_ROW_ERRORS + 1)
+            .collect();
+        let stopped_early = errors.len() > MAX_ROW_ERRORS;
+        errors.truncate(MAX_ROW_ERRORS);
+        return Ok(Err(Refused { errors, stopped_early }));
     }
-    let mut raw = payload.into_inner();
-    let body = crate::http::json::read_body(&req, &mut raw, IMPORT_BODY_LIMIT).await?.freeze();
-    let event_id = path.into_inner();
-    let state2 = state.clone();
-    let imported = state
-        .db
-        .run(move |conn| {
-            let event = events::find(conn, &event_id)?;
-            let partner_ids: Vec<String> =
-                partners::list_for_event(conn, &event.id)?.into_iter().map(|p| p.id).collect();
-            let rows = match parse(&body, &partner_ids) {
-                Ok(rows) => rows,
-                Err(refused) => return Ok(Err(refused)),
-            };
-            let emails: Vec<&str> = rows.iter().map(|r| r.email.as_str()).collect();
-            let taken = existing_emails(conn, &event.id, &emails)?;
-            if !taken.is_empty() {
-                let mut errors: Vec<FieldError> = rows
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, r)| taken.contains(&r.email))
-                    .map(|(i, _)| {
-                        FieldError::new(format!("rows[{}].email", i + 1), "is already registered for this event")
-                    })
-                    .take(MAX_ROW_ERRORS + 1)
-                    .collect();
-                let stopped_early = errors.len() > MAX_ROW_ERRORS;
-                errors.truncate(MAX_ROW_ERRORS);
-                return Ok(Err(Refused { errors, stopped_early }));
-            }
-            let prepared: Vec<Prepared> = rows
-                .into_iter()
-                .map(|r| prepare(&state2.badge_key, &event, r, Source::Import))
-                .collect::<AppResult<_>>()?;
-            let count = prepared.len();
-            write_tx(conn, |conn| store(conn, &prepared))?;
-            // PostgreSQL plans the gate's queries from table statistics; after a bulk load
-            // they are stale (or absent) until autovacuum runs, and the first export would
-            // take minutes instead of seconds.
-            if matches!(conn, crate::db::DbConn::Pg(_)) {
-                diesel::connection::SimpleConnection::batch_execute(conn, "ANALYZE attendees, badges, consents")?;
-            }
-            Ok(Ok(count))
-        })
-        .await?;
-    let imported = match imported {
-        Ok(count) => count,
-        Err(refused) => return Ok(refused_response(refused)),
-    };
-    tracing::info!(imported, "attendees imported");
-    Ok(HttpResponse::Created().json(ImportResult { imported }))
-}
-
-/// The 422 for a refused file; its detail says when the list of errors is not complete.
-fn refused_response(refused: Refused) -> HttpResponse {
-    let count = refused.errors.len();
-    let error = AppError::Validation(refused.errors);
-    let mut problem = error.problem();
-    problem.detail = if refused.stopped_early {
-        format!(
-            "nothing imported; the check stopped after the first {MAX_ROW_ERRORS} errors, fix these and send the file again"
-        )
-    } else {
-        format!("nothing imported; {count} error(s) in the file")
-    };
-    HttpResponse::build(actix_web::ResponseError::status_code(&error))
-        .content_type("application/problem+json")
-        .insert_header(("Cache-Control", "no-store"))
-        .body(serde_json::to_vec(&problem).unwrap_or_default())
+    let prepared: Vec<Prepared> =
+        rows.into_iter().map(|r| prepare(key, &event, r, Source::Import)).collect::<AppResult<_>>()?;
+    let count = prepared.len();
+    store(conn, &prepared)?;
+    // PostgreSQL plans the gate's queries from table statistics; after a bulk load they are
+    // stale (or absent) until autovacuum runs, and the first export would take minutes
+    // instead of seconds.
+    if matches!(conn, DbConn::Pg(_)) {
+        diesel::connection::SimpleConnection::batch_execute(conn, "ANALYZE attendees, badges, consents")?;
+    }
+    Ok(Ok(count))
 }

@@ -1,8 +1,10 @@
 //! Participants ("attendees" in the API): registration by API, web form and CSV import,
 //! with opt-ins captured exactly as given and a badge issued in the same transaction.
 
+pub mod badging;
 pub mod handlers;
 pub mod import;
+pub mod staff;
 
 use diesel::prelude::*;
 use serde::Serialize;
@@ -16,8 +18,6 @@ use crate::db::schema::{attendees, badges as badges_t, consents};
 use crate::db::{DbConn, new_sequential_id, now_ms};
 use crate::error::{AppError, AppResult, FieldError, is_unique_violation};
 use crate::events::{EventRow, clean_text};
-
-pub use handlers::routes;
 
 pub const MAX_NAME: usize = 200;
 pub const MAX_COMPANY: usize = 200;
@@ -230,4 +230,35 @@ impl BadgeLinks {
 
 pub fn privacy_url(base: &str, token: &str) -> String {
     format!("{base}/me/{token}")
+}
+
+/// What registering one participant returns, for the API and the web form alike.
+pub struct RegistrationOutcome {
+    pub event_id: String,
+    pub attendee_id: String,
+    pub code: BadgeCode,
+    pub privacy_token: String,
+}
+
+/// Validates and stores one registration: nothing is stored when any check fails (an
+/// under-18 registration leaves no row).
+pub fn register(
+    conn: &mut DbConn,
+    key: &BadgeKey,
+    event_id: &str,
+    input: RegistrationInput,
+    source: Source,
+) -> AppResult<RegistrationOutcome> {
+    let event = crate::events::find(conn, event_id)?;
+    let partner_ids: Vec<String> =
+        crate::partners::list_for_event(conn, &event.id)?.into_iter().map(|p| p.id).collect();
+    let valid = validate(&input, &partner_ids).map_err(AppError::Validation)?;
+    let prepared = prepare(key, &event, valid, source)?;
+    store(conn, std::slice::from_ref(&prepared))?;
+    Ok(RegistrationOutcome {
+        event_id: event.id,
+        attendee_id: prepared.attendee.id,
+        code: prepared.code,
+        privacy_token: prepared.privacy_token,
+    })
 }

@@ -1,15 +1,18 @@
-//! `POST /api/v1/auth/login`, `GET /api/v1/auth/me`.
+//! `POST /api/v1/auth/login`, `GET /api/v1/auth/me`, `POST /api/v1/auth/password`.
 
 use actix_web::{HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::throttle::{Attempt, THROTTLE_AFTER_FAILURES};
-use super::{AnyUser, Auth, Role, tokens::TOKEN_LIFETIME_SECS, users};
-use crate::app::AppState;
+use super::passwords::Passwords;
+use super::session::{self, LoginServices};
+use super::throttle::LoginThrottle;
+use super::tokens::{TOKEN_LIFETIME_SECS, TokenKeys};
+use super::{AnyUser, Role, users};
+use crate::db::Db;
 use crate::error::{AppError, AppResult, Problem};
 use crate::http::ApiJson;
-
+use crate::http::auth::Auth;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
@@ -47,64 +50,31 @@ pub struct MeResponse {
     )
 )]
 #[post("/auth/login")]
-pub async fn login(state: web::Data<AppState>, body: ApiJson<LoginRequest>) -> AppResult<HttpResponse> {
+pub async fn login(
+    db: web::Data<Db>,
+    throttle: web::Data<LoginThrottle>,
+    passwords: web::Data<Passwords>,
+    tokens: web::Data<TokenKeys>,
+    body: ApiJson<LoginRequest>,
+) -> AppResult<HttpResponse> {
     let LoginRequest { email, password } = body.into_inner();
-    let email = users::normalise_email(&email);
-    let key = state.login_throttle.key_for(&email)?;
-    // The attempt is reserved, for known and unknown addresses alike, before any hashing.
-    let s = state.clone();
-    let reserve_key = key.clone();
-    let (attempt, user, generation) = state
-        .db
-        .write(move |conn| {
-            let attempt = s.login_throttle.reserve(conn, &reserve_key)?;
-            Ok((attempt, users::find_by_email(conn, &email)?, crate::security::token_generation(conn)?))
-        })
-        .await?;
-    let user_id = user.as_ref().map(|u| u.id.as_str());
-    match attempt {
-        Attempt::Locked { .. } => log_throttled(user_id, "login refused: address throttled"),
-        Attempt::Allowed { locked_secs: Some(secs), .. } => {
-            tracing::warn!(user_id, lock_secs = secs, "address throttled after repeated login failures")
-        }
-        Attempt::Allowed { .. } => {}
-    }
-    attempt.into_result()?;
-
-    let usable = user.as_ref().filter(|u| !u.disabled);
-    let ok = state.passwords.verify(usable.map(|u| u.password_hash.clone()), password).await?;
-    // A failure needs no write: the reservation already counted it.
-    let Some(user) = user.filter(|u| ok && !u.disabled) else { return Err(AppError::Unauthorized) };
-    let role = user.role;
-
-    let s = state.clone();
-    state.db.write(move |conn| s.login_throttle.clear(conn, &key)).await?;
-    let access_token =
-        state.tokens.issue(generation, &user.id, role, user.token_version, user.event_id, user.partner_id)?;
-    tracing::info!(user_id = %user.id, role = role.as_str(), "login");
+    let services = LoginServices { db: &db, throttle: throttle.into_inner(), passwords: &passwords, tokens: &tokens };
+    let session = session::login(&services, &email, password).await?;
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(LoginResponse {
-        access_token,
+        access_token: session.access_token,
         token_type: "Bearer",
         expires_in: TOKEN_LIFETIME_SECS,
-        role,
+        role: session.role,
     }))
-}
-
-/// Names the account when there is one; an address without one is not logged.
-fn log_throttled(user_id: Option<&str>, message: &'static str) {
-    match user_id {
-        Some(user_id) => tracing::warn!(user_id, "{message}"),
-        None => tracing::warn!("{message} (no account)"),
-    }
 }
 
 /// The caller's own account.
 #[utoipa::path(tag = "auth", security(("bearer" = [])), responses((status = 200, body = MeResponse), (status = 401, body = Problem)))]
 #[get("/auth/me")]
-pub async fn me(state: web::Data<AppState>, auth: Auth<AnyUser>) -> AppResult<web::Json<MeResponse>> {
+pub async fn me(db: web::Data<Db>, auth: Auth<AnyUser>) -> AppResult<web::Json<MeResponse>> {
     let caller = auth.caller;
     let user_id = caller.user_id.clone();
-    let row = state.db.run(move |conn| users::find(conn, &user_id)).await?.ok_or(AppError::Unauthorized)?;
+    let row = db.read(move |conn| users::find(conn, &user_id)).await?.ok_or(AppError::Unauthorized)?;
     Ok(web::Json(MeResponse {
         id: row.id,
         email: row.email,
@@ -127,53 +97,15 @@ pub struct ChangePassword {
         (status = 429, description = "Too many failed logins or password checks; see Retry-After", body = Problem)))]
 #[post("/auth/password")]
 pub async fn change_password(
-    state: web::Data<AppState>,
+    db: web::Data<Db>,
+    throttle: web::Data<LoginThrottle>,
+    passwords: web::Data<Passwords>,
+    tokens: web::Data<TokenKeys>,
     auth: Auth<AnyUser>,
     body: ApiJson<ChangePassword>,
 ) -> AppResult<HttpResponse> {
     let ChangePassword { current_password, new_password } = body.into_inner();
-    super::passwords::check_policy("new_password", &new_password).map_err(|e| AppError::Validation(vec![e]))?;
-    let user_id = auth.caller.user_id.clone();
-    let row = state.db.run(move |conn| users::find(conn, &user_id)).await?.ok_or(AppError::Unauthorized)?;
-    // A wrong current password is a failed login of this account: same count, same lock.
-    let key = state.login_throttle.key_for(&users::normalise_email(&row.email))?;
-    let s = state.clone();
-    let reserve_key = key.clone();
-    let attempt = state.db.write(move |conn| s.login_throttle.reserve(conn, &reserve_key)).await?;
-    if let Attempt::Locked { .. } = attempt {
-        log_throttled(Some(&row.id), "password change refused: account throttled");
-    }
-    let Attempt::Allowed { failures, .. } = attempt.into_result()? else {
-        return Err(AppError::internal("throttle answered neither allowed nor locked"));
-    };
-    if !state.passwords.verify(Some(row.password_hash), current_password).await? {
-        if failures >= THROTTLE_AFTER_FAILURES {
-            // Whoever holds this token keeps guessing the password: end its sessions.
-            let user_id = row.id.clone();
-            state.db.write(move |conn| users::bump_token_version(conn, &user_id)).await?;
-            tracing::warn!(user_id = %row.id, "tokens revoked after repeated wrong current passwords");
-        }
-        return Err(AppError::field("current_password", "is not the current password"));
-    }
-    let hash = state.passwords.hash(new_password).await?;
-    let user_id = auth.caller.user_id.clone();
-    let s = state.clone();
-    state
-        .db
-        .write(move |conn| {
-            use diesel::prelude::*;
-            diesel::update(crate::db::schema::users::table.find(&user_id))
-                .set(crate::db::schema::users::password_hash.eq(hash))
-                .execute(conn)?;
-            users::bump_token_version(conn, &user_id)?;
-            s.login_throttle.clear(conn, &key)?;
-            Ok(())
-        })
-        .await?;
-    tracing::info!(user_id = %auth.caller.user_id, "password changed; tokens revoked");
+    let services = LoginServices { db: &db, throttle: throttle.into_inner(), passwords: &passwords, tokens: &tokens };
+    session::change_password(&services, &auth.caller.user_id, current_password, new_password).await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(login).service(me).service(change_password);
 }

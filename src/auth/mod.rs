@@ -1,20 +1,16 @@
-//! Who is calling: passwords, tokens, accounts, and one extractor per access policy.
+//! Who is calling: passwords, tokens, accounts, and the access policies (the extractor
+//! that applies them to a request is `http::auth::Auth`).
 
 pub mod handlers;
 pub mod passwords;
 pub mod secrets;
+pub mod session;
 pub mod throttle;
 pub mod tokens;
 pub mod users;
 
-use std::future::Future;
-use std::marker::PhantomData;
-use std::pin::Pin;
-
-use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
 use utoipa::ToSchema;
 
-use crate::app::AppState;
 use crate::db::text_enum;
 use crate::error::{AppError, AppResult};
 
@@ -104,42 +100,4 @@ impl Policy for AnyUser {
     fn allows(_: Role) -> bool {
         true
     }
-}
-
-/// Extractor: a valid bearer token whose role the policy `P` admits. Handlers without one
-/// are public, so every protected handler names its policy in its signature.
-pub struct Auth<P: Policy> {
-    pub caller: Caller,
-    _policy: PhantomData<P>,
-}
-
-impl<P: Policy> FromRequest for Auth<P> {
-    type Error = AppError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let token = bearer_token(req);
-        let body_gate = crate::http::json::hold_body_until_authenticated(req);
-        Box::pin(async move {
-            let state = state.ok_or_else(|| AppError::internal("application state missing"))?;
-            let token = token.ok_or(AppError::Unauthorized)?;
-            let caller = users::authenticate(&state, &token).await?;
-            if !P::allows(caller.role) {
-                return Err(AppError::Forbidden);
-            }
-            body_gate.open();
-            Ok(Auth { caller, _policy: PhantomData })
-        })
-    }
-}
-
-pub fn bearer_token(req: &HttpRequest) -> Option<String> {
-    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return None;
-    }
-    let token = token.trim();
-    (!token.is_empty()).then(|| token.to_string())
 }

@@ -61,7 +61,7 @@ impl Passwords {
 
     pub async fn hash(&self, password: String) -> AppResult<String> {
         let _permit = self.permits.acquire().await.map_err(AppError::internal)?;
-        actix_web::web::block(move || hash_blocking(&password)).await?
+        tokio::task::spawn_blocking(move || hash_blocking(&password)).await?
     }
 
     /// Verifies `password` against `hash`, or against a dummy hash when there is no account.
@@ -69,7 +69,7 @@ impl Passwords {
         let exists = hash.is_some();
         let hash = hash.unwrap_or_else(|| self.dummy_hash.clone());
         let _permit = self.permits.acquire().await.map_err(AppError::internal)?;
-        let ok = actix_web::web::block(move || verify_blocking(&hash, &password)).await?;
+        let ok = tokio::task::spawn_blocking(move || verify_blocking(&hash, &password)).await?;
         Ok(ok && exists)
     }
 }

@@ -1,5 +1,6 @@
 //! Signed, short-lived access tokens (JWT, HS256 only).
 
+use diesel::prelude::*;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
@@ -101,4 +102,16 @@ impl TokenKeys {
         }
         Ok(claims)
     }
+}
+
+/// The settings key of the token generation; tokens of an older generation are refused.
+pub const TOKEN_GENERATION: &str = "token_generation";
+
+/// The token generation in force, shared by every instance through the database.
+pub fn token_generation(conn: &mut crate::db::DbConn) -> AppResult<i64> {
+    let value: String = crate::db::schema::settings::table
+        .find(TOKEN_GENERATION)
+        .select(crate::db::schema::settings::value)
+        .first(conn)?;
+    value.parse().map_err(crate::error::AppError::internal)
 }

@@ -2,8 +2,8 @@
 
 use diesel::prelude::*;
 
+use super::tokens::TokenKeys;
 use super::{Caller, Role, passwords};
-use crate::app::AppState;
 use crate::db::schema::users;
 use crate::db::{DbConn, new_id, now_ms};
 use crate::error::{AppError, AppResult, FieldError, is_unique_violation};
@@ -130,17 +130,9 @@ pub fn set_disabled(conn: &mut DbConn, user_id: &str, disabled: bool) -> AppResu
 
 /// Verifies the token, then confirms with the database that the account still exists, is
 /// enabled, and has not had its tokens revoked since this one was issued.
-pub async fn authenticate(state: &actix_web::web::Data<AppState>, token: &str) -> AppResult<Caller> {
-    let s = state.clone();
-    let token = token.to_string();
-    let (claims, row) = state
-        .db
-        .run(move |conn| {
-            let claims = s.tokens.verify(&token, crate::security::token_generation(conn)?)?;
-            let row = find(conn, &claims.sub)?.ok_or(AppError::Unauthorized)?;
-            Ok((claims, row))
-        })
-        .await?;
+pub fn authenticate(conn: &mut DbConn, tokens: &TokenKeys, token: &str) -> AppResult<Caller> {
+    let claims = tokens.verify(token, crate::auth::tokens::token_generation(conn)?)?;
+    let row = find(conn, &claims.sub)?.ok_or(AppError::Unauthorized)?;
     if row.disabled
         || row.token_version != claims.ver
         || row.role != claims.role

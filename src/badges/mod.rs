@@ -16,8 +16,6 @@ use crate::db::schema::badges;
 use crate::db::{DbConn, new_sequential_id, now_ms};
 use crate::error::{AppError, AppResult};
 
-pub use handlers::routes;
-
 const CODE_BYTES: usize = 16;
 /// Prefix of the QR payload: lets a phone tell our badges from other QR codes.
 pub const PAYLOAD_PREFIX: &str = "BG1-";

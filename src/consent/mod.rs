@@ -4,14 +4,12 @@
 pub mod handlers;
 
 use diesel::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::db::schema::{consents, withdrawals};
 use crate::db::{DbConn, ms_to_rfc3339, new_id, new_sequential_id, now_ms};
 use crate::error::AppResult;
-
-pub use handlers::routes;
 
 /// Where an opt-in was given.
 #[derive(Debug, Clone, Copy)]
@@ -170,4 +168,24 @@ pub fn withdraw(
         None => diesel::update(active).set(consents::ended_at.eq(Some(now))).execute(conn)?,
     };
     Ok(row)
+}
+
+/// Exactly one of `partner_id` or `all_partners: true`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawalRequest {
+    pub partner_id: Option<String>,
+    #[serde(default)]
+    pub all_partners: bool,
+}
+
+impl WithdrawalRequest {
+    /// `Some(partner)` for one partner, `None` for all.
+    pub fn scope(&self) -> AppResult<Option<String>> {
+        match (&self.partner_id, self.all_partners) {
+            (Some(p), false) => Ok(Some(p.clone())),
+            (None, true) => Ok(None),
+            _ => Err(crate::error::AppError::field("partner_id", "give either partner_id or all_partners: true")),
+        }
+    }
 }

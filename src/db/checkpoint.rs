@@ -57,10 +57,13 @@ pub struct Checkpointer {
 }
 
 impl Checkpointer {
-    pub fn start(path: String) -> std::io::Result<Checkpointer> {
+    /// `writer` is the database's writer lock (see `Db`): held while a checkpoint must not
+    /// see this process append.
+    pub fn start<W: Send + 'static>(path: String, writer: Arc<Mutex<W>>) -> std::io::Result<Checkpointer> {
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
         let signal = stop.clone();
-        let thread = std::thread::Builder::new().name("wal-checkpoint".into()).spawn(move || run(&path, &signal))?;
+        let thread =
+            std::thread::Builder::new().name("wal-checkpoint".into()).spawn(move || run(&path, &writer, &signal))?;
         Ok(Checkpointer { stop, thread: Some(thread) })
     }
 }
@@ -76,7 +79,7 @@ impl Drop for Checkpointer {
     }
 }
 
-fn run(path: &str, stop: &(Mutex<bool>, Condvar)) {
+fn run<W>(path: &str, writer: &Mutex<W>, stop: &(Mutex<bool>, Condvar)) {
     let mut conn = match open(path) {
         Ok(conn) => conn,
         Err(e) => {
@@ -96,7 +99,7 @@ fn run(path: &str, stop: &(Mutex<bool>, Condvar)) {
         let wanted = TRUNCATE_WANTED.load(Ordering::SeqCst);
         if wanted != truncated {
             attempts += 1;
-            match truncate(&mut conn) {
+            match truncate(&mut conn, writer) {
                 Ok(true) => {
                     truncated = wanted;
                     // Each attempt is ~INTERVAL apart: past 5 s the erasure promise was late.
@@ -109,7 +112,7 @@ fn run(path: &str, stop: &(Mutex<bool>, Condvar)) {
                 Err(e) => tracing::warn!(error = %e, "WAL truncation after an erasure failed; retrying"),
             }
         }
-        if let Err(e) = checkpoint(&mut conn) {
+        if let Err(e) = checkpoint(&mut conn, writer) {
             tracing::warn!(error = %e, "WAL checkpoint failed");
         }
     }
@@ -123,18 +126,18 @@ fn open(path: &str) -> Result<SqliteConnection, String> {
 
 /// One attempt to copy the whole WAL back and cut it to zero bytes, under the writer mutex
 /// so no writer of this process appends meanwhile. False while a reader blocks it.
-fn truncate(conn: &mut SqliteConnection) -> QueryResult<bool> {
-    let _writer = super::SQLITE_WRITER.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+fn truncate<W>(conn: &mut SqliteConnection, writer: &Mutex<W>) -> QueryResult<bool> {
+    let _writer = writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     conn.batch_execute(&format!("PRAGMA busy_timeout = {TRUNCATE_BUSY_MS}"))?;
     let result = diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").get_result::<CheckpointResult>(conn);
     conn.batch_execute("PRAGMA busy_timeout = 10000")?;
     Ok(result?.busy == 0)
 }
 
-fn checkpoint(conn: &mut SqliteConnection) -> QueryResult<()> {
+fn checkpoint<W>(conn: &mut SqliteConnection, writer: &Mutex<W>) -> QueryResult<()> {
     let passive: CheckpointResult = diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)").get_result(conn)?;
     if passive.log >= RESTART_FRAMES {
-        let _writer = super::SQLITE_WRITER.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _writer = writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let restart: CheckpointResult = diesel::sql_query("PRAGMA wal_checkpoint(RESTART)").get_result(conn)?;
         tracing::info!(
             frames = restart.log,

@@ -5,7 +5,7 @@
 pub mod checkpoint;
 pub mod schema;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -249,11 +249,21 @@ pub type Pool = r2d2::Pool<Manager>;
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
-    /// SQLite only: the connection the hot write paths (scans) write on. A connection's page
-    /// cache is dropped whenever another connection wrote since its last transaction; with
-    /// every scan batch on one connection it stays warm.
-    writer: Option<Arc<std::sync::Mutex<DbConn>>>,
+    /// SQLite (a file): the one connection every write transaction of this process runs on,
+    /// and its lock is the process's writer lock. SQLite has one writer at a time; queueing
+    /// writers on this lock rather than in SQLite's busy handler, whose sleeps (up to 100 ms
+    /// each) make tail latency explode under concurrent scans, keeps the tail short, and a
+    /// connection's page cache, dropped whenever another connection wrote, stays warm.
+    /// Other processes (the CLI) still meet the busy timeout. PostgreSQL and `:memory:`
+    /// (a pool of one) write on pool connections.
+    writer: Option<Arc<Mutex<DbConn>>>,
     _checkpointer: Option<Arc<checkpoint::Checkpointer>>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum TxMode {
+    Read,
+    Write,
 }
 
 impl Db {
@@ -276,50 +286,68 @@ impl Db {
             Some(_) => {
                 let conn = r2d2::ManageConnection::connect(&writer_manager)
                     .map_err(|e| format!("cannot open database: {e}"))?;
-                Some(Arc::new(std::sync::Mutex::new(conn)))
+                Some(Arc::new(Mutex::new(conn)))
             }
             None => None,
         };
-        let checkpointer = checkpoint_target
-            .map(checkpoint::Checkpointer::start)
-            .transpose()
-            .map_err(|e| format!("cannot start the checkpoint thread: {e}"))?
-            .map(Arc::new);
+        let checkpointer = match (checkpoint_target, &writer) {
+            (Some(target), Some(writer)) => Some(Arc::new(
+                checkpoint::Checkpointer::start(target, writer.clone())
+                    .map_err(|e| format!("cannot start the checkpoint thread: {e}"))?,
+            )),
+            _ => None,
+        };
         Ok(Db { pool, writer, _checkpointer: checkpointer })
     }
 
+    /// A bare pooled connection, outside any transaction: for inspection by tests and
+    /// tools. The service's own reads and writes go through [`Db::read`] and [`Db::write`].
     pub fn get(&self) -> AppResult<r2d2::PooledConnection<Manager>> {
         Ok(self.pool.get()?)
     }
 
-    /// Runs blocking database work on the blocking thread pool; the connection is taken
-    /// inside the closure so an async worker never waits on the pool.
-    pub async fn run<T, F>(&self, f: F) -> AppResult<T>
+    /// Reads in one transaction (a consistent snapshot; read-only on PostgreSQL, so a
+    /// write that slipped into a read path fails there instead of committing without its
+    /// ledger row). Runs on the blocking thread pool: an async worker never waits on the
+    /// database.
+    pub async fn read<T, F>(&self, f: F) -> AppResult<T>
     where
         F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        let pool = self.pool.clone();
-        actix_web::web::block(move || {
-            let mut conn = pool.get()?;
-            f(&mut conn)
-        })
-        .await?
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || db.read_blocking(f)).await?
     }
 
-    /// One write transaction on the kept writer connection (the `writer` field), or on a pool
-    /// connection where there is none. Blocking: call from blocking work.
+    /// One write transaction, all or nothing; see [`Db::read`].
+    pub async fn write<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || db.write_blocking(f)).await?
+    }
+
+    /// [`Db::read`] for code already on a blocking thread (the CLI, background threads).
+    pub fn read_blocking<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut DbConn) -> AppResult<T>,
+    {
+        in_transaction(&mut *self.pool.get()?, TxMode::Read, f)
+    }
+
+    /// [`Db::write`] for code already on a blocking thread.
     pub fn write_blocking<T, F>(&self, f: F) -> AppResult<T>
     where
         F: FnOnce(&mut DbConn) -> AppResult<T>,
     {
         match &self.writer {
-            // Taken before SQLITE_WRITER (in write_tx) and never while holding it.
             Some(writer) => {
-                let mut conn = writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                write_tx(&mut conn, f)
+                let mut conn = writer.lock().unwrap_or_else(PoisonError::into_inner);
+                in_transaction(&mut conn, TxMode::Write, f)
             }
-            None => write_tx(&mut *self.get()?, f),
+            None => in_transaction(&mut *self.pool.get()?, TxMode::Write, f),
         }
     }
 
@@ -328,10 +356,21 @@ impl Db {
     /// VACUUM of the whole file, then a TRUNCATE checkpoint so the WAL is empty.
     /// Blocking: run from the CLI or blocking work.
     pub fn compact(&self) -> Result<(), String> {
-        let mut conn = self.get().map_err(|e| e.to_string())?;
-        match &mut *conn {
+        let mut pooled;
+        let mut locked;
+        let conn: &mut DbConn = match &self.writer {
+            // The writer lock keeps this process's writers out while the file is rewritten.
+            Some(writer) => {
+                locked = writer.lock().unwrap_or_else(PoisonError::into_inner);
+                &mut locked
+            }
+            None => {
+                pooled = self.pool.get().map_err(|e| e.to_string())?;
+                &mut pooled
+            }
+        };
+        match conn {
             DbConn::Sqlite(c) => {
-                let _writer = SQLITE_WRITER.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 c.batch_execute("VACUUM").map_err(|e| format!("VACUUM failed: {e}"))?;
                 let r: checkpoint::CheckpointResult = diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)")
                     .get_result(c)
@@ -360,15 +399,6 @@ impl Db {
         }
         Ok(())
     }
-
-    /// Like [`Db::run`], inside one write transaction.
-    pub async fn write<T, F>(&self, f: F) -> AppResult<T>
-    where
-        F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
-        T: Send + 'static,
-    {
-        self.run(move |conn| write_tx(conn, f)).await
-    }
 }
 
 fn run_migrations(conn: &mut DbConn) -> Result<(), String> {
@@ -378,8 +408,6 @@ fn run_migrations(conn: &mut DbConn) -> Result<(), String> {
     };
     result.map_err(|e| format!("migrations failed: {e}"))
 }
-
-static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// The tables whose rows ever carry personal data: contact fields, partners' notes and
 /// answers, staff notes on requests, incident narratives.
@@ -444,7 +472,7 @@ fn take_scrub_request() -> Vec<PersonalTable> {
 ///
 /// SQLite: `secure_delete` already zeroed them in the main file, but the WAL still holds
 /// the page images written before; a TRUNCATE checkpoint copies the current pages back and
-/// cuts the WAL to zero bytes. The caller holds `SQLITE_WRITER`, so no writer of this
+/// cuts the WAL to zero bytes. The caller holds the writer lock, so no writer of this
 /// process appends meanwhile. Readers still inside an older snapshot make it fail; then the
 /// checkpoint thread retries until it succeeds, and the request does not wait for readers.
 ///
@@ -484,30 +512,26 @@ fn scrub(conn: &mut DbConn, tables: &[PersonalTable]) {
     }
 }
 
-/// One write transaction. On SQLite it starts with `BEGIN IMMEDIATE` so the write lock is
-/// taken up front: a deferred transaction that read first can fail with SQLITE_BUSY when it
-/// later tries to write, and no busy timeout helps it.
-pub fn write_tx<T, F>(conn: &mut DbConn, f: F) -> AppResult<T>
+/// Opens the transaction of [`Db::read`] or [`Db::write`]. A write on SQLite starts with
+/// `BEGIN IMMEDIATE` so the write lock is taken up front: a deferred transaction that read
+/// first can fail with SQLITE_BUSY when it later tries to write, and no busy timeout helps
+/// it. Erasures ask for a scrub (see [`scrub_after_commit`]); it runs after the commit,
+/// still under the writer lock.
+fn in_transaction<T, F>(conn: &mut DbConn, mode: TxMode, f: F) -> AppResult<T>
 where
     F: FnOnce(&mut DbConn) -> AppResult<T>,
 {
-    let depth = <DbConn as Connection>::TransactionManager::transaction_manager_status_mut(conn).transaction_depth()?;
-    if depth.is_some() {
-        // Already inside a transaction: a savepoint, so the inner work still rolls back alone.
-        return conn.transaction(f);
-    }
-    // SQLite has one writer at a time. Queue writers of this process on a mutex rather than
-    // in SQLite's busy handler, whose sleeps (up to 100 ms each) make tail latency explode
-    // under concurrent scans. Other processes (the CLI) still meet the busy timeout.
-    let _writer = match conn {
-        DbConn::Sqlite(_) => Some(SQLITE_WRITER.lock().unwrap_or_else(std::sync::PoisonError::into_inner)),
-        DbConn::Pg(_) => None,
-    };
     // Left over only if an earlier transaction on this thread failed before its end.
     take_scrub_request();
+    let begin = match (&*conn, mode) {
+        (DbConn::Sqlite(_), TxMode::Write) => "BEGIN IMMEDIATE",
+        (DbConn::Sqlite(_), TxMode::Read) => "BEGIN",
+        (DbConn::Pg(_), TxMode::Write) => "BEGIN",
+        (DbConn::Pg(_), TxMode::Read) => "BEGIN READ ONLY",
+    };
     match conn {
-        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
-        DbConn::Pg(_) => <DbConn as Connection>::TransactionManager::begin_transaction(conn)?,
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, begin)?,
+        DbConn::Pg(c) => AnsiTransactionManager::begin_transaction_sql(c, begin)?,
     }
     match f(conn) {
         Ok(value) => {
@@ -527,6 +551,25 @@ where
             Err(e)
         }
     }
+}
+
+/// For work that must commit with the caller's other writes (the ledger row with the
+/// release it records): refuses to run outside a transaction.
+pub fn require_transaction(conn: &mut DbConn) -> AppResult<()> {
+    match <DbConn as Connection>::TransactionManager::transaction_manager_status_mut(conn).transaction_depth()? {
+        Some(_) => Ok(()),
+        None => Err(crate::error::AppError::internal("a release must run inside a transaction")),
+    }
+}
+
+/// All or nothing inside the caller's transaction (a savepoint): the caller may go on
+/// after it failed. Opens no transaction of its own: that is [`Db::write`]'s job.
+pub fn savepoint<T, F>(conn: &mut DbConn, f: F) -> AppResult<T>
+where
+    F: FnOnce(&mut DbConn) -> AppResult<T>,
+{
+    require_transaction(conn)?;
+    conn.transaction(f)
 }
 
 /// Time as stored: milliseconds since the Unix epoch, UTC (one portable column type).

@@ -1,18 +1,16 @@
 //! Events: dates, slug, the privacy-notice version in force, and which contact fields
 //! partners may ever receive.
 
-use actix_web::{HttpResponse, get, patch, post, web};
+pub mod handlers;
+
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::app::AppState;
-use crate::auth::{AdminOnly, Auth, Registration};
 use crate::db::schema::events;
 use crate::db::{DbConn, ms_to_rfc3339, new_id, now_ms, parse_rfc3339_ms};
-use crate::error::{AppError, AppResult, FieldError, Problem, is_unique_violation};
-use crate::http::{ApiJson, Page, PageQuery};
+use crate::error::{AppError, AppResult, FieldError, is_unique_violation};
+use crate::paging::{Page, PageQuery};
 
 /// Contact fields in the order they are shown and exported.
 pub const CONTACT_FIELDS: [&str; 5] = ["name", "company", "address", "phone", "email"];
@@ -177,16 +175,9 @@ fn valid_slug(slug: &str) -> bool {
         && !slug.starts_with('-')
 }
 
-/// Create an event (admin).
-#[utoipa::path(tag = "events", security(("bearer" = [])), request_body = CreateEvent,
-    responses((status = 201, body = EventView), (status = 409, body = Problem), (status = 422, body = Problem)))]
-#[post("/events")]
-pub async fn create_event(
-    state: web::Data<AppState>,
-    _auth: Auth<AdminOnly>,
-    body: ApiJson<CreateEvent>,
-) -> AppResult<HttpResponse> {
-    let input = body.into_inner();
+/// Creates an event; without an explicit slug one is made from the name, numbered when
+/// taken.
+pub fn create(conn: &mut DbConn, input: &CreateEvent) -> AppResult<EventRow> {
     let mut errors = Vec::new();
     let name = clean_text(&mut errors, "name", &input.name, 200, false);
     if name.is_empty() {
@@ -239,80 +230,43 @@ pub async fn create_event(
         created_at: now_ms(),
         scan_grace_hours: grace.unwrap_or(DEFAULT_SCAN_GRACE_HOURS),
     };
-    let row = state
-        .db
-        .run(move |conn| {
-            let base = row.slug.clone();
-            for attempt in 0..20 {
-                match diesel::insert_into(events::table).values(&row).execute(conn) {
-                    Ok(_) => return Ok(row),
-                    Err(e) if is_unique_violation(&e) && explicit_slug.is_none() => {
-                        row.slug = format!("{base}-{}", attempt + 2);
-                    }
-                    Err(e) if is_unique_violation(&e) => {
-                        return Err(AppError::Conflict("an event with this slug already exists".into()));
-                    }
-                    Err(e) => return Err(e.into()),
-                }
+    let base = row.slug.clone();
+    for attempt in 0..20 {
+        // A savepoint per attempt: on PostgreSQL a refused insert aborts the transaction
+        // it ran in, and the next attempt must still be able to run.
+        let inserted = conn.transaction::<_, diesel::result::Error, _>(|conn| {
+            diesel::insert_into(events::table).values(&row).execute(conn)
+        });
+        match inserted {
+            Ok(_) => return Ok(row),
+            Err(e) if is_unique_violation(&e) && explicit_slug.is_none() => {
+                row.slug = format!("{base}-{}", attempt + 2);
             }
-            Err(AppError::Conflict("no free slug for this name; give one".into()))
-        })
-        .await?;
-    Ok(HttpResponse::Created().json(EventView::new(row, &state.public_url)))
+            Err(e) if is_unique_violation(&e) => {
+                return Err(AppError::Conflict("an event with this slug already exists".into()));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AppError::Conflict("no free slug for this name; give one".into()))
 }
 
-/// List events (staff).
-#[utoipa::path(tag = "events", security(("bearer" = [])), params(PageQuery), responses((status = 200, body = Page<EventView>)))]
-#[get("/events")]
-pub async fn list_events(
-    state: web::Data<AppState>,
-    _auth: Auth<Registration>,
-    query: web::Query<PageQuery>,
-) -> AppResult<web::Json<Page<EventView>>> {
-    let (page, per_page) = query.resolve()?;
-    let (rows, total) = state
-        .db
-        .run(move |conn| {
-            let total: i64 = events::table.count().get_result(conn)?;
-            let rows = events::table
-                .order((events::starts_at.desc(), events::id))
-                .limit(per_page)
-                .offset((page - 1) * per_page)
-                .select(EventRow::as_select())
-                .load(conn)?;
-            Ok((rows, total))
-        })
-        .await?;
-    let items = rows.into_iter().map(|r| EventView::new(r, &state.public_url)).collect();
-    Ok(web::Json(Page { items, total, page, per_page }))
+/// A page of events, latest first.
+pub fn list(conn: &mut DbConn, paging: &PageQuery) -> AppResult<Page<EventRow>> {
+    let (page, per_page) = paging.resolve()?;
+    let total: i64 = events::table.count().get_result(conn)?;
+    let items = events::table
+        .order((events::starts_at.desc(), events::id))
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+        .select(EventRow::as_select())
+        .load(conn)?;
+    Ok(Page { items, total, page, per_page })
 }
 
-/// One event (staff).
-#[utoipa::path(tag = "events", security(("bearer" = [])), responses((status = 200, body = EventView), (status = 404, body = Problem)))]
-#[get("/events/{event_id}")]
-pub async fn get_event(
-    state: web::Data<AppState>,
-    _auth: Auth<Registration>,
-    path: web::Path<String>,
-) -> AppResult<web::Json<EventView>> {
-    let event_id = path.into_inner();
-    let row = state.db.run(move |conn| find(conn, &event_id)).await?;
-    Ok(web::Json(EventView::new(row, &state.public_url)))
-}
-
-/// Change which contact fields partners may receive, the privacy-notice version, or how
-/// long after the event scans are still accepted (admin).
-#[utoipa::path(tag = "events", security(("bearer" = [])), request_body = UpdateEvent,
-    responses((status = 200, body = EventView), (status = 404, body = Problem), (status = 422, body = Problem)))]
-#[patch("/events/{event_id}")]
-pub async fn update_event(
-    state: web::Data<AppState>,
-    _auth: Auth<AdminOnly>,
-    path: web::Path<String>,
-    body: ApiJson<UpdateEvent>,
-) -> AppResult<web::Json<EventView>> {
-    let event_id = path.into_inner();
-    let input = body.into_inner();
+/// Changes which contact fields partners may receive, the privacy-notice version, or how
+/// long after the event scans are still accepted.
+pub fn update(conn: &mut DbConn, event_id: &str, input: &UpdateEvent) -> AppResult<EventRow> {
     let mut errors = Vec::new();
     let released = input.released_fields.as_ref().map(|f| check_released_fields(&mut errors, f));
     let notice = input
@@ -326,29 +280,15 @@ pub async fn update_event(
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    let row = state
-        .db
-        .write(move |conn| {
-            find(conn, &event_id)?;
-            if let Some(released) = released {
-                diesel::update(events::table.find(&event_id))
-                    .set(events::released_fields.eq(released))
-                    .execute(conn)?;
-            }
-            if let Some(notice) = notice {
-                diesel::update(events::table.find(&event_id))
-                    .set(events::privacy_notice_version.eq(notice))
-                    .execute(conn)?;
-            }
-            if let Some(grace) = grace {
-                diesel::update(events::table.find(&event_id)).set(events::scan_grace_hours.eq(grace)).execute(conn)?;
-            }
-            find(conn, &event_id)
-        })
-        .await?;
-    Ok(web::Json(EventView::new(row, &state.public_url)))
-}
-
-pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(create_event).service(list_events).service(get_event).service(update_event);
+    find(conn, event_id)?;
+    if let Some(released) = released {
+        diesel::update(events::table.find(event_id)).set(events::released_fields.eq(released)).execute(conn)?;
+    }
+    if let Some(notice) = notice {
+        diesel::update(events::table.find(event_id)).set(events::privacy_notice_version.eq(notice)).execute(conn)?;
+    }
+    if let Some(grace) = grace {
+        diesel::update(events::table.find(event_id)).set(events::scan_grace_hours.eq(grace)).execute(conn)?;
+    }
+    find(conn, event_id)
 }

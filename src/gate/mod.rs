@@ -22,7 +22,7 @@ use diesel::prelude::*;
 use crate::attendees::AttendeeRow;
 use crate::auth::{PartnerScope, Role};
 use crate::db::schema::{attendees, badges, consents, leads, withdrawals};
-use crate::db::{DbConn, new_sequential_id, now_ms, write_tx};
+use crate::db::{DbConn, new_sequential_id, now_ms, savepoint};
 use crate::error::{AppError, AppResult};
 use crate::events::{self, CONTACT_FIELDS};
 use crate::ledger::{self, DisclosureRow};
@@ -171,7 +171,7 @@ pub fn release(
     if channel == Channel::Staff {
         return Err(AppError::internal("a release to a partner cannot use the staff channel"));
     }
-    write_tx(conn, |conn| {
+    savepoint(conn, |conn| {
         ensure_not_suspended(conn, to)?;
         let event = events::find(conn, &to.event_id)?;
         let fields = fields_for(channel, to.role, &event);
@@ -320,7 +320,7 @@ pub struct StaffRead {
 /// row per participant carried (channel `staff`, no partner) in the same transaction: if
 /// the ledger write fails, the read fails.
 pub fn staff_read(conn: &mut DbConn, staff_user_id: &str, selection: StaffSelection<'_>) -> AppResult<StaffRead> {
-    write_tx(conn, |conn| {
+    savepoint(conn, |conn| {
         let fields = selection.fields();
         let (rows, total): (Vec<(AttendeeRow, Option<String>)>, Option<i64>) = match &selection {
             StaffSelection::Attendees { event_id, search, offset, limit } => {

@@ -13,7 +13,7 @@ pub struct RouteTable {
 }
 
 impl RouteTable {
-    pub fn new(openapi: &utoipa::openapi::OpenApi, pages: &[(&str, &[Method])]) -> RouteTable {
+    pub fn new(openapi: &utoipa::openapi::OpenApi, pages: &[(&str, Method)]) -> RouteTable {
         let mut routes = Vec::new();
         for (path, item) in openapi.paths.paths.iter() {
             let mut methods = Vec::new();
@@ -31,8 +31,8 @@ impl RouteTable {
             }
             routes.push((ResourceDef::new(path.as_str()), methods));
         }
-        for (path, methods) in pages {
-            routes.push((ResourceDef::new(*path), methods.to_vec()));
+        for (path, method) in pages {
+            routes.push((ResourceDef::new(*path), vec![method.clone()]));
         }
         RouteTable { routes }
     }

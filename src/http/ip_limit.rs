@@ -19,6 +19,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use ipnet::IpNet;
 
+pub use crate::config::{IpLimitSettings, parse_proxy};
 use crate::error::AppError;
 
 /// Which budget a request draws on.
@@ -58,14 +59,6 @@ impl LimitClass {
             _ => None,
         }
     }
-}
-
-/// Requests per minute per client IP for each class; 0 switches a limit off.
-#[derive(Debug, Clone, Copy)]
-pub struct IpLimitSettings {
-    pub sign_in_per_minute: u32,
-    pub registration_per_minute: u32,
-    pub privacy_page_per_minute: u32,
 }
 
 pub struct IpLimits {
@@ -177,15 +170,6 @@ fn parse_forwarded(entry: &str) -> Option<IpAddr> {
         .ok()
         .or_else(|| entry.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
         .map(|ip| ip.to_canonical())
-}
-
-/// A `--trusted-proxies` entry: an address or a CIDR network.
-pub fn parse_proxy(value: &str) -> Result<IpNet, String> {
-    let value = value.trim();
-    value
-        .parse::<IpNet>()
-        .or_else(|_| value.parse::<IpAddr>().map(IpNet::from))
-        .map_err(|_| format!("`{value}` is neither an IP address nor a CIDR network"))
 }
 
 /// Middleware: refuses a request over its client's budget with 429 and `Retry-After`,

@@ -1,53 +1,20 @@
-//! HTTP plumbing shared by every domain: the JSON extractor, the list shape, request ids,
-//! and problem+json answers for unknown routes and methods.
+//! HTTP plumbing shared by every domain: the JSON extractor, authentication extractors,
+//! middleware, problem+json answers, and the route map.
 
+pub mod auth;
 pub mod fallback;
 pub mod headers;
 pub mod input;
 pub mod ip_limit;
 pub mod json;
 pub mod middleware;
+pub mod ops;
+pub mod problem;
+pub mod routes;
 
 pub use json::ApiJson;
 
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
-
-use crate::error::{AppError, AppResult};
-
-pub const DEFAULT_PER_PAGE: i64 = 50;
-pub const MAX_PER_PAGE: i64 = 500;
-/// Far beyond any list, and small enough that `(page - 1) * per_page` cannot overflow.
-pub const MAX_PAGE: i64 = 1_000_000;
-
-/// `?page=&per_page=` on every list.
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct PageQuery {
-    /// 1-based page number.
-    pub page: Option<i64>,
-    /// Items per page (1–500, default 50).
-    pub per_page: Option<i64>,
-}
-
-impl PageQuery {
-    pub fn resolve(&self) -> AppResult<(i64, i64)> {
-        let page = self.page.unwrap_or(1);
-        let per_page = self.per_page.unwrap_or(DEFAULT_PER_PAGE);
-        check_page(page)?;
-        if !(1..=MAX_PER_PAGE).contains(&per_page) {
-            return Err(AppError::field("per_page", format!("must be between 1 and {MAX_PER_PAGE}")));
-        }
-        Ok((page, per_page))
-    }
-}
-
-/// Pages are 1-based and capped, so an offset computed from one never overflows.
-pub fn check_page(page: i64) -> AppResult<()> {
-    if !(1..=MAX_PAGE).contains(&page) {
-        return Err(AppError::field("page", format!("must be between 1 and {MAX_PAGE}")));
-    }
-    Ok(())
-}
+use crate::error::AppError;
 
 /// Query parameters that are always whole numbers; a value that is not one is named in the
 /// 422 (the query deserializer's own error does not say which parameter it was).
@@ -64,13 +31,4 @@ pub fn query_error(err: &dyn std::fmt::Display, query: &str) -> AppError {
     } else {
         AppError::Validation(bad)
     }
-}
-
-/// The one list shape of the API.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub total: i64,
-    pub page: i64,
-    pub per_page: i64,
 }

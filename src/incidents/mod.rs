@@ -3,6 +3,7 @@
 //! written report, and the list of affected participants to inform.
 
 pub mod handlers;
+pub mod records;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -14,8 +15,6 @@ use crate::db::schema::{disclosures, incident_updates, incidents, partners};
 use crate::db::{DbConn, ms_to_rfc3339};
 use crate::error::{AppError, AppResult};
 use crate::ledger::Channel;
-
-pub use handlers::routes;
 
 pub const HOUR_MS: i64 = 60 * 60 * 1000;
 pub const NOTIFY_WITHIN_MS: i64 = 24 * HOUR_MS;

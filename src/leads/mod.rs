@@ -3,19 +3,18 @@
 
 use std::collections::HashMap;
 
-use actix_web::{get, web};
+pub mod handlers;
+
 use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
-use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::app::AppState;
-use crate::auth::{AnyPartner, Auth};
-use crate::db::ms_to_rfc3339;
+use crate::auth::PartnerScope;
 use crate::db::schema::leads;
-use crate::error::{AppError, AppResult, Problem};
+use crate::db::{DbConn, ms_to_rfc3339};
+use crate::error::{AppError, AppResult};
 use crate::gate::{self, Channel, Contact, Selection};
-use crate::http::{Page, PageQuery};
+use crate::paging::{Page, PageQuery};
 use crate::scans::LeadRow;
 
 #[derive(Serialize, ToSchema)]
@@ -67,33 +66,19 @@ fn view(lead: LeadRow, release: Option<gate::Release>) -> LeadView {
     }
 }
 
-/// The caller's partner's leads, newest first (partner admin or scanner). A scanner gets
-/// name and company only, as on the scan card; a partner admin the event's released fields.
-#[utoipa::path(tag = "leads", security(("bearer" = [])), params(PageQuery), responses((status = 200, body = Page<LeadView>)))]
-#[get("/leads")]
-pub async fn list_leads(
-    state: web::Data<AppState>,
-    auth: Auth<AnyPartner>,
-    query: web::Query<PageQuery>,
-) -> AppResult<web::Json<Page<LeadView>>> {
-    let scope = auth.caller.partner_scope()?;
-    let (page, per_page) = query.resolve()?;
-    let (rows, releases, total) = state
-        .db
-        .write(move |conn| {
-            let total: i64 = leads::table.filter(leads::partner_id.eq(&scope.partner_id)).count().get_result(conn)?;
-            let rows: Vec<LeadRow> = leads::table
-                .filter(leads::partner_id.eq(&scope.partner_id))
-                .order((leads::first_scanned_at.desc(), leads::id))
-                .limit(per_page)
-                .offset((page - 1) * per_page)
-                .select(LeadRow::as_select())
-                .load(conn)?;
-            let ids: Vec<String> = rows.iter().map(|l| l.attendee_id.clone()).collect();
-            let releases = gate::release(conn, &scope, Channel::Api, Selection::Many(&ids), None)?;
-            Ok((rows, releases, total))
-        })
-        .await?;
+/// The partner's leads, newest first, with what the gate releases of each (ledgered).
+pub fn list(conn: &mut DbConn, scope: &PartnerScope, paging: &PageQuery) -> AppResult<Page<LeadView>> {
+    let (page, per_page) = paging.resolve()?;
+    let total: i64 = leads::table.filter(leads::partner_id.eq(&scope.partner_id)).count().get_result(conn)?;
+    let rows: Vec<LeadRow> = leads::table
+        .filter(leads::partner_id.eq(&scope.partner_id))
+        .order((leads::first_scanned_at.desc(), leads::id))
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+        .select(LeadRow::as_select())
+        .load(conn)?;
+    let ids: Vec<String> = rows.iter().map(|l| l.attendee_id.clone()).collect();
+    let releases = gate::release(conn, scope, Channel::Api, Selection::Many(&ids), None)?;
     let mut by_attendee: HashMap<String, gate::Release> =
         releases.into_iter().map(|r| (r.attendee_id.clone(), r)).collect();
     let items = rows
@@ -103,39 +88,18 @@ pub async fn list_leads(
             view(l, release)
         })
         .collect();
-    Ok(web::Json(Page { items, total, page, per_page }))
+    Ok(Page { items, total, page, per_page })
 }
 
-/// One lead of the caller's partner; another partner's lead id is a 404. Contact fields as
-/// for the list: name and company for a scanner.
-#[utoipa::path(tag = "leads", security(("bearer" = [])), responses((status = 200, body = LeadView), (status = 404, body = Problem)))]
-#[get("/leads/{lead_id}")]
-pub async fn get_lead(
-    state: web::Data<AppState>,
-    auth: Auth<AnyPartner>,
-    path: web::Path<String>,
-) -> AppResult<web::Json<LeadView>> {
-    let scope = auth.caller.partner_scope()?;
-    let lead_id = path.into_inner();
-    let (lead, release) = state
-        .db
-        .write(move |conn| {
-            let lead: LeadRow = leads::table
-                .find(&lead_id)
-                .filter(leads::partner_id.eq(&scope.partner_id))
-                .select(LeadRow::as_select())
-                .first(conn)
-                .optional()?
-                .ok_or(AppError::NotFound)?;
-            let release = gate::release(conn, &scope, Channel::Api, Selection::One(&lead.attendee_id), None)?;
-            Ok((lead, release.into_iter().next()))
-        })
-        .await?;
-    Ok(web::Json(view(lead, release)))
-}
-
-pub fn routes(cfg: &mut ServiceConfig) {
-    // The export route is registered first: `/leads/{lead_id}` would otherwise take it.
-    crate::exports::routes(cfg);
-    cfg.service(list_leads).service(get_lead);
+/// One lead of the partner; another partner's lead id does not exist here.
+pub fn get(conn: &mut DbConn, scope: &PartnerScope, lead_id: &str) -> AppResult<LeadView> {
+    let lead: LeadRow = leads::table
+        .find(lead_id)
+        .filter(leads::partner_id.eq(&scope.partner_id))
+        .select(LeadRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(AppError::NotFound)?;
+    let release = gate::release(conn, scope, Channel::Api, Selection::One(&lead.attendee_id), None)?;
+    Ok(view(lead, release.into_iter().next()))
 }

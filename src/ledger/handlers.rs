@@ -2,20 +2,16 @@
 //! partner received in a window. JSON pages or CSV.
 
 use actix_web::{HttpResponse, get, web};
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::{Basis, Channel, DisclosureRow};
-use crate::app::AppState;
-use crate::auth::{AdminOnly, Auth};
-use crate::db::schema::{disclosures, partners};
-use crate::db::{ms_to_rfc3339, parse_rfc3339_ms};
+use crate::auth::AdminOnly;
+use crate::csv_cells::csv_bytes;
+use crate::db::{Db, ms_to_rfc3339, parse_rfc3339_ms};
 use crate::error::{AppError, AppResult, FieldError, Problem};
-use crate::events;
-use crate::exports::csv_bytes;
-use crate::http::{DEFAULT_PER_PAGE, MAX_PER_PAGE, Page};
+use crate::http::auth::Auth;
+use crate::paging::{DEFAULT_PER_PAGE, MAX_PER_PAGE, Page};
 
 #[derive(Deserialize, IntoParams)]
 pub struct DisclosureQuery {
@@ -66,7 +62,7 @@ pub fn view(row: DisclosureRow, partner_name: Option<String>) -> DisclosureView 
     responses((status = 200, body = Page<DisclosureView>), (status = 404, body = Problem), (status = 422, body = Problem)))]
 #[get("/events/{event_id}/disclosures")]
 pub async fn list_disclosures(
-    state: web::Data<AppState>,
+    db: web::Data<Db>,
     _auth: Auth<AdminOnly>,
     path: web::Path<String>,
     query: web::Query<DisclosureQuery>,
@@ -86,7 +82,7 @@ pub async fn list_disclosures(
     let to = time("to", &q.to);
     let page = q.page.unwrap_or(1);
     let per_page = q.per_page.unwrap_or(DEFAULT_PER_PAGE);
-    if let Err(AppError::Validation(mut e)) = crate::http::check_page(page) {
+    if let Err(AppError::Validation(mut e)) = crate::paging::check_page(page) {
         errors.append(&mut e);
     }
     if !(1..=MAX_PER_PAGE).contains(&per_page) {
@@ -103,40 +99,9 @@ pub async fn list_disclosures(
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    let (attendee, partner) = (q.attendee_id, q.partner_id);
-    let (rows, total) = state
-        .db
-        .run(move |conn| {
-            events::find(conn, &event_id)?;
-            let filtered = || {
-                let mut query = disclosures::table
-                    .left_join(partners::table)
-                    .filter(disclosures::event_id.eq(event_id.clone()))
-                    .into_boxed();
-                if let Some(a) = &attendee {
-                    query = query.filter(disclosures::attendee_id.eq(a.clone()));
-                }
-                if let Some(p) = &partner {
-                    query = query.filter(disclosures::partner_id.eq(p.clone()));
-                }
-                if let Some(f) = from {
-                    query = query.filter(disclosures::occurred_at.ge(f));
-                }
-                if let Some(t) = to {
-                    query = query.filter(disclosures::occurred_at.lt(t));
-                }
-                query
-            };
-            let total: i64 = filtered().count().get_result(conn)?;
-            let mut query = filtered()
-                .order((disclosures::occurred_at, disclosures::id))
-                .select((DisclosureRow::as_select(), partners::name.nullable()));
-            if !csv {
-                query = query.limit(per_page).offset((page - 1) * per_page);
-            }
-            Ok((query.load::<(DisclosureRow, Option<String>)>(conn)?, total))
-        })
-        .await?;
+    let filter = super::DisclosureFilter { attendee_id: q.attendee_id, partner_id: q.partner_id, from, to };
+    let window = (!csv).then_some((page, per_page));
+    let (rows, total) = db.read(move |conn| super::search(conn, &event_id, &filter, window)).await?;
     let items: Vec<DisclosureView> = rows.into_iter().map(|(r, name)| view(r, name)).collect();
     if csv {
         let header = [
@@ -173,8 +138,4 @@ pub async fn list_disclosures(
             .body(bytes));
     }
     Ok(HttpResponse::Ok().json(Page { items, total, page, per_page }))
-}
-
-pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(list_disclosures);
 }

@@ -6,11 +6,9 @@ pub mod handlers;
 
 use diesel::prelude::*;
 
-use crate::db::schema::disclosures;
+use crate::db::schema::{disclosures, partners};
 use crate::db::{DbConn, text_enum};
 use crate::error::AppResult;
-
-pub use handlers::routes;
 
 text_enum! {
     /// Why contact fields were released: the participant's choice for a partner, or the
@@ -65,4 +63,51 @@ pub fn append(conn: &mut DbConn, rows: &[DisclosureRow]) -> AppResult<()> {
         crate::on_backend!(conn, |c| diesel::insert_into(disclosures::table).values(chunk).execute(c))?
     });
     Ok(())
+}
+
+/// A ledger row with the recipient partner's name (none for the operator's staff).
+pub type NamedDisclosure = (DisclosureRow, Option<String>);
+
+/// What a staff query on the ledger selects; times are inclusive `from`, exclusive `to`.
+pub struct DisclosureFilter {
+    pub attendee_id: Option<String>,
+    pub partner_id: Option<String>,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+}
+
+/// One event's ledger rows in time order with the partner's name (none for staff), and
+/// how many match; `window` is `(page, per_page)`, or every row when absent.
+pub fn search(
+    conn: &mut DbConn,
+    event_id: &str,
+    f: &DisclosureFilter,
+    window: Option<(i64, i64)>,
+) -> AppResult<(Vec<NamedDisclosure>, i64)> {
+    crate::events::find(conn, event_id)?;
+    let filtered = || {
+        let mut query =
+            disclosures::table.left_join(partners::table).filter(disclosures::event_id.eq(event_id)).into_boxed();
+        if let Some(a) = &f.attendee_id {
+            query = query.filter(disclosures::attendee_id.eq(a.clone()));
+        }
+        if let Some(p) = &f.partner_id {
+            query = query.filter(disclosures::partner_id.eq(p.clone()));
+        }
+        if let Some(from) = f.from {
+            query = query.filter(disclosures::occurred_at.ge(from));
+        }
+        if let Some(to) = f.to {
+            query = query.filter(disclosures::occurred_at.lt(to));
+        }
+        query
+    };
+    let total: i64 = filtered().count().get_result(conn)?;
+    let mut query = filtered()
+        .order((disclosures::occurred_at, disclosures::id))
+        .select((DisclosureRow::as_select(), partners::name.nullable()));
+    if let Some((page, per_page)) = window {
+        query = query.limit(per_page).offset((page - 1) * per_page);
+    }
+    Ok((query.load::<(DisclosureRow, Option<String>)>(conn)?, total))
 }

@@ -3,27 +3,22 @@
 
 pub mod handlers;
 pub mod requests;
+pub mod self_service;
 
-use std::future::Future;
-use std::pin::Pin;
-
-use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::app::AppState;
 use crate::attendees::AttendeeRow;
-use crate::auth::bearer_token;
 use crate::auth::secrets::sha256_hex;
+use crate::badges::BadgeKey;
+use crate::config::PublicUrl;
 use crate::consent::{self, ConsentView, WithdrawalView};
 use crate::db::schema::{attendees, badges, consents, disclosures, leads, partners, scans};
-use crate::db::{DbConn, PersonalTable, ms_to_rfc3339, now_ms, write_tx};
+use crate::db::{DbConn, PersonalTable, ms_to_rfc3339, now_ms, savepoint};
 use crate::error::{AppError, AppResult};
 use crate::events;
 use crate::ledger::{Basis, Channel};
-
-pub use handlers::routes;
 
 /// The participant a personal link belongs to; revoked links and erased participants
 /// resolve to nothing.
@@ -47,43 +42,10 @@ pub fn by_unsubscribe_token(conn: &mut DbConn, token: &str) -> AppResult<Attende
         .ok_or(AppError::NotFound)
 }
 
-/// Extractor for `/api/v1/me*`: the personal link's token as a bearer token.
-pub struct Participant {
-    pub token: String,
-}
-
-impl FromRequest for Participant {
-    type Error = AppError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token = bearer_token(req);
-        let state = req.app_data::<actix_web::web::Data<crate::app::AppState>>().cloned();
-        let body_gate = crate::http::json::hold_body_until_authenticated(req);
-        Box::pin(async move {
-            let token = token.ok_or(AppError::Unauthorized)?;
-            let state = state.ok_or_else(|| AppError::internal("application state missing"))?;
-            // Checked here, not only in the handler, so a dead link gets its 401 before the
-            // body is read (see `hold_body_until_authenticated`).
-            let t = token.clone();
-            state
-                .db
-                .run(move |conn| match by_privacy_token(conn, &t) {
-                    Ok(_) => Ok(()),
-                    Err(AppError::NotFound) => Err(AppError::Unauthorized),
-                    Err(other) => Err(other),
-                })
-                .await?;
-            body_gate.open();
-            Ok(Participant { token })
-        })
-    }
-}
-
-impl Participant {
-    pub fn resolve(&self, conn: &mut DbConn) -> AppResult<AttendeeRow> {
-        by_privacy_token(conn, &self.token).map_err(|_| AppError::Unauthorized)
-    }
+/// The participant behind a personal-link token; a dead link is a 401, as the extractor
+/// that checked it already answered.
+pub fn participant(conn: &mut DbConn, token: &str) -> AppResult<AttendeeRow> {
+    by_privacy_token(conn, token).map_err(|_| AppError::Unauthorized)
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -187,7 +149,7 @@ pub fn recipients(conn: &mut DbConn, attendee_id: &str) -> AppResult<Vec<Recipie
 /// Partner name, notes, rating, answers (JSON).
 type NoteRow = (String, Option<String>, Option<i32>, Option<String>);
 
-pub fn record(state: &AppState, conn: &mut DbConn, a: AttendeeRow) -> AppResult<ParticipantRecord> {
+pub fn record(links: &Links, conn: &mut DbConn, a: AttendeeRow) -> AppResult<ParticipantRecord> {
     let event = events::find(conn, &a.event_id)?;
     let (opt_ins, withdrawn) = consent::for_attendee(conn, &a.id)?;
     let scans_seen: Vec<(String, String, i64)> = scans::table
@@ -210,7 +172,7 @@ pub fn record(state: &AppState, conn: &mut DbConn, a: AttendeeRow) -> AppResult<
         .into_iter()
         .map(|p| PartnerOption { id: p.id, name: p.name })
         .collect();
-    let unsubscribe_url = format!("{}/u/{}", state.public_url, state.badge_key.unsubscribe_token(&a.id)?);
+    let unsubscribe_url = format!("{}/u/{}", links.public_url.0, links.badge_key.unsubscribe_token(&a.id)?);
     Ok(ParticipantRecord {
         recipients: recipients(conn, &a.id)?,
         requests: requests::for_attendee(conn, &a.id)?,
@@ -268,7 +230,7 @@ pub struct ErasureResult {
 /// disclosures survives. After the commit the old row versions leave the database files
 /// (see `db::scrub_after_commit`), whichever path erased.
 pub fn erase(conn: &mut DbConn, attendee_id: &str) -> AppResult<ErasureResult> {
-    write_tx(conn, |conn| {
+    savepoint(conn, |conn| {
         let now = now_ms();
         let a: AttendeeRow = attendees::table
             .find(attendee_id)
@@ -346,13 +308,13 @@ pub fn erase(conn: &mut DbConn, attendee_id: &str) -> AppResult<ErasureResult> {
     })
 }
 
-pub async fn load_record(state: &web::Data<AppState>, token: String) -> AppResult<ParticipantRecord> {
-    let s = state.clone();
-    state
-        .db
-        .run(move |conn| {
-            let a = by_privacy_token(conn, &token)?;
-            record(&s, conn, a)
-        })
-        .await
+/// What a participant's record needs to print their links.
+pub struct Links<'a> {
+    pub public_url: &'a PublicUrl,
+    pub badge_key: &'a BadgeKey,
+}
+
+pub fn load_record(conn: &mut DbConn, links: &Links, token: &str) -> AppResult<ParticipantRecord> {
+    let a = by_privacy_token(conn, token)?;
+    record(links, conn, a)
 }

@@ -1,19 +1,15 @@
 //! The request register: every access, correction, erasure or withdrawal request, due 30
 //! days after it was received. Self-service actions are recorded as completed at once.
 
-use actix_web::{HttpResponse, get, post, web};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::app::AppState;
-use crate::auth::{AdminOnly, Auth};
 use crate::db::schema::requests;
 use crate::db::{DbConn, ms_to_rfc3339, new_id, now_ms, parse_rfc3339_ms, text_enum};
-use crate::error::{AppError, AppResult, FieldError, Problem};
+use crate::error::{AppError, AppResult, FieldError};
 use crate::events::clean_text;
-use crate::http::{ApiJson, Page, PageQuery};
+use crate::paging::{Page, PageQuery};
 
 pub const DUE_AFTER_MS: i64 = 30 * 24 * 60 * 60 * 1000;
 
@@ -179,16 +175,8 @@ pub struct RequestQuery {
     pub per_page: Option<i64>,
 }
 
-/// File a request that arrived by e-mail or post (admin).
-#[utoipa::path(tag = "requests", security(("bearer" = [])), request_body = FileRequest,
-    responses((status = 201, body = RequestView), (status = 404, body = Problem), (status = 422, body = Problem)))]
-#[post("/requests")]
-pub async fn file_request(
-    state: web::Data<AppState>,
-    _auth: Auth<AdminOnly>,
-    body: ApiJson<FileRequest>,
-) -> AppResult<HttpResponse> {
-    let input = body.into_inner();
+/// Files a request that arrived by e-mail or post.
+pub fn file(conn: &mut DbConn, input: FileRequest) -> AppResult<RequestRow> {
     let mut errors = Vec::new();
     let kind = input.kind.parse::<RequestKind>().ok();
     if kind.is_none() {
@@ -226,65 +214,35 @@ pub async fn file_request(
         handled_by: None,
         notes,
     };
-    let row = state
-        .db
-        .write(move |conn| {
-            crate::attendees::find_in_event(conn, &row.event_id, &row.attendee_id)?;
-            diesel::insert_into(requests::table).values(&row).execute(conn)?;
-            Ok(row)
-        })
-        .await?;
-    Ok(HttpResponse::Created().json(RequestView::from(row)))
+    crate::attendees::find_in_event(conn, &row.event_id, &row.attendee_id)?;
+    diesel::insert_into(requests::table).values(&row).execute(conn)?;
+    Ok(row)
 }
 
-/// Mark a request completed (admin).
-#[utoipa::path(tag = "requests", security(("bearer" = [])), request_body = CompleteRequest,
-    responses((status = 200, body = RequestView), (status = 404, body = Problem), (status = 409, body = Problem)))]
-#[post("/requests/{request_id}/complete")]
-pub async fn complete_request(
-    state: web::Data<AppState>,
-    auth: Auth<AdminOnly>,
-    path: web::Path<String>,
-    body: ApiJson<CompleteRequest>,
-) -> AppResult<web::Json<RequestView>> {
-    let id = path.into_inner();
+/// Marks a request completed by staff user `by`.
+pub fn complete(conn: &mut DbConn, id: &str, by: &str, input: &CompleteRequest) -> AppResult<RequestRow> {
     let mut errors = Vec::new();
-    let notes = body.0.notes.as_deref().map(|n| clean_text(&mut errors, "notes", n, 2000, true));
+    let notes = input.notes.as_deref().map(|n| clean_text(&mut errors, "notes", n, 2000, true));
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    let by = auth.caller.user_id;
-    let row = state
-        .db
-        .write(move |conn| {
-            let row: RequestRow = requests::table.find(&id).select(RequestRow::as_select()).first(conn)?;
-            if row.status == RequestStatus::Completed {
-                return Err(AppError::Conflict("this request is already completed".into()));
-            }
-            diesel::update(requests::table.find(&id))
-                .set((
-                    requests::status.eq(RequestStatus::Completed),
-                    requests::completed_at.eq(Some(now_ms())),
-                    requests::handled_by.eq(Some(by)),
-                    requests::notes.eq(notes.or(row.notes)),
-                ))
-                .execute(conn)?;
-            Ok(requests::table.find(&id).select(RequestRow::as_select()).first(conn)?)
-        })
-        .await?;
-    Ok(web::Json(row.into()))
+    let row: RequestRow = requests::table.find(id).select(RequestRow::as_select()).first(conn)?;
+    if row.status == RequestStatus::Completed {
+        return Err(AppError::Conflict("this request is already completed".into()));
+    }
+    diesel::update(requests::table.find(id))
+        .set((
+            requests::status.eq(RequestStatus::Completed),
+            requests::completed_at.eq(Some(now_ms())),
+            requests::handled_by.eq(Some(by)),
+            requests::notes.eq(notes.or(row.notes)),
+        ))
+        .execute(conn)?;
+    Ok(requests::table.find(id).select(RequestRow::as_select()).first(conn)?)
 }
 
-/// The request register, oldest due first (admin). `?status=overdue` is what to watch.
-#[utoipa::path(tag = "requests", security(("bearer" = [])), params(RequestQuery),
-    responses((status = 200, body = Page<RequestView>), (status = 422, body = Problem)))]
-#[get("/requests")]
-pub async fn list_requests(
-    state: web::Data<AppState>,
-    _auth: Auth<AdminOnly>,
-    query: web::Query<RequestQuery>,
-) -> AppResult<web::Json<Page<RequestView>>> {
-    let q = query.into_inner();
+/// The request register, oldest due first.
+pub fn list(conn: &mut DbConn, q: &RequestQuery) -> AppResult<Page<RequestView>> {
     let (page, per_page) = PageQuery { page: q.page, per_page: q.per_page }.resolve()?;
     let status = match q.status.as_deref().map(str::parse::<StatusFilter>) {
         None => None,
@@ -292,33 +250,23 @@ pub async fn list_requests(
         Some(Err(_)) => return Err(AppError::field("status", "must be open, overdue or completed")),
     };
     let now = now_ms();
-    let (rows, total) = state
-        .db
-        .run(move |conn| {
-            let filtered = || {
-                let q = requests::table.into_boxed();
-                match status {
-                    Some(StatusFilter::Open) => q.filter(requests::status.eq(RequestStatus::Open)),
-                    Some(StatusFilter::Overdue) => {
-                        q.filter(requests::status.eq(RequestStatus::Open)).filter(requests::due_at.lt(now))
-                    }
-                    Some(StatusFilter::Completed) => q.filter(requests::status.eq(RequestStatus::Completed)),
-                    None => q,
-                }
-            };
-            let total: i64 = filtered().count().get_result(conn)?;
-            let rows = filtered()
-                .order((requests::due_at, requests::id))
-                .limit(per_page)
-                .offset((page - 1) * per_page)
-                .select(RequestRow::as_select())
-                .load(conn)?;
-            Ok((rows, total))
-        })
-        .await?;
-    Ok(web::Json(Page { items: rows.into_iter().map(Into::into).collect(), total, page, per_page }))
-}
-
-pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(file_request).service(complete_request).service(list_requests);
+    let filtered = || {
+        let q = requests::table.into_boxed();
+        match status {
+            Some(StatusFilter::Open) => q.filter(requests::status.eq(RequestStatus::Open)),
+            Some(StatusFilter::Overdue) => {
+                q.filter(requests::status.eq(RequestStatus::Open)).filter(requests::due_at.lt(now))
+            }
+            Some(StatusFilter::Completed) => q.filter(requests::status.eq(RequestStatus::Completed)),
+            None => q,
+        }
+    };
+    let total: i64 = filtered().count().get_result(conn)?;
+    let rows: Vec<RequestRow> = filtered()
+        .order((requests::due_at, requests::id))
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+        .select(RequestRow::as_select())
+        .load(conn)?;
+    Ok(Page { items: rows.into_iter().map(Into::into).collect(), total, page, per_page })
 }

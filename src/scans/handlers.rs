@@ -3,17 +3,15 @@
 use actix_web::{HttpResponse, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::{
-    Card, CardReason, LeadCard, MAX_BATCH, Outcome, RejectReason, ScanItem, ScanStatus, ValidScan, plan, process_batch,
-    validate,
-};
-use crate::app::AppState;
-use crate::auth::{AnyPartner, Auth};
-use crate::db::now_ms;
+use super::coalesce::ScanWriter;
+use super::throttle::UnknownBadgeThrottle;
+use super::{Card, CardReason, LeadCard, MAX_BATCH, Outcome, RejectReason, ScanItem, ScanStatus, ValidScan, validate};
+use crate::auth::AnyPartner;
+use crate::db::Db;
 use crate::error::{AppError, AppResult, FieldError, Problem};
 use crate::http::ApiJson;
+use crate::http::auth::Auth;
 use crate::http::json::parse_json;
 
 const BATCH_BODY_LIMIT: usize = 4 * 1024 * 1024;
@@ -77,16 +75,17 @@ pub struct BatchResponse {
     ))]
 #[post("/scans")]
 pub async fn record_scan(
-    state: web::Data<AppState>,
+    scan_writer: web::Data<ScanWriter>,
+    scan_throttle: web::Data<UnknownBadgeThrottle>,
     auth: Auth<AnyPartner>,
     body: ApiJson<ScanItem>,
 ) -> AppResult<HttpResponse> {
     let scope = auth.caller.partner_scope()?;
-    if let Some(retry_after_secs) = state.scan_throttle.retry_after(&scope.user_id) {
+    if let Some(retry_after_secs) = scan_throttle.retry_after(&scope.user_id) {
         return Err(AppError::TooManyRequests { retry_after_secs });
     }
     let valid = validate(&body.into_inner()).map_err(AppError::Validation)?;
-    let outcome = state.scan_writer.submit(scope.clone(), valid).await?;
+    let outcome = scan_writer.submit(scope.clone(), valid).await?;
     match outcome {
         Outcome::Created { scan_id, card } => Ok(HttpResponse::Created().json(ScanResponse {
             scan_id,
@@ -102,7 +101,7 @@ pub async fn record_scan(
         })),
         Outcome::Rejected { reason, detail } => {
             if reason == RejectReason::UnknownBadge {
-                state.scan_throttle.record_unknown(&scope.user_id);
+                scan_throttle.record_unknown(&scope.user_id);
             }
             Err(AppError::Rejected { reason: reason.as_str(), detail })
         }
@@ -125,7 +124,8 @@ enum Item {
     ))]
 #[post("/scans/batch")]
 pub async fn sync_batch(
-    state: web::Data<AppState>,
+    db: web::Data<Db>,
+    scan_throttle: web::Data<UnknownBadgeThrottle>,
     auth: Auth<AnyPartner>,
     body: ApiJson<BatchRequest, BATCH_BODY_LIMIT>,
 ) -> AppResult<web::Json<BatchResponse>> {
@@ -149,22 +149,13 @@ pub async fn sync_batch(
             }
         })
         .collect();
-    let throttled = state.scan_throttle.retry_after(&scope.user_id).is_some();
+    let throttled = scan_throttle.retry_after(&scope.user_id).is_some();
     let valid: Vec<ValidScan> = if throttled {
         Vec::new()
     } else {
         items.iter().filter_map(|i| if let Item::Valid(v) = i { Some(v.clone()) } else { None }).collect()
     };
-    let scope2 = scope.clone();
-    let db = state.db.clone();
-    let outcomes = state
-        .db
-        .run(move |conn| {
-            let now = now_ms();
-            let planned = plan(conn, &scope2, &valid, now)?;
-            db.write_blocking(|conn| process_batch(conn, &scope2, &valid, Some(planned), now))
-        })
-        .await?;
+    let outcomes = super::record_batch(&db, scope.clone(), valid).await?;
     let mut outcomes = outcomes.into_iter();
     let mut results = Vec::with_capacity(items.len());
     for item in items {
@@ -192,7 +183,7 @@ pub async fn sync_batch(
             Outcome::Duplicate { scan_id, card } => accepted(id, ScanStatus::Duplicate, scan_id, card),
             Outcome::Rejected { reason, detail } => {
                 if reason == RejectReason::UnknownBadge {
-                    state.scan_throttle.record_unknown(&scope.user_id);
+                    scan_throttle.record_unknown(&scope.user_id);
                 }
                 rejected(id, reason, detail, Vec::new())
             }
@@ -230,8 +221,4 @@ fn accepted(client_scan_id: Option<String>, status: ScanStatus, scan_id: String,
         lead: card.lead,
         lead_reason: card.reason,
     }
-}
-
-pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(record_scan).service(sync_batch);
 }

@@ -18,12 +18,10 @@ use utoipa::ToSchema;
 use crate::auth::PartnerScope;
 use crate::badges::{self, BadgeCode};
 use crate::db::schema::{attendees, badges as badges_t, leads, scan_guard, scans};
-use crate::db::{DbConn, new_sequential_id, parse_rfc3339_ms, text_enum};
+use crate::db::{Db, DbConn, new_sequential_id, now_ms, parse_rfc3339_ms, text_enum};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::events;
 use crate::gate::{self, Channel, Selection};
-
-pub use handlers::routes;
 
 /// Phones' clocks drift: up to this far ahead of the server is still "now".
 pub const FUTURE_SKEW_MS: i64 = 5 * 60 * 1000;
@@ -85,7 +83,7 @@ pub fn validate(item: &ScanItem) -> Result<ValidScan, Vec<FieldError>> {
     }
     // The JSON extractor checks these too; here because phones' batches are validated item
     // by item, and a scan must never carry a NUL into the database.
-    use crate::http::input::{TextKind, check_text};
+    use crate::text::{TextKind, check_text};
     for (field, text) in [("client_scan_id", item.client_scan_id.as_str()), ("badge", item.badge.as_str())] {
         errors.extend(check_text(field, text, TextKind::SingleLine).err());
     }
@@ -93,7 +91,7 @@ pub fn validate(item: &ScanItem) -> Result<ValidScan, Vec<FieldError>> {
         errors.extend(check_text("notes", n, TextKind::MultiLine).err());
     }
     for (k, v) in item.answers.iter().flatten() {
-        let field = format!("answers.{}", crate::http::input::printable(k));
+        let field = format!("answers.{}", crate::text::printable(k));
         errors.extend(check_text(&field, k, TextKind::SingleLine).err());
         errors.extend(check_text(&field, v, TextKind::MultiLine).err());
     }
@@ -278,9 +276,23 @@ fn guard_version(conn: &mut DbConn) -> AppResult<i64> {
     Ok(scan_guard::table.find(1).select(scan_guard::version).first(conn)?)
 }
 
-/// Decides a batch in one read transaction, outside the write lock; see [`Plan`].
+/// Decides a batch without writing: run in a read transaction, outside the write lock;
+/// see [`Plan`].
 pub fn plan(conn: &mut DbConn, scope: &PartnerScope, batch: &[ValidScan], now: i64) -> AppResult<Plan> {
-    conn.transaction(|conn| decide(conn, scope, batch, now))
+    decide(conn, scope, batch, now)
+}
+
+/// Decides and stores a batch from one phone: decided in a read transaction outside the
+/// write lock, then written under it, decided again only when the scan guard moved in
+/// between (see [`Plan`]). Answers one outcome per scan, in order.
+pub async fn record_batch(db: &Db, scope: PartnerScope, batch: Vec<ValidScan>) -> AppResult<Vec<Outcome>> {
+    let db = db.clone();
+    tokio::task::spawn_blocking(move || {
+        let now = now_ms();
+        let planned = db.read_blocking(|conn| plan(conn, &scope, &batch, now))?;
+        db.write_blocking(|conn| process_batch(conn, &scope, &batch, Some(planned), now))
+    })
+    .await?
 }
 
 fn decide(conn: &mut DbConn, scope: &PartnerScope, batch: &[ValidScan], now: i64) -> AppResult<Plan> {

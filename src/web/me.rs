@@ -4,15 +4,50 @@
 //! without knowing it.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use diesel::prelude::*;
+use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::{esc, html, page};
-use crate::app::AppState;
-use crate::db::schema::attendees;
+use crate::badges::BadgeKey;
+use crate::config::PublicUrl;
+use crate::db::Db;
 use crate::error::{AppError, AppResult};
-use crate::rights::handlers::{Correction, apply_correction, export_record, self_erase, self_withdraw};
-use crate::rights::{ParticipantRecord, by_unsubscribe_token, load_record};
+use crate::rights::self_service::{self, Correction, apply_correction};
+use crate::rights::{Links, ParticipantRecord, by_unsubscribe_token};
+
+/// What the privacy page needs: the database, and what prints the participant's links.
+#[derive(Clone)]
+pub struct PageData {
+    db: web::Data<Db>,
+    public_url: web::Data<PublicUrl>,
+    badge_key: web::Data<BadgeKey>,
+}
+
+impl actix_web::FromRequest for PageData {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let data = (|| {
+            Some(PageData {
+                db: req.app_data::<web::Data<Db>>()?.clone(),
+                public_url: req.app_data::<web::Data<PublicUrl>>()?.clone(),
+                badge_key: req.app_data::<web::Data<BadgeKey>>()?.clone(),
+            })
+        })();
+        std::future::ready(data.ok_or_else(|| AppError::internal("application data missing")))
+    }
+}
+
+impl PageData {
+    async fn record(&self, token: String) -> AppResult<ParticipantRecord> {
+        let (public_url, badge_key) = (self.public_url.clone(), self.badge_key.clone());
+        self.db
+            .read(move |conn| {
+                crate::rights::load_record(conn, &Links { public_url: &public_url, badge_key: &badge_key }, &token)
+            })
+            .await
+    }
+}
 
 fn not_found() -> HttpResponse {
     html(
@@ -131,10 +166,9 @@ fn render(token: &str, r: &ParticipantRecord, message: Option<&str>) -> String {
     page("Your data", &s)
 }
 
-#[get("/me/{token}")]
-pub async fn show(state: web::Data<AppState>, path: web::Path<String>) -> HttpResponse {
+pub async fn show(data: PageData, path: web::Path<String>) -> HttpResponse {
     let token = path.into_inner();
-    match load_record(&state, token.clone()).await {
+    match data.record(token.clone()).await {
         Ok(r) => html(StatusCode::OK, render(&token, &r, None)),
         Err(_) => not_found(),
     }
@@ -151,23 +185,23 @@ fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
 
 /// Runs a page action and answers with the page again (or "not valid" for a dead link).
 async fn act(
-    state: web::Data<AppState>,
+    data: PageData,
     token: String,
     action: impl FnOnce(&mut crate::db::DbConn, &str) -> AppResult<()> + Send + 'static,
     done: &'static str,
 ) -> HttpResponse {
     let t = token.clone();
-    match state.db.run(move |conn| action(conn, &t)).await {
+    match data.db.write(move |conn| action(conn, &t)).await {
         Ok(()) => see_other(format!("/me/{token}?done={done}")),
         Err(AppError::Unauthorized | AppError::NotFound) => not_found(),
         Err(AppError::Validation(errors)) => {
             let msg = errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
-            match load_record(&state, token.clone()).await {
+            match data.record(token.clone()).await {
                 Ok(r) => html(StatusCode::UNPROCESSABLE_ENTITY, render(&token, &r, Some(&msg))),
                 Err(_) => not_found(),
             }
         }
-        Err(AppError::Conflict(msg)) => match load_record(&state, token.clone()).await {
+        Err(AppError::Conflict(msg)) => match data.record(token.clone()).await {
             Ok(r) => html(StatusCode::CONFLICT, render(&token, &r, Some(&msg))),
             Err(_) => not_found(),
         },
@@ -175,9 +209,8 @@ async fn act(
     }
 }
 
-#[post("/me/{token}/withdraw")]
 pub async fn withdraw(
-    state: web::Data<AppState>,
+    data: PageData,
     path: web::Path<String>,
     req: HttpRequest,
     payload: web::Payload,
@@ -189,12 +222,17 @@ pub async fn withdraw(
         (Some(p), false) => Some(p),
         _ => None,
     };
-    Ok(act(state, path.into_inner(), move |conn, t| self_withdraw(conn, t, scope).map(|_| ()), "withdrawn").await)
+    Ok(act(
+        data,
+        path.into_inner(),
+        move |conn, t| self_service::self_withdraw(conn, t, scope).map(|_| ()),
+        "withdrawn",
+    )
+    .await)
 }
 
-#[post("/me/{token}/marketing")]
 pub async fn marketing(
-    state: web::Data<AppState>,
+    data: PageData,
     path: web::Path<String>,
     req: HttpRequest,
     payload: web::Payload,
@@ -202,12 +240,11 @@ pub async fn marketing(
     let fields = form(&req, payload).await?;
     let on = field(&fields, "marketing_emails") == Some("true");
     let c = Correction { marketing_emails: Some(on), ..Default::default() };
-    Ok(act(state, path.into_inner(), move |conn, t| apply_correction(conn, t, c), "saved").await)
+    Ok(act(data, path.into_inner(), move |conn, t| apply_correction(conn, t, c), "saved").await)
 }
 
-#[post("/me/{token}/correct")]
 pub async fn correct(
-    state: web::Data<AppState>,
+    data: PageData,
     path: web::Path<String>,
     req: HttpRequest,
     payload: web::Payload,
@@ -222,14 +259,16 @@ pub async fn correct(
         address: get("address"),
         marketing_emails: None,
     };
-    Ok(act(state, path.into_inner(), move |conn, t| apply_correction(conn, t, c), "saved").await)
+    Ok(act(data, path.into_inner(), move |conn, t| apply_correction(conn, t, c), "saved").await)
 }
 
-#[get("/me/{token}/export.json")]
-pub async fn export(state: web::Data<AppState>, path: web::Path<String>) -> HttpResponse {
+pub async fn export(data: PageData, path: web::Path<String>) -> HttpResponse {
     let token = path.into_inner();
-    let s = state.clone();
-    match state.db.run(move |conn| export_record(&s, conn, &token)).await {
+    let PageData { db, public_url, badge_key } = data;
+    let links = move |conn: &mut crate::db::DbConn| {
+        self_service::export_record(&Links { public_url: &public_url, badge_key: &badge_key }, conn, &token)
+    };
+    match db.write(links).await {
         Ok(r) => HttpResponse::Ok()
             .insert_header(("Content-Disposition", "attachment; filename=\"my-data.json\""))
             .insert_header(("Cache-Control", "no-store"))
@@ -238,9 +277,8 @@ pub async fn export(state: web::Data<AppState>, path: web::Path<String>) -> Http
     }
 }
 
-#[post("/me/{token}/erase")]
 pub async fn erase(
-    state: web::Data<AppState>,
+    data: PageData,
     path: web::Path<String>,
     req: HttpRequest,
     payload: web::Payload,
@@ -248,7 +286,7 @@ pub async fn erase(
     let fields = form(&req, payload).await?;
     let token = path.into_inner();
     if field(&fields, "confirm") != Some("true") {
-        return Ok(match load_record(&state, token.clone()).await {
+        return Ok(match data.record(token.clone()).await {
             Ok(r) => html(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 render(&token, &r, Some("Tick the box to confirm the deletion.")),
@@ -256,7 +294,7 @@ pub async fn erase(
             Err(_) => not_found(),
         });
     }
-    Ok(match state.db.run(move |conn| self_erase(conn, &token)).await {
+    Ok(match data.db.write(move |conn| self_service::self_erase(conn, &token)).await {
         Ok(result) => {
             let names: Vec<String> = result.recipients_to_notify.iter().map(|p| esc(&p.name)).collect();
             let told = if names.is_empty() {
@@ -285,11 +323,10 @@ fn unsubscribe_page(token: &str, done: bool) -> String {
     }
 }
 
-#[get("/u/{token}")]
-pub async fn unsubscribe_form(state: web::Data<AppState>, path: web::Path<String>) -> HttpResponse {
+pub async fn unsubscribe_form(db: web::Data<Db>, path: web::Path<String>) -> HttpResponse {
     let token = path.into_inner();
     let t = token.clone();
-    match state.db.run(move |conn| by_unsubscribe_token(conn, &t)).await {
+    match db.read(move |conn| by_unsubscribe_token(conn, &t)).await {
         Ok(_) => html(StatusCode::OK, unsubscribe_page(&token, false)),
         Err(_) => not_found(),
     }
@@ -297,18 +334,10 @@ pub async fn unsubscribe_form(state: web::Data<AppState>, path: web::Path<String
 
 /// One POST switches marketing e-mails off, whatever the body (RFC 8058 sends
 /// `List-Unsubscribe=One-Click`).
-#[post("/u/{token}")]
-pub async fn unsubscribe(state: web::Data<AppState>, path: web::Path<String>) -> HttpResponse {
+pub async fn unsubscribe(db: web::Data<Db>, path: web::Path<String>) -> HttpResponse {
     let token = path.into_inner();
     let t = token.clone();
-    let result = state
-        .db
-        .run(move |conn| {
-            let a = by_unsubscribe_token(conn, &t)?;
-            diesel::update(attendees::table.find(&a.id)).set(attendees::marketing_emails.eq(false)).execute(conn)?;
-            Ok(())
-        })
-        .await;
+    let result = db.write(move |conn| self_service::unsubscribe(conn, &t)).await;
     match result {
         Ok(()) => html(StatusCode::OK, unsubscribe_page(&token, true)),
         Err(_) => not_found(),

@@ -1,34 +1,8 @@
 //! Server-rendered pages for participants. They work without JavaScript and on a phone.
+//! Their routes are listed in `http::routes`.
 
 pub mod me;
 pub mod register;
-
-use actix_web::http::Method;
-
-/// Page routes, for the 404/405 fallback (the API routes come from the OpenAPI document).
-pub const PAGE_ROUTES: &[(&str, &[Method])] = &[
-    ("/e/{slug}/register", &[Method::GET, Method::POST]),
-    ("/me/{token}", &[Method::GET]),
-    ("/me/{token}/withdraw", &[Method::POST]),
-    ("/me/{token}/marketing", &[Method::POST]),
-    ("/me/{token}/correct", &[Method::POST]),
-    ("/me/{token}/erase", &[Method::POST]),
-    ("/me/{token}/export.json", &[Method::GET]),
-    ("/u/{token}", &[Method::GET, Method::POST]),
-];
-
-pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
-    cfg.service(register::form)
-        .service(register::submit)
-        .service(me::show)
-        .service(me::withdraw)
-        .service(me::marketing)
-        .service(me::correct)
-        .service(me::export)
-        .service(me::erase)
-        .service(me::unsubscribe_form)
-        .service(me::unsubscribe);
-}
 
 /// A page answer. The headers repeat the security middleware's defaults on purpose: a page
 /// may show personal data or carry a personal link, so it states them itself rather than

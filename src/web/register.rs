@@ -2,16 +2,16 @@
 //! confirmation, CSRF protection by a double-submit cookie, errors shown next to fields.
 
 use actix_web::cookie::{Cookie, SameSite};
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use subtle::ConstantTimeEq;
 
 use super::{esc, html, page};
-use crate::app::AppState;
-use crate::attendees::handlers::register_one;
 use crate::attendees::{RegistrationInput, privacy_url};
 use crate::auth::secrets::random_token;
-use crate::badges::render_svg;
+use crate::badges::{BadgeKey, render_svg};
+use crate::config::PublicUrl;
 use crate::consent::Source;
+use crate::db::Db;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::http::headers::HeaderPolicy;
 use crate::partners::{self, PartnerRow};
@@ -105,21 +105,13 @@ fn csrf_cookie(req: &HttpRequest, token: &str, slug: &str) -> Cookie<'static> {
     }
 }
 
-async fn load(state: &web::Data<AppState>, slug: String) -> AppResult<(events::EventRow, Vec<PartnerRow>)> {
-    state
-        .db
-        .run(move |conn| {
-            let event = events::find_by_slug(conn, &slug)?;
-            let partners = partners::list_for_event(conn, &event.id)?;
-            Ok((event, partners))
-        })
-        .await
+async fn load(db: &Db, slug: String) -> AppResult<(events::EventRow, Vec<PartnerRow>)> {
+    db.read(move |conn| partners::event_with_partners(conn, &slug)).await
 }
 
-#[get("/e/{slug}/register")]
-pub async fn form(req: HttpRequest, state: web::Data<AppState>, path: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn form(req: HttpRequest, db: web::Data<Db>, path: web::Path<String>) -> AppResult<HttpResponse> {
     let slug = path.into_inner();
-    let (event, partners) = load(&state, slug.clone()).await?;
+    let (event, partners) = load(&db, slug.clone()).await?;
     let csrf = random_token(32).map_err(AppError::internal)?;
     let mut res = html(actix_web::http::StatusCode::OK, render_form(&event, &partners, &FormState::default(), &csrf));
     res.add_cookie(&csrf_cookie(&req, &csrf, &slug)).map_err(AppError::internal)?;
@@ -149,9 +141,10 @@ fn parse_form(body: &[u8]) -> Result<(RegistrationInput, String), Vec<FieldError
     Ok((input, csrf))
 }
 
-#[post("/e/{slug}/register")]
 pub async fn submit(
-    state: web::Data<AppState>,
+    db: web::Data<Db>,
+    badge_key: web::Data<BadgeKey>,
+    public_url: web::Data<PublicUrl>,
     req: HttpRequest,
     path: web::Path<String>,
     payload: web::Payload,
@@ -159,7 +152,7 @@ pub async fn submit(
     let slug = path.into_inner();
     let body = http::json::read_body(&req, &mut payload.into_inner(), 64 * 1024).await?;
     let parsed = parse_form(&body);
-    let (event, partners) = load(&state, slug.clone()).await?;
+    let (event, partners) = load(&db, slug.clone()).await?;
     let cookie = req.cookie(csrf_cookie_name(&req)).map(|c| c.value().to_string()).unwrap_or_default();
     let fresh_csrf = random_token(32).map_err(AppError::internal)?;
     let (input, csrf) = match parsed {
@@ -189,12 +182,16 @@ pub async fn submit(
         return Ok(res);
     }
     let event_name = event.name.clone();
-    match register_one(&state, event.clone(), input.clone(), Source::WebForm).await {
+    let (event_id, registration) = (event.id.clone(), input.clone());
+    let registered = db
+        .write(move |conn| crate::attendees::register(conn, &badge_key, &event_id, registration, Source::WebForm))
+        .await;
+    match registered {
         Ok(outcome) => {
             let payload = outcome.code.payload();
             let svg = render_svg(&payload)?;
             let svg = svg.trim_start_matches("<?xml version=\"1.0\" standalone=\"yes\"?>");
-            let link = privacy_url(&state.public_url, &outcome.privacy_token);
+            let link = privacy_url(&public_url.0, &outcome.privacy_token);
             let body = format!(
                 "<h1>You are registered for {}</h1><p>Show this badge at the entrance and at partners' booths.</p>\
                  <div id=\"badge\">{svg}</div><p>If a camera cannot read it, the code is <code id=\"fallback\">{}</code>.</p>\

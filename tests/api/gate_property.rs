@@ -12,11 +12,13 @@ use badgegate::auth::{PartnerScope, Role};
 use badgegate::badges::{self, BadgeKey};
 use badgegate::consent::{self, Source};
 use badgegate::db::schema::{attendees as attendees_t, disclosures, events, partners};
-use badgegate::db::{Db, DbConn, new_id, now_ms, write_tx};
+use badgegate::db::{Db, DbConn, new_id, now_ms};
+use badgegate::error::AppError;
 use badgegate::events::EventRow;
 use badgegate::gate::{self, Channel, Selection};
 use badgegate::partners::PartnerRow;
 use badgegate::scans::{self, Outcome, RejectReason, ValidScan};
+use diesel::Connection;
 use diesel::prelude::*;
 use proptest::prelude::*;
 
@@ -149,8 +151,9 @@ fn scan(conn: &mut DbConn, scope: &PartnerScope, badge: &str, client_scan_id: &s
         rating: None,
         answers: None,
     };
-    let mut outcomes =
-        write_tx(conn, |c| scans::process_batch(c, scope, std::slice::from_ref(&valid), None, now_ms())).unwrap();
+    let mut outcomes = conn
+        .transaction::<_, AppError, _>(|c| scans::process_batch(c, scope, std::slice::from_ref(&valid), None, now_ms()))
+        .unwrap();
     outcomes.pop().unwrap()
 }
 
@@ -250,14 +253,17 @@ fn check_world(conn: &mut DbConn, key: &BadgeKey, w: &World) -> Result<(), TestC
             })
             .execute(conn)
             .unwrap();
-        let released = gate::release(
-            conn,
-            scope,
-            Channel::Export,
-            Selection::After { after: None, limit: 10_000 },
-            Some(&export_id),
-        )
-        .unwrap();
+        let released = conn
+            .transaction::<_, AppError, _>(|conn| {
+                gate::release(
+                    conn,
+                    scope,
+                    Channel::Export,
+                    Selection::After { after: None, limit: 10_000 },
+                    Some(&export_id),
+                )
+            })
+            .unwrap();
         let got: BTreeSet<usize> =
             released.iter().map(|r| ids.iter().position(|id| *id == r.attendee_id).unwrap()).collect();
         prop_assert_eq!(&got, &expected(w, p), "partner {} in {:?}", p, w);

@@ -273,7 +273,7 @@ async fn a_json_body_is_exactly_one_object(app: TestApp) {
 
 /// Every POST/PATCH/PUT operation of the OpenAPI document that needs a token.
 fn secured_writes() -> Vec<(String, String)> {
-    let doc = serde_json::to_value(badgegate::app::openapi()).unwrap();
+    let doc = serde_json::to_value(badgegate::http::routes::openapi()).unwrap();
     let mut out = Vec::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for method in ["post", "patch", "put"] {

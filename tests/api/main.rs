@@ -16,6 +16,7 @@ mod common;
 mod at_rest;
 mod edges;
 mod exports;
+mod floor_plan;
 mod foundation;
 mod gate_property;
 mod hostile_input;

@@ -2,7 +2,7 @@
 
 #[test]
 fn the_checked_in_openapi_document_matches_the_code() {
-    let generated = serde_json::to_string_pretty(&badgegate::app::openapi()).unwrap() + "\n";
+    let generated = serde_json::to_string_pretty(&badgegate::http::routes::openapi()).unwrap() + "\n";
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/mobile-api/openapi.json");
     let checked_in = std::fs::read_to_string(path).unwrap();
     assert!(
@@ -13,7 +13,7 @@ fn the_checked_in_openapi_document_matches_the_code() {
 
 #[test]
 fn the_document_covers_the_phone_flow() {
-    let doc = serde_json::to_value(badgegate::app::openapi()).unwrap();
+    let doc = serde_json::to_value(badgegate::http::routes::openapi()).unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
     for (path, method) in [
         ("/api/v1/auth/login", "post"),

@@ -335,7 +335,7 @@ async fn partners_see_only_their_own_leads(app: TestApp) {
 /// participant erased in between must still be refused, as if nothing had been read early.
 async fn a_batch_read_before_a_revocation_or_erasure_is_decided_again(app: TestApp) {
     use badgegate::auth::{PartnerScope, Role};
-    use badgegate::db::{now_ms, write_tx};
+    use badgegate::db::now_ms;
     use badgegate::scans::{self, Outcome, ValidScan};
 
     let w = world(&app).await;
@@ -354,10 +354,7 @@ async fn a_batch_read_before_a_revocation_or_erasure_is_decided_again(app: TestA
         })
         .collect();
     let db = app.db();
-    let read = {
-        let mut conn = db.get().unwrap();
-        scans::plan(&mut conn, &scope, &batch, now_ms()).unwrap()
-    };
+    let read = db.read_blocking(|conn| scans::plan(conn, &scope, &batch, now_ms())).unwrap();
     let id = |p: &Value| p["id"].as_str().unwrap().to_string();
     let res = app
         .post(&w.admin, &format!("/api/v1/events/{}/attendees/{}/badge/reissue", w.event, id(&ann)), &json!({}))
@@ -367,8 +364,7 @@ async fn a_batch_read_before_a_revocation_or_erasure_is_decided_again(app: TestA
         app.post(&w.admin, &format!("/api/v1/events/{}/attendees/{}/under-18", w.event, id(&bob)), &json!({})).await;
     assert_eq!(res.status(), 200);
 
-    let mut conn = db.get().unwrap();
-    let outcomes = write_tx(&mut conn, |c| scans::process_batch(c, &scope, &batch, Some(read), now_ms())).unwrap();
+    let outcomes = db.write_blocking(|c| scans::process_batch(c, &scope, &batch, Some(read), now_ms())).unwrap();
     let reasons: Vec<&str> = outcomes
         .iter()
         .map(|o| match o {
@@ -387,7 +383,7 @@ async fn a_batch_read_before_a_revocation_or_erasure_is_decided_again(app: TestA
 /// merge into the one lead.
 async fn a_batch_raced_by_the_same_scans_answers_their_duplicates(app: TestApp) {
     use badgegate::auth::{PartnerScope, Role};
-    use badgegate::db::{now_ms, write_tx};
+    use badgegate::db::now_ms;
     use badgegate::scans::{self, Outcome, ValidScan};
 
     let w = world(&app).await;
@@ -413,18 +409,14 @@ async fn a_batch_raced_by_the_same_scans_answers_their_duplicates(app: TestApp) 
     };
     let batch = vec![retry_of_first, bob_again];
     let db = app.db();
-    let planned = {
-        let mut conn = db.get().unwrap();
-        scans::plan(&mut conn, &scope, &batch, now_ms()).unwrap()
-    };
+    let planned = db.read_blocking(|conn| scans::plan(conn, &scope, &batch, now_ms())).unwrap();
     let bob_first = scan_body(&payload(&bob));
     let body: Value =
         app.post(&token, "/api/v1/scans/batch", &json!({"scans": [first, bob_first]})).await.json().await.unwrap();
     assert_eq!(body["results"][0]["status"], "created");
     let first_scan_id = body["results"][0]["scan_id"].clone();
 
-    let mut conn = db.get().unwrap();
-    let outcomes = write_tx(&mut conn, |c| scans::process_batch(c, &scope, &batch, Some(planned), now_ms())).unwrap();
+    let outcomes = db.write_blocking(|c| scans::process_batch(c, &scope, &batch, Some(planned), now_ms())).unwrap();
     match &outcomes[0] {
         Outcome::Duplicate { scan_id, card } => {
             assert_eq!(Value::from(scan_id.as_str()), first_scan_id);

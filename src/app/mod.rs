@@ -1,4 +1,7 @@
-//! Building the service: state, routes, listener (port 0 in tests), TLS.
+//! Building the service: application data, middleware, listener (port 0 in tests), TLS.
+//! The routes are listed in `http::routes`. `cli` is the binary's command line.
+
+pub mod cli;
 
 use std::net::TcpListener;
 use std::os::unix::fs::DirBuilderExt;
@@ -6,90 +9,20 @@ use std::sync::Arc;
 
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, dev::Server, web};
-use utoipa::OpenApi;
-use utoipa_actix_web::{AppExt, scope, service_config::ServiceConfig};
+use utoipa_actix_web::AppExt;
 
 use crate::auth::passwords::Passwords;
 use crate::auth::secrets;
+use crate::auth::throttle::LoginThrottle;
 use crate::auth::tokens::TokenKeys;
 use crate::badges::BadgeKey;
-use crate::config::Settings;
+use crate::config::{PublicUrl, Settings};
 use crate::db::Db;
 use crate::error::AppError;
 use crate::http::fallback::{RouteTable, not_found_or_not_allowed};
-
-pub struct AppState {
-    pub db: Db,
-    pub tokens: TokenKeys,
-    pub passwords: Passwords,
-    pub badge_key: BadgeKey,
-    pub scan_throttle: crate::scans::throttle::UnknownBadgeThrottle,
-    pub scan_writer: crate::scans::coalesce::ScanWriter,
-    pub login_throttle: crate::auth::throttle::LoginThrottle,
-    /// Base of the links handed to participants (privacy page, badge images).
-    pub public_url: String,
-}
-
-#[derive(OpenApi)]
-#[openapi(
-    info(title = "badgegate", description = "Badges, partner lead retrieval and consent-gated release of contact data."),
-    modifiers(&BearerAuth),
-    components(schemas(crate::error::Problem, crate::error::FieldError))
-)]
-struct ApiDoc;
-
-struct BearerAuth;
-impl utoipa::Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
-        );
-        components.add_security_scheme(
-            "privacy_link",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("the token of the participant's personal privacy link"))
-                    .build(),
-            ),
-        );
-    }
-}
-
-fn api_v1(cfg: &mut ServiceConfig) {
-    crate::auth::handlers::routes(cfg);
-    crate::events::routes(cfg);
-    crate::partners::routes(cfg);
-    crate::attendees::routes(cfg);
-    crate::badges::routes(cfg);
-    crate::consent::routes(cfg);
-    crate::scans::routes(cfg);
-    crate::leads::routes(cfg);
-    crate::ledger::routes(cfg);
-    crate::rights::routes(cfg);
-    crate::security::routes(cfg);
-    crate::incidents::routes(cfg);
-}
-
-fn documented_routes<T>(app: utoipa_actix_web::UtoipaApp<T>) -> utoipa_actix_web::UtoipaApp<T>
-where
-    T: actix_web::dev::ServiceFactory<
-            actix_web::dev::ServiceRequest,
-            Config = (),
-            Error = actix_web::Error,
-            InitError = (),
-        >,
-{
-    app.openapi(ApiDoc::openapi()).service(scope("/api/v1").configure(api_v1)).configure(crate::ops::routes)
-}
-
-/// The OpenAPI document, generated from the registered handlers (so none is left out).
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    documented_routes(App::new().into_utoipa_app()).split_for_parts().1
-}
+use crate::http::routes;
+use crate::scans::coalesce::ScanWriter;
+use crate::scans::throttle::UnknownBadgeThrottle;
 
 pub struct Application {
     server: Server,
@@ -124,23 +57,21 @@ impl Application {
         let public_url = settings.public_url.clone().unwrap_or_else(|| format!("{scheme}://{addr}"));
         let public_url = public_url.trim_end_matches('/').to_string();
 
-        let scan_writer = crate::scans::coalesce::ScanWriter::start(db.clone()).map_err(|e| e.to_string())?;
-        let state = web::Data::new(AppState {
-            scan_writer,
-            db,
-            tokens: TokenKeys::new(&token_secret)?,
-            passwords,
-            badge_key: BadgeKey::new(&badge_secret),
-            scan_throttle: Default::default(),
-            login_throttle: crate::auth::throttle::LoginThrottle::new(&token_secret)?,
-            public_url: public_url.clone(),
-        });
+        // Each piece is its own application data, and each handler asks only for what it uses.
+        let scan_writer = web::Data::new(ScanWriter::start(db.clone()).map_err(|e| e.to_string())?);
+        let db = web::Data::new(db);
+        let tokens = web::Data::new(TokenKeys::new(&token_secret)?);
+        let passwords = web::Data::new(passwords);
+        let badge_key = web::Data::new(BadgeKey::new(&badge_secret));
+        let scan_throttle = web::Data::new(UnknownBadgeThrottle::default());
+        let login_throttle = web::Data::new(LoginThrottle::new(&token_secret)?);
+        let public = web::Data::new(PublicUrl(public_url.clone()));
         // Its own application data: the limiter middleware needs nothing else.
         let ip_limits = web::Data::new(crate::http::ip_limit::IpLimits::new(
             settings.ip_limits(),
             settings.trusted_proxies.clone(),
         ));
-        let table = web::Data::new(RouteTable::new(&openapi(), crate::web::PAGE_ROUTES));
+        let table = web::Data::new(RouteTable::new(&routes::openapi(), routes::PAGES));
         let header_policy = web::Data::new(crate::http::headers::HeaderPolicy {
             // Behind a TLS-terminating proxy the public URL says https: browsers still get
             // HSTS and the `__Host-` cookie.
@@ -150,8 +81,15 @@ impl Application {
         });
 
         let server = HttpServer::new(move || {
-            let (app, _) = documented_routes(App::new().into_utoipa_app()).split_for_parts();
-            app.app_data(state.clone())
+            let (app, _) = routes::documented(App::new().into_utoipa_app()).split_for_parts();
+            app.app_data(db.clone())
+                .app_data(tokens.clone())
+                .app_data(passwords.clone())
+                .app_data(badge_key.clone())
+                .app_data(scan_writer.clone())
+                .app_data(scan_throttle.clone())
+                .app_data(login_throttle.clone())
+                .app_data(public.clone())
                 .app_data(table.clone())
                 .app_data(header_policy.clone())
                 .app_data(ip_limits.clone())
@@ -161,7 +99,7 @@ impl Application {
                 )
                 .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
                 .app_data(web::FormConfig::default().limit(64 * 1024))
-                .configure(crate::web::routes)
+                .configure(routes::pages)
                 .default_service(web::to(not_found_or_not_allowed))
                 .wrap(from_fn(crate::http::input::refuse_hostile_uri))
                 .wrap(from_fn(crate::http::ip_limit::limit_by_client_ip))

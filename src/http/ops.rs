@@ -2,9 +2,8 @@
 
 use actix_web::{HttpResponse, get, web};
 use diesel::connection::SimpleConnection;
-use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::app::AppState;
+use crate::db::Db;
 use crate::error::{AppError, AppResult, Problem};
 
 /// The process is up.
@@ -17,15 +16,9 @@ pub async fn healthz() -> HttpResponse {
 /// The database answers.
 #[utoipa::path(tag = "operations", responses((status = 200, description = "ready"), (status = 503, body = Problem)))]
 #[get("/readyz")]
-pub async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
-    state
-        .db
-        .run(|conn| conn.batch_execute("SELECT 1").map_err(|_| AppError::Unavailable))
+pub async fn readyz(db: web::Data<Db>) -> AppResult<HttpResponse> {
+    db.read(|conn| conn.batch_execute("SELECT 1").map_err(|_| AppError::Unavailable))
         .await
         .map_err(|_| AppError::Unavailable)?;
     Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ready"})))
-}
-
-pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(healthz).service(readyz);
 }

@@ -44,8 +44,7 @@ pub async fn run(cli: Cli) -> ExitCode {
                 return ExitCode::FAILURE;
             }
             let result = Db::connect(&cli.settings.database_url(), 1).and_then(|db| {
-                let mut conn = db.get().map_err(|e| e.to_string())?;
-                users::create_staff_blocking(&mut conn, &email, &password, role).map_err(describe)
+                db.write_blocking(|conn| users::create_staff_blocking(conn, &email, &password, role)).map_err(describe)
             });
             match result {
                 Ok(id) => {
@@ -87,7 +86,7 @@ pub async fn run(cli: Cli) -> ExitCode {
                 }
             }
         }
-        Command::Openapi => match serde_json::to_string_pretty(&crate::app::openapi()) {
+        Command::Openapi => match serde_json::to_string_pretty(&crate::http::routes::openapi()) {
             Ok(json) => {
                 println!("{json}");
                 ExitCode::SUCCESS

@@ -1,0 +1,118 @@
+//! Logging in and changing one's password, with the per-address throttle: the rules, away
+//! from HTTP. The handlers in `handlers.rs` parse and answer.
+
+use std::sync::Arc;
+
+use diesel::prelude::*;
+
+use super::passwords::{self, Passwords};
+use super::throttle::{Attempt, LoginThrottle, THROTTLE_AFTER_FAILURES};
+use super::tokens::TokenKeys;
+use super::{Role, users};
+use crate::db::Db;
+use crate::error::{AppError, AppResult};
+
+/// What a successful login hands out.
+pub struct Session {
+    pub access_token: String,
+    pub role: Role,
+}
+
+/// The services a login needs: the database, the throttle, the hasher, the token keys.
+pub struct LoginServices<'a> {
+    pub db: &'a Db,
+    pub throttle: Arc<LoginThrottle>,
+    pub passwords: &'a Passwords,
+    pub tokens: &'a TokenKeys,
+}
+
+/// Checks an e-mail and password. The attempt is reserved, for known and unknown
+/// addresses alike, before any hashing; unknown address and wrong password answer alike.
+pub async fn login(s: &LoginServices<'_>, email: &str, password: String) -> AppResult<Session> {
+    let email = users::normalise_email(email);
+    let key = s.throttle.key_for(&email)?;
+    let throttle = s.throttle.clone();
+    let reserve_key = key.clone();
+    let (attempt, user, generation) =
+        s.db.write(move |conn| {
+            let attempt = throttle.reserve(conn, &reserve_key)?;
+            Ok((attempt, users::find_by_email(conn, &email)?, crate::auth::tokens::token_generation(conn)?))
+        })
+        .await?;
+    let user_id = user.as_ref().map(|u| u.id.as_str());
+    match attempt {
+        Attempt::Locked { .. } => log_throttled(user_id, "login refused: address throttled"),
+        Attempt::Allowed { locked_secs: Some(secs), .. } => {
+            tracing::warn!(user_id, lock_secs = secs, "address throttled after repeated login failures")
+        }
+        Attempt::Allowed { .. } => {}
+    }
+    attempt.into_result()?;
+
+    let usable = user.as_ref().filter(|u| !u.disabled);
+    let ok = s.passwords.verify(usable.map(|u| u.password_hash.clone()), password).await?;
+    // A failure needs no write: the reservation already counted it.
+    let Some(user) = user.filter(|u| ok && !u.disabled) else { return Err(AppError::Unauthorized) };
+    let role = user.role;
+
+    let throttle = s.throttle.clone();
+    s.db.write(move |conn| throttle.clear(conn, &key)).await?;
+    let access_token =
+        s.tokens.issue(generation, &user.id, role, user.token_version, user.event_id, user.partner_id)?;
+    tracing::info!(user_id = %user.id, role = role.as_str(), "login");
+    Ok(Session { access_token, role })
+}
+
+/// Names the account when there is one; an address without one is not logged.
+fn log_throttled(user_id: Option<&str>, message: &'static str) {
+    match user_id {
+        Some(user_id) => tracing::warn!(user_id, "{message}"),
+        None => tracing::warn!("{message} (no account)"),
+    }
+}
+
+/// Changes one's own password; every outstanding token of the account ends. A wrong
+/// current password counts as a failed login of the account.
+pub async fn change_password(
+    s: &LoginServices<'_>,
+    user_id: &str,
+    current_password: String,
+    new_password: String,
+) -> AppResult<()> {
+    passwords::check_policy("new_password", &new_password).map_err(|e| AppError::Validation(vec![e]))?;
+    let uid = user_id.to_string();
+    let row = s.db.read(move |conn| users::find(conn, &uid)).await?.ok_or(AppError::Unauthorized)?;
+    let key = s.throttle.key_for(&users::normalise_email(&row.email))?;
+    let throttle = s.throttle.clone();
+    let reserve_key = key.clone();
+    let attempt = s.db.write(move |conn| throttle.reserve(conn, &reserve_key)).await?;
+    if let Attempt::Locked { .. } = attempt {
+        log_throttled(Some(&row.id), "password change refused: account throttled");
+    }
+    let Attempt::Allowed { failures, .. } = attempt.into_result()? else {
+        return Err(AppError::internal("throttle answered neither allowed nor locked"));
+    };
+    if !s.passwords.verify(Some(row.password_hash), current_password).await? {
+        if failures >= THROTTLE_AFTER_FAILURES {
+            // Whoever holds this token keeps guessing the password: end its sessions.
+            let user_id = row.id.clone();
+            s.db.write(move |conn| users::bump_token_version(conn, &user_id)).await?;
+            tracing::warn!(user_id = %row.id, "tokens revoked after repeated wrong current passwords");
+        }
+        return Err(AppError::field("current_password", "is not the current password"));
+    }
+    let hash = s.passwords.hash(new_password).await?;
+    let uid = user_id.to_string();
+    let throttle = s.throttle.clone();
+    s.db.write(move |conn| {
+        diesel::update(crate::db::schema::users::table.find(&uid))
+            .set(crate::db::schema::users::password_hash.eq(hash))
+            .execute(conn)?;
+        users::bump_token_version(conn, &uid)?;
+        throttle.clear(conn, &key)?;
+        Ok(())
+    })
+    .await?;
+    tracing::info!(user_id = %user_id, "password changed; tokens revoked");
+    Ok(())
+}

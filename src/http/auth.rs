@@ -1,0 +1,87 @@
+//! Who is calling, read from the request: a staff or partner bearer token checked against
+//! an access policy, or a participant's personal-link token.
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
+
+use crate::auth::tokens::TokenKeys;
+use crate::auth::{Caller, Policy, users};
+use crate::db::Db;
+use crate::error::{AppError, AppResult};
+
+/// Extractor: a valid bearer token whose role the policy `P` admits. Handlers without one
+/// are public, so every protected handler names its policy in its signature.
+pub struct Auth<P: Policy> {
+    pub caller: Caller,
+    _policy: PhantomData<P>,
+}
+
+fn data<T: 'static>(req: &HttpRequest) -> AppResult<web::Data<T>> {
+    req.app_data::<web::Data<T>>().cloned().ok_or_else(|| AppError::internal("application data missing"))
+}
+
+impl<P: Policy> FromRequest for Auth<P> {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let db = data::<Db>(req);
+        let keys = data::<TokenKeys>(req);
+        let token = bearer_token(req);
+        let body_gate = crate::http::json::hold_body_until_authenticated(req);
+        Box::pin(async move {
+            let (db, keys) = (db?, keys?);
+            let token = token.ok_or(AppError::Unauthorized)?;
+            let caller = db.read(move |conn| users::authenticate(conn, &keys, &token)).await?;
+            if !P::allows(caller.role) {
+                return Err(AppError::Forbidden);
+            }
+            body_gate.open();
+            Ok(Auth { caller, _policy: PhantomData })
+        })
+    }
+}
+
+pub fn bearer_token(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    let token = token.trim();
+    (!token.is_empty()).then(|| token.to_string())
+}
+
+/// Extractor for `/api/v1/me*`: the personal link's token as a bearer token.
+pub struct Participant {
+    pub token: String,
+}
+
+impl FromRequest for Participant {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = bearer_token(req);
+        let db = data::<Db>(req);
+        let body_gate = crate::http::json::hold_body_until_authenticated(req);
+        Box::pin(async move {
+            let token = token.ok_or(AppError::Unauthorized)?;
+            let db = db?;
+            // Checked here, not only in the handler, so a dead link gets its 401 before the
+            // body is read (see `hold_body_until_authenticated`).
+            let t = token.clone();
+            db.read(move |conn| match crate::rights::by_privacy_token(conn, &t) {
+                Ok(_) => Ok(()),
+                Err(AppError::NotFound) => Err(AppError::Unauthorized),
+                Err(other) => Err(other),
+            })
+            .await?;
+            body_gate.open();
+            Ok(Participant { token })
+        })
+    }
+}

@@ -1,0 +1,151 @@
+//! Every route of the service, in one place. The OpenAPI document is generated from the
+//! API and operations routes registered here (utoipa reads each handler's annotation),
+//! the 404/405 table is built from that document plus [`PAGES`], and the pages are
+//! registered from [`PAGES`] itself: a route cannot be served without being listed, nor
+//! listed without being served.
+
+use actix_web::App;
+use actix_web::http::Method;
+use utoipa::OpenApi;
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_actix_web::{AppExt, UtoipaApp, scope};
+
+use crate::http::ops;
+use crate::web::{me, register};
+use crate::{
+    attendees, auth, badges, consent, events, exports, incidents, leads, ledger, partners, rights, scans, security,
+};
+
+/// `/api/v1`: the staff, partner, phone and participant API.
+fn api_v1(cfg: &mut ServiceConfig) {
+    cfg.service(auth::handlers::login)
+        .service(auth::handlers::me)
+        .service(auth::handlers::change_password)
+        .service(events::handlers::create_event)
+        .service(events::handlers::list_events)
+        .service(events::handlers::get_event)
+        .service(events::handlers::update_event)
+        .service(partners::handlers::create_partner)
+        .service(partners::handlers::list_partners)
+        .service(partners::handlers::create_user)
+        .service(partners::handlers::list_users)
+        .service(partners::handlers::disable_user)
+        .service(attendees::handlers::register)
+        .service(attendees::handlers::get_attendee)
+        .service(attendees::handlers::list_attendees)
+        .service(attendees::handlers::import)
+        .service(badges::handlers::badge_png)
+        .service(badges::handlers::badge_svg)
+        .service(badges::handlers::reissue_badge)
+        .service(badges::handlers::badge_sheet)
+        .service(badges::handlers::badges_csv)
+        .service(consent::handlers::staff_withdrawal)
+        .service(scans::handlers::record_scan)
+        .service(scans::handlers::sync_batch)
+        .service(leads::handlers::list_leads)
+        .service(leads::handlers::get_lead)
+        .service(exports::handlers::export_csv)
+        .service(ledger::handlers::list_disclosures)
+        .service(rights::handlers::get_me)
+        .service(rights::handlers::patch_me)
+        .service(rights::handlers::withdraw_me)
+        .service(rights::handlers::export_me)
+        .service(rights::handlers::erase_me)
+        .service(rights::handlers::reissue_privacy_link)
+        .service(rights::handlers::erase_attendee)
+        .service(rights::handlers::flag_under_18)
+        .service(rights::handlers::file_request)
+        .service(rights::handlers::complete_request)
+        .service(rights::handlers::list_requests)
+        .service(security::handlers::revoke_user)
+        .service(security::handlers::revoke_partner)
+        .service(security::handlers::revoke_event)
+        .service(security::handlers::suspend_partner)
+        .service(security::handlers::rotate_token_key)
+        .service(security::handlers::list_actions)
+        .service(incidents::handlers::create_incident)
+        .service(incidents::handlers::list_incidents)
+        .service(incidents::handlers::get_incident)
+        .service(incidents::handlers::patch_incident)
+        .service(incidents::handlers::add_update)
+        .service(incidents::handlers::get_report)
+        .service(incidents::handlers::affected_csv);
+}
+
+/// Liveness and readiness, outside `/api/v1`.
+fn operations(cfg: &mut ServiceConfig) {
+    cfg.service(ops::healthz).service(ops::readyz);
+}
+
+/// Lists the server-rendered pages once, for both their registration and the route table.
+macro_rules! pages {
+    ($($method:ident $path:literal => $handler:path;)*) => {
+        /// Page routes: path and method (the API's come from the OpenAPI document).
+        pub const PAGES: &[(&str, Method)] = &[$(($path, Method::$method)),*];
+
+        /// Registers the pages (not part of the API document).
+        pub fn pages(cfg: &mut actix_web::web::ServiceConfig) {
+            $(cfg.route($path, actix_web::web::method(Method::$method).to($handler));)*
+        }
+    };
+}
+
+pages! {
+    GET "/e/{slug}/register" => register::form;
+    POST "/e/{slug}/register" => register::submit;
+    GET "/me/{token}" => me::show;
+    POST "/me/{token}/withdraw" => me::withdraw;
+    POST "/me/{token}/marketing" => me::marketing;
+    POST "/me/{token}/correct" => me::correct;
+    GET "/me/{token}/export.json" => me::export;
+    POST "/me/{token}/erase" => me::erase;
+    GET "/u/{token}" => me::unsubscribe_form;
+    POST "/u/{token}" => me::unsubscribe;
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "badgegate", description = "Badges, partner lead retrieval and consent-gated release of contact data."),
+    modifiers(&BearerAuth),
+    components(schemas(crate::error::Problem, crate::error::FieldError))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+        components.add_security_scheme(
+            "privacy_link",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("the token of the participant's personal privacy link"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The documented routes (API and operations) on an application.
+pub fn documented<T>(app: UtoipaApp<T>) -> UtoipaApp<T>
+where
+    T: actix_web::dev::ServiceFactory<
+            actix_web::dev::ServiceRequest,
+            Config = (),
+            Error = actix_web::Error,
+            InitError = (),
+        >,
+{
+    app.openapi(ApiDoc::openapi()).service(scope("/api/v1").configure(api_v1)).configure(operations)
+}
+
+/// The OpenAPI document, generated from the registered handlers (so none is left out).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    documented(App::new().into_utoipa_app()).split_for_parts().1
+}

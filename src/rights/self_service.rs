@@ -1,0 +1,181 @@
+//! What a participant does through their personal link (the API's `/me` and the privacy
+//! page alike): correct, withdraw, download, erase; and what staff do on a participant's
+//! behalf. Every function runs inside the caller's write transaction.
+
+use diesel::prelude::*;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::requests::{self, RequestKind};
+use super::{ErasureResult, Links, ParticipantRecord, by_privacy_token, erase, record};
+use crate::attendees::{self, MAX_ADDRESS, MAX_COMPANY, MAX_NAME, MAX_PHONE, search_text};
+use crate::auth::secrets::{random_token, sha256_hex};
+use crate::auth::users::{check_email, normalise_email};
+use crate::consent::{Source, WithdrawalView, withdraw};
+use crate::db::schema::attendees as attendees_t;
+use crate::db::{DbConn, now_ms, savepoint};
+use crate::error::{AppError, AppResult, FieldError, is_unique_violation};
+use crate::events::clean_text;
+use crate::partners;
+
+/// Corrections; an empty string clears an optional field.
+#[derive(Deserialize, ToSchema, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct Correction {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub company: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    pub marketing_emails: Option<bool>,
+}
+
+/// Applies a correction with the same checks as registration; records a completed
+/// correction request when contact fields changed.
+pub fn apply_correction(conn: &mut DbConn, token: &str, c: Correction) -> AppResult<()> {
+    savepoint(conn, |conn| {
+        let mut a = by_privacy_token(conn, token).map_err(|_| AppError::Unauthorized)?;
+        let mut errors = Vec::new();
+        let mut changed = false;
+        if let Some(name) = &c.name {
+            let n = clean_text(&mut errors, "name", name, MAX_NAME, false);
+            if n.is_empty() {
+                errors.push(FieldError::new("name", "is required"));
+            }
+            changed |= n != a.name;
+            a.name = n;
+        }
+        if let Some(email) = &c.email {
+            let e = normalise_email(email);
+            if let Err(err) = check_email("email", &e) {
+                errors.push(err);
+            }
+            changed |= e != a.email;
+            a.email = e;
+        }
+        let mut optional =
+            |field: &str, value: &Option<String>, max: usize, newlines: bool, slot: &mut Option<String>| {
+                if let Some(v) = value {
+                    let v = clean_text(&mut errors, field, v, max, newlines);
+                    let v = (!v.is_empty()).then_some(v);
+                    changed |= v != *slot;
+                    *slot = v;
+                }
+            };
+        optional("company", &c.company, MAX_COMPANY, true, &mut a.company);
+        optional("phone", &c.phone, MAX_PHONE, false, &mut a.phone);
+        optional("address", &c.address, MAX_ADDRESS, true, &mut a.address);
+        if let Some(p) = &a.phone
+            && !p.chars().all(|ch| ch.is_ascii_digit() || " +-().".contains(ch))
+        {
+            errors.push(FieldError::new("phone", "may hold only digits, spaces and + - ( ) ."));
+        }
+        if !errors.is_empty() {
+            return Err(AppError::Validation(errors));
+        }
+        // Only while not erased: on PostgreSQL an erasure may commit between the read above
+        // and this write, which must not bring the erased values back.
+        let result = diesel::update(attendees_t::table.find(&a.id).filter(attendees_t::erased_at.is_null()))
+            .set((
+                attendees_t::name.eq(&a.name),
+                attendees_t::email.eq(&a.email),
+                attendees_t::company.eq(&a.company),
+                attendees_t::phone.eq(&a.phone),
+                attendees_t::address.eq(&a.address),
+                attendees_t::search_text.eq(search_text(&a.name, &a.email, a.company.as_deref())),
+                attendees_t::marketing_emails.eq(c.marketing_emails.unwrap_or(a.marketing_emails)),
+                attendees_t::updated_at.eq(now_ms()),
+            ))
+            .execute(conn);
+        match result {
+            Err(e) if is_unique_violation(&e) => {
+                return Err(AppError::Conflict("this e-mail is already registered for this event".into()));
+            }
+            Ok(0) => return Err(AppError::Unauthorized),
+            other => other?,
+        };
+        if changed {
+            requests::record_self_service(conn, &a.event_id, &a.id, RequestKind::Correction)?;
+        }
+        Ok(())
+    })
+}
+
+/// A correction, then the record as it now stands.
+pub fn correct(links: &Links, conn: &mut DbConn, token: &str, c: Correction) -> AppResult<ParticipantRecord> {
+    apply_correction(conn, token, c)?;
+    let a = super::participant(conn, token)?;
+    record(links, conn, a)
+}
+
+pub fn self_withdraw(conn: &mut DbConn, token: &str, partner: Option<String>) -> AppResult<WithdrawalView> {
+    savepoint(conn, |conn| {
+        let a = by_privacy_token(conn, token).map_err(|_| AppError::Unauthorized)?;
+        if let Some(p) = &partner {
+            partners::find_in_event(conn, &a.event_id, p)
+                .map_err(|_| AppError::field("partner_id", "is not a partner of this event"))?;
+        }
+        let row = withdraw(conn, &a.event_id, &a.id, partner.as_deref(), Source::Participant, None)?;
+        requests::record_self_service(conn, &a.event_id, &a.id, RequestKind::Withdrawal)?;
+        Ok(row.into())
+    })
+}
+
+/// The participant's download of their record, recorded as a completed access request.
+pub fn export_record(links: &Links, conn: &mut DbConn, token: &str) -> AppResult<ParticipantRecord> {
+    let a = by_privacy_token(conn, token).map_err(|_| AppError::Unauthorized)?;
+    requests::record_self_service(conn, &a.event_id, &a.id, RequestKind::Access)?;
+    record(links, conn, a)
+}
+
+pub fn self_erase(conn: &mut DbConn, token: &str) -> AppResult<ErasureResult> {
+    savepoint(conn, |conn| {
+        let a = by_privacy_token(conn, token).map_err(|_| AppError::Unauthorized)?;
+        requests::record_self_service(conn, &a.event_id, &a.id, RequestKind::Erasure)?;
+        erase(conn, &a.id)
+    })
+}
+
+/// A new personal link for a participant; the old one stops working at once. Answers the
+/// token, which only the caller sees.
+pub fn reissue_privacy_link(conn: &mut DbConn, event_id: &str, attendee_id: &str) -> AppResult<String> {
+    let token = random_token(32).map_err(AppError::internal)?;
+    let a = attendees::find_in_event(conn, event_id, attendee_id)?;
+    if a.erased_at.is_some() {
+        return Err(AppError::NotFound);
+    }
+    diesel::update(attendees_t::table.find(&a.id))
+        .set(attendees_t::privacy_token_hash.eq(Some(sha256_hex(token.as_bytes()))))
+        .execute(conn)?;
+    Ok(token)
+}
+
+/// Staff erase a participant of their event (on a request by mail, or an under-18 flag).
+pub fn staff_erase(conn: &mut DbConn, event_id: &str, attendee_id: &str) -> AppResult<ErasureResult> {
+    let a = attendees::find_in_event(conn, event_id, attendee_id)?;
+    erase(conn, &a.id)
+}
+
+/// One-request unsubscribe from marketing e-mails (RFC 8058).
+pub fn unsubscribe(conn: &mut DbConn, token: &str) -> AppResult<()> {
+    let a = super::by_unsubscribe_token(conn, token)?;
+    diesel::update(attendees_t::table.find(&a.id)).set(attendees_t::marketing_emails.eq(false)).execute(conn)?;
+    Ok(())
+}
+
+/// Staff record a participant's withdrawal that arrived by mail or post: from one partner
+/// of the event, or from all when `partner_id` is absent.
+pub fn staff_withdraw(
+    conn: &mut DbConn,
+    event_id: &str,
+    attendee_id: &str,
+    partner_id: Option<String>,
+    by: &str,
+) -> AppResult<crate::consent::WithdrawalRow> {
+    let a = attendees::find_in_event(conn, event_id, attendee_id)?;
+    if let Some(p) = &partner_id {
+        partners::find_in_event(conn, event_id, p)
+            .map_err(|_| AppError::field("partner_id", "is not a partner of this event"))?;
+    }
+    withdraw(conn, &a.event_id, &a.id, partner_id.as_deref(), Source::StaffApi, Some(by))
+}
