@@ -29,7 +29,8 @@ import urllib.request
 import uuid
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "target", "release", "badgegate")
+# BADGEGATE_BENCH_BIN runs another build (e.g. an older commit's) with the same commands.
+BIN = os.environ.get("BADGEGATE_BENCH_BIN") or os.path.join(ROOT, "target", "release", "badgegate")
 PG_ADMIN = os.environ.get("BADGEGATE_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
 PASSWORD = "benchmark password 123"
 

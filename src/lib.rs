@@ -8,6 +8,7 @@ pub mod auth;
 pub mod badges;
 pub mod config;
 pub mod consent;
+pub mod contact;
 pub mod csv_cells;
 pub mod db;
 pub mod error;

@@ -60,3 +60,14 @@ pub fn check_text(field: &str, text: &str, kind: TextKind) -> Result<(), FieldEr
 pub fn printable(name: &str) -> String {
     name.chars().flat_map(|c| if c.is_control() { c.escape_default().collect() } else { vec![c] }).collect()
 }
+
+/// Checks and renders a text field: trimmed, length-limited, no control characters.
+pub fn clean_text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize, allow_newlines: bool) -> String {
+    let value = value.trim();
+    if value.chars().count() > max {
+        errors.push(FieldError::new(field, format!("must be at most {max} characters")));
+    } else if value.chars().any(|c| c.is_control() && !(allow_newlines && (c == '\n' || c == '\r'))) {
+        errors.push(FieldError::new(field, "must not contain control characters"));
+    }
+    value.to_string()
+}

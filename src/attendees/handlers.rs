@@ -10,6 +10,7 @@ use crate::auth::Registration;
 use crate::badges::BadgeKey;
 use crate::config::PublicUrl;
 use crate::consent::{ConsentView, Source, WithdrawalView};
+use crate::contact::Contact;
 use crate::db::{Db, ms_to_rfc3339};
 use crate::error::{AppError, AppResult, Problem};
 use crate::gate;
@@ -95,11 +96,13 @@ pub struct ListQuery {
 impl From<RegisterAttendee> for RegistrationInput {
     fn from(r: RegisterAttendee) -> Self {
         RegistrationInput {
-            name: r.name,
-            email: r.email,
-            company: r.company,
-            phone: r.phone,
-            address: r.address,
+            contact: Contact {
+                name: Some(r.name),
+                email: Some(r.email),
+                company: r.company,
+                phone: r.phone,
+                address: r.address,
+            },
             is_adult: r.is_adult,
             share_with_all_partners: r.share_with_all_partners,
             share_with_partners: r.share_with_partners,

@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use super::{Prepared, RegistrationInput, prepare, store, validate};
 use crate::badges::BadgeKey;
 use crate::consent::Source;
+use crate::contact::Contact;
 use crate::db::DbConn;
 use crate::db::schema::attendees;
 use crate::error::{AppResult, FieldError};
@@ -112,11 +113,13 @@ fn parse(body: &[u8], partner_ids: &[String]) -> Result<Vec<super::ValidRegistra
             is_adult: Some(flag(5)),
             share_with_all_partners: flag(6),
             marketing_emails: flag(8),
-            name: get(0).to_string(),
-            email: get(1).to_string(),
-            company: opt(2),
-            phone: opt(3),
-            address: opt(4),
+            contact: Contact {
+                name: Some(get(0).to_string()),
+                email: Some(get(1).to_string()),
+                company: opt(2),
+                phone: opt(3),
+                address: opt(4),
+            },
             share_with_partners: get(7)
                 .split(';')
                 .map(str::trim)
@@ -126,7 +129,7 @@ fn parse(body: &[u8], partner_ids: &[String]) -> Result<Vec<super::ValidRegistra
         };
         match validate(&input, partner_ids) {
             Ok(v) if row_errors.is_empty() => {
-                if !seen.insert(v.email.clone()) {
+                if !seen.insert(v.contact.email.clone()) {
                     row_errors.push(FieldError::new("email", "appears more than once in this file"));
                 } else {
                     valid.push(v);
@@ -176,13 +179,13 @@ pub fn import(conn: &mut DbConn, key: &BadgeKey, event_id: &str, body: &[u8]) ->
         Ok(rows) => rows,
         Err(refused) => return Ok(Err(refused)),
     };
-    let emails: Vec<&str> = rows.iter().map(|r| r.email.as_str()).collect();
+    let emails: Vec<&str> = rows.iter().map(|r| r.contact.email.as_str()).collect();
     let taken = existing_emails(conn, &event.id, &emails)?;
     if !taken.is_empty() {
         let mut errors: Vec<FieldError> = rows
             .iter()
             .enumerate()
-            .filter(|(_, r)| taken.contains(&r.email))
+            .filter(|(_, r)| taken.contains(&r.contact.email))
             .map(|(i, _)| FieldError::new(format!("rows[{}].email", i + 1), "is already registered for this event"))
             .take(MAX_ROW_ERRORS + 1)
             .collect();

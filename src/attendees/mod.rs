@@ -11,18 +11,13 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::secrets::{random_token, sha256_hex};
-use crate::auth::users::{check_email, normalise_email};
 use crate::badges::{self, BadgeCode, BadgeKey};
 use crate::consent::{self, Source};
+use crate::contact::{self, Contact, ValidContact};
 use crate::db::schema::{attendees, badges as badges_t, consents};
 use crate::db::{DbConn, new_sequential_id, now_ms};
 use crate::error::{AppError, AppResult, FieldError, is_unique_violation};
-use crate::events::{EventRow, clean_text};
-
-pub const MAX_NAME: usize = 200;
-pub const MAX_COMPANY: usize = 200;
-pub const MAX_PHONE: usize = 40;
-pub const MAX_ADDRESS: usize = 500;
+use crate::events::EventRow;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = attendees, treat_none_as_default_value = false)]
@@ -46,11 +41,7 @@ pub struct AttendeeRow {
 /// Registration input as any channel (API, form, import) delivers it.
 #[derive(Debug, Default, Clone)]
 pub struct RegistrationInput {
-    pub name: String,
-    pub email: String,
-    pub company: Option<String>,
-    pub phone: Option<String>,
-    pub address: Option<String>,
+    pub contact: Contact,
     pub is_adult: Option<bool>,
     pub share_with_all_partners: bool,
     pub share_with_partners: Vec<String>,
@@ -60,46 +51,16 @@ pub struct RegistrationInput {
 /// Input that passed every check; only this can be stored.
 #[derive(Debug, Clone)]
 pub struct ValidRegistration {
-    pub name: String,
-    pub email: String,
-    pub company: Option<String>,
-    pub phone: Option<String>,
-    pub address: Option<String>,
+    pub contact: ValidContact,
     pub share_with_all_partners: bool,
     pub share_with_partners: Vec<String>,
     pub marketing_emails: bool,
 }
 
-fn optional(
-    errors: &mut Vec<FieldError>,
-    field: &str,
-    value: &Option<String>,
-    max: usize,
-    newlines: bool,
-) -> Option<String> {
-    value.as_deref().map(|v| clean_text(errors, field, v, max, newlines)).filter(|v| !v.is_empty())
-}
-
 /// Field checks shared by every registration channel. `partner_ids` are the event's partners.
 pub fn validate(input: &RegistrationInput, partner_ids: &[String]) -> Result<ValidRegistration, Vec<FieldError>> {
     let mut errors = Vec::new();
-    let name = clean_text(&mut errors, "name", &input.name, MAX_NAME, false);
-    if name.is_empty() {
-        errors.push(FieldError::new("name", "is required"));
-    }
-    let email = normalise_email(&input.email);
-    if let Err(e) = check_email("email", &email) {
-        errors.push(e);
-    }
-    // Company names and addresses may span lines (a department under a firm name).
-    let company = optional(&mut errors, "company", &input.company, MAX_COMPANY, true);
-    let phone = optional(&mut errors, "phone", &input.phone, MAX_PHONE, false);
-    if let Some(p) = &phone
-        && !p.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c))
-    {
-        errors.push(FieldError::new("phone", "may hold only digits, spaces and + - ( ) ."));
-    }
-    let address = optional(&mut errors, "address", &input.address, MAX_ADDRESS, true);
+    let contact = contact::validate(&mut errors, &input.contact);
     if input.is_adult != Some(true) {
         errors.push(FieldError::new("is_adult", "participants must confirm they are 18 or older"));
     }
@@ -111,15 +72,9 @@ pub fn validate(input: &RegistrationInput, partner_ids: &[String]) -> Result<Val
             shared.push(p.clone());
         }
     }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
+    let (Some(contact), true) = (contact, errors.is_empty()) else { return Err(errors) };
     Ok(ValidRegistration {
-        name,
-        email,
-        company,
-        phone,
-        address,
+        contact,
         share_with_all_partners: input.share_with_all_partners,
         share_with_partners: shared,
         marketing_emails: input.marketing_emails,
@@ -154,15 +109,16 @@ pub fn prepare(key: &BadgeKey, event: &EventRow, reg: ValidRegistration, source:
         &event.privacy_notice_version,
         now,
     );
+    let c = reg.contact;
     let attendee = AttendeeRow {
-        search_text: search_text(&reg.name, &reg.email, reg.company.as_deref()),
+        search_text: search_text(&c.name, &c.email, c.company.as_deref()),
         id,
         event_id: event.id.clone(),
-        name: reg.name,
-        email: reg.email,
-        company: reg.company,
-        phone: reg.phone,
-        address: reg.address,
+        name: c.name,
+        email: c.email,
+        company: c.company,
+        phone: c.phone,
+        address: c.address,
         marketing_emails: reg.marketing_emails,
         privacy_token_hash: Some(sha256_hex(privacy_token.as_bytes())),
         erased_at: None,

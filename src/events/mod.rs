@@ -7,13 +7,12 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::contact;
 use crate::db::schema::events;
 use crate::db::{DbConn, ms_to_rfc3339, new_id, now_ms, parse_rfc3339_ms};
 use crate::error::{AppError, AppResult, FieldError, is_unique_violation};
 use crate::paging::{Page, PageQuery};
-
-/// Contact fields in the order they are shown and exported.
-pub const CONTACT_FIELDS: [&str; 5] = ["name", "company", "address", "phone", "email"];
+use crate::text::clean_text;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = events)]
@@ -121,28 +120,17 @@ pub fn find_by_slug(conn: &mut DbConn, slug: &str) -> AppResult<EventRow> {
         .ok_or(AppError::NotFound)
 }
 
-/// Checks and renders a text field: trimmed, length-limited, no control characters.
-pub fn clean_text(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize, allow_newlines: bool) -> String {
-    let value = value.trim();
-    if value.chars().count() > max {
-        errors.push(FieldError::new(field, format!("must be at most {max} characters")));
-    } else if value.chars().any(|c| c.is_control() && !(allow_newlines && (c == '\n' || c == '\r'))) {
-        errors.push(FieldError::new(field, "must not contain control characters"));
-    }
-    value.to_string()
-}
-
 fn check_released_fields(errors: &mut Vec<FieldError>, fields: &[String]) -> String {
     let mut out = Vec::new();
     for f in fields {
-        if !CONTACT_FIELDS.contains(&f.as_str()) {
+        if !contact::FIELDS.contains(&f.as_str()) {
             errors.push(FieldError::new("released_fields", format!("unknown contact field `{f}`")));
         } else if !out.contains(&f.as_str()) {
             out.push(f.as_str());
         }
     }
     // Stored in the canonical order so exports keep a stable column order.
-    CONTACT_FIELDS.iter().filter(|f| out.contains(f)).copied().collect::<Vec<_>>().join(",")
+    contact::FIELDS.iter().filter(|f| out.contains(f)).copied().collect::<Vec<_>>().join(",")
 }
 
 fn check_scan_grace(errors: &mut Vec<FieldError>, hours: Option<i64>) -> Option<i32> {
@@ -206,7 +194,7 @@ pub fn create(conn: &mut DbConn, input: &CreateEvent) -> AppResult<EventRow> {
     }
     let released = match &input.released_fields {
         Some(fields) => check_released_fields(&mut errors, fields),
-        None => CONTACT_FIELDS.join(","),
+        None => contact::FIELDS.join(","),
     };
     let grace = check_scan_grace(&mut errors, input.scan_grace_hours);
     let explicit_slug = input.slug.clone();

@@ -21,10 +21,11 @@ use diesel::prelude::*;
 
 use crate::attendees::AttendeeRow;
 use crate::auth::{PartnerScope, Role};
+use crate::contact::{self, Contact};
 use crate::db::schema::{attendees, badges, consents, leads, withdrawals};
 use crate::db::{DbConn, new_sequential_id, now_ms, savepoint};
 use crate::error::{AppError, AppResult};
-use crate::events::{self, CONTACT_FIELDS};
+use crate::events;
 use crate::ledger::{self, DisclosureRow};
 pub use crate::ledger::{Basis, Channel};
 
@@ -34,7 +35,7 @@ pub use crate::ledger::{Basis, Channel};
 fn channel_fields(channel: Channel, role: Role) -> &'static [&'static str] {
     match (channel, role) {
         (Channel::Scan, _) | (_, Role::Scanner) => &CARD_FIELDS,
-        (Channel::Api | Channel::Export | Channel::Staff, _) => &CONTACT_FIELDS,
+        (Channel::Api | Channel::Export | Channel::Staff, _) => &contact::FIELDS,
     }
 }
 
@@ -59,15 +60,6 @@ pub enum Selection<'a> {
         after: Option<&'a str>,
         limit: i64,
     },
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Contact {
-    pub name: Option<String>,
-    pub company: Option<String>,
-    pub address: Option<String>,
-    pub phone: Option<String>,
-    pub email: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -193,7 +185,6 @@ pub fn release(
         };
 
         let now = now_ms();
-        let has = |f: &str| fields.contains(&f);
         let releases: Vec<Release> = rows
             .into_iter()
             .map(
@@ -227,13 +218,7 @@ pub fn release(
                         attendee_id: id,
                         basis,
                         fields: fields.clone(),
-                        contact: Contact {
-                            name: has("name").then_some(name),
-                            company: company.filter(|_| has("company")),
-                            address: address.filter(|_| has("address")),
-                            phone: phone.filter(|_| has("phone")),
-                            email: has("email").then_some(email),
-                        },
+                        contact: Contact::held(name, email, company, phone, address).only(&fields),
                         lead,
                     }
                 },
@@ -281,7 +266,7 @@ impl StaffSelection<'_> {
         match self {
             StaffSelection::Badges { .. } => &CARD_FIELDS,
             StaffSelection::Attendees { .. } | StaffSelection::Attendee { .. } | StaffSelection::Affected(_) => {
-                &CONTACT_FIELDS
+                &contact::FIELDS
             }
         }
     }
@@ -398,20 +383,13 @@ pub fn staff_read(conn: &mut DbConn, staff_user_id: &str, selection: StaffSelect
             .collect();
         ledger::append(conn, &ledger_rows)?;
 
-        let has = |f: &str| fields.contains(&f);
         let records: Vec<StaffRecord> = rows
             .into_iter()
             .map(|(a, badge_id)| StaffRecord {
                 erased: a.erased_at.is_some(),
                 marketing_emails: a.marketing_emails,
                 created_at: a.created_at,
-                contact: Contact {
-                    name: has("name").then_some(a.name),
-                    company: a.company.filter(|_| has("company")),
-                    address: a.address.filter(|_| has("address")),
-                    phone: a.phone.filter(|_| has("phone")),
-                    email: has("email").then_some(a.email),
-                },
+                contact: Contact::held(a.name, a.email, a.company, a.phone, a.address).only(fields),
                 attendee_id: a.id,
                 event_id: a.event_id,
                 badge_id,

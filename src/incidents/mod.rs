@@ -198,7 +198,7 @@ pub fn exposure(conn: &mut DbConn, i: &IncidentRow) -> AppResult<Exposure> {
         people.insert(attendee_id.clone());
         channels.insert(*channel);
     }
-    let order = |f: &String| crate::events::CONTACT_FIELDS.iter().position(|c| c == f).unwrap_or(usize::MAX);
+    let order = |f: &String| crate::contact::FIELDS.iter().position(|c| c == f).unwrap_or(usize::MAX);
     let sorted = |set: BTreeSet<String>| {
         let mut v: Vec<String> = set.into_iter().collect();
         v.sort_by_key(order);

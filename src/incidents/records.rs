@@ -11,10 +11,10 @@ use crate::csv_cells::csv_bytes;
 use crate::db::schema::{incident_updates, incidents};
 use crate::db::{DbConn, ms_to_rfc3339, new_id, now_ms, parse_rfc3339_ms, savepoint};
 use crate::error::{AppError, AppResult, FieldError};
-use crate::events::clean_text;
 use crate::gate;
 use crate::ledger::Channel;
 use crate::paging::{Page, PageQuery};
+use crate::text::clean_text;
 
 const MAX_TEXT: usize = 20_000;
 

@@ -10,10 +10,11 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::PartnerScope;
+use crate::contact::Contact;
 use crate::db::schema::leads;
 use crate::db::{DbConn, ms_to_rfc3339};
 use crate::error::{AppError, AppResult};
-use crate::gate::{self, Channel, Contact, Selection};
+use crate::gate::{self, Channel, Selection};
 use crate::paging::{Page, PageQuery};
 use crate::scans::LeadRow;
 

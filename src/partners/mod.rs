@@ -10,8 +10,9 @@ use utoipa::ToSchema;
 use crate::db::schema::partners;
 use crate::db::{DbConn, new_id, now_ms};
 use crate::error::{AppError, AppResult, FieldError};
-use crate::events::{self, clean_text};
+use crate::events;
 use crate::paging::{Page, PageQuery};
+use crate::text::clean_text;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = partners)]

@@ -8,8 +8,8 @@ use utoipa::{IntoParams, ToSchema};
 use crate::db::schema::requests;
 use crate::db::{DbConn, ms_to_rfc3339, new_id, now_ms, parse_rfc3339_ms, text_enum};
 use crate::error::{AppError, AppResult, FieldError};
-use crate::events::clean_text;
 use crate::paging::{Page, PageQuery};
+use crate::text::clean_text;
 
 pub const DUE_AFTER_MS: i64 = 30 * 24 * 60 * 60 * 1000;
 

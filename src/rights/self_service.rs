@@ -8,14 +8,13 @@ use utoipa::ToSchema;
 
 use super::requests::{self, RequestKind};
 use super::{ErasureResult, Links, ParticipantRecord, by_privacy_token, erase, record};
-use crate::attendees::{self, MAX_ADDRESS, MAX_COMPANY, MAX_NAME, MAX_PHONE, search_text};
+use crate::attendees::{self, search_text};
 use crate::auth::secrets::{random_token, sha256_hex};
-use crate::auth::users::{check_email, normalise_email};
 use crate::consent::{Source, WithdrawalView, withdraw};
+use crate::contact;
 use crate::db::schema::attendees as attendees_t;
 use crate::db::{DbConn, now_ms, savepoint};
-use crate::error::{AppError, AppResult, FieldError, is_unique_violation};
-use crate::events::clean_text;
+use crate::error::{AppError, AppResult, is_unique_violation};
 use crate::partners;
 
 /// Corrections; an empty string clears an optional field.
@@ -37,38 +36,37 @@ pub fn apply_correction(conn: &mut DbConn, token: &str, c: Correction) -> AppRes
         let mut a = by_privacy_token(conn, token).map_err(|_| AppError::Unauthorized)?;
         let mut errors = Vec::new();
         let mut changed = false;
-        if let Some(name) = &c.name {
-            let n = clean_text(&mut errors, "name", name, MAX_NAME, false);
-            if n.is_empty() {
-                errors.push(FieldError::new("name", "is required"));
-            }
-            changed |= n != a.name;
-            a.name = n;
-        }
-        if let Some(email) = &c.email {
-            let e = normalise_email(email);
-            if let Err(err) = check_email("email", &e) {
-                errors.push(err);
-            }
-            changed |= e != a.email;
-            a.email = e;
-        }
-        let mut optional =
-            |field: &str, value: &Option<String>, max: usize, newlines: bool, slot: &mut Option<String>| {
-                if let Some(v) = value {
-                    let v = clean_text(&mut errors, field, v, max, newlines);
-                    let v = (!v.is_empty()).then_some(v);
-                    changed |= v != *slot;
-                    *slot = v;
+        // The same checks as registration, on the fields given; an empty optional field
+        // clears it, an empty name or e-mail is refused.
+        let given = [
+            ("name", &c.name),
+            ("email", &c.email),
+            ("company", &c.company),
+            ("phone", &c.phone),
+            ("address", &c.address),
+        ];
+        for (field, value) in given {
+            let Some(value) = value else { continue };
+            let cleaned = contact::clean_field(&mut errors, field, value);
+            let slot = match field {
+                "name" => {
+                    let Some(name) = cleaned else { continue };
+                    changed |= name != a.name;
+                    a.name = name;
+                    continue;
                 }
+                "email" => {
+                    let Some(email) = cleaned else { continue };
+                    changed |= email != a.email;
+                    a.email = email;
+                    continue;
+                }
+                "company" => &mut a.company,
+                "phone" => &mut a.phone,
+                _ => &mut a.address,
             };
-        optional("company", &c.company, MAX_COMPANY, true, &mut a.company);
-        optional("phone", &c.phone, MAX_PHONE, false, &mut a.phone);
-        optional("address", &c.address, MAX_ADDRESS, true, &mut a.address);
-        if let Some(p) = &a.phone
-            && !p.chars().all(|ch| ch.is_ascii_digit() || " +-().".contains(ch))
-        {
-            errors.push(FieldError::new("phone", "may hold only digits, spaces and + - ( ) ."));
+            changed |= cleaned != *slot;
+            *slot = cleaned;
         }
         if !errors.is_empty() {
             return Err(AppError::Validation(errors));

@@ -46,6 +46,7 @@ fn render_form(event: &events::EventRow, partners: &[PartnerRow], state: &FormSt
         )
     };
     let i = &state.input;
+    let c = &i.contact;
     let mut partner_boxes = String::new();
     for p in partners {
         let checked = if i.share_with_partners.contains(&p.id) { " checked" } else { "" };
@@ -72,11 +73,11 @@ fn render_form(event: &events::EventRow, partners: &[PartnerRow], state: &FormSt
         esc(&event.name),
         state.general.as_deref().map(|g| format!("<p class=\"error\">{}</p>", esc(g))).unwrap_or_default(),
         esc(csrf),
-        text("name", "Name", "text", &i.name, true),
-        text("email", "E-mail", "email", &i.email, true),
-        text("company", "Company", "text", i.company.as_deref().unwrap_or(""), false),
-        text("phone", "Phone", "tel", i.phone.as_deref().unwrap_or(""), false),
-        esc(i.address.as_deref().unwrap_or("")),
+        text("name", "Name", "text", c.name.as_deref().unwrap_or(""), true),
+        text("email", "E-mail", "email", c.email.as_deref().unwrap_or(""), true),
+        text("company", "Company", "text", c.company.as_deref().unwrap_or(""), false),
+        text("phone", "Phone", "tel", c.phone.as_deref().unwrap_or(""), false),
+        esc(c.address.as_deref().unwrap_or("")),
         field_error(state, "address"),
         if i.share_with_all_partners { " checked" } else { "" },
         field_error(state, "share_with_partners"),
@@ -125,11 +126,11 @@ fn parse_form(body: &[u8]) -> Result<(RegistrationInput, String), Vec<FieldError
     let mut csrf = String::new();
     for (key, value) in http::input::decode_form(body)? {
         match key.as_str() {
-            "name" => input.name = value,
-            "email" => input.email = value,
-            "company" => input.company = Some(value),
-            "phone" => input.phone = Some(value),
-            "address" => input.address = Some(value),
+            "name" => input.contact.name = Some(value),
+            "email" => input.contact.email = Some(value),
+            "company" => input.contact.company = Some(value),
+            "phone" => input.contact.phone = Some(value),
+            "address" => input.contact.address = Some(value),
             "is_adult" => input.is_adult = Some(value == "true"),
             "share_with_all_partners" => input.share_with_all_partners = value == "true",
             "share_with_partners" => input.share_with_partners.push(value),

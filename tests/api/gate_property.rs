@@ -11,6 +11,7 @@ use badgegate::auth::users::{self, NewAccount};
 use badgegate::auth::{PartnerScope, Role};
 use badgegate::badges::{self, BadgeKey};
 use badgegate::consent::{self, Source};
+use badgegate::contact::ValidContact;
 use badgegate::db::schema::{attendees as attendees_t, disclosures, events, partners};
 use badgegate::db::{Db, DbConn, new_id, now_ms};
 use badgegate::error::AppError;
@@ -126,11 +127,13 @@ fn register(
     to: Vec<String>,
 ) -> (String, String) {
     let reg = ValidRegistration {
-        name: format!("Person {i}"),
-        email: format!("p{i}-{}@example.org", new_id()),
-        company: Some("Co".into()),
-        phone: None,
-        address: None,
+        contact: ValidContact {
+            name: format!("Person {i}"),
+            email: format!("p{i}-{}@example.org", new_id()),
+            company: Some("Co".into()),
+            phone: None,
+            address: None,
+        },
         share_with_all_partners: all,
         share_with_partners: to,
         marketing_emails: false,
