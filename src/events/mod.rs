@@ -43,6 +43,25 @@ impl EventRow {
     pub fn released_fields(&self) -> Vec<String> {
         self.released_fields.split(',').filter(|f| !f.is_empty()).map(str::to_string).collect()
     }
+
+    /// An instant as the event's wall clock shows it: RFC 3339 to the second, with the
+    /// offset, so a CRM reads the local time of the show and still the exact instant.
+    /// Events have no time zone yet, so this writes UTC with an explicit `+00:00`; when
+    /// events gain `time_zone` this is the one function that changes (to the zone's offset
+    /// at `ms`, which daylight saving can move within one event). Empty for an instant
+    /// outside what RFC 3339 can write.
+    pub fn local_time(&self, ms: i64) -> String {
+        let offset = time::UtcOffset::UTC;
+        let format = time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second][offset_hour sign:mandatory]:[offset_minute]"
+        );
+        time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+            .ok()
+            .and_then(|t| t.checked_to_offset(offset))
+            .filter(|t| (0..=9999).contains(&t.year()))
+            .and_then(|t| t.format(&format).ok())
+            .unwrap_or_default()
+    }
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -279,4 +298,34 @@ pub fn update(conn: &mut DbConn, event_id: &str, input: &UpdateEvent) -> AppResu
         diesel::update(events::table.find(event_id)).set(events::scan_grace_hours.eq(grace)).execute(conn)?;
     }
     find(conn, event_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EventRow;
+
+    fn event() -> EventRow {
+        EventRow {
+            id: "e".into(),
+            name: "Expo".into(),
+            slug: "expo".into(),
+            starts_at: 0,
+            ends_at: 0,
+            venue: None,
+            privacy_notice_version: "1".into(),
+            released_fields: String::new(),
+            created_at: 0,
+            scan_grace_hours: 0,
+        }
+    }
+
+    #[test]
+    fn local_time_is_rfc3339_to_the_second_with_the_offset_spelled_out() {
+        let e = event();
+        assert_eq!(e.local_time(0), "1970-01-01T00:00:00+00:00");
+        assert_eq!(e.local_time(1_893_456_061_999), "2030-01-01T00:01:01+00:00");
+        assert_eq!(e.local_time(-1), "1969-12-31T23:59:59+00:00");
+        assert_eq!(e.local_time(i64::MAX), "");
+        assert_eq!(e.local_time(i64::MIN), "");
+    }
 }

@@ -17,9 +17,9 @@ use utoipa::IntoParams;
 use crate::auth::PartnerScope;
 use crate::csv_cells::csv_bytes;
 use crate::db::schema::{exports, users};
-use crate::db::{Db, DbConn, ms_to_rfc3339, new_id, now_ms};
+use crate::db::{Db, DbConn, new_id, now_ms};
 use crate::error::AppResult;
-use crate::events;
+use crate::events::{self, EventRow};
 use crate::gate::{self, Channel, Release, Selection};
 
 const PAGE: i64 = 1000;
@@ -44,14 +44,21 @@ pub struct ExportQuery {
 }
 
 /// Columns: the contact fields the event releases (of name, company, address, phone,
-/// email), then basis, first_scanned_at, scanned_by, notes, rating, answers (JSON).
+/// email), then basis, first_scanned_at, scanned_by, notes, rating, answers (JSON),
+/// lead_id, last_scanned_at. Columns added later go at the end, so a CRM import mapped by
+/// position keeps working. Times are the event's local time with its offset
+/// ([`EventRow::local_time`]); a participant released by opt-in alone has no lead, so no
+/// lead id and no times.
 fn header(fields: &[&'static str]) -> Vec<String> {
     let mut h: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
-    h.extend(["basis", "first_scanned_at", "scanned_by", "notes", "rating", "answers"].map(String::from));
+    h.extend(
+        ["basis", "first_scanned_at", "scanned_by", "notes", "rating", "answers", "lead_id", "last_scanned_at"]
+            .map(String::from),
+    );
     h
 }
 
-fn record(r: &Release, fields: &[&'static str], scanners: &HashMap<String, String>) -> Vec<String> {
+fn record(r: &Release, fields: &[&'static str], event: &EventRow, scanners: &HashMap<String, String>) -> Vec<String> {
     let c = &r.contact;
     let mut cells: Vec<String> = fields
         .iter()
@@ -69,11 +76,13 @@ fn record(r: &Release, fields: &[&'static str], scanners: &HashMap<String, Strin
         .collect();
     let lead = r.lead.as_ref();
     cells.push(r.basis.as_str().to_string());
-    cells.push(lead.map(|l| ms_to_rfc3339(l.first_scanned_at)).unwrap_or_default());
+    cells.push(lead.map(|l| event.local_time(l.first_scanned_at)).unwrap_or_default());
     cells.push(lead.and_then(|l| scanners.get(&l.first_scanned_by).cloned()).unwrap_or_default());
     cells.push(lead.and_then(|l| l.notes.clone()).unwrap_or_default());
     cells.push(lead.and_then(|l| l.rating).map(|r| r.to_string()).unwrap_or_default());
     cells.push(lead.and_then(|l| l.answers.clone()).unwrap_or_default());
+    cells.push(lead.map(|l| l.id.clone()).unwrap_or_default());
+    cells.push(lead.map(|l| event.local_time(l.last_scanned_at)).unwrap_or_default());
     cells
 }
 
@@ -106,7 +115,7 @@ pub fn stream(
     excel: bool,
     mut send: impl FnMut(Vec<u8>) -> bool,
 ) -> AppResult<()> {
-    let (fields, scanners) = db.read_blocking(|conn| {
+    let (event, fields, scanners) = db.read_blocking(|conn| {
         let event = events::find(conn, &scope.event_id)?;
         let fields = gate::fields_for(Channel::Export, scope.role, &event);
         let scanners: HashMap<String, String> = users::table
@@ -115,7 +124,7 @@ pub fn stream(
             .load::<(String, String)>(conn)?
             .into_iter()
             .collect();
-        Ok((fields, scanners))
+        Ok((event, fields, scanners))
     })?;
 
     let mut hasher = Sha256::new();
@@ -141,7 +150,7 @@ pub fn stream(
         })?;
         let Some(last) = page.last() else { break };
         after = Some(last.attendee_id.clone());
-        let bytes = csv_bytes(page.iter().map(|r| record(r, &fields, &scanners)))?;
+        let bytes = csv_bytes(page.iter().map(|r| record(r, &fields, &event, &scanners)))?;
         hasher.update(&bytes);
         let page_rows = i64::try_from(page.len()).unwrap_or(i64::MAX);
         rows += page_rows;

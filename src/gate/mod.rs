@@ -67,6 +67,7 @@ pub struct LeadInfo {
     pub id: String,
     pub first_scanned_at: i64,
     pub first_scanned_by: String,
+    pub last_scanned_at: i64,
     pub notes: Option<String>,
     pub rating: Option<i32>,
     pub answers: Option<String>,
@@ -92,6 +93,7 @@ type GateRow = (
     Option<String>,
     Option<i64>,
     Option<String>,
+    Option<i64>,
     Option<String>,
     Option<i32>,
     Option<String>,
@@ -132,6 +134,7 @@ macro_rules! allowed {
                 leads::id.nullable(),
                 leads::first_scanned_at.nullable(),
                 leads::first_scanned_by.nullable(),
+                leads::last_scanned_at.nullable(),
                 leads::notes.nullable(),
                 leads::rating.nullable(),
                 leads::answers.nullable(),
@@ -198,14 +201,23 @@ pub fn release(
                     lead_id,
                     first_at,
                     first_by,
+                    last_at,
                     notes,
                     rating,
                     answers,
                     opted,
                 )| {
-                    let lead = match (lead_id, first_at, first_by) {
-                        (Some(id), Some(first_scanned_at), Some(first_scanned_by)) => {
-                            Some(LeadInfo { id, first_scanned_at, first_scanned_by, notes, rating, answers })
+                    let lead = match (lead_id, first_at, first_by, last_at) {
+                        (Some(id), Some(first_scanned_at), Some(first_scanned_by), Some(last_scanned_at)) => {
+                            Some(LeadInfo {
+                                id,
+                                first_scanned_at,
+                                first_scanned_by,
+                                last_scanned_at,
+                                notes,
+                                rating,
+                                answers,
+                            })
                         }
                         _ => None,
                     };

@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 both_backends!(
     exports_round_trip_unicode_and_neutralise_formulas,
+    exports_suit_a_crm_phone_numbers_lead_ids_and_times_with_offset,
     a_withdrawn_participant_disappears_from_the_next_export,
     partner_b_never_receives_partner_a_scan_only_leads,
     every_exported_row_is_in_the_ledger_with_count_and_digest,
@@ -70,7 +71,8 @@ async fn exports_round_trip_unicode_and_neutralise_formulas(app: TestApp) {
     assert_eq!(&zoe[0], "Zoë Ñuñez");
     assert_eq!(&zoe[1], "Acme, Inc.\nResearch Labs");
     assert_eq!(&zoe[2], "1 Main St\nSpringfield");
-    assert_eq!(&zoe[3], "'+49 30 123");
+    // A phone number cannot carry a formula: it arrives as dialled, not as `'+49 30 123`.
+    assert_eq!(&zoe[3], "+49 30 123");
     assert_eq!(&zoe[5], "opt_in");
     assert_eq!(&find("taro@example.jp")[0], "山田太郎");
     let evil = find("evil@example.org");
@@ -82,6 +84,100 @@ async fn exports_round_trip_unicode_and_neutralise_formulas(app: TestApp) {
     assert_eq!(&excel[..3], &[0xEF, 0xBB, 0xBF]);
     let res = app.get(w.acme_admin(), "/api/v1/leads/export.csv?dialect=lotus").await;
     assert_eq!(problem(res).await["errors"][0]["field"], "dialect");
+}
+
+/// What a CRM import needs: phone numbers as dialled (look-alikes still neutralised), the
+/// lead id to match a later export against, and times with their offset.
+async fn exports_suit_a_crm_phone_numbers_lead_ids_and_times_with_offset(app: TestApp) {
+    let w = world(&app).await;
+    let people = [
+        ("Ann", "ann@example.org", "+34 600 000 000", "Initech", true),
+        ("Bo", "bo@example.org", "+1 (555) 010-0199", "+1)*SUM(A1)", false),
+        ("Cy", "cy@example.org", "+1+1", "-Dash Ltd", true),
+    ];
+    let mut registered = Vec::new();
+    for (name, email, phone, company, opted) in people {
+        registered.push(
+            app.register(
+                &w.admin,
+                &w.event,
+                json!({"name": name, "email": email, "phone": phone, "company": company, "is_adult": true,
+                "share_with_all_partners": opted}),
+            )
+            .await,
+        );
+    }
+    let (_, scanner) = partner_user(&app, &w.admin, &w.event, &w.acme, "scanner").await;
+    let at = |t: &str| {
+        let mut b = scan_body(&payload(&registered[1]));
+        b["scanned_at"] = json!(t);
+        b
+    };
+    // Scans inside the test event's dates, so the lead's two times differ.
+    let event: Value = app.get(&w.admin, &format!("/api/v1/events/{}", w.event)).await.json().await.unwrap();
+    let starts = time::OffsetDateTime::parse(
+        event["starts_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let rfc = |t: time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap();
+    let first = starts + time::Duration::milliseconds(61_250);
+    let last = starts + time::Duration::minutes(30);
+    for t in [first, last] {
+        let res = app.post(&scanner, "/api/v1/scans", &at(&rfc(t))).await;
+        assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    }
+
+    let (_, bytes) = export(&app, w.acme_admin(), "").await;
+    let rows = parse(&bytes);
+    let header: Vec<&str> = rows[0].iter().collect();
+    assert_eq!(
+        header,
+        [
+            "name",
+            "company",
+            "address",
+            "phone",
+            "email",
+            "basis",
+            "first_scanned_at",
+            "scanned_by",
+            "notes",
+            "rating",
+            "answers",
+            "lead_id",
+            "last_scanned_at"
+        ],
+        "new columns come after the old ones, in the old order"
+    );
+    let find = |name: &str| rows.iter().find(|r| &r[0] == name).unwrap().clone();
+    let (ann, bo, cy) = (find("Ann"), find("Bo"), find("Cy"));
+    assert_eq!(&ann[3], "+34 600 000 000");
+    assert_eq!(&bo[3], "+1 (555) 010-0199");
+    assert_eq!(&bo[1], "'+1)*SUM(A1)", "a look-alike of a phone number stays neutralised");
+    assert_eq!(&cy[3], "'+1+1", "a sum is not a phone number");
+    assert_eq!(&cy[1], "'-Dash Ltd");
+
+    // Opt-in alone makes no lead: no id, no times.
+    assert_eq!((&ann[5], &ann[6], &ann[11], &ann[12]), ("opt_in", "", "", ""));
+    let leads: Value = app.get(w.acme_admin(), "/api/v1/leads").await.json().await.unwrap();
+    assert_eq!(leads["total"], 1);
+    assert_eq!(&bo[5], "scan");
+    assert_eq!(&bo[11], leads["items"][0]["lead_id"].as_str().unwrap());
+    // The event's local time (UTC until events carry a zone), to the second, offset spelled out.
+    let expect = |t: time::OffsetDateTime| {
+        let t = t.replace_millisecond(0).unwrap();
+        let f = time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second][offset_hour sign:mandatory]:[offset_minute]"
+        );
+        t.to_offset(time::UtcOffset::UTC).format(&f).unwrap()
+    };
+    assert_eq!(&bo[6], expect(first));
+    assert!(bo[6].ends_with("+00:00"), "{}", &bo[6]);
+    assert_eq!(&bo[12], expect(last));
+    for t in [&bo[6], &bo[12]] {
+        time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).unwrap();
+    }
 }
 
 async fn a_withdrawn_participant_disappears_from_the_next_export(app: TestApp) {
