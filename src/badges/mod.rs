@@ -76,23 +76,90 @@ impl BadgeCode {
         crate::auth::secrets::sha256_hex(&self.0)
     }
 
-    /// Accepts the QR payload or the typed fallback (any case, spaces and dashes ignored).
-    pub fn parse(input: &str) -> Option<BadgeCode> {
-        let trimmed = input.trim();
-        let body = trimmed
-            .get(..PAYLOAD_PREFIX.len())
-            .filter(|p| p.eq_ignore_ascii_case(PAYLOAD_PREFIX))
-            .map(|_| &trimmed[PAYLOAD_PREFIX.len()..])
-            .unwrap_or(trimmed);
-        let cleaned: String =
-            body.chars().filter(|c| !matches!(c, '-' | ' ')).map(|c| c.to_ascii_uppercase()).collect();
-        if cleaned.len() != 26 {
-            return None;
+    /// The codes `input` may stand for, the most literal reading first; empty when it is
+    /// no code at all.
+    ///
+    /// A QR payload (`BG1-` then the code) is read by a machine: taken as it is, in any
+    /// case. A typed fallback is read by a person off a printed badge, so look-alikes of
+    /// the printed alphabet (RFC 4648 base32: `A`–`Z`, `2`–`7`) are forgiven: any case,
+    /// spaces and dashes anywhere or missing, `0` for `O`, and `1`, `I` and `L` for one
+    /// another. `0` is not in the alphabet, so it can only mean `O`; `I` and `L` both are,
+    /// so a `1` (or an `I` or `L` that may be a misreading) is tried both ways. The caller
+    /// looks all readings up at once: a wrong reading matches no badge, as codes are 128
+    /// random bits.
+    pub fn readings(input: &str) -> Vec<BadgeCode> {
+        let cleaned: String = input.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
+        let payload_prefix: String = PAYLOAD_PREFIX.chars().filter(|c| *c != '-').collect();
+        // A payload is the prefix and exactly a code; no typed code is that long.
+        if cleaned.len() == payload_prefix.len() + CODE_CHARS
+            && let Some(code) = cleaned.get(payload_prefix.len()..)
+            && cleaned.get(..payload_prefix.len()).is_some_and(|p| p.eq_ignore_ascii_case(&payload_prefix))
+        {
+            if let Some(exact) = BadgeCode::decode(&code.to_ascii_uppercase()) {
+                return vec![exact];
+            }
+            // Not as a camera reads it: someone typed the payload; forgive as below.
+            return typed_readings(code).iter().filter_map(|r| BadgeCode::decode(r)).collect();
         }
-        let bytes = data_encoding::BASE32_NOPAD.decode(cleaned.as_bytes()).ok()?;
+        typed_readings(&cleaned).iter().filter_map(|r| BadgeCode::decode(r)).collect()
+    }
+
+    fn decode(base32: &str) -> Option<BadgeCode> {
+        let bytes = data_encoding::BASE32_NOPAD.decode(base32.as_bytes()).ok()?;
         let code: [u8; CODE_BYTES] = bytes.try_into().ok()?;
         Some(BadgeCode(code))
     }
+}
+
+/// Characters of a code in base32: 128 bits in 5-bit symbols.
+const CODE_CHARS: usize = CODE_BYTES * 8 / 5 + 1;
+/// At most this many `1`/`I`/`L` positions of a typed code are tried both ways (64
+/// readings). A genuine code has 1.7 such letters on average and more than 6 about once in
+/// 1,000 badges; positions past the limit keep their literal reading, so the code typed as
+/// printed still resolves, and a hostile batch of `111…` costs 64 lookups a scan, not 2²⁶.
+const MAX_AMBIGUOUS: usize = 6;
+
+/// The printed-alphabet spellings a typed code may stand for (see [`BadgeCode::readings`]),
+/// the literal one first; empty if a character has no look-alike in the alphabet or the
+/// length is wrong.
+fn typed_readings(cleaned: &str) -> Vec<String> {
+    let mut literal: Vec<char> = Vec::with_capacity(CODE_CHARS);
+    // (position, how likely a misreading): `1` and `l` are a guess either way; an `I` or
+    // `L` typed as such is most likely right, so it is tried the other way only after them.
+    let mut ambiguous: Vec<(usize, u8)> = Vec::new();
+    for (i, c) in cleaned.chars().enumerate() {
+        let upper = match c {
+            '0' | 'o' | 'O' => 'O',
+            '1' => 'I',
+            c if c.is_ascii_alphabetic() || ('2'..='7').contains(&c) => c.to_ascii_uppercase(),
+            _ => return Vec::new(),
+        };
+        match c {
+            '1' | 'l' => ambiguous.push((i, 0)),
+            'i' | 'I' | 'L' => ambiguous.push((i, 1)),
+            _ => {}
+        }
+        literal.push(upper);
+    }
+    if literal.len() != CODE_CHARS {
+        return Vec::new();
+    }
+    ambiguous.sort_by_key(|(_, rank)| *rank);
+    ambiguous.truncate(MAX_AMBIGUOUS);
+    let flips: u32 = 1 << ambiguous.len();
+    (0..flips)
+        .map(|mask| {
+            let mut reading = literal.clone();
+            for (bit, (pos, _)) in ambiguous.iter().enumerate() {
+                if mask & (1 << bit) != 0
+                    && let Some(c) = reading.get_mut(*pos)
+                {
+                    *c = if *c == 'I' { 'L' } else { 'I' };
+                }
+            }
+            reading.into_iter().collect()
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -205,14 +272,80 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    /// A code whose fallback holds the letters people misread, found by trying badge ids.
+    fn code_with(key: &BadgeKey, wanted: &[char]) -> BadgeCode {
+        (0..100_000)
+            .map(|i| key.code_for(&format!("badge-{i}")).unwrap())
+            .find(|c| wanted.iter().all(|w| c.fallback().contains(*w)))
+            .unwrap()
+    }
+
+    fn resolves(typed: &str, code: &BadgeCode) -> bool {
+        BadgeCode::readings(typed).iter().any(|r| r == code)
+    }
+
     #[test]
-    fn payload_and_typed_fallback_parse_to_the_same_code() {
+    fn payload_and_typed_fallback_read_as_the_same_code() {
         let key = BadgeKey::new(&[1u8; 32]);
         let code = key.code_for("badge-1").unwrap();
-        assert_eq!(BadgeCode::parse(&code.payload()).unwrap().payload(), code.payload());
-        assert_eq!(BadgeCode::parse(&code.fallback().to_lowercase()).unwrap().payload(), code.payload());
-        assert!(BadgeCode::parse("BG1-SHORT").is_none());
+        assert!(BadgeCode::readings(&code.payload()) == vec![code.clone()]);
+        assert!(resolves(&code.fallback(), &code));
+        assert!(resolves(&code.fallback().to_lowercase(), &code));
+        assert!(resolves(&code.payload().to_lowercase(), &code));
+        assert!(BadgeCode::readings("BG1-SHORT").is_empty());
         assert!(code.payload().len() == 30 && code.payload().starts_with("BG1-"));
+        assert!(code.fallback().len() == 31, "five groups of five and a last of one");
+    }
+
+    #[test]
+    fn typed_look_alikes_resolve_to_the_printed_code() {
+        let key = BadgeKey::new(&[1u8; 32]);
+        let code = code_with(&key, &['O', 'I', 'L']);
+        let printed = code.fallback();
+        let bare = printed.replace('-', "");
+        let spaced: String =
+            bare.chars().enumerate().flat_map(|(i, c)| if i % 4 == 3 { vec![c, ' '] } else { vec![c] }).collect();
+        for typed in [
+            printed.replace('O', "0"),
+            printed.replace(['I', 'L'], "1"),
+            printed.replace('I', "l").replace('L', "1").to_lowercase(),
+            printed.replace('I', "L"),
+            printed.replace('L', "i"),
+            bare.clone(),
+            bare.to_lowercase(),
+            format!("  {spaced}  "),
+            printed.replace('-', " - "),
+            printed.replace('O', "o").replace('-', ""),
+            format!("BG1-{}", bare.replace('O', "0")),
+        ] {
+            assert!(resolves(&typed, &code), "{typed} for {printed}");
+        }
+        // The code as printed is the first reading, so it never depends on the others.
+        assert!(BadgeCode::readings(&printed).first() == Some(&code));
+    }
+
+    #[test]
+    fn wrong_codes_and_foreign_characters_read_as_nothing_or_another_code() {
+        let key = BadgeKey::new(&[1u8; 32]);
+        let code = code_with(&key, &['A']);
+        let printed = code.fallback();
+        let wrong = printed.replacen('A', "B", 1);
+        assert!(!resolves(&wrong, &code));
+        assert!(!resolves(&format!("{printed}A"), &code), "one character too many");
+        assert!(!resolves(printed.get(1..).unwrap(), &code), "one too few");
+        for foreign in ['8', '9', 'Ö', '_', '.', '+'] {
+            assert!(BadgeCode::readings(&printed.replacen('A', &foreign.to_string(), 1)).is_empty(), "{foreign}");
+        }
+    }
+
+    #[test]
+    fn readings_stay_few_however_ambiguous_the_text() {
+        assert!(BadgeCode::readings(&"1".repeat(26)).len() <= 64);
+        assert!(BadgeCode::readings(&"lI1L".repeat(7)).is_empty(), "28 characters");
+        let key = BadgeKey::new(&[1u8; 32]);
+        let code = key.code_for("badge-1").unwrap();
+        let n = BadgeCode::readings(&code.fallback().replace(['I', 'L'], "1")).len();
+        assert!((1..=64).contains(&n));
     }
 
     #[test]

@@ -38,7 +38,8 @@ pub const MAX_BATCH: usize = 500;
 pub struct ScanItem {
     /// UUID made on the phone, unique per partner; UUIDv7 (time-ordered) recommended.
     pub client_scan_id: String,
-    /// The QR payload as read, or the typed fallback code.
+    /// The QR payload as read, or the typed fallback code: any case, dashes and spaces
+    /// anywhere or left out, `0` for `O` and `1`, `I`, `L` for one another forgiven.
     pub badge: String,
     /// RFC 3339, the phone's time of the scan.
     pub scanned_at: String,
@@ -310,8 +311,10 @@ fn decide(conn: &mut DbConn, scope: &PartnerScope, batch: &[ValidScan], now: i64
         known.extend(rows.into_iter().map(|(c, id, a)| (c, (id, a))));
     }
 
-    let hashes: Vec<Option<String>> =
-        batch.iter().map(|s| BadgeCode::parse(&s.badge).map(|c| c.lookup_hash())).collect();
+    // Per scan, the hashes of every code its text may stand for (one for a QR payload, a
+    // few for a typed code with look-alikes), most literal first.
+    let hashes: Vec<Vec<String>> =
+        batch.iter().map(|s| BadgeCode::readings(&s.badge).iter().map(BadgeCode::lookup_hash).collect()).collect();
     let mut badge_by_hash: HashMap<String, badges::BadgeRow> = HashMap::new();
     let present: Vec<&String> = hashes.iter().flatten().collect();
     for chunk in present.chunks(500) {
@@ -335,13 +338,13 @@ fn decide(conn: &mut DbConn, scope: &PartnerScope, batch: &[ValidScan], now: i64
 
     let mut decisions = Vec::with_capacity(batch.len());
     let mut rows: Vec<ScanRow> = Vec::with_capacity(batch.len());
-    for (scan, hash) in batch.iter().zip(&hashes) {
+    for (scan, readings) in batch.iter().zip(&hashes) {
         let reject = |reason, detail| Decision::Rejected { reason, detail };
         if let Some((scan_id, attendee_id)) = known.get(&scan.client_scan_id) {
             decisions.push(Decision::Duplicate { scan_id: scan_id.clone(), attendee_id: attendee_id.clone() });
             continue;
         }
-        let badge = hash.as_ref().and_then(|h| badge_by_hash.get(h));
+        let badge = readings.iter().find_map(|h| badge_by_hash.get(h));
         let decision = match badge {
             // Judged by the server's clock, not the phone's: a partner cannot keep
             // collecting leads after the show by replaying codes with old times.

@@ -15,6 +15,7 @@ both_backends!(
     partners_see_only_their_own_leads,
     a_batch_read_before_a_revocation_or_erasure_is_decided_again,
     a_batch_raced_by_the_same_scans_answers_their_duplicates,
+    typed_codes_forgive_look_alikes_but_not_wrong_characters,
 );
 
 async fn person(app: &TestApp, w: &World, name: &str) -> Value {
@@ -430,4 +431,63 @@ async fn a_batch_raced_by_the_same_scans_answers_their_duplicates(app: TestApp) 
     let leads: Value = app.get(&token, "/api/v1/leads").await.json().await.unwrap();
     let bob_lead = leads["items"].as_array().unwrap().iter().find(|l| l["contact"]["name"] == "Bob").unwrap().clone();
     assert_eq!(bob_lead["notes"], "second visit");
+}
+
+/// What a person types off a printed badge: `0` for `O`, `1` for `I` or `L`, lower case,
+/// spaces where the dashes were or none at all; the same badge, the same lead.
+async fn typed_codes_forgive_look_alikes_but_not_wrong_characters(app: TestApp) {
+    let w = world(&app).await;
+    // A participant whose printed code holds an `O` and an `I` or `L`, so the look-alikes
+    // are really exercised (a random code has both about half the time).
+    let (mut ann, mut name) = (Value::Null, String::new());
+    for i in 0..40 {
+        name = format!("Ann {i}");
+        let p = person(&app, &w, &name).await;
+        let printed = p["badge"]["fallback_code"].as_str().unwrap().to_string();
+        if printed.contains('O') && printed.contains(['I', 'L']) {
+            ann = p;
+            break;
+        }
+    }
+    let printed = ann["badge"]["fallback_code"].as_str().expect("a code with O and I or L").to_string();
+    let bare = printed.replace('-', "");
+    let spaced: String =
+        bare.chars().enumerate().flat_map(|(i, c)| if i > 0 && i % 4 == 0 { vec![' ', c] } else { vec![c] }).collect();
+    let (_, scanner) = partner_user(&app, &w.admin, &w.event, &w.acme, "scanner").await;
+    let zeros_and_ones = spaced.replace('O', "0").replace(['I', 'L'], "1").to_lowercase();
+    let res = app.post(&scanner, "/api/v1/scans", &scan_body(&zeros_and_ones)).await;
+    assert_eq!(res.status(), 201, "{zeros_and_ones} for {printed}");
+    let card: Value = res.json().await.unwrap();
+    assert_eq!(card["lead"]["name"], name.as_str());
+
+    // The same badge however it is typed: one participant, one lead.
+    let typed = [
+        printed.clone(),
+        bare.to_lowercase(),
+        printed.replace('I', "l").replace('L', "1").replace('O', "o"),
+        printed.replace('-', " "),
+    ];
+    for t in &typed {
+        assert_eq!(app.post(&scanner, "/api/v1/scans", &scan_body(t)).await.status(), 201, "{t}");
+    }
+    let batch: Vec<Value> = typed.iter().map(|t| scan_body(&t.replace('O', "0").replace('L', "1"))).collect();
+    let body: Value = app.post(&scanner, "/api/v1/scans/batch", &json!({"scans": batch})).await.json().await.unwrap();
+    assert!(body["results"].as_array().unwrap().iter().all(|r| r["status"] == "created"), "{body}");
+    assert_eq!(count_rows(&app, "scans"), 9);
+    assert_eq!(count_rows(&app, "leads"), 1);
+    let leads: Value = app.get(&scanner, "/api/v1/leads").await.json().await.unwrap();
+    assert_eq!(leads["items"][0]["contact"]["name"], name.as_str());
+
+    // A character that is no look-alike of the printed one is a different code.
+    let first = bare.chars().next().unwrap();
+    let other = "ABCDEFGHJKMNPQRSTUVWXYZ234567".chars().find(|c| *c != first).unwrap();
+    let wrong = format!("{other}{}", &bare[1..]);
+    let res = app.post(&scanner, "/api/v1/scans", &scan_body(&wrong)).await;
+    assert_eq!(res.status(), 422);
+    assert_eq!(problem(res).await["reason"], "unknown_badge");
+    for not_a_code in [format!("{bare}A"), bare[1..].to_string(), bare.replacen(first, "8", 1)] {
+        let res = app.post(&scanner, "/api/v1/scans", &scan_body(&not_a_code)).await;
+        assert_eq!(problem(res).await["reason"], "unknown_badge", "{not_a_code}");
+    }
+    assert_eq!(count_rows(&app, "scans"), 9);
 }
