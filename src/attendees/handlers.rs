@@ -189,7 +189,7 @@ pub async fn list_attendees(
 /// Import participants from CSV (admin or registrar). All or nothing.
 #[utoipa::path(tag = "attendees", security(("bearer" = [])),
     request_body(content = String, content_type = "text/csv",
-        description = "Header: name,email,company,phone,address,is_adult,share_with_all_partners,share_with_partners,marketing_emails (optional columns may be left out; partner ids separated by `;`)"),
+        description = "Header: name,email,company,phone,address,is_adult,share_with_all_partners,share_with_partners,marketing_emails (optional columns may be left out, names in any case; partner ids separated by `;` or `,`). UTF-8, a byte order mark allowed; fields separated by `,` or `;` (read off the header line); yes/no columns take true/false, yes/no or 1/0 in any case, empty for no; rows of nothing but separators are skipped"),
     responses((status = 201, body = ImportResult), (status = 404, body = Problem), (status = 413, body = Problem), (status = 422, description = "Row errors; nothing imported", body = Problem)))]
 #[post("/events/{event_id}/attendees/import")]
 pub async fn import(

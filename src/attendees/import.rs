@@ -50,26 +50,70 @@ pub struct ImportResult {
     pub imported: usize,
 }
 
+/// A yes/no cell as people and spreadsheets write it: `true`/`false` (Excel and
+/// LibreOffice write `TRUE`/`FALSE`), `yes`/`no`, `1`/`0`, in any case; empty is no.
 fn parse_bool(value: &str) -> Option<bool> {
-    match value.trim() {
-        "true" => Some(true),
-        "false" | "" => Some(false),
-        _ => None,
+    let value = value.trim();
+    if ["true", "yes", "1"].iter().any(|t| value.eq_ignore_ascii_case(t)) {
+        Some(true)
+    } else if ["false", "no", "0", ""].iter().any(|f| value.eq_ignore_ascii_case(f)) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// The field separator, read off the header line: `;` where it outnumbers `,` outside
+/// quotes, else `,`. Spreadsheets in locales with a decimal comma (most of Europe) save
+/// "CSV" with `;`, and a header of known column names holds neither character otherwise.
+fn separator(body: &[u8]) -> u8 {
+    let (mut commas, mut semicolons, mut quoted) = (0usize, 0usize, false);
+    for b in body {
+        match b {
+            b'\n' if !quoted => break,
+            b'"' => quoted = !quoted,
+            b',' if !quoted => commas += 1,
+            b';' if !quoted => semicolons += 1,
+            _ => {}
+        }
+    }
+    if semicolons > commas { b';' } else { b',' }
+}
+
+/// What a reader error says to the person who saved the file.
+fn read_error(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::Utf8 { .. } => {
+            "the file is not UTF-8 text; save it as \"CSV UTF-8\" (Excel) or with the UTF-8 character set (LibreOffice)"
+                .to_string()
+        }
+        _ => format!("malformed CSV: {e}"),
     }
 }
 
 /// Parses and checks every row. Row numbers count data rows from 1 (the header is row 0).
+/// Files are taken as Excel and LibreOffice save them: a UTF-8 byte order mark, `,` or `;`
+/// between fields, `TRUE`/`FALSE`, header names in any case, rows left with nothing but
+/// separators skipped.
 fn parse(body: &[u8], partner_ids: &[String]) -> Result<Vec<super::ValidRegistration>, Refused> {
-    let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(body);
+    let body = body.strip_prefix(UTF8_BOM).unwrap_or(body);
+    let mut reader =
+        csv::ReaderBuilder::new().has_headers(true).flexible(false).delimiter(separator(body)).from_reader(body);
     let headers = match reader.headers() {
         Ok(h) => h.clone(),
-        Err(e) => return Err(vec![FieldError::new("header", format!("cannot read the header row: {e}"))].into()),
+        Err(e) => {
+            return Err(
+                vec![FieldError::new("header", format!("cannot read the header row: {}", read_error(&e)))].into()
+            );
+        }
     };
     let mut index = [None; COLUMNS.len()];
     let mut errors = Vec::new();
     for (i, h) in headers.iter().enumerate() {
-        let h = h.trim().trim_start_matches('\u{feff}');
-        match COLUMNS.iter().position(|c| *c == h).and_then(|pos| index.get_mut(pos)) {
+        let h = h.trim();
+        match COLUMNS.iter().position(|c| c.eq_ignore_ascii_case(h)).and_then(|pos| index.get_mut(pos)) {
             Some(slot) if slot.is_none() => *slot = Some(i),
             Some(_) => errors.push(FieldError::new("header", format!("column `{h}` appears twice"))),
             None => errors.push(FieldError::new("header", format!("unknown column `{h}`"))),
@@ -95,17 +139,22 @@ fn parse(body: &[u8], partner_ids: &[String]) -> Result<Vec<super::ValidRegistra
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                errors.push(FieldError::new(format!("rows[{row}]"), format!("malformed CSV: {e}")));
+                errors.push(FieldError::new(format!("rows[{row}]"), read_error(&e)));
                 continue;
             }
         };
+        if record.iter().all(|cell| cell.trim().is_empty()) {
+            continue;
+        }
         let get = |col: usize| index.get(col).copied().flatten().and_then(|i| record.get(i)).unwrap_or("");
         let opt = |col: usize| Some(get(col).to_string()).filter(|v| !v.trim().is_empty());
         let mut row_errors = Vec::new();
         let mut flag = |col: usize| {
             parse_bool(get(col)).unwrap_or_else(|| {
-                row_errors
-                    .push(FieldError::new(COLUMNS.get(col).copied().unwrap_or_default(), "must be true or false"));
+                row_errors.push(FieldError::new(
+                    COLUMNS.get(col).copied().unwrap_or_default(),
+                    "must be true or false (or yes/no, 1/0)",
+                ));
                 false
             })
         };
@@ -120,8 +169,10 @@ fn parse(body: &[u8], partner_ids: &[String]) -> Result<Vec<super::ValidRegistra
                 phone: opt(3),
                 address: opt(4),
             },
+            // `;` inside the cell (quoted in a `;`-separated file), or `,` where the file
+            // separates fields with `;`: partner ids hold neither.
             share_with_partners: get(7)
-                .split(';')
+                .split([';', ','])
                 .map(str::trim)
                 .filter(|p| !p.is_empty())
                 .map(str::to_string)
@@ -204,4 +255,31 @@ pub fn import(conn: &mut DbConn, key: &BadgeKey, event_id: &str, body: &[u8]) ->
         diesel::connection::SimpleConnection::batch_execute(conn, "ANALYZE attendees, badges, consents")?;
     }
     Ok(Ok(count))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{parse_bool, separator};
+
+    #[test]
+    fn booleans_as_spreadsheets_and_people_write_them() {
+        for yes in ["true", "TRUE", "True", " yes ", "YES", "1"] {
+            assert_eq!(parse_bool(yes), Some(true), "{yes}");
+        }
+        for no in ["false", "FALSE", "No", "no", "0", "", "  "] {
+            assert_eq!(parse_bool(no), Some(false), "{no}");
+        }
+        for neither in ["WAHR", "y", "2", "t", "truee", "-1", "ja"] {
+            assert_eq!(parse_bool(neither), None, "{neither}");
+        }
+    }
+
+    #[test]
+    fn the_separator_is_read_off_the_header_line() {
+        assert_eq!(separator(b"name,email,is_adult\r\nA;B,b@x.org,true\r\n"), b',');
+        assert_eq!(separator(b"name;email;is_adult\r\n\"A, B\";b@x.org;TRUE\r\n"), b';');
+        assert_eq!(separator(b"\"na,me\";email;is_adult\n"), b';', "quoted separators do not count");
+        assert_eq!(separator(b"name\n;;;;\n"), b',', "only the header line counts");
+        assert_eq!(separator(b""), b',');
+    }
 }

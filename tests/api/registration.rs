@@ -12,6 +12,7 @@ both_backends!(
     duplicate_email_in_one_event_is_a_conflict,
     attendees_are_searched_and_paginated,
     import_is_all_or_nothing,
+    import_takes_files_as_excel_and_libreoffice_save_them,
     badge_png_decodes_to_an_opaque_payload,
     reissue_changes_the_badge_and_the_database_holds_no_codes,
     the_public_form_registers_with_csrf_and_keeps_input_on_error,
@@ -201,7 +202,7 @@ fn urlencode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-async fn post_csv(app: &TestApp, token: &str, event: &str, csv: String) -> reqwest::Response {
+async fn post_csv(app: &TestApp, token: &str, event: &str, csv: impl Into<reqwest::Body>) -> reqwest::Response {
     app.client
         .post(format!("{}/api/v1/events/{event}/attendees/import", app.url))
         .bearer_auth(token)
@@ -249,7 +250,7 @@ async fn import_is_all_or_nothing(app: TestApp) {
     assert_eq!(problem(res).await["errors"][0]["field"], "rows[2].email");
     assert_eq!(count(&app, &admin, &event).await, 2);
 
-    let res = post_csv(&app, &admin, &event, "name,email,is_adult,shoe_size\n".into()).await;
+    let res = post_csv(&app, &admin, &event, "name,email,is_adult,shoe_size\n").await;
     assert_eq!(res.status(), 422);
     let res = app
         .client
@@ -260,6 +261,74 @@ async fn import_is_all_or_nothing(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+}
+
+/// Excel's "CSV UTF-8" in a locale with a decimal comma: a byte order mark, `;` between
+/// fields, `TRUE`/`FALSE`, CRLF, and rows of bare separators where cells were once touched.
+async fn import_takes_files_as_excel_and_libreoffice_save_them(app: TestApp) {
+    let admin = app.admin().await;
+    let event = app.event(&admin).await;
+    let acme = app.partner(&admin, &event, "Acme").await;
+    let globex = app.partner(&admin, &event, "Globex").await;
+    let excel = format!(
+        "\u{feff}Name;Email;Company;Phone;is_adult;share_with_all_partners;share_with_partners;marketing_emails\r\n\
+         \"M\u{fc}ller, J\u{f6}rg\";joerg@example.de;\"Acme; GmbH\";+49 30 123;TRUE;FALSE;\"{acme};{globex}\";Yes\r\n\
+         ;;;;;;;\r\n\
+         Ana;ana@example.es;;;True;1;;no\r\n\
+         Bea;bea@example.es;;;1;false;{acme},{globex};0\r\n"
+    );
+    let res = post_csv(&app, &admin, &event, excel).await;
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    assert_eq!(res.json::<Value>().await.unwrap()["imported"], 3, "the row of bare separators is skipped");
+    let detail = |q: &'static str| {
+        let (app, admin, event) = (&app, &admin, &event);
+        async move {
+            let list: Value =
+                app.get(admin, &format!("/api/v1/events/{event}/attendees?q={q}")).await.json().await.unwrap();
+            let id = list["items"][0]["id"].as_str().unwrap().to_string();
+            app.get(admin, &format!("/api/v1/events/{event}/attendees/{id}")).await.json::<Value>().await.unwrap()
+        }
+    };
+    let joerg = detail("joerg").await;
+    assert_eq!(joerg["name"], "Müller, Jörg");
+    assert_eq!(joerg["company"], "Acme; GmbH");
+    assert_eq!(joerg["phone"], "+49 30 123");
+    assert_eq!(joerg["marketing_emails"], true);
+    let partners = |d: &Value| {
+        let mut p: Vec<String> = d["opt_ins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["partner_id"].as_str().unwrap_or("all").to_string())
+            .collect();
+        p.sort();
+        p
+    };
+    let mut both = vec![acme.clone(), globex.clone()];
+    both.sort();
+    assert_eq!(partners(&joerg), both);
+    let ana = detail("ana").await;
+    assert_eq!(ana["marketing_emails"], false);
+    assert_eq!(partners(&ana), vec!["all"]);
+    assert_eq!(partners(&detail("bea").await), both, "ids separated by `,` in a `;` file");
+
+    // Row errors still name the row (blank rows count) and the column, and the words allowed.
+    let bad = "\u{feff}name;email;is_adult\r\nCy;cy@example.org;TRUE\r\n;;\r\nDi;di@example.org;WAHR\r\n";
+    let res = post_csv(&app, &admin, &event, bad).await;
+    assert_eq!(res.status(), 422);
+    let p = problem(res).await;
+    assert_eq!(p["errors"][0]["field"], "rows[3].is_adult", "{p}");
+    assert!(p["errors"][0]["message"].as_str().unwrap().contains("yes/no"), "{p}");
+    assert_eq!(p["errors"].as_array().unwrap().len(), 1);
+    // Excel's plain "CSV" is Windows-1252, not UTF-8: say how to save it.
+    let mut cp1252 = b"name,email,is_adult\r\nJ".to_vec();
+    cp1252.extend([0xF6]);
+    cp1252.extend(b"rg,j2@example.de,true\r\n");
+    let res = post_csv(&app, &admin, &event, cp1252).await;
+    let p = problem(res).await;
+    assert_eq!(p["errors"][0]["field"], "rows[1]", "{p}");
+    assert!(p["errors"][0]["message"].as_str().unwrap().contains("CSV UTF-8"), "{p}");
+    assert_eq!(count(&app, &admin, &event).await, 3);
 }
 
 fn decode_qr(png: &[u8]) -> String {
