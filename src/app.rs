@@ -72,6 +72,7 @@ fn api_v1(cfg: &mut ServiceConfig) {
     crate::rights::routes(cfg);
     crate::security::routes(cfg);
     crate::incidents::routes(cfg);
+    crate::mail::routes(cfg);
 }
 
 fn documented_routes<T>(app: utoipa_actix_web::UtoipaApp<T>) -> utoipa_actix_web::UtoipaApp<T>
@@ -125,6 +126,8 @@ impl Application {
         let public_url = public_url.trim_end_matches('/').to_string();
 
         let scan_writer = crate::scans::coalesce::ScanWriter::start(db.clone()).map_err(|e| e.to_string())?;
+        // Application data of its own: it lives as long as the server and stops on drop.
+        let mail_worker = web::Data::new(start_mail_worker(&settings, &db, &badge_secret)?);
         let state = web::Data::new(AppState {
             scan_writer,
             db,
@@ -155,6 +158,7 @@ impl Application {
                 .app_data(table.clone())
                 .app_data(header_policy.clone())
                 .app_data(ip_limits.clone())
+                .app_data(mail_worker.clone())
                 .app_data(
                     web::QueryConfig::default()
                         .error_handler(|e, req| crate::http::query_error(&e, req.query_string()).into()),
@@ -196,6 +200,14 @@ impl Application {
     pub fn into_server(self) -> Server {
         self.server
     }
+}
+
+fn start_mail_worker(settings: &Settings, db: &Db, badge_secret: &[u8]) -> Result<crate::mail::worker::Worker, String> {
+    let config = settings.mail();
+    let mailer = crate::mail::transport::Mailer::new(&config, &settings.data_dir)?;
+    let key = crate::mail::OutboxKey::from_badge_key(&BadgeKey::new(badge_secret)).map_err(|e| e.to_string())?;
+    crate::mail::worker::Worker::start(db.clone(), mailer, key, config.retry_base)
+        .map_err(|e| format!("cannot start the mail worker: {e}"))
 }
 
 /// Every file this service creates is for its own user only: the data dir, the SQLite

@@ -18,6 +18,7 @@ pub mod http;
 pub mod incidents;
 pub mod leads;
 pub mod ledger;
+pub mod mail;
 pub mod ops;
 pub mod partners;
 pub mod rights;

@@ -12,7 +12,7 @@ use crate::consent::{self, ConsentView, Source, WithdrawalView};
 use crate::db::{like_pattern, ms_to_rfc3339};
 use crate::error::{AppError, AppResult, Problem};
 use crate::http::{ApiJson, Page, PageQuery};
-use crate::{badges, events, gate, partners};
+use crate::{badges, events, gate, mail, partners};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -112,8 +112,9 @@ pub struct RegistrationOutcome {
     pub privacy_token: String,
 }
 
-/// Validates and stores one registration in one transaction: nothing is stored when any
-/// check fails (an under-18 registration leaves no row).
+/// Validates and stores one registration in one transaction, with its confirmation mail
+/// queued in the same transaction: nothing is stored when any check fails (an under-18
+/// registration leaves no row).
 pub async fn register_one(
     state: &web::Data<AppState>,
     event: events::EventRow,
@@ -124,11 +125,13 @@ pub async fn register_one(
     state
         .db
         .write(move |conn| {
-            let partner_ids: Vec<String> =
-                partners::list_for_event(conn, &event.id)?.into_iter().map(|p| p.id).collect();
+            let partner_rows = partners::list_for_event(conn, &event.id)?;
+            let partner_ids: Vec<String> = partner_rows.iter().map(|p| p.id.clone()).collect();
             let valid = validate(&input, &partner_ids).map_err(AppError::Validation)?;
             let prepared = prepare(&state2.badge_key, &event, valid, source)?;
             store(conn, std::slice::from_ref(&prepared))?;
+            let confirmation = mail::confirmation::message(&state2.public_url, &event, &partner_rows, &prepared);
+            mail::enqueue(conn, &mail::OutboxKey::from_badge_key(&state2.badge_key)?, &confirmation)?;
             Ok(RegistrationOutcome {
                 attendee_id: prepared.attendee.id,
                 code: prepared.code,

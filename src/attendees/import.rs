@@ -5,8 +5,8 @@ use std::collections::HashSet;
 
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, post, web};
 use diesel::prelude::*;
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::{Prepared, RegistrationInput, prepare, store, validate};
 use crate::app::AppState;
@@ -15,7 +15,7 @@ use crate::consent::Source;
 use crate::db::schema::attendees;
 use crate::db::{DbConn, write_tx};
 use crate::error::{AppError, AppResult, FieldError, Problem};
-use crate::{events, partners};
+use crate::{events, mail, partners};
 
 pub const IMPORT_BODY_LIMIT: usize = 64 * 1024 * 1024;
 const COLUMNS: [&str; 9] = [
@@ -44,6 +44,12 @@ impl From<Vec<FieldError>> for Refused {
     fn from(errors: Vec<FieldError>) -> Refused {
         Refused { errors, stopped_early: false }
     }
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ImportQuery {
+    /// `false`: queue no confirmation mail (the participants were told otherwise). Default `true`.
+    pub send_confirmation: Option<bool>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -169,8 +175,9 @@ fn existing_emails(conn: &mut DbConn, event_id: &str, emails: &[&str]) -> AppRes
     Ok(found)
 }
 
-/// Import participants from CSV (admin or registrar). All or nothing.
-#[utoipa::path(tag = "attendees", security(("bearer" = [])),
+/// Import participants from CSV (admin or registrar). All or nothing; each participant is
+/// sent the registration confirmation unless `send_confirmation=false`.
+#[utoipa::path(tag = "attendees", security(("bearer" = [])), params(ImportQuery),
     request_body(content = String, content_type = "text/csv",
         description = "Header: name,email,company,phone,address,is_adult,share_with_all_partners,share_with_partners,marketing_emails (optional columns may be left out; partner ids separated by `;`)"),
     responses((status = 201, body = ImportResult), (status = 404, body = Problem), (status = 413, body = Problem), (status = 422, description = "Row errors; nothing imported", body = Problem)))]
@@ -179,9 +186,11 @@ pub async fn import(
     state: web::Data<AppState>,
     _auth: Auth<Registration>,
     path: web::Path<String>,
+    query: web::Query<ImportQuery>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
+    let send_confirmation = query.send_confirmation.unwrap_or(true);
     let is_csv = req.mime_type().ok().flatten().is_some_and(|m| m.essence_str() == "text/csv");
     if !is_csv {
         return Err(AppError::UnsupportedMediaType("the body must be text/csv".into()));
@@ -216,12 +225,25 @@ pub async fn import(
                 errors.truncate(MAX_ROW_ERRORS);
                 return Ok(Err(Refused { errors, stopped_early }));
             }
+            let partner_rows = partners::list_for_event(conn, &event.id)?;
             let prepared: Vec<Prepared> = rows
                 .into_iter()
                 .map(|r| prepare(&state2.badge_key, &event, r, Source::Import))
                 .collect::<AppResult<_>>()?;
             let count = prepared.len();
-            write_tx(conn, |conn| store(conn, &prepared))?;
+            let confirmations: Vec<mail::NewMail> = if send_confirmation {
+                prepared
+                    .iter()
+                    .map(|p| mail::confirmation::message(&state2.public_url, &event, &partner_rows, p))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let outbox_key = mail::OutboxKey::from_badge_key(&state2.badge_key)?;
+            write_tx(conn, |conn| {
+                store(conn, &prepared)?;
+                mail::enqueue_many(conn, &outbox_key, &confirmations)
+            })?;
             // PostgreSQL plans the gate's queries from table statistics; after a bulk load
             // they are stale (or absent) until autovacuum runs, and the first export would
             // take minutes instead of seconds.

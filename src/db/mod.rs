@@ -382,7 +382,7 @@ fn run_migrations(conn: &mut DbConn) -> Result<(), String> {
 static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// The tables whose rows ever carry personal data: contact fields, partners' notes and
-/// answers, staff notes on requests, incident narratives.
+/// answers, staff notes on requests, incident narratives, outgoing mail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PersonalTable {
     Attendees,
@@ -391,16 +391,19 @@ pub enum PersonalTable {
     Requests,
     Incidents,
     IncidentUpdates,
+    /// Recipient addresses and sealed bodies of outgoing mail.
+    MailOutbox,
 }
 
 impl PersonalTable {
-    pub const ALL: [PersonalTable; 6] = [
+    pub const ALL: [PersonalTable; 7] = [
         PersonalTable::Attendees,
         PersonalTable::Scans,
         PersonalTable::Leads,
         PersonalTable::Requests,
         PersonalTable::Incidents,
         PersonalTable::IncidentUpdates,
+        PersonalTable::MailOutbox,
     ];
 
     pub fn table_name(self) -> &'static str {
@@ -411,6 +414,7 @@ impl PersonalTable {
             PersonalTable::Requests => "requests",
             PersonalTable::Incidents => "incidents",
             PersonalTable::IncidentUpdates => "incident_updates",
+            PersonalTable::MailOutbox => "mail_outbox",
         }
     }
 }

@@ -1,0 +1,83 @@
+//! The confirmation a participant receives on registration: the badge inline, its
+//! fallback code, the event, the privacy link and what they opted in to.
+
+use html_escape::encode_text as esc;
+
+use super::{Body, MailKind, NewMail};
+use crate::attendees::{Prepared, privacy_url};
+use crate::events::EventRow;
+use crate::partners::PartnerRow;
+
+/// The subject names the event only: subjects show on lock screens and in server logs.
+pub fn subject(event: &EventRow) -> String {
+    format!("Your badge for {}", event.name)
+}
+
+/// What the participant chose, one line each, from the opt-ins stored with the registration.
+fn choices(partners: &[PartnerRow], prepared: &Prepared) -> Vec<String> {
+    let all = prepared.consents.iter().any(|c| c.partner_id.is_none());
+    let named: Vec<&str> = prepared
+        .consents
+        .iter()
+        .filter_map(|c| c.partner_id.as_deref())
+        .filter_map(|id| partners.iter().find(|p| p.id == id).map(|p| p.name.as_str()))
+        .collect();
+    let yes_no = |b: bool| if b { "yes" } else { "no" };
+    vec![
+        format!("Share your contact details with all partners of this event: {}", yes_no(all)),
+        format!(
+            "Share your contact details with these partners: {}",
+            if named.is_empty() { "none".to_string() } else { named.join(", ") }
+        ),
+        format!("E-mails about future events: {}", yes_no(prepared.attendee.marketing_emails)),
+    ]
+}
+
+const TRANSACTIONAL: &str = "This is a transactional message: it is sent because you registered, \
+    whatever you chose about e-mails on future events.";
+
+pub fn message(public_url: &str, event: &EventRow, partners: &[PartnerRow], prepared: &Prepared) -> NewMail {
+    let a = &prepared.attendee;
+    let link = privacy_url(public_url, &prepared.privacy_token);
+    let fallback = prepared.code.fallback();
+    let choices = choices(partners, prepared);
+    let text = format!(
+        "Hello {name},\n\n\
+         you are registered for {event}.\n\n\
+         Your badge is the QR code in this message: show it at the entrance and at partners' booths. \
+         If a camera cannot read it, the code is:\n\n    {fallback}\n\n\
+         A partner who scans your badge at the event receives your contact details.\n\n\
+         Your personal privacy page, where you can see who received your data, change your choices \
+         and withdraw at any time (keep this link private):\n\n    {link}\n\n\
+         What you chose:\n{choices}\n\n\
+         {TRANSACTIONAL}\n",
+        name = a.name,
+        event = event.name,
+        choices = choices.iter().map(|c| format!("- {c}")).collect::<Vec<_>>().join("\n"),
+    );
+    let html = format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{title}</title></head><body>\
+         <p>Hello {name},</p><p>you are registered for <strong>{event}</strong>.</p>\
+         <p>Show this badge at the entrance and at partners' booths:</p>\
+         <p><img src=\"cid:badge\" alt=\"Your badge (QR code)\" width=\"240\" height=\"240\"></p>\
+         <p>If a camera cannot read it, the code is <code>{fallback}</code>.</p>\
+         <p>A partner who scans your badge at the event receives your contact details.</p>\
+         <p>Your personal privacy page, where you can see who received your data, change your choices \
+         and withdraw at any time (keep this link private): <a href=\"{link}\">{link}</a></p>\
+         <p>What you chose:</p><ul>{choices}</ul><p><small>{TRANSACTIONAL}</small></p></body></html>",
+        title = esc(&subject(event)),
+        name = esc(&a.name),
+        event = esc(&event.name),
+        fallback = esc(&fallback),
+        link = html_escape::encode_double_quoted_attribute(&link),
+        choices = choices.iter().map(|c| format!("<li>{}</li>", esc(c))).collect::<String>(),
+    );
+    NewMail {
+        kind: MailKind::Confirmation,
+        event_id: Some(event.id.clone()),
+        attendee_id: Some(a.id.clone()),
+        to: a.email.clone(),
+        subject: subject(event),
+        body: Body { text, html, badge_payload: Some(prepared.code.payload()) },
+    }
+}
