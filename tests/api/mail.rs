@@ -325,9 +325,10 @@ async fn form_api_and_import_queue_confirmations_unless_the_import_says_not_to(b
             .body(csv)
             .send()
     };
-    let res = import("name,email,is_adult\nBo,bo@example.org,true\nCy,cy@example.org,true\n", "?send_confirmation=false")
-        .await
-        .unwrap();
+    let res =
+        import("name,email,is_adult\nBo,bo@example.org,true\nCy,cy@example.org,true\n", "?send_confirmation=false")
+            .await
+            .unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
     assert_eq!(crate::common::count_rows(&app, "mail_outbox"), 0, "the import asked for no mail");
     let res = import("name,email,is_adult\nDi,di@example.org,true\nEd,ed@example.org,true\n", "").await.unwrap();
