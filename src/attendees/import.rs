@@ -49,7 +49,8 @@ impl From<Vec<FieldError>> for Refused {
 #[derive(Deserialize, IntoParams)]
 pub struct ImportQuery {
     /// `false`: queue no confirmation mail (the participants were told otherwise). Default `true`.
-    pub send_confirmation: Option<bool>,
+    #[param(value_type = Option<bool>)]
+    pub send_confirmation: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -190,7 +191,11 @@ pub async fn import(
     req: HttpRequest,
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
-    let send_confirmation = query.send_confirmation.unwrap_or(true);
+    let send_confirmation = match query.send_confirmation.as_deref() {
+        None | Some("true") => true,
+        Some("false") => false,
+        Some(_) => return Err(AppError::field("send_confirmation", "must be true or false")),
+    };
     let is_csv = req.mime_type().ok().flatten().is_some_and(|m| m.essence_str() == "text/csv");
     if !is_csv {
         return Err(AppError::UnsupportedMediaType("the body must be text/csv".into()));

@@ -331,6 +331,9 @@ async fn form_api_and_import_queue_confirmations_unless_the_import_says_not_to(b
             .unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
     assert_eq!(crate::common::count_rows(&app, "mail_outbox"), 0, "the import asked for no mail");
+    let res = import("name,email,is_adult\nDi,di@example.org,true\n", "?send_confirmation=maybe").await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem(res).await["errors"][0]["field"], "send_confirmation");
     let res = import("name,email,is_adult\nDi,di@example.org,true\nEd,ed@example.org,true\n", "").await.unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
     assert_eq!(crate::common::count_rows(&app, "mail_outbox"), 2);
