@@ -169,7 +169,10 @@ fn deliver_one(db: &Db, mailer: &Mailer, key: &OutboxKey, owner: &str, retry_bas
         None => Err(DeliveryError { permanent: true, detail: "the content was erased".into() }),
     };
     let recorded = match &outcome {
-        Ok(()) => db.write_blocking(|conn| mark_sent(conn, &row.id, owner)).map(|_| MailStatus::Sent),
+        // Not held any more: the lease expired and another worker took the message over.
+        Ok(()) => db
+            .write_blocking(|conn| mark_sent(conn, &row.id, owner))
+            .map(|held| if held { MailStatus::Sent } else { MailStatus::Sending }),
         Err(e) => db.write_blocking(|conn| mark_failed(conn, row, owner, e, retry_base)),
     };
     match (recorded, outcome) {
@@ -177,7 +180,9 @@ fn deliver_one(db: &Db, mailer: &Mailer, key: &OutboxKey, owner: &str, retry_bas
         (Ok(status), Err(e)) => {
             tracing::warn!(mail_id = %row.id, kind = %row.kind, attempts = row.attempts, %status, error = %e.detail, "mail not delivered");
         }
-        (Ok(_), Ok(())) => {}
+        (Ok(_), Ok(())) => {
+            tracing::warn!(mail_id = %row.id, "mail sent after its lease expired; another worker may send it again (same Message-ID)")
+        }
         (Err(e), _) => {
             tracing::error!(mail_id = %row.id, error = %e, "cannot record the outcome of a delivery; the lease will expire and it is tried again")
         }

@@ -4,6 +4,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
+use badgegate::app::Application;
 use badgegate::config::Settings;
 use diesel::RunQueryDsl;
 use mailparse::{DispositionType, MailHeaderMap, ParsedMail};
@@ -45,6 +46,7 @@ on_both_backends!(
     without_smtp_each_message_is_an_owner_only_eml_file,
     staff_list_and_resend_mail_of_their_event_only,
     form_api_and_import_queue_confirmations_unless_the_import_says_not_to,
+    two_instances_sharing_the_database_send_each_message_once,
 );
 
 /// Sends to `server`, retrying after 100 ms instead of 10 s.
@@ -368,4 +370,44 @@ async fn form_api_and_import_queue_confirmations_unless_the_import_says_not_to(b
     let res = app.post(&admin, &format!("/api/v1/events/{event}/attendees/{someone}/erasure"), &json!({})).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(crate::common::count_rows(&app, "mail_outbox"), 2);
+}
+
+async fn two_instances_sharing_the_database_send_each_message_once(backend: Backend) {
+    let smtp = SmtpServer::start();
+    let app = TestApp::spawn_with(backend, via(smtp.url())).await;
+    // A second instance on the same database (and secrets), with its own worker.
+    let mut settings = Settings::for_data_dir(app.data_dir.path().to_path_buf());
+    settings.database_url = Some(app.database_url.clone());
+    via(smtp.url())(&mut settings);
+    let second = Application::build(settings).await.unwrap().into_server();
+    let second_handle = second.handle();
+    actix_web::rt::spawn(second);
+
+    let w = World::builder().build(&app).await;
+    let n = 150;
+    let mut csv = String::from("name,email,is_adult\n");
+    for i in 0..n {
+        csv.push_str(&format!("P{i},p{i}@example.org,true\n"));
+    }
+    let res = app
+        .client
+        .post(format!("{}/api/v1/events/{}/attendees/import", app.url, w.event))
+        .bearer_auth(&w.admin)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    smtp.wait_for(n).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let received = smtp.messages();
+    assert_eq!(received.len(), n, "each message delivered once by one of the two workers");
+    let mut ids: Vec<String> =
+        received.iter().map(|m| header(&mailparse::parse_mail(m).unwrap(), "Message-ID")).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), n);
+    assert!(mail_listing_blocking(&app).iter().all(|(s, a)| s == "sent" && *a == 1), "one attempt each");
+    second_handle.stop(true).await;
 }
