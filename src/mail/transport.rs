@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
-use lettre::transport::smtp::SmtpTransport;
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::{PoolConfig, SmtpTransport};
 use lettre::{Message, Transport as _};
 
 use super::{Body, MailKind};
@@ -137,7 +137,10 @@ impl SmtpUrl {
             Tls::None => Ok(SmtpTransport::builder_dangerous(&self.host)),
         }
         .map_err(|e| format!("SMTP TLS setup: {e}"))?;
-        let builder = builder.port(self.port).timeout(Some(Duration::from_secs(30)));
+        let builder = builder
+            .port(self.port)
+            .timeout(Some(Duration::from_secs(30)))
+            .pool_config(PoolConfig::new().max_size(u32::try_from(super::worker::SENDERS).unwrap_or(16)));
         let builder = match (&self.user, &self.password) {
             (Some(user), password) => {
                 builder.credentials(Credentials::new(user.clone(), password.clone().unwrap_or_default()))

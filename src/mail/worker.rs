@@ -21,7 +21,12 @@ use crate::db::{Db, DbConn, new_id, now_ms, write_tx};
 use crate::error::AppResult;
 
 /// Messages claimed at once; one lease covers them all.
-const BATCH: i64 = 50;
+const BATCH: i64 = 64;
+/// Messages of a batch in flight at once, each on its own pooled SMTP connection. One
+/// connection alone manages about 20 messages a second: lettre writes the final `.` of
+/// each message as its own small packet, which Nagle's algorithm holds until the server's
+/// delayed acknowledgement (about 40 ms) arrives, and lettre offers no `TCP_NODELAY`.
+pub const SENDERS: usize = 16;
 /// Long enough for a whole batch at the SMTP timeout; a message claimed by a worker that
 /// died waits this long before another takes it.
 const LEASE: Duration = Duration::from_secs(600);
@@ -208,11 +213,19 @@ impl Worker {
                 };
                 let full = match claimed {
                     Ok(rows) => {
-                        for row in &rows {
-                            deliver_one(&db, &mailer, &key, &owner, retry_base, row);
-                            if matches!(stopped.try_recv(), Err(mpsc::TryRecvError::Disconnected)) {
-                                return;
+                        let per_sender = rows.len().div_ceil(SENDERS).max(1);
+                        std::thread::scope(|scope| {
+                            for chunk in rows.chunks(per_sender) {
+                                let (db, mailer, key, owner) = (&db, &mailer, &key, &owner);
+                                scope.spawn(move || {
+                                    for row in chunk {
+                                        deliver_one(db, mailer, key, owner, retry_base, row);
+                                    }
+                                });
                             }
+                        });
+                        if matches!(stopped.try_recv(), Err(mpsc::TryRecvError::Disconnected)) {
+                            return;
                         }
                         i64::try_from(rows.len()).unwrap_or(0) >= BATCH
                     }
