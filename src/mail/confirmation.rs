@@ -2,45 +2,78 @@
 //! fallback code, the event, the privacy link and what they opted in to.
 
 use html_escape::encode_text as esc;
+use serde::{Deserialize, Serialize};
 
-use super::{Body, MailKind, NewMail};
+use super::{Body, MailKind, NewMail, Rendered};
 use crate::attendees::{Prepared, privacy_url};
+use crate::badges::BadgeCode;
 use crate::events::EventRow;
 use crate::partners::PartnerRow;
 
-/// The subject names the event only: subjects show on lock screens and in server logs.
-pub fn subject(event: &EventRow) -> String {
-    format!("Your badge for {}", event.name)
+/// What the confirmation says, taken at registration.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Facts {
+    pub name: String,
+    pub event: String,
+    pub privacy_url: String,
+    pub badge_payload: String,
+    pub share_with_all: bool,
+    /// Names of the partners opted in to one by one.
+    pub share_with: Vec<String>,
+    pub marketing_emails: bool,
 }
 
-/// What the participant chose, one line each, from the opt-ins stored with the registration.
-fn choices(partners: &[PartnerRow], prepared: &Prepared) -> Vec<String> {
-    let all = prepared.consents.iter().any(|c| c.partner_id.is_none());
-    let named: Vec<&str> = prepared
-        .consents
-        .iter()
-        .filter_map(|c| c.partner_id.as_deref())
-        .filter_map(|id| partners.iter().find(|p| p.id == id).map(|p| p.name.as_str()))
-        .collect();
-    let yes_no = |b: bool| if b { "yes" } else { "no" };
-    vec![
-        format!("Share your contact details with all partners of this event: {}", yes_no(all)),
-        format!(
-            "Share your contact details with these partners: {}",
-            if named.is_empty() { "none".to_string() } else { named.join(", ") }
-        ),
-        format!("E-mails about future events: {}", yes_no(prepared.attendee.marketing_emails)),
-    ]
+/// The subject names the event only: subjects show on lock screens and in server logs.
+pub fn subject(event_name: &str) -> String {
+    format!("Your badge for {event_name}")
+}
+
+/// The message queued for one registration, from the opt-ins stored with it.
+pub fn message(public_url: &str, event: &EventRow, partners: &[PartnerRow], prepared: &Prepared) -> NewMail {
+    let a = &prepared.attendee;
+    let facts = Facts {
+        name: a.name.clone(),
+        event: event.name.clone(),
+        privacy_url: privacy_url(public_url, &prepared.privacy_token),
+        badge_payload: prepared.code.payload(),
+        share_with_all: prepared.consents.iter().any(|c| c.partner_id.is_none()),
+        share_with: prepared
+            .consents
+            .iter()
+            .filter_map(|c| c.partner_id.as_deref())
+            .filter_map(|id| partners.iter().find(|p| p.id == id).map(|p| p.name.clone()))
+            .collect(),
+        marketing_emails: a.marketing_emails,
+    };
+    NewMail {
+        kind: MailKind::Confirmation,
+        event_id: Some(event.id.clone()),
+        attendee_id: Some(a.id.clone()),
+        to: a.email.clone(),
+        subject: subject(&event.name),
+        body: Body::Confirmation(facts),
+    }
 }
 
 const TRANSACTIONAL: &str = "This is a transactional message: it is sent because you registered, \
     whatever you chose about e-mails on future events.";
 
-pub fn message(public_url: &str, event: &EventRow, partners: &[PartnerRow], prepared: &Prepared) -> NewMail {
-    let a = &prepared.attendee;
-    let link = privacy_url(public_url, &prepared.privacy_token);
-    let fallback = prepared.code.fallback();
-    let choices = choices(partners, prepared);
+fn choices(f: &Facts) -> Vec<String> {
+    let yes_no = |b: bool| if b { "yes" } else { "no" };
+    vec![
+        format!("Share your contact details with all partners of this event: {}", yes_no(f.share_with_all)),
+        format!(
+            "Share your contact details with these partners: {}",
+            if f.share_with.is_empty() { "none".to_string() } else { f.share_with.join(", ") }
+        ),
+        format!("E-mails about future events: {}", yes_no(f.marketing_emails)),
+    ]
+}
+
+pub fn render(f: &Facts) -> Rendered {
+    let fallback = BadgeCode::parse(&f.badge_payload).map(|c| c.fallback()).unwrap_or_default();
+    let link = &f.privacy_url;
+    let choices = choices(f);
     let text = format!(
         "Hello {name},\n\n\
          you are registered for {event}.\n\n\
@@ -51,8 +84,8 @@ pub fn message(public_url: &str, event: &EventRow, partners: &[PartnerRow], prep
          and withdraw at any time (keep this link private):\n\n    {link}\n\n\
          What you chose:\n{choices}\n\n\
          {TRANSACTIONAL}\n",
-        name = a.name,
-        event = event.name,
+        name = f.name,
+        event = f.event,
         choices = choices.iter().map(|c| format!("- {c}")).collect::<Vec<_>>().join("\n"),
     );
     let html = format!(
@@ -65,19 +98,12 @@ pub fn message(public_url: &str, event: &EventRow, partners: &[PartnerRow], prep
          <p>Your personal privacy page, where you can see who received your data, change your choices \
          and withdraw at any time (keep this link private): <a href=\"{link}\">{link}</a></p>\
          <p>What you chose:</p><ul>{choices}</ul><p><small>{TRANSACTIONAL}</small></p></body></html>",
-        title = esc(&subject(event)),
-        name = esc(&a.name),
-        event = esc(&event.name),
+        title = esc(&subject(&f.event)),
+        name = esc(&f.name),
+        event = esc(&f.event),
         fallback = esc(&fallback),
-        link = html_escape::encode_double_quoted_attribute(&link),
+        link = html_escape::encode_double_quoted_attribute(link),
         choices = choices.iter().map(|c| format!("<li>{}</li>", esc(c))).collect::<String>(),
     );
-    NewMail {
-        kind: MailKind::Confirmation,
-        event_id: Some(event.id.clone()),
-        attendee_id: Some(a.id.clone()),
-        to: a.email.clone(),
-        subject: subject(event),
-        body: Body { text, html, badge_payload: Some(prepared.code.payload()) },
-    }
+    Rendered { text, html, badge_payload: Some(f.badge_payload.clone()) }
 }

@@ -58,7 +58,15 @@ mod tests {
     fn a_sealed_body_opens_only_with_its_key_and_hides_its_text() {
         let a = OutboxKey::from_badge_key(&crate::badges::BadgeKey::new(&[1u8; 32])).unwrap();
         let b = OutboxKey::from_badge_key(&crate::badges::BadgeKey::new(&[2u8; 32])).unwrap();
-        let body = Body { text: "privacy link /me/secret".into(), html: "<p>x</p>".into(), badge_payload: None };
+        let body = Body::Confirmation(crate::mail::confirmation::Facts {
+            name: "Ann".into(),
+            event: "Expo".into(),
+            privacy_url: "https://x/me/secret".into(),
+            badge_payload: "BG1-X".into(),
+            share_with_all: false,
+            share_with: Vec::new(),
+            marketing_emails: false,
+        });
         let sealed = a.seal(&body).unwrap();
         assert!(!sealed.contains("secret"));
         assert_eq!(a.open(&sealed).unwrap(), body);

@@ -20,7 +20,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::{PoolConfig, SmtpTransport};
 use lettre::{Message, Transport as _};
 
-use super::{Body, MailKind};
+use super::{MailKind, Rendered};
 
 /// The mail settings the core needs (the CLI fills them from `BADGEGATE_*`).
 #[derive(Clone, Default)]
@@ -198,7 +198,7 @@ pub struct Outgoing<'a> {
     pub kind: MailKind,
     pub to: &'a str,
     pub subject: &'a str,
-    pub body: &'a Body,
+    pub body: &'a Rendered,
 }
 
 pub struct Mailer {
