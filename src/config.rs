@@ -86,7 +86,24 @@ pub struct Settings {
     /// instance (0: no limit).
     #[arg(long, env = "BADGEGATE_PRIVACY_LIMIT", default_value_t = DEFAULT_PRIVACY_LIMIT, global = true)]
     pub privacy_limit: u32,
+
+    /// SMTP server for outgoing mail: `smtps://user:pass@host:465` (TLS), `smtp://user:pass@host:587`
+    /// (STARTTLS, required) or `smtp://127.0.0.1:PORT?tls=none` (a local server, no TLS).
+    /// Without it, every message is written as an `.eml` file into DATA_DIR/outbox/.
+    #[arg(long, env = "BADGEGATE_SMTP_URL", global = true, hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// Sender of outgoing mail, e.g. `Expo Registration <registration@example.org>`.
+    #[arg(long, env = "BADGEGATE_MAIL_FROM", default_value = DEFAULT_MAIL_FROM, global = true)]
+    pub mail_from: String,
+
+    /// Milliseconds before the first retry of a message that could not be delivered; each
+    /// further retry waits twice as long, at most an hour.
+    #[arg(long, env = "BADGEGATE_MAIL_RETRY_MS", default_value_t = 10_000, global = true)]
+    pub mail_retry_ms: u64,
 }
+
+pub const DEFAULT_MAIL_FROM: &str = "badgegate <noreply@localhost>";
 
 // Sized for a venue where a whole hall shares one NAT address: every scanner phone signs
 // in when the doors open, a registration desk sends the public form for walk-ins, and
@@ -158,6 +175,17 @@ impl Settings {
             login_limit: DEFAULT_LOGIN_LIMIT,
             register_limit: DEFAULT_REGISTER_LIMIT,
             privacy_limit: DEFAULT_PRIVACY_LIMIT,
+            smtp_url: None,
+            mail_from: DEFAULT_MAIL_FROM.to_string(),
+            mail_retry_ms: 10_000,
+        }
+    }
+
+    pub fn mail(&self) -> crate::mail::transport::MailConfig {
+        crate::mail::transport::MailConfig {
+            smtp_url: self.smtp_url.clone(),
+            from: self.mail_from.clone(),
+            retry_base: std::time::Duration::from_millis(self.mail_retry_ms),
         }
     }
 

@@ -19,6 +19,7 @@ pub mod http;
 pub mod incidents;
 pub mod leads;
 pub mod ledger;
+pub mod mail;
 pub mod paging;
 pub mod partners;
 pub mod rights;

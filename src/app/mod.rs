@@ -66,6 +66,8 @@ impl Application {
         let scan_throttle = web::Data::new(UnknownBadgeThrottle::default());
         let login_throttle = web::Data::new(LoginThrottle::new(&token_secret)?);
         let public = web::Data::new(PublicUrl(public_url.clone()));
+        // It lives as long as the server's application data and stops when that is dropped.
+        let mail_worker = web::Data::new(start_mail_worker(&settings, &db, &badge_secret)?);
         // Its own application data: the limiter middleware needs nothing else.
         let ip_limits = web::Data::new(crate::http::ip_limit::IpLimits::new(
             settings.ip_limits(),
@@ -90,6 +92,7 @@ impl Application {
                 .app_data(scan_throttle.clone())
                 .app_data(login_throttle.clone())
                 .app_data(public.clone())
+                .app_data(mail_worker.clone())
                 .app_data(table.clone())
                 .app_data(header_policy.clone())
                 .app_data(ip_limits.clone())
@@ -134,6 +137,14 @@ impl Application {
     pub fn into_server(self) -> Server {
         self.server
     }
+}
+
+fn start_mail_worker(settings: &Settings, db: &Db, badge_secret: &[u8]) -> Result<crate::mail::worker::Worker, String> {
+    let config = settings.mail();
+    let mailer = crate::mail::transport::Mailer::new(&config, &settings.data_dir)?;
+    let key = crate::mail::OutboxKey::from_badge_key(&BadgeKey::new(badge_secret)).map_err(|e| e.to_string())?;
+    crate::mail::worker::Worker::start(db.clone(), mailer, key, config.retry_base)
+        .map_err(|e| format!("cannot start the mail worker: {e}"))
 }
 
 /// Every file this service creates is for its own user only: the data dir, the SQLite

@@ -4,7 +4,7 @@ use actix_web::{HttpMessage, HttpRequest, HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::import::{IMPORT_BODY_LIMIT, ImportResult, MAX_ROW_ERRORS, Refused};
+use super::import::{IMPORT_BODY_LIMIT, ImportQuery, ImportResult, MAX_ROW_ERRORS, Refused};
 use super::{BadgeLinks, RegistrationInput, privacy_url};
 use crate::auth::Registration;
 use crate::badges::BadgeKey;
@@ -125,7 +125,9 @@ pub async fn register(
 ) -> AppResult<HttpResponse> {
     let event_id = path.into_inner();
     let input = body.into_inner().into();
-    let outcome = db.write(move |conn| super::register(conn, &badge_key, &event_id, input, Source::StaffApi)).await?;
+    let url = public_url.clone();
+    let outcome =
+        db.write(move |conn| super::register(conn, &badge_key, &url, &event_id, input, Source::StaffApi)).await?;
     Ok(HttpResponse::Created().json(Registered {
         badge: BadgeLinks::new(&public_url.0, &outcome.event_id, &outcome.attendee_id, &outcome.code),
         privacy_url: privacy_url(&public_url.0, &outcome.privacy_token),
@@ -186,20 +188,25 @@ pub async fn list_attendees(
     }))
 }
 
-/// Import participants from CSV (admin or registrar). All or nothing.
-#[utoipa::path(tag = "attendees", security(("bearer" = [])),
+/// Import participants from CSV (admin or registrar). All or nothing; each participant is
+/// sent the registration confirmation unless `send_confirmation=false`.
+#[utoipa::path(tag = "attendees", security(("bearer" = [])), params(ImportQuery),
     request_body(content = String, content_type = "text/csv",
         description = "Header: name,email,company,phone,address,is_adult,share_with_all_partners,share_with_partners,marketing_emails (optional columns may be left out, names in any case; partner ids separated by `;` or `,`). UTF-8, a byte order mark allowed; fields separated by `,` or `;` (read off the header line); yes/no columns take true/false, yes/no or 1/0 in any case, empty for no; rows of nothing but separators are skipped"),
     responses((status = 201, body = ImportResult), (status = 404, body = Problem), (status = 413, body = Problem), (status = 422, description = "Row errors; nothing imported", body = Problem)))]
 #[post("/events/{event_id}/attendees/import")]
+#[expect(clippy::too_many_arguments, reason = "a handler names each extractor it uses; a struct would hide them")]
 pub async fn import(
     db: web::Data<Db>,
     badge_key: web::Data<BadgeKey>,
+    public_url: web::Data<PublicUrl>,
     _auth: Auth<Registration>,
     path: web::Path<String>,
+    query: web::Query<ImportQuery>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
+    let send_confirmation = query.send_confirmation()?;
     let is_csv = req.mime_type().ok().flatten().is_some_and(|m| m.essence_str() == "text/csv");
     if !is_csv {
         return Err(AppError::UnsupportedMediaType("the body must be text/csv".into()));
@@ -207,7 +214,9 @@ pub async fn import(
     let mut raw = payload.into_inner();
     let body = crate::http::json::read_body(&req, &mut raw, IMPORT_BODY_LIMIT).await?.freeze();
     let event_id = path.into_inner();
-    let imported = db.write(move |conn| super::import::import(conn, &badge_key, &event_id, &body)).await?;
+    let imported = db
+        .write(move |conn| super::import::import(conn, &badge_key, &public_url, &event_id, &body, send_confirmation))
+        .await?;
     let imported = match imported {
         Ok(count) => count,
         Err(refused) => return Ok(refused_response(refused)),

@@ -4,17 +4,18 @@
 use std::collections::HashSet;
 
 use diesel::prelude::*;
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::{Prepared, RegistrationInput, prepare, store, validate};
 use crate::badges::BadgeKey;
+use crate::config::PublicUrl;
 use crate::consent::Source;
 use crate::contact::Contact;
 use crate::db::DbConn;
 use crate::db::schema::attendees;
 use crate::error::{AppResult, FieldError};
-use crate::{events, partners};
+use crate::{events, mail, partners};
 
 pub const IMPORT_BODY_LIMIT: usize = 64 * 1024 * 1024;
 const COLUMNS: [&str; 9] = [
@@ -42,6 +43,23 @@ pub struct Refused {
 impl From<Vec<FieldError>> for Refused {
     fn from(errors: Vec<FieldError>) -> Refused {
         Refused { errors, stopped_early: false }
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ImportQuery {
+    /// `false`: queue no confirmation mail (the participants were told otherwise). Default `true`.
+    #[param(value_type = Option<bool>)]
+    pub send_confirmation: Option<String>,
+}
+
+impl ImportQuery {
+    pub fn send_confirmation(&self) -> AppResult<bool> {
+        match self.send_confirmation.as_deref().map(parse_bool) {
+            None => Ok(true),
+            Some(Some(b)) => Ok(b),
+            Some(None) => Err(crate::error::AppError::field("send_confirmation", "must be true or false")),
+        }
     }
 }
 
@@ -223,9 +241,17 @@ fn existing_emails(conn: &mut DbConn, event_id: &str, emails: &[&str]) -> AppRes
 
 /// Imports a CSV file of participants into an event, all or nothing: a file with any
 /// error imports nobody and answers its errors.
-pub fn import(conn: &mut DbConn, key: &BadgeKey, event_id: &str, body: &[u8]) -> AppResult<Result<usize, Refused>> {
+pub fn import(
+    conn: &mut DbConn,
+    key: &BadgeKey,
+    public_url: &PublicUrl,
+    event_id: &str,
+    body: &[u8],
+    send_confirmation: bool,
+) -> AppResult<Result<usize, Refused>> {
     let event = events::find(conn, event_id)?;
-    let partner_ids: Vec<String> = partners::list_for_event(conn, &event.id)?.into_iter().map(|p| p.id).collect();
+    let partner_rows = partners::list_for_event(conn, &event.id)?;
+    let partner_ids: Vec<String> = partner_rows.iter().map(|p| p.id.clone()).collect();
     let rows = match parse(body, &partner_ids) {
         Ok(rows) => rows,
         Err(refused) => return Ok(Err(refused)),
@@ -248,6 +274,11 @@ pub fn import(conn: &mut DbConn, key: &BadgeKey, event_id: &str, body: &[u8]) ->
         rows.into_iter().map(|r| prepare(key, &event, r, Source::Import)).collect::<AppResult<_>>()?;
     let count = prepared.len();
     store(conn, &prepared)?;
+    if send_confirmation {
+        let confirmations: Vec<mail::NewMail> =
+            prepared.iter().map(|p| super::confirmation_mail(public_url, &event, &partner_rows, p)).collect();
+        mail::enqueue_many(conn, &mail::OutboxKey::from_badge_key(key)?, &confirmations)?;
+    }
     // PostgreSQL plans the gate's queries from table statistics; after a bulk load they are
     // stale (or absent) until autovacuum runs, and the first export would take minutes
     // instead of seconds.

@@ -12,12 +12,15 @@ use utoipa::ToSchema;
 
 use crate::auth::secrets::{random_token, sha256_hex};
 use crate::badges::{self, BadgeCode, BadgeKey};
+use crate::config::PublicUrl;
 use crate::consent::{self, Source};
 use crate::contact::{self, Contact, ValidContact};
 use crate::db::schema::{attendees, badges as badges_t, consents};
 use crate::db::{DbConn, new_sequential_id, now_ms};
 use crate::error::{AppError, AppResult, FieldError, is_unique_violation};
 use crate::events::EventRow;
+use crate::mail;
+use crate::partners::PartnerRow;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = attendees, treat_none_as_default_value = false)]
@@ -201,20 +204,57 @@ pub struct RegistrationOutcome {
 pub fn register(
     conn: &mut DbConn,
     key: &BadgeKey,
+    public_url: &PublicUrl,
     event_id: &str,
     input: RegistrationInput,
     source: Source,
 ) -> AppResult<RegistrationOutcome> {
     let event = crate::events::find(conn, event_id)?;
-    let partner_ids: Vec<String> =
-        crate::partners::list_for_event(conn, &event.id)?.into_iter().map(|p| p.id).collect();
+    let partners = crate::partners::list_for_event(conn, &event.id)?;
+    let partner_ids: Vec<String> = partners.iter().map(|p| p.id.clone()).collect();
     let valid = validate(&input, &partner_ids).map_err(AppError::Validation)?;
     let prepared = prepare(key, &event, valid, source)?;
     store(conn, std::slice::from_ref(&prepared))?;
+    // In the same transaction: a registration is never stored without its confirmation.
+    let confirmation = confirmation_mail(public_url, &event, &partners, &prepared);
+    mail::enqueue(conn, &mail::OutboxKey::from_badge_key(key)?, &confirmation)?;
     Ok(RegistrationOutcome {
         event_id: event.id,
         attendee_id: prepared.attendee.id,
         code: prepared.code,
         privacy_token: prepared.privacy_token,
     })
+}
+
+/// The confirmation mail of one registration, from the opt-ins stored with it: the badge,
+/// the privacy link, and what the participant chose.
+pub fn confirmation_mail(
+    public_url: &PublicUrl,
+    event: &EventRow,
+    partners: &[PartnerRow],
+    prepared: &Prepared,
+) -> mail::NewMail {
+    let a = &prepared.attendee;
+    let facts = mail::confirmation::Facts {
+        name: a.name.clone(),
+        event: event.name.clone(),
+        privacy_url: privacy_url(&public_url.0, &prepared.privacy_token),
+        badge_payload: prepared.code.payload(),
+        share_with_all: prepared.consents.iter().any(|c| c.partner_id.is_none()),
+        share_with: prepared
+            .consents
+            .iter()
+            .filter_map(|c| c.partner_id.as_deref())
+            .filter_map(|id| partners.iter().find(|p| p.id == id).map(|p| p.name.clone()))
+            .collect(),
+        marketing_emails: a.marketing_emails,
+    };
+    mail::NewMail {
+        kind: mail::MailKind::Confirmation,
+        event_id: Some(event.id.clone()),
+        attendee_id: Some(a.id.clone()),
+        to: a.email.clone(),
+        subject: mail::confirmation::subject(&event.name),
+        body: mail::Body::Confirmation(facts),
+    }
 }

@@ -37,6 +37,14 @@ impl BadgeKey {
         Ok(BadgeCode(code))
     }
 
+    /// A 32-byte key for another purpose, derived so that the badge secret itself is never
+    /// used twice (the outbox seals bodies with one).
+    pub fn derive(&self, purpose: &[u8]) -> AppResult<[u8; 32]> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).map_err(AppError::internal)?;
+        mac.update(purpose);
+        Ok(mac.finalize().into_bytes().into())
+    }
+
     /// The participant's unsubscribe token: derived, so the server can show it again, and
     /// opaque (no personal data). The same key serves both: both are server-held secrets
     /// that a database copy must not reveal.

@@ -410,7 +410,7 @@ fn run_migrations(conn: &mut DbConn) -> Result<(), String> {
 }
 
 /// The tables whose rows ever carry personal data: contact fields, partners' notes and
-/// answers, staff notes on requests, incident narratives.
+/// answers, staff notes on requests, incident narratives, outgoing mail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PersonalTable {
     Attendees,
@@ -419,16 +419,19 @@ pub enum PersonalTable {
     Requests,
     Incidents,
     IncidentUpdates,
+    /// Recipient addresses and sealed bodies of outgoing mail.
+    MailOutbox,
 }
 
 impl PersonalTable {
-    pub const ALL: [PersonalTable; 6] = [
+    pub const ALL: [PersonalTable; 7] = [
         PersonalTable::Attendees,
         PersonalTable::Scans,
         PersonalTable::Leads,
         PersonalTable::Requests,
         PersonalTable::Incidents,
         PersonalTable::IncidentUpdates,
+        PersonalTable::MailOutbox,
     ];
 
     pub fn table_name(self) -> &'static str {
@@ -439,6 +442,7 @@ impl PersonalTable {
             PersonalTable::Requests => "requests",
             PersonalTable::Incidents => "incidents",
             PersonalTable::IncidentUpdates => "incident_updates",
+            PersonalTable::MailOutbox => "mail_outbox",
         }
     }
 }

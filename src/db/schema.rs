@@ -243,6 +243,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    mail_outbox (id) {
+        id -> Text,
+        event_id -> Nullable<Text>,
+        attendee_id -> Nullable<Text>,
+        kind -> Text,
+        recipient -> Text,
+        subject -> Text,
+        body -> Nullable<Text>,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> BigInt,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<BigInt>,
+        last_error -> Nullable<Text>,
+        created_at -> BigInt,
+        sent_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(partners -> events (event_id));
 diesel::joinable!(attendees -> events (event_id));
 diesel::joinable!(badges -> attendees (attendee_id));

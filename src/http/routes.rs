@@ -13,7 +13,8 @@ use utoipa_actix_web::{AppExt, UtoipaApp, scope};
 use crate::http::ops;
 use crate::web::{me, register};
 use crate::{
-    attendees, auth, badges, consent, events, exports, incidents, leads, ledger, partners, rights, scans, security,
+    attendees, auth, badges, consent, events, exports, incidents, leads, ledger, mail, partners, rights, scans,
+    security,
 };
 
 /// `/api/v1`: the staff, partner, phone and participant API.
@@ -69,7 +70,9 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .service(incidents::handlers::patch_incident)
         .service(incidents::handlers::add_update)
         .service(incidents::handlers::get_report)
-        .service(incidents::handlers::affected_csv);
+        .service(incidents::handlers::affected_csv)
+        .service(mail::handlers::list_mail)
+        .service(mail::handlers::resend_mail);
 }
 
 /// Liveness and readiness, outside `/api/v1`.

@@ -289,6 +289,9 @@ pub fn erase(conn: &mut DbConn, attendee_id: &str) -> AppResult<ErasureResult> {
         if requests::clear_notes(conn, attendee_id)? > 0 {
             touched.push(PersonalTable::Requests);
         }
+        if crate::mail::forget_attendee(conn, attendee_id)? > 0 {
+            touched.push(PersonalTable::MailOutbox);
+        }
         let needles = [a.name.as_str(), a.email.as_str(), a.phone.as_deref().unwrap_or("")];
         let (incidents_changed, updates_changed) = crate::incidents::redact_participant(conn, &needles)?;
         if incidents_changed > 0 {

@@ -184,8 +184,9 @@ pub async fn submit(
     }
     let event_name = event.name.clone();
     let (event_id, registration) = (event.id.clone(), input.clone());
+    let url = public_url.clone();
     let registered = db
-        .write(move |conn| crate::attendees::register(conn, &badge_key, &event_id, registration, Source::WebForm))
+        .write(move |conn| crate::attendees::register(conn, &badge_key, &url, &event_id, registration, Source::WebForm))
         .await;
     match registered {
         Ok(outcome) => {

@@ -122,6 +122,15 @@ impl Uses<'_> {
 }
 
 impl<'ast> Visit<'ast> for Uses<'_> {
+    /// Unit-test modules (`#[cfg(test)]`) are not part of the floor plan.
+    fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
+        let is_test =
+            m.attrs.iter().any(|a| a.path().is_ident("cfg") && a.parse_args::<syn::Ident>().is_ok_and(|i| i == "test"));
+        if !is_test {
+            syn::visit::visit_item_mod(self, m);
+        }
+    }
+
     fn visit_item_use(&mut self, u: &'ast syn::ItemUse) {
         self.use_tree(&mut Vec::new(), &u.tree);
     }

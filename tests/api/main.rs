@@ -21,6 +21,7 @@ mod foundation;
 mod gate_property;
 mod hostile_input;
 mod incidents;
+mod mail;
 mod openapi;
 mod registration;
 mod rights;

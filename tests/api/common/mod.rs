@@ -2,6 +2,8 @@
 //! (a SQLite temp file, or a fresh PostgreSQL database that is dropped afterwards).
 #![allow(dead_code)]
 
+pub mod smtp;
+
 use std::io::Write;
 
 use badgegate::app::Application;
@@ -70,6 +72,19 @@ fn replace_db_name(url: &str, name: &str) -> String {
     out
 }
 
+/// The settings every test starts from. The per-IP limits are raised so far that no
+/// scenario meets them (every request comes from 127.0.0.1); the scenarios about those
+/// limits set them again.
+fn test_settings(data_dir: &std::path::Path) -> Settings {
+    let mut settings = Settings::for_data_dir(data_dir.to_path_buf());
+    settings.db_pool_size = 4;
+    settings.hash_concurrency = Some(2);
+    settings.login_limit = 1_000_000;
+    settings.register_limit = 1_000_000;
+    settings.privacy_limit = 1_000_000;
+    settings
+}
+
 /// Says so on the real stderr (not captured by the test harness) when PostgreSQL is off.
 pub fn postgres_url_or_skip(test: &str) -> Option<String> {
     match std::env::var("BADGEGATE_TEST_POSTGRES_URL") {
@@ -86,17 +101,10 @@ impl TestApp {
         Self::spawn_with(backend, |_| {}).await
     }
 
-    /// Like `spawn`, with settings changed by `configure` last. The per-IP limits are raised
-    /// so far that no scenario meets them (every request comes from 127.0.0.1); the
-    /// scenarios about those limits set them again.
+    /// Like `spawn`, with the test settings (see `test_settings`) changed by `configure` last.
     pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Settings)) -> TestApp {
         let data_dir = tempfile::tempdir().unwrap();
-        let mut settings = Settings::for_data_dir(data_dir.path().to_path_buf());
-        settings.db_pool_size = 4;
-        settings.hash_concurrency = Some(2);
-        settings.login_limit = 1_000_000;
-        settings.register_limit = 1_000_000;
-        settings.privacy_limit = 1_000_000;
+        let mut settings = test_settings(data_dir.path());
         let mut pg = None;
         let database_url = match backend {
             Backend::Sqlite => format!("sqlite://{}", data_dir.path().join("test.db").display()),
@@ -123,6 +131,20 @@ impl TestApp {
             pg,
             server: handle,
         }
+    }
+
+    /// Stops the service and starts it again on the same data directory and database, with
+    /// the test settings changed by `configure` (as a restart with new settings would).
+    pub async fn restart_with(&mut self, configure: impl FnOnce(&mut Settings)) {
+        self.server.stop(true).await;
+        let mut settings = test_settings(self.data_dir.path());
+        settings.database_url = Some(self.database_url.clone());
+        configure(&mut settings);
+        let app = Application::build(settings).await.unwrap();
+        self.url = app.public_url().to_string();
+        let server = app.into_server();
+        self.server = server.handle();
+        actix_web::rt::spawn(server);
     }
 
     pub fn db(&self) -> Db {

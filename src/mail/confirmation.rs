@@ -1,0 +1,79 @@
+//! The confirmation a participant receives on registration: the badge inline, its
+//! fallback code, the event, the privacy link and what they opted in to.
+
+use html_escape::encode_text as esc;
+use serde::{Deserialize, Serialize};
+
+use super::rendered::Rendered;
+use crate::badges::BadgeCode;
+
+/// What the confirmation says, taken at registration.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Facts {
+    pub name: String,
+    pub event: String,
+    pub privacy_url: String,
+    pub badge_payload: String,
+    pub share_with_all: bool,
+    /// Names of the partners opted in to one by one.
+    pub share_with: Vec<String>,
+    pub marketing_emails: bool,
+}
+
+/// The subject names the event only: subjects show on lock screens and in server logs.
+pub fn subject(event_name: &str) -> String {
+    format!("Your badge for {event_name}")
+}
+
+const TRANSACTIONAL: &str = "This is a transactional message: it is sent because you registered, \
+    whatever you chose about e-mails on future events.";
+
+fn choices(f: &Facts) -> Vec<String> {
+    let yes_no = |b: bool| if b { "yes" } else { "no" };
+    vec![
+        format!("Share your contact details with all partners of this event: {}", yes_no(f.share_with_all)),
+        format!(
+            "Share your contact details with these partners: {}",
+            if f.share_with.is_empty() { "none".to_string() } else { f.share_with.join(", ") }
+        ),
+        format!("E-mails about future events: {}", yes_no(f.marketing_emails)),
+    ]
+}
+
+pub fn render(f: &Facts) -> Rendered {
+    let fallback = BadgeCode::readings(&f.badge_payload).first().map(BadgeCode::fallback).unwrap_or_default();
+    let link = &f.privacy_url;
+    let choices = choices(f);
+    let text = format!(
+        "Hello {name},\n\n\
+         you are registered for {event}.\n\n\
+         Your badge is the QR code in this message: show it at the entrance and at partners' booths. \
+         If a camera cannot read it, the code is:\n\n    {fallback}\n\n\
+         A partner who scans your badge at the event receives your contact details.\n\n\
+         Your personal privacy page, where you can see who received your data, change your choices \
+         and withdraw at any time (keep this link private):\n\n    {link}\n\n\
+         What you chose:\n{choices}\n\n\
+         {TRANSACTIONAL}\n",
+        name = f.name,
+        event = f.event,
+        choices = choices.iter().map(|c| format!("- {c}")).collect::<Vec<_>>().join("\n"),
+    );
+    let html = format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{title}</title></head><body>\
+         <p>Hello {name},</p><p>you are registered for <strong>{event}</strong>.</p>\
+         <p>Show this badge at the entrance and at partners' booths:</p>\
+         <p><img src=\"cid:badge\" alt=\"Your badge (QR code)\" width=\"240\" height=\"240\"></p>\
+         <p>If a camera cannot read it, the code is <code>{fallback}</code>.</p>\
+         <p>A partner who scans your badge at the event receives your contact details.</p>\
+         <p>Your personal privacy page, where you can see who received your data, change your choices \
+         and withdraw at any time (keep this link private): <a href=\"{link}\">{link}</a></p>\
+         <p>What you chose:</p><ul>{choices}</ul><p><small>{TRANSACTIONAL}</small></p></body></html>",
+        title = esc(&subject(&f.event)),
+        name = esc(&f.name),
+        event = esc(&f.event),
+        fallback = esc(&fallback),
+        link = html_escape::encode_double_quoted_attribute(link),
+        choices = choices.iter().map(|c| format!("<li>{}</li>", esc(c))).collect::<String>(),
+    );
+    Rendered { text, html, badge_payload: Some(f.badge_payload.clone()) }
+}

@@ -1,0 +1,217 @@
+//! The mail channel: a durable outbox in the database, a worker that delivers it over SMTP
+//! (or into `.eml` files when no SMTP server is configured), and the messages themselves.
+//!
+//! Any core function queues a message with [`enqueue`] (or [`enqueue_many`]) on the
+//! connection of its own write transaction: the message exists exactly when the action that
+//! caused it was committed. Delivery happens later, in [`worker`].
+//!
+//! Delivery is at least once. The worker records a message as sent only after the SMTP
+//! server accepted it, for a whole claimed batch (at most 64 messages) in one transaction.
+//! A crash of the process (or a lost database connection) between that acceptance and
+//! the update leaves the batch `sending` under a lease; once the lease expires (10
+//! minutes) those messages are sent again. Each copy carries the same `Message-ID`
+//! (`<outbox id@sender domain>`), so mail programs and the recipient's server can
+//! recognise it as a duplicate. A graceful stop finishes and records the current batch. Nothing else is
+//! ever sent twice: a claim takes a lease in the database (with `FOR UPDATE SKIP LOCKED`
+//! on PostgreSQL), so instances sharing one database never hold the same message at once.
+
+pub mod confirmation;
+pub mod handlers;
+pub mod message;
+pub mod rendered;
+pub mod seal;
+pub mod transport;
+pub mod worker;
+
+use diesel::prelude::*;
+
+use crate::db::schema::mail_outbox;
+use crate::db::{DbConn, new_sequential_id, now_ms};
+use crate::error::{AppError, AppResult};
+
+pub use message::{Body, MailKind, MailStatus, NewMail};
+pub use rendered::Rendered;
+pub use seal::OutboxKey;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = mail_outbox, treat_none_as_default_value = false)]
+pub struct MailRow {
+    pub id: String,
+    pub event_id: Option<String>,
+    pub attendee_id: Option<String>,
+    pub kind: MailKind,
+    pub recipient: String,
+    pub subject: String,
+    pub body: Option<String>,
+    pub status: MailStatus,
+    pub attempts: i32,
+    pub next_attempt_at: i64,
+    pub lease_owner: Option<String>,
+    pub lease_until: Option<i64>,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub sent_at: Option<i64>,
+}
+
+/// A message as staff see it: no recipient address and no body.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = mail_outbox)]
+pub struct MailSummary {
+    pub id: String,
+    pub event_id: Option<String>,
+    pub attendee_id: Option<String>,
+    pub kind: MailKind,
+    pub subject: String,
+    pub status: MailStatus,
+    pub attempts: i32,
+    pub next_attempt_at: i64,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub sent_at: Option<i64>,
+}
+
+fn row_for(key: &OutboxKey, mail: &NewMail, now: i64) -> AppResult<MailRow> {
+    Ok(MailRow {
+        id: new_sequential_id(),
+        event_id: mail.event_id.clone(),
+        attendee_id: mail.attendee_id.clone(),
+        kind: mail.kind,
+        recipient: mail.to.clone(),
+        subject: mail.subject.clone(),
+        body: Some(key.seal(&mail.body)?),
+        status: MailStatus::Queued,
+        attempts: 0,
+        next_attempt_at: now,
+        lease_owner: None,
+        lease_until: None,
+        last_error: None,
+        created_at: now,
+        sent_at: None,
+    })
+}
+
+/// Queues one message in the caller's transaction; returns its outbox id.
+pub fn enqueue(conn: &mut DbConn, key: &OutboxKey, mail: &NewMail) -> AppResult<String> {
+    let row = row_for(key, mail, now_ms())?;
+    diesel::insert_into(mail_outbox::table).values(&row).execute(conn)?;
+    Ok(row.id)
+}
+
+/// Queues many messages in the caller's transaction, in multi-row inserts.
+pub fn enqueue_many(conn: &mut DbConn, key: &OutboxKey, mails: &[NewMail]) -> AppResult<()> {
+    let now = now_ms();
+    let rows: Vec<MailRow> = mails.iter().map(|m| row_for(key, m, now)).collect::<AppResult<_>>()?;
+    // 15 columns: 500 rows stay under SQLite's bound-parameter limit.
+    for chunk in rows.chunks(500) {
+        crate::on_backend!(conn, |c| diesel::insert_into(mail_outbox::table).values(chunk).execute(c))?;
+    }
+    Ok(())
+}
+
+/// One event's messages, newest first, optionally of one status; `(page, total)`.
+pub fn list_for_event(
+    conn: &mut DbConn,
+    event_id: &str,
+    status: Option<MailStatus>,
+    offset: i64,
+    limit: i64,
+) -> AppResult<(Vec<MailSummary>, i64)> {
+    let mut query = mail_outbox::table.filter(mail_outbox::event_id.eq(event_id)).into_boxed();
+    let mut count = mail_outbox::table.filter(mail_outbox::event_id.eq(event_id)).into_boxed();
+    if let Some(status) = status {
+        query = query.filter(mail_outbox::status.eq(status));
+        count = count.filter(mail_outbox::status.eq(status));
+    }
+    let total: i64 = count.count().get_result(conn)?;
+    let items = query
+        .order((mail_outbox::created_at.desc(), mail_outbox::id.desc()))
+        .offset(offset)
+        .limit(limit)
+        .select(MailSummary::as_select())
+        .load(conn)?;
+    Ok((items, total))
+}
+
+fn summary(conn: &mut DbConn, id: &str) -> AppResult<MailSummary> {
+    mail_outbox::table.find(id).select(MailSummary::as_select()).first(conn).optional()?.ok_or(AppError::NotFound)
+}
+
+/// Sends a message of the event again, in the caller's write transaction. A failed message
+/// goes back to the queue with its retries counted afresh (same id, same `Message-ID`: it
+/// never arrived). A sent one is queued as a new message (new id and `Message-ID`: it is
+/// a second copy the recipient asked for). One still queued or sending is left alone.
+pub fn resend(conn: &mut DbConn, event_id: &str, id: &str) -> AppResult<MailSummary> {
+    let row: MailRow = mail_outbox::table
+        .find(id)
+        .filter(mail_outbox::event_id.eq(event_id))
+        .select(MailRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(AppError::NotFound)?;
+    let now = now_ms();
+    match row.status {
+        MailStatus::Queued | MailStatus::Sending => {
+            Err(AppError::Conflict("this message is already waiting for delivery".into()))
+        }
+        _ if row.body.is_none() => Err(AppError::Conflict("this message's content was erased".into())),
+        MailStatus::Failed => {
+            diesel::update(mail_outbox::table.find(id))
+                .set((
+                    mail_outbox::status.eq(MailStatus::Queued),
+                    mail_outbox::attempts.eq(0),
+                    mail_outbox::next_attempt_at.eq(now),
+                    mail_outbox::lease_owner.eq(None::<String>),
+                    mail_outbox::lease_until.eq(None::<i64>),
+                ))
+                .execute(conn)?;
+            summary(conn, id)
+        }
+        MailStatus::Sent => {
+            let copy = MailRow {
+                id: new_sequential_id(),
+                status: MailStatus::Queued,
+                attempts: 0,
+                next_attempt_at: now,
+                lease_owner: None,
+                lease_until: None,
+                last_error: None,
+                created_at: now,
+                sent_at: None,
+                ..row
+            };
+            diesel::insert_into(mail_outbox::table).values(&copy).execute(conn)?;
+            summary(conn, &copy.id)
+        }
+    }
+}
+
+/// Erasure of a participant, in the caller's transaction: unsent messages about them are
+/// deleted, sent ones keep only their skeleton (kind, status, times) for the staff list.
+/// Returns how many rows changed, so the caller knows whether the table needs a scrub.
+pub fn forget_attendee(conn: &mut DbConn, attendee_id: &str) -> AppResult<usize> {
+    let deleted = diesel::delete(
+        mail_outbox::table
+            .filter(mail_outbox::attendee_id.eq(attendee_id))
+            .filter(mail_outbox::status.ne(MailStatus::Sent)),
+    )
+    .execute(conn)?;
+    let cleared = diesel::update(
+        mail_outbox::table.filter(mail_outbox::attendee_id.eq(attendee_id)).filter(mail_outbox::body.is_not_null()),
+    )
+    .set((mail_outbox::body.eq(None::<String>), mail_outbox::recipient.eq("(erased)")))
+    .execute(conn)?;
+    Ok(deleted.saturating_add(cleared))
+}
+
+/// A page of an event's outgoing mail, newest first, without bodies or addresses.
+pub fn list_page(
+    conn: &mut DbConn,
+    event_id: &str,
+    status: Option<MailStatus>,
+    paging: &crate::paging::PageQuery,
+) -> AppResult<crate::paging::Page<MailSummary>> {
+    let (page, per_page) = paging.resolve()?;
+    crate::events::find(conn, event_id)?;
+    let (items, total) = list_for_event(conn, event_id, status, (page - 1) * per_page, per_page)?;
+    Ok(crate::paging::Page { items, total, page, per_page })
+}
