@@ -46,6 +46,7 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .service(leads::handlers::list_leads)
         .service(leads::handlers::get_lead)
         .service(exports::handlers::export_csv)
+        .service(exports::handlers::export_xlsx)
         .service(ledger::handlers::list_disclosures)
         .service(rights::handlers::get_me)
         .service(rights::handlers::patch_me)
