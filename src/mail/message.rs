@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::confirmation;
 use super::rendered::Rendered;
+use super::{breach, confirmation, reminder};
 use crate::db::text_enum;
 
 text_enum! {
@@ -27,15 +27,25 @@ text_enum! {
     pub enum MailKind {
         /// The participant's badge and privacy link, after registration.
         Confirmation = "confirmation",
+        /// The badge and a new privacy link again: asked for on the resend form, or the
+        /// registration form was sent again for a registered address.
+        Reminder = "reminder",
+        /// The notice of a security incident to a participant whose data it exposed.
+        BreachNotice = "breach_notice",
+        /// News about future events, to participants who asked for it. Nothing sends it yet;
+        /// the transport already gives it the RFC 8058 one-click unsubscribe headers.
+        Marketing = "marketing",
     }
 }
 
 impl MailKind {
-    /// Transactional mail is sent because of something the recipient did, whatever their
-    /// marketing choice; every kind so far is.
+    /// Transactional mail is sent because of something the recipient did (or must be told),
+    /// whatever their marketing choice; its text says so. Marketing mail carries
+    /// `List-Unsubscribe` instead.
     pub fn is_transactional(self) -> bool {
         match self {
-            MailKind::Confirmation => true,
+            MailKind::Confirmation | MailKind::Reminder | MailKind::BreachNotice => true,
+            MailKind::Marketing => false,
         }
     }
 }
@@ -49,12 +59,16 @@ impl MailKind {
 #[serde(tag = "template", rename_all = "snake_case")]
 pub enum Body {
     Confirmation(confirmation::Facts),
+    Reminder(reminder::Facts),
+    BreachNotice(breach::Facts),
 }
 
 impl Body {
     pub fn render(&self) -> Rendered {
         match self {
             Body::Confirmation(facts) => confirmation::render(facts),
+            Body::Reminder(facts) => reminder::render(facts),
+            Body::BreachNotice(facts) => breach::render(facts),
         }
     }
 }
