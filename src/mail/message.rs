@@ -85,3 +85,70 @@ pub struct NewMail {
     pub subject: String,
     pub body: Body,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One body of every template.
+    fn every_body() -> Vec<(MailKind, Body)> {
+        vec![
+            (
+                MailKind::Confirmation,
+                Body::Confirmation(confirmation::Facts {
+                    name: "Ann".into(),
+                    event: "Expo".into(),
+                    privacy_url: "https://x/me/t".into(),
+                    badge_payload: "BG1-X".into(),
+                    share_with_all: true,
+                    share_with: Vec::new(),
+                    marketing_emails: false,
+                    confirm_url: Some("https://x/e/expo/confirm/c".into()),
+                }),
+            ),
+            (
+                MailKind::Reminder,
+                Body::Reminder(reminder::Facts {
+                    reason: reminder::Reason::Requested,
+                    name: "Ann".into(),
+                    event: "Expo".into(),
+                    privacy_url: "https://x/me/t".into(),
+                    badge_payload: None,
+                    confirm_url: None,
+                }),
+            ),
+            (
+                MailKind::BreachNotice,
+                Body::BreachNotice(breach::Facts {
+                    name: "Ann".into(),
+                    event: "Expo".into(),
+                    what_happened: "A laptop was stolen.".into(),
+                    exposed: vec![breach::Exposed { recipient: "Acme".into(), fields: vec!["email".into()] }],
+                    contact: "privacy@x".into(),
+                    resend_url: "https://x/e/expo/resend".into(),
+                }),
+            ),
+        ]
+    }
+
+    #[test]
+    fn transactional_mail_says_it_is_transactional_in_text_and_html() {
+        for (kind, body) in every_body() {
+            assert!(kind.is_transactional(), "{kind}");
+            let r = body.render();
+            assert!(r.text.contains("This is a transactional message"), "{kind}: {}", r.text);
+            assert!(r.html.contains("This is a transactional message"), "{kind}");
+            assert!(r.list_unsubscribe.is_none(), "{kind}");
+        }
+        assert!(!MailKind::Marketing.is_transactional());
+    }
+
+    #[test]
+    fn the_confirmation_carries_the_double_opt_in_link_only_when_needed() {
+        let (_, body) = every_body().remove(0);
+        assert!(body.render().text.contains("https://x/e/expo/confirm/c"));
+        let Body::Confirmation(mut facts) = body else { return };
+        facts.confirm_url = None;
+        assert!(!Body::Confirmation(facts).render().text.contains("/confirm/"));
+    }
+}
