@@ -34,6 +34,8 @@ fn per_participant(conn: &mut DbConn, i: &IncidentRow) -> AppResult<PerParticipa
         for chunk in ids.into_iter().collect::<Vec<_>>().chunks(500) {
             let rows: Vec<(String, String)> = attendees::table
                 .filter(attendees::id.eq_any(chunk.iter().map(|s| s.as_str())))
+                // Erased participants have no address left to notify.
+                .filter(attendees::erased_at.is_null())
                 .select((attendees::id, attendees::event_id))
                 .load(conn)?;
             map.extend(rows);
