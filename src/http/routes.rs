@@ -11,7 +11,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_actix_web::{AppExt, UtoipaApp, scope};
 
 use crate::http::ops;
-use crate::web::{me, register};
+use crate::web::{confirm, me, register, resend};
 use crate::{
     attendees, auth, badges, consent, events, exports, incidents, leads, ledger, mail, partners, rights, scans,
     security,
@@ -72,6 +72,8 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .service(incidents::handlers::add_update)
         .service(incidents::handlers::get_report)
         .service(incidents::handlers::affected_csv)
+        .service(incidents::handlers::preview_participant_notice)
+        .service(incidents::handlers::send_participant_notice)
         .service(mail::handlers::list_mail)
         .service(mail::handlers::resend_mail);
 }
@@ -97,6 +99,10 @@ macro_rules! pages {
 pages! {
     GET "/e/{slug}/register" => register::form;
     POST "/e/{slug}/register" => register::submit;
+    GET "/e/{slug}/resend" => resend::form;
+    POST "/e/{slug}/resend" => resend::submit;
+    GET "/e/{slug}/confirm/{token}" => confirm::form;
+    POST "/e/{slug}/confirm/{token}" => confirm::confirm;
     GET "/me/{token}" => me::show;
     POST "/me/{token}/withdraw" => me::withdraw;
     POST "/me/{token}/marketing" => me::marketing;

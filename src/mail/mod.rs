@@ -15,9 +15,11 @@
 //! ever sent twice: a claim takes a lease in the database (with `FOR UPDATE SKIP LOCKED`
 //! on PostgreSQL), so instances sharing one database never hold the same message at once.
 
+pub mod breach;
 pub mod confirmation;
 pub mod handlers;
 pub mod message;
+pub mod reminder;
 pub mod rendered;
 pub mod seal;
 pub mod transport;

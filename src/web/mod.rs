@@ -1,8 +1,10 @@
 //! Server-rendered pages for participants. They work without JavaScript and on a phone.
 //! Their routes are listed in `http::routes`.
 
+pub mod confirm;
 pub mod me;
 pub mod register;
+pub mod resend;
 
 /// A page answer. The headers repeat the security middleware's defaults on purpose: a page
 /// may show personal data or carry a personal link, so it states them itself rather than
