@@ -44,7 +44,7 @@ impl PgDatabase {
         let name = format!("bg_test_{}", uuid::Uuid::new_v4().simple());
         let mut conn = PgConnection::establish(admin_url).unwrap();
         diesel::sql_query(format!("CREATE DATABASE \"{name}\"")).execute(&mut conn).unwrap();
-        let url = replace_db_name(admin_url, &name);
+        let url = without_tls(&replace_db_name(admin_url, &name));
         PgDatabase { admin_url: admin_url.to_string(), name, url }
     }
 }
@@ -55,6 +55,19 @@ impl Drop for PgDatabase {
             let _ =
                 diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name)).execute(&mut conn);
         }
+    }
+}
+
+/// Loopback needs no TLS, and libpq's OpenSSL is torn down by `exit()` while pool threads
+/// may still be opening connections when the test process ends (a segfault in an
+/// `r2d2-worker` thread after every test had passed). An explicit `sslmode` is kept.
+fn without_tls(url: &str) -> String {
+    if url.contains("sslmode=") {
+        url.to_string()
+    } else if url.contains('?') {
+        format!("{url}&sslmode=disable")
+    } else {
+        format!("{url}?sslmode=disable")
     }
 }
 
@@ -88,7 +101,7 @@ fn test_settings(data_dir: &std::path::Path) -> Settings {
 /// Says so on the real stderr (not captured by the test harness) when PostgreSQL is off.
 pub fn postgres_url_or_skip(test: &str) -> Option<String> {
     match std::env::var("BADGEGATE_TEST_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
+        Ok(url) if !url.is_empty() => Some(without_tls(&url)),
         _ => {
             let _ = writeln!(std::io::stderr(), "SKIPPED {test} [postgres]: BADGEGATE_TEST_POSTGRES_URL is not set");
             None
@@ -109,7 +122,7 @@ impl TestApp {
         let database_url = match backend {
             Backend::Sqlite => format!("sqlite://{}", data_dir.path().join("test.db").display()),
             Backend::Postgres => {
-                let db = PgDatabase::create(&std::env::var("BADGEGATE_TEST_POSTGRES_URL").unwrap());
+                let db = PgDatabase::create(&without_tls(&std::env::var("BADGEGATE_TEST_POSTGRES_URL").unwrap()));
                 let url = db.url.clone();
                 pg = Some(db);
                 url
