@@ -263,6 +263,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    account_links (token_hash) {
+        token_hash -> Text,
+        user_id -> Text,
+        purpose -> Text,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    deletion_notices (id) {
+        id -> Text,
+        event_id -> Text,
+        partner_id -> Text,
+        attendee_id -> Text,
+        lead_id -> Nullable<Text>,
+        released_name -> Nullable<Text>,
+        reason -> Text,
+        created_at -> BigInt,
+        acknowledged_at -> Nullable<BigInt>,
+        acknowledged_by -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(partners -> events (event_id));
 diesel::joinable!(attendees -> events (event_id));
 diesel::joinable!(badges -> attendees (attendee_id));
@@ -282,4 +308,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     leads,
     exports,
     disclosures,
+    account_links,
+    deletion_notices,
 );

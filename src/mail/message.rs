@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::confirmation;
 use super::rendered::Rendered;
+use super::{accounts, confirmation};
 use crate::db::text_enum;
 
 text_enum! {
@@ -27,6 +27,12 @@ text_enum! {
     pub enum MailKind {
         /// The participant's badge and privacy link, after registration.
         Confirmation = "confirmation",
+        /// A partner user's invitation to choose their password.
+        Invitation = "invitation",
+        /// A password reset link.
+        PasswordReset = "password_reset",
+        /// A partner admin told to delete a participant's data.
+        DeletionNotice = "deletion_notice",
     }
 }
 
@@ -35,7 +41,7 @@ impl MailKind {
     /// marketing choice; every kind so far is.
     pub fn is_transactional(self) -> bool {
         match self {
-            MailKind::Confirmation => true,
+            MailKind::Confirmation | MailKind::Invitation | MailKind::PasswordReset | MailKind::DeletionNotice => true,
         }
     }
 }
@@ -49,12 +55,18 @@ impl MailKind {
 #[serde(tag = "template", rename_all = "snake_case")]
 pub enum Body {
     Confirmation(confirmation::Facts),
+    Invitation(accounts::InvitationFacts),
+    PasswordReset(accounts::ResetFacts),
+    DeletionNotice(accounts::DeletionFacts),
 }
 
 impl Body {
     pub fn render(&self) -> Rendered {
         match self {
             Body::Confirmation(facts) => confirmation::render(facts),
+            Body::Invitation(facts) => accounts::render_invitation(facts),
+            Body::PasswordReset(facts) => accounts::render_reset(facts),
+            Body::DeletionNotice(facts) => accounts::render_deletion(facts),
         }
     }
 }
