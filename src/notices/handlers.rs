@@ -5,17 +5,24 @@ use actix_web::{get, post, web};
 
 use super::{NoticeQuery, NoticeView};
 use crate::auth::{PartnerAdminOnly, Registration};
+use crate::badges::BadgeKey;
 use crate::db::Db;
 use crate::error::{AppResult, Problem};
 use crate::http::auth::Auth;
+use crate::mail::OutboxKey;
 
 /// The deletion notices of the caller's partner, newest first (partner admin).
 #[utoipa::path(tag = "deletion-notices", security(("bearer" = [])),
     responses((status = 200, body = Vec<NoticeView>), (status = 401, body = Problem), (status = 403, body = Problem)))]
 #[get("/deletion-notices")]
-pub async fn list_own(db: web::Data<Db>, auth: Auth<PartnerAdminOnly>) -> AppResult<web::Json<Vec<NoticeView>>> {
+pub async fn list_own(
+    db: web::Data<Db>,
+    badge_key: web::Data<BadgeKey>,
+    auth: Auth<PartnerAdminOnly>,
+) -> AppResult<web::Json<Vec<NoticeView>>> {
     let scope = auth.caller.partner_scope()?;
-    Ok(web::Json(db.read(move |conn| super::for_partner(conn, &scope.partner_id)).await?))
+    let key = OutboxKey::from_badge_key(&badge_key)?;
+    Ok(web::Json(db.read(move |conn| super::for_partner(conn, &key, &scope.partner_id)).await?))
 }
 
 /// Acknowledge a deletion notice once the partner has deleted the participant's data; the
@@ -25,12 +32,15 @@ pub async fn list_own(db: web::Data<Db>, auth: Auth<PartnerAdminOnly>) -> AppRes
 #[post("/deletion-notices/{notice_id}/ack")]
 pub async fn acknowledge(
     db: web::Data<Db>,
+    badge_key: web::Data<BadgeKey>,
     auth: Auth<PartnerAdminOnly>,
     path: web::Path<String>,
 ) -> AppResult<web::Json<NoticeView>> {
     let scope = auth.caller.partner_scope()?;
     let notice_id = path.into_inner();
-    let view = db.write(move |conn| super::acknowledge(conn, &scope.partner_id, &notice_id, &scope.user_id)).await?;
+    let key = OutboxKey::from_badge_key(&badge_key)?;
+    let view =
+        db.write(move |conn| super::acknowledge(conn, &key, &scope.partner_id, &notice_id, &scope.user_id)).await?;
     Ok(web::Json(view))
 }
 
@@ -41,11 +51,13 @@ pub async fn acknowledge(
 #[get("/events/{event_id}/deletion-notices")]
 pub async fn list_for_event(
     db: web::Data<Db>,
+    badge_key: web::Data<BadgeKey>,
     _auth: Auth<Registration>,
     path: web::Path<String>,
     query: web::Query<NoticeQuery>,
 ) -> AppResult<web::Json<Vec<NoticeView>>> {
     let event_id = path.into_inner();
     let query = query.into_inner();
-    Ok(web::Json(db.read(move |conn| super::for_event(conn, &event_id, &query)).await?))
+    let key = OutboxKey::from_badge_key(&badge_key)?;
+    Ok(web::Json(db.read(move |conn| super::for_event(conn, &key, &event_id, &query)).await?))
 }

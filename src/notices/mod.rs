@@ -5,8 +5,9 @@
 //!
 //! A notice names the participant only by what the partner already holds: the lead id
 //! (when the partner has a lead) and the name, only if the disclosure ledger shows the
-//! name was released to that partner. The name is kept on the notice until the partner
-//! acknowledges it, then cleared.
+//! name was released to that partner. The name is kept on the notice, sealed with the
+//! outbox key (the participant's row no longer holds it, and a copy of the database must
+//! not reveal it), until the partner acknowledges the notice; then it is cleared.
 
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -64,19 +65,23 @@ pub struct NoticeView {
     pub acknowledged_at: Option<String>,
 }
 
-impl From<NoticeRow> for NoticeView {
-    fn from(r: NoticeRow) -> Self {
-        NoticeView {
+impl NoticeView {
+    fn open(key: &OutboxKey, r: NoticeRow) -> AppResult<NoticeView> {
+        Ok(NoticeView {
+            released_name: r.released_name.as_deref().map(|sealed| key.open_text(sealed)).transpose()?,
             id: r.id,
             event_id: r.event_id,
             partner_id: r.partner_id,
             lead_id: r.lead_id,
-            released_name: r.released_name,
             reason: r.reason,
             created_at: ms_to_rfc3339(r.created_at),
             acknowledged_at: r.acknowledged_at.map(ms_to_rfc3339),
-        }
+        })
     }
+}
+
+fn open_all(key: &OutboxKey, rows: Vec<NoticeRow>) -> AppResult<Vec<NoticeView>> {
+    rows.into_iter().map(|r| NoticeView::open(key, r)).collect()
 }
 
 /// A partner told to delete.
@@ -152,7 +157,7 @@ pub fn notify(
             partner_id: partner_id.clone(),
             attendee_id: subject.attendee_id.to_string(),
             lead_id,
-            released_name: got_name.then(|| subject.name.to_string()),
+            released_name: got_name.then(|| key.seal_text(subject.name)).transpose()?,
             reason,
             created_at: now,
             acknowledged_at: None,
@@ -171,7 +176,7 @@ pub fn notify(
             partner: partner_name.clone(),
             notice_id: row.id.clone(),
             lead_id: row.lead_id.clone(),
-            released_name: row.released_name.clone(),
+            released_name: got_name.then(|| subject.name.to_string()),
             reason: reason.as_str().to_string(),
         };
         let mails: Vec<mail::NewMail> = admins
@@ -194,18 +199,24 @@ pub fn notify(
 }
 
 /// The notices of the caller's partner, newest first.
-pub fn for_partner(conn: &mut DbConn, partner_id: &str) -> AppResult<Vec<NoticeView>> {
+pub fn for_partner(conn: &mut DbConn, key: &OutboxKey, partner_id: &str) -> AppResult<Vec<NoticeView>> {
     let rows: Vec<NoticeRow> = deletion_notices::table
         .filter(deletion_notices::partner_id.eq(partner_id))
         .order((deletion_notices::created_at.desc(), deletion_notices::id.desc()))
         .select(NoticeRow::as_select())
         .load(conn)?;
-    Ok(rows.into_iter().map(Into::into).collect())
+    open_all(key, rows)
 }
 
 /// The partner acknowledges it has deleted the data; the released name is cleared. Another
 /// partner's notice is not found. Acknowledging twice keeps the first acknowledgement.
-pub fn acknowledge(conn: &mut DbConn, partner_id: &str, notice_id: &str, by: &str) -> AppResult<NoticeView> {
+pub fn acknowledge(
+    conn: &mut DbConn,
+    key: &OutboxKey,
+    partner_id: &str,
+    notice_id: &str,
+    by: &str,
+) -> AppResult<NoticeView> {
     let row: NoticeRow = deletion_notices::table
         .find(notice_id)
         .filter(deletion_notices::partner_id.eq(partner_id))
@@ -223,7 +234,7 @@ pub fn acknowledge(conn: &mut DbConn, partner_id: &str, notice_id: &str, by: &st
             .execute(conn)?;
     }
     let row: NoticeRow = deletion_notices::table.find(notice_id).select(NoticeRow::as_select()).first(conn)?;
-    Ok(row.into())
+    NoticeView::open(key, row)
 }
 
 text_enum! {
@@ -244,7 +255,12 @@ pub struct NoticeQuery {
 }
 
 /// An event's notices for staff: those unacknowledged for more than 7 days, or all.
-pub fn for_event(conn: &mut DbConn, event_id: &str, query: &NoticeQuery) -> AppResult<Vec<NoticeView>> {
+pub fn for_event(
+    conn: &mut DbConn,
+    key: &OutboxKey,
+    event_id: &str,
+    query: &NoticeQuery,
+) -> AppResult<Vec<NoticeView>> {
     let filter = match query.status.as_deref() {
         None => NoticeFilter::Unacknowledged,
         Some(s) => s.parse::<NoticeFilter>().map_err(|_| AppError::field("status", "must be unacknowledged or all"))?,
@@ -258,5 +274,5 @@ pub fn for_event(conn: &mut DbConn, event_id: &str, query: &NoticeQuery) -> AppR
     }
     let rows: Vec<NoticeRow> =
         q.order((deletion_notices::created_at, deletion_notices::id)).select(NoticeRow::as_select()).load(conn)?;
-    Ok(rows.into_iter().map(Into::into).collect())
+    open_all(key, rows)
 }

@@ -179,8 +179,11 @@ async fn an_invitation_link_works_once_and_expires_and_no_api_takes_a_chosen_pas
     };
     let res = app.post(&w.admin, &format!("{users}/{late_id}/invitation"), &json!({})).await;
     assert_eq!(res.status(), StatusCode::ACCEPTED);
-    let fresh = link_token(&link_in(&nth_mail_to(&smtp, late, 2).await, &app.url, "invite"));
-    assert_ne!(fresh, late_token);
+    nth_mail_to(&smtp, late, 2).await;
+    // Maildir file names do not keep the order of arrival: take the link that is new.
+    let tokens: Vec<String> =
+        texts_to(&smtp, late).iter().map(|(_, text)| link_token(&link_in(text, &app.url, "invite"))).collect();
+    let fresh = tokens.iter().find(|t| **t != late_token).expect("a new link").clone();
     assert_eq!(accept(&app, &fresh, PASSWORD).await.status(), StatusCode::NO_CONTENT);
     assert_eq!(app.login(late, PASSWORD).await.status(), StatusCode::OK);
 }
@@ -386,8 +389,8 @@ async fn deletion_notices_reach_only_partners_that_received_the_data_and_name_on
     let bob_privacy = bob["privacy_url"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
     let res = app.post(&bob_privacy, "/api/v1/me/withdrawals", &json!({"partner_id": w.globex})).await;
     assert_eq!(res.status(), StatusCode::CREATED);
-    let to_globex = nth_notice_to(&smtp, &globex_admin_email, 2).await;
-    assert!(to_globex.contains("withdrawn"), "{to_globex}");
+    nth_notice_to(&smtp, &globex_admin_email, 2).await;
+    assert!(notices_to(&smtp, &globex_admin_email).iter().any(|t| t.contains("withdrawn")));
     let acme_list: Value = app.get(w.acme_admin(), "/api/v1/deletion-notices").await.json().await.unwrap();
     assert_eq!(acme_list.as_array().unwrap().len(), 1, "Acme is not told about Bob");
     let globex_list: Value = app.get(w.token(Who::GlobexAdmin), "/api/v1/deletion-notices").await.json().await.unwrap();

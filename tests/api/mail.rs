@@ -111,7 +111,15 @@ async fn the_confirmation_carries_the_badge_the_privacy_link_and_the_choices(bac
     let raw = smtp.wait_for_to("ann@example.org", 1).await;
     let mail = mailparse::parse_mail(&raw[0]).unwrap();
 
-    let sent = mail_list(&app, &w.admin, &w.event, "sent").await;
+    // The batch's outcome is recorded just after the server accepted it.
+    let mut sent = mail_list(&app, &w.admin, &w.event, "sent").await;
+    for _ in 0..100 {
+        if !sent.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        sent = mail_list(&app, &w.admin, &w.event, "sent").await;
+    }
     assert_eq!(sent.len(), 1);
     let id = sent[0]["id"].as_str().unwrap();
     assert_eq!(sent[0]["kind"], "confirmation");

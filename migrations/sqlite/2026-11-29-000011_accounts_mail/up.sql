@@ -12,7 +12,7 @@ CREATE INDEX account_links_user ON account_links(user_id, purpose);
 
 -- A partner told to delete what it received about a participant (erasure or withdrawal).
 -- `released_name` is the name as the partner received it (NULL if the name was never
--- released to it); it is cleared when the partner acknowledges the notice.
+-- released to it), sealed like outbox bodies; it is cleared when the partner acknowledges.
 CREATE TABLE deletion_notices (
     id TEXT PRIMARY KEY NOT NULL,
     event_id TEXT NOT NULL REFERENCES events(id),
