@@ -161,3 +161,29 @@ pub fn render_deletion(f: &DeletionFacts) -> Rendered {
     );
     Rendered { text, html, badge_payload: None }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(name: Option<&str>, lead: Option<&str>) -> DeletionFacts {
+        DeletionFacts {
+            event: "Expo".into(),
+            partner: "Acme".into(),
+            notice_id: "n-1".into(),
+            lead_id: lead.map(str::to_string),
+            released_name: name.map(str::to_string),
+            reason: "erasure".into(),
+        }
+    }
+
+    #[test]
+    fn a_deletion_notice_names_only_what_the_partner_received() {
+        let with = render_deletion(&facts(Some("Ann <Lee>"), Some("lead-7")));
+        assert!(with.text.contains("Name: Ann <Lee>") && with.text.contains("Lead id: lead-7"));
+        assert!(with.html.contains("Ann &lt;Lee&gt;"), "escaped in HTML");
+        let without = render_deletion(&facts(None, Some("lead-7")));
+        assert!(!without.text.contains("Name:") && !without.html.contains("Name:"));
+        assert!(without.badge_payload.is_none());
+    }
+}
