@@ -4,7 +4,7 @@
     scripts/bench.py import  [--backend sqlite|postgres] [--rows 50000]
     scripts/bench.py scans   [--backend ...] [--badges 100000] [--duration 20] [--phones 2]
                              [--client-ids v7|v4] [--overlap]
-    scripts/bench.py export  [--backend ...] [--leads 100000]
+    scripts/bench.py export  [--backend ...] [--leads 100000] [--xlsx]
 
 Each run starts its own server (fresh data dir; for PostgreSQL a fresh database that is
 dropped afterwards), talks to it on 127.0.0.1 only, prints figures and stops it.
@@ -27,6 +27,7 @@ import threading
 import time
 import urllib.request
 import uuid
+import zipfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # BADGEGATE_BENCH_BIN runs another build (e.g. an older commit's) with the same commands.
@@ -339,7 +340,8 @@ def bench_export(args):
         import_rows(srv, event, args.leads, share_all=True)
         token = partner_token(srv, event, partner, "partner_admin")
         time.sleep(1)
-        req = urllib.request.Request(srv.url + "/api/v1/leads/export.csv",
+        path = "/api/v1/leads/export." + ("xlsx" if args.xlsx else "csv")
+        req = urllib.request.Request(srv.url + path,
                                      headers={"authorization": "Bearer " + token})
         with PeakRss(srv.proc.pid) as mem:
             start = time.perf_counter()
@@ -355,10 +357,15 @@ def bench_export(args):
         idle, peak = mem.idle, mem.peak
         body = b"".join(chunks)
         size = len(body)
-        rows = sum(1 for _ in csv.reader(io.StringIO(body.decode()))) - 1
+        if args.xlsx:
+            with zipfile.ZipFile(io.BytesIO(body)) as z:
+                rows = z.read("xl/worksheets/sheet1.xml").count(b"<row ") - 1
+        else:
+            rows = sum(1 for _ in csv.reader(io.StringIO(body.decode()))) - 1
         ledger = srv.count("disclosures")
         assert rows == ledger, (rows, ledger)
-        print(f"export [{args.backend}]: {rows} rows ({size / 1e6:.1f} MB) in {elapsed:.2f} s = "
+        kind = "xlsx" if args.xlsx else "export"
+        print(f"{kind} [{args.backend}]: {rows} rows ({size / 1e6:.1f} MB) in {elapsed:.2f} s = "
               f"{rows / elapsed:,.0f} rows/s; time to first byte {ttfb * 1000:.0f} ms; server RSS idle "
               f"{idle / 1024:.0f} MiB, peak {peak / 1024:.0f} MiB (+{(peak - idle) / 1024:.1f} MiB); "
               f"ledger rows {ledger}")
@@ -373,6 +380,7 @@ def main():
     p.add_argument("--rows", type=int, default=50000)
     p.add_argument("--badges", type=int, default=100000)
     p.add_argument("--leads", type=int, default=100000)
+    p.add_argument("--xlsx", action="store_true", help="export: download the XLSX workbook instead of the CSV")
     p.add_argument("--duration", type=int, default=20)
     p.add_argument("--phones", type=int, default=2)
     p.add_argument("--overlap", action="store_true", help="sync the badges the single scans used")

@@ -4,6 +4,7 @@
 pub mod badging;
 pub mod handlers;
 pub mod import;
+pub mod public;
 pub mod staff;
 
 use diesel::prelude::*;
@@ -95,6 +96,8 @@ pub struct Prepared {
     pub code: BadgeCode,
     pub consents: Vec<consent::ConsentRow>,
     pub privacy_token: String,
+    /// The double opt-in link's token, when opt-ins await confirmation (form only).
+    pub confirm_token: Option<String>,
 }
 
 pub fn prepare(key: &BadgeKey, event: &EventRow, reg: ValidRegistration, source: Source) -> AppResult<Prepared> {
@@ -129,7 +132,12 @@ pub fn prepare(key: &BadgeKey, event: &EventRow, reg: ValidRegistration, source:
         updated_at: now,
         unsubscribe_token_hash: Some(unsubscribe_hash),
     };
-    Ok(Prepared { attendee, badge, code, consents, privacy_token })
+    let confirm_token = if consents.iter().any(|c| c.confirmed_at.is_none()) {
+        Some(random_token(32).map_err(AppError::internal)?)
+    } else {
+        None
+    };
+    Ok(Prepared { attendee, badge, code, consents, privacy_token, confirm_token })
 }
 
 /// Stores many prepared registrations in the caller's transaction, in multi-row inserts.
@@ -152,6 +160,11 @@ pub fn store(conn: &mut DbConn, prepared: &[Prepared]) -> AppResult<()> {
         crate::on_backend!(conn, |c| diesel::insert_into(badges_t::table).values(cards).execute(c))?;
         for opt_chunk in opt_ins.chunks(500) {
             crate::on_backend!(conn, |c| diesel::insert_into(consents::table).values(opt_chunk.to_vec()).execute(c))?;
+        }
+        for p in chunk {
+            if let Some(token) = &p.confirm_token {
+                consent::store_confirmation_token(conn, &p.attendee.id, token, p.attendee.created_at)?;
+            }
         }
     }
     Ok(())
@@ -191,6 +204,12 @@ pub fn privacy_url(base: &str, token: &str) -> String {
     format!("{base}/me/{token}")
 }
 
+/// The double opt-in link: a page whose button confirms (a GET changes nothing, as mail
+/// scanners open links).
+pub fn confirm_url(base: &str, slug: &str, token: &str) -> String {
+    format!("{base}/e/{slug}/confirm/{token}")
+}
+
 /// What registering one participant returns, for the API and the web form alike.
 pub struct RegistrationOutcome {
     pub event_id: String,
@@ -213,13 +232,26 @@ pub fn register(
     let partners = crate::partners::list_for_event(conn, &event.id)?;
     let partner_ids: Vec<String> = partners.iter().map(|p| p.id.clone()).collect();
     let valid = validate(&input, &partner_ids).map_err(AppError::Validation)?;
-    let prepared = prepare(key, &event, valid, source)?;
+    register_valid(conn, key, public_url, &event, &partners, valid, source)
+}
+
+/// Stores a validated registration and queues its confirmation, in the caller's transaction.
+pub fn register_valid(
+    conn: &mut DbConn,
+    key: &BadgeKey,
+    public_url: &PublicUrl,
+    event: &EventRow,
+    partners: &[PartnerRow],
+    valid: ValidRegistration,
+    source: Source,
+) -> AppResult<RegistrationOutcome> {
+    let prepared = prepare(key, event, valid, source)?;
     store(conn, std::slice::from_ref(&prepared))?;
     // In the same transaction: a registration is never stored without its confirmation.
-    let confirmation = confirmation_mail(public_url, &event, &partners, &prepared);
+    let confirmation = confirmation_mail(public_url, event, partners, &prepared);
     mail::enqueue(conn, &mail::OutboxKey::from_badge_key(key)?, &confirmation)?;
     Ok(RegistrationOutcome {
-        event_id: event.id,
+        event_id: event.id.clone(),
         attendee_id: prepared.attendee.id,
         code: prepared.code,
         privacy_token: prepared.privacy_token,
@@ -248,6 +280,7 @@ pub fn confirmation_mail(
             .filter_map(|id| partners.iter().find(|p| p.id == id).map(|p| p.name.clone()))
             .collect(),
         marketing_emails: a.marketing_emails,
+        confirm_url: prepared.confirm_token.as_deref().map(|t| confirm_url(&public_url.0, &event.slug, t)),
     };
     mail::NewMail {
         kind: mail::MailKind::Confirmation,

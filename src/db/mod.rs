@@ -306,10 +306,10 @@ impl Db {
         Ok(self.pool.get()?)
     }
 
-    /// Reads in one transaction (a consistent snapshot; read-only on PostgreSQL, so a
-    /// write that slipped into a read path fails there instead of committing without its
-    /// ledger row). Runs on the blocking thread pool: an async worker never waits on the
-    /// database.
+    /// Reads: on SQLite in one transaction (one snapshot of the WAL); on PostgreSQL at READ
+    /// COMMITTED, in a READ ONLY transaction in debug builds so that a write slipped into a
+    /// read path fails in the tests instead of committing without its ledger row. Runs on
+    /// the blocking thread pool: an async worker never waits on the database.
     pub async fn read<T, F>(&self, f: F) -> AppResult<T>
     where
         F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
@@ -527,6 +527,13 @@ where
 {
     // Left over only if an earlier transaction on this thread failed before its end.
     take_scrub_request();
+    // PostgreSQL reads at READ COMMITTED: each statement sees what was committed when it
+    // began, inside a transaction or not, so a read transaction buys no snapshot; it costs
+    // two round trips on every authenticated request. Debug builds (the tests) keep it, as
+    // READ ONLY, so that a write slipped into a read path fails there.
+    if mode == TxMode::Read && matches!(conn, DbConn::Pg(_)) && !cfg!(debug_assertions) {
+        return f(conn);
+    }
     let begin = match (&*conn, mode) {
         (DbConn::Sqlite(_), TxMode::Write) => "BEGIN IMMEDIATE",
         (DbConn::Sqlite(_), TxMode::Read) => "BEGIN",

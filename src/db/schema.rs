@@ -81,6 +81,7 @@ diesel::table! {
         source -> Text,
         notice_version -> Text,
         ended_at -> Nullable<BigInt>,
+        confirmed_at -> Nullable<BigInt>,
     }
 }
 
@@ -217,6 +218,7 @@ diesel::table! {
         closed_at -> Nullable<BigInt>,
         created_at -> BigInt,
         created_by -> Text,
+        participants_notified_at -> Nullable<BigInt>,
     }
 }
 
@@ -289,6 +291,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    opt_in_confirmations (token_hash) {
+        token_hash -> Text,
+        attendee_id -> Text,
+        created_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(partners -> events (event_id));
 diesel::joinable!(attendees -> events (event_id));
 diesel::joinable!(badges -> attendees (attendee_id));
@@ -310,4 +321,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     disclosures,
     account_links,
     deletion_notices,
+    opt_in_confirmations,
 );

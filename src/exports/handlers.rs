@@ -1,4 +1,4 @@
-//! `GET /api/v1/leads/export.csv`: the partner admin's download, streamed.
+//! `GET /api/v1/leads/export.csv` and `export.xlsx`: the partner admin's downloads.
 
 use actix_web::{HttpResponse, get, web};
 
@@ -45,20 +45,52 @@ pub async fn export_csv(
         }
     });
     let body = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(("Content-Disposition", disposition(&slug, "csv")))
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header(("X-Export-Id", export_id))
+        .streaming(body))
+}
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// Download the same leads, columns and ledger rows as the CSV, as an Excel workbook
+/// (partner admin). Every cell is a text cell, so nothing in it runs as a formula.
+#[utoipa::path(tag = "leads", security(("bearer" = [])),
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        body = Vec<u8>,
+        description = "One sheet, bold frozen header, the CSV's columns; header X-Export-Id names the export record"),
+        (status = 403, body = Problem)))]
+#[get("/leads/export.xlsx")]
+pub async fn export_xlsx(db: web::Data<Db>, auth: Auth<PartnerAdminOnly>) -> AppResult<HttpResponse> {
+    let scope = auth.caller.partner_scope()?;
+    let preflight = scope.clone();
+    let (slug, export) = db.write(move |conn| super::start(conn, &preflight)).await?;
+    let export_id = export.id.clone();
+    let db = db.into_inner();
+    let id = export_id.clone();
+    // A zip cannot go out before its last row is written: build it whole, off the
+    // async workers (see `exports::xlsx` for what that costs in memory).
+    let bytes = web::block(move || super::xlsx(&db, &scope, &id)).await.map_err(AppError::internal)??;
+    Ok(HttpResponse::Ok()
+        .content_type(XLSX)
+        .insert_header(("Content-Disposition", disposition(&slug, "xlsx")))
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header(("X-Export-Id", export_id))
+        .body(bytes))
+}
+
+/// `attachment; filename="leads-{slug}-{UTC timestamp}.{ext}"`.
+fn disposition(slug: &str, ext: &str) -> String {
     let stamp = time::OffsetDateTime::now_utc();
-    let filename = format!(
-        "leads-{slug}-{:04}{:02}{:02}-{:02}{:02}{:02}.csv",
+    format!(
+        "attachment; filename=\"leads-{slug}-{:04}{:02}{:02}-{:02}{:02}{:02}.{ext}\"",
         stamp.year(),
         u8::from(stamp.month()),
         stamp.day(),
         stamp.hour(),
         stamp.minute(),
         stamp.second()
-    );
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header(("Content-Disposition", format!("attachment; filename=\"{filename}\"")))
-        .insert_header(("Cache-Control", "no-store"))
-        .insert_header(("X-Export-Id", export_id))
-        .streaming(body))
+    )
 }

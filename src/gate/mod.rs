@@ -3,9 +3,14 @@
 //!
 //! Partner P may receive participant A's fields now if and only if
 //! 1. A belongs to P's event and A is not erased; and
-//! 2. A has an active opt-in for P or for all partners of the event, or P has a lead for A
-//!    (leads are created only by accepted scans of a valid badge); and
+//! 2. A has an active, confirmed opt-in for P or for all partners of the event, or P has a
+//!    lead for A (leads are created only by accepted scans of a valid badge); and
 //! 3. A has no withdrawal for P or for all partners.
+//!
+//! An opt-in given on the public form is confirmed only when the participant follows the
+//! link mailed to the address (double opt-in, `consents.confirmed_at`); until then it is
+//! treated as absent, so nobody can opt a stranger's address into sharing. Opt-ins entered
+//! by staff are confirmed when recorded (see `consent::Source::confirmed_on_entry`).
 //!
 //! Only the fields the event allows are released; a lead card on a phone, and any lead a
 //! scanner reads through the API, carries name and company only. While the operator suspends a partner (incident containment), nothing is
@@ -109,6 +114,7 @@ macro_rules! allowed {
                 consents::table
                     .filter(consents::attendee_id.eq(attendees::id))
                     .filter(consents::ended_at.is_null())
+                    .filter(consents::confirmed_at.is_not_null())
                     .filter(consents::partner_id.is_null().or(consents::partner_id.eq($pid))),
             )
         };

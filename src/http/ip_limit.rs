@@ -29,7 +29,7 @@ pub enum LimitClass {
     /// password reset request and every use of a one-time link (API and pages), which hash
     /// a password or queue a mail.
     SignIn,
-    /// `POST /e/{slug}/register`.
+    /// `POST /e/{slug}/register` and `POST /e/{slug}/resend` (the public forms that send mail).
     Registration,
     /// The POSTs of the privacy page (`/me/{token}/…`) and of one-click unsubscribe.
     PrivacyPage,
@@ -58,7 +58,9 @@ impl LimitClass {
             | "/api/v1/auth/invitations/accept"
             | "/invite/{token}"
             | "/reset/{token}" => Some(LimitClass::SignIn),
-            "/e/{slug}/register" => Some(LimitClass::Registration),
+            "/e/{slug}/register" | "/e/{slug}/resend" => Some(LimitClass::Registration),
+            // A capability in the path, like the privacy page's: guessing is throttled.
+            "/e/{slug}/confirm/{token}" => Some(LimitClass::PrivacyPage),
             // The privacy actions, whether from the page or through the API.
             p if p.starts_with("/me/{token}/") || p == "/u/{token}" || p == "/api/v1/me" => {
                 Some(LimitClass::PrivacyPage)
@@ -264,6 +266,9 @@ mod tests {
         assert_eq!(LimitClass::of(&Method::GET, "/reset/{token}"), None);
         assert_eq!(LimitClass::of(&Method::POST, "/me/{token}/erase"), Some(LimitClass::PrivacyPage));
         assert_eq!(LimitClass::of(&Method::GET, "/me/{token}"), None);
+        assert_eq!(LimitClass::of(&Method::POST, "/e/{slug}/resend"), Some(LimitClass::Registration));
+        assert_eq!(LimitClass::of(&Method::POST, "/e/{slug}/confirm/{token}"), Some(LimitClass::PrivacyPage));
+        assert_eq!(LimitClass::of(&Method::GET, "/e/{slug}/confirm/{token}"), None);
         assert_eq!(LimitClass::of(&Method::POST, "/api/v1/scans"), None);
     }
 }

@@ -11,7 +11,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_actix_web::{AppExt, UtoipaApp, scope};
 
 use crate::http::ops;
-use crate::web::{accounts, me, register};
+use crate::web::{accounts, confirm, me, register, resend};
 use crate::{
     attendees, auth, badges, consent, events, exports, incidents, leads, ledger, mail, notices, partners, rights,
     scans, security,
@@ -50,6 +50,7 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .service(leads::handlers::list_leads)
         .service(leads::handlers::get_lead)
         .service(exports::handlers::export_csv)
+        .service(exports::handlers::export_xlsx)
         .service(ledger::handlers::list_disclosures)
         .service(rights::handlers::get_me)
         .service(rights::handlers::patch_me)
@@ -75,6 +76,8 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .service(incidents::handlers::add_update)
         .service(incidents::handlers::get_report)
         .service(incidents::handlers::affected_csv)
+        .service(incidents::handlers::preview_participant_notice)
+        .service(incidents::handlers::send_participant_notice)
         .service(mail::handlers::list_mail)
         .service(mail::handlers::resend_mail)
         .service(notices::handlers::list_own)
@@ -103,6 +106,10 @@ macro_rules! pages {
 pages! {
     GET "/e/{slug}/register" => register::form;
     POST "/e/{slug}/register" => register::submit;
+    GET "/e/{slug}/resend" => resend::form;
+    POST "/e/{slug}/resend" => resend::submit;
+    GET "/e/{slug}/confirm/{token}" => confirm::form;
+    POST "/e/{slug}/confirm/{token}" => confirm::confirm;
     GET "/me/{token}" => me::show;
     POST "/me/{token}/withdraw" => me::withdraw;
     POST "/me/{token}/marketing" => me::marketing;

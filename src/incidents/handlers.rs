@@ -130,3 +130,39 @@ pub async fn affected_csv(
         .insert_header(("Cache-Control", "no-store"))
         .body(bytes))
 }
+
+/// The participant notice as one affected participant would receive it (name replaced by
+/// a placeholder), and how many it goes to. 422 until the incident has a nature and a
+/// contact.
+#[utoipa::path(tag = "incidents", security(("bearer" = [])),
+    responses((status = 200, body = super::notice::NoticePreview), (status = 404, body = Problem), (status = 422, body = Problem)))]
+#[get("/incidents/{incident_id}/participant-notice")]
+pub async fn preview_participant_notice(
+    db: web::Data<Db>,
+    public_url: web::Data<crate::config::PublicUrl>,
+    _auth: Auth<AdminOnly>,
+    path: web::Path<String>,
+) -> AppResult<web::Json<super::notice::NoticePreview>> {
+    let id = path.into_inner();
+    Ok(web::Json(db.read(move |conn| super::notice::preview(conn, &public_url, &id)).await?))
+}
+
+/// Queue the notice to every participant in the incident's exposure, each listing only
+/// their own data; recorded as `participants_notified_at`. Sent once: 409 afterwards
+/// (a failed message is resent from the event's mail list).
+#[utoipa::path(tag = "incidents", security(("bearer" = [])),
+    responses((status = 202, body = super::notice::NoticeSent), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+#[post("/incidents/{incident_id}/participant-notice")]
+pub async fn send_participant_notice(
+    db: web::Data<Db>,
+    badge_key: web::Data<crate::badges::BadgeKey>,
+    public_url: web::Data<crate::config::PublicUrl>,
+    auth: Auth<AdminOnly>,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let id = path.into_inner();
+    let staff = auth.caller.user_id;
+    let sent = db.write(move |conn| super::notice::send(conn, &badge_key, &public_url, &staff, &id)).await?;
+    Ok(HttpResponse::Accepted().json(sent))
+}

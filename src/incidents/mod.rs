@@ -3,6 +3,7 @@
 //! written report, and the list of affected participants to inform.
 
 pub mod handlers;
+pub mod notice;
 pub mod records;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -42,6 +43,8 @@ pub struct IncidentRow {
     pub closed_at: Option<i64>,
     pub created_at: i64,
     pub created_by: String,
+    /// When the participant notice was queued (see [`notice`]).
+    pub participants_notified_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -125,9 +128,11 @@ pub struct Exposure {
     pub participant_ids: Vec<String>,
 }
 
-type LedgerHit = (Option<String>, Option<String>, Option<String>, String, String, Channel, i64);
+/// partner id, partner name, user id, attendee id, fields, channel, time.
+pub(crate) type LedgerHit = (Option<String>, Option<String>, Option<String>, String, String, Channel, i64);
 
-pub fn exposure(conn: &mut DbConn, i: &IncidentRow) -> AppResult<Exposure> {
+/// The ledger rows that make up the incident's exposure, oldest first.
+pub(crate) fn ledger_hits(conn: &mut DbConn, i: &IncidentRow) -> AppResult<Vec<LedgerHit>> {
     let mut q = disclosures::table
         .left_join(partners::table)
         .filter(disclosures::occurred_at.ge(i.window_from))
@@ -158,7 +163,11 @@ pub fn exposure(conn: &mut DbConn, i: &IncidentRow) -> AppResult<Exposure> {
             disclosures::occurred_at,
         ))
         .load(conn)?;
+    Ok(hits)
+}
 
+pub fn exposure(conn: &mut DbConn, i: &IncidentRow) -> AppResult<Exposure> {
+    let hits = ledger_hits(conn, i)?;
     struct Acc {
         name: String,
         users: BTreeSet<String>,

@@ -118,6 +118,8 @@ pub struct IncidentView {
     pub notified_at: Option<String>,
     pub reported_at: Option<String>,
     pub closed_at: Option<String>,
+    /// When the notice to the affected participants was queued; null until then.
+    pub participants_notified_at: Option<String>,
     pub deadlines: Deadlines,
     pub exposure: Exposure,
     pub updates: Vec<UpdateView>,
@@ -146,6 +148,7 @@ fn view(conn: &mut DbConn, i: IncidentRow) -> AppResult<IncidentView> {
         notified_at: i.notified_at.map(ms_to_rfc3339),
         reported_at: i.reported_at.map(ms_to_rfc3339),
         closed_at: i.closed_at.map(ms_to_rfc3339),
+        participants_notified_at: i.participants_notified_at.map(ms_to_rfc3339),
         deadlines,
         exposure,
         updates: ups.into_iter().map(Into::into).collect(),
@@ -201,6 +204,7 @@ pub fn open(conn: &mut DbConn, actor: &str, input: &CreateIncident) -> AppResult
         closed_at: None,
         created_at: now_ms(),
         created_by: actor.to_string(),
+        participants_notified_at: None,
     };
     {
         {

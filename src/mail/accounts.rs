@@ -85,7 +85,7 @@ pub fn render_invitation(f: &InvitationFacts) -> Rendered {
             "If you did not expect this message, ignore it: the account cannot be used without a password.".to_string(),
         ],
     );
-    Rendered { text, html, badge_payload: None }
+    Rendered { text, html, badge_payload: None, list_unsubscribe: None }
 }
 
 pub fn render_reset(f: &ResetFacts) -> Rendered {
@@ -111,7 +111,7 @@ pub fn render_reset(f: &ResetFacts) -> Rendered {
             "If you did not ask for this, ignore this message: your password stays as it is.".to_string(),
         ],
     );
-    Rendered { text, html, badge_payload: None }
+    Rendered { text, html, badge_payload: None, list_unsubscribe: None }
 }
 
 fn who(f: &DeletionFacts) -> Vec<String> {
@@ -159,7 +159,7 @@ pub fn render_deletion(f: &DeletionFacts) -> Rendered {
             who.iter().map(|l| esc(l).to_string()).collect::<Vec<_>>().join("<br>"),
         ],
     );
-    Rendered { text, html, badge_payload: None }
+    Rendered { text, html, badge_payload: None, list_unsubscribe: None }
 }
 
 #[cfg(test)]

@@ -18,6 +18,11 @@ pub struct Facts {
     /// Names of the partners opted in to one by one.
     pub share_with: Vec<String>,
     pub marketing_emails: bool,
+    /// The double opt-in link, when the participant opted in to sharing on the public
+    /// form: those choices take effect only once it is followed. Absent from bodies
+    /// queued before double opt-in existed.
+    #[serde(default)]
+    pub confirm_url: Option<String>,
 }
 
 /// The subject names the event only: subjects show on lock screens and in server logs.
@@ -25,8 +30,33 @@ pub fn subject(event_name: &str) -> String {
     format!("Your badge for {event_name}")
 }
 
-const TRANSACTIONAL: &str = "This is a transactional message: it is sent because you registered, \
+/// For mail the law or the service requires, not caused by the recipient's own action.
+pub(crate) const TRANSACTIONAL_NOTICE: &str = "This is a transactional message: we must inform you of this, \
     whatever you chose about e-mails on future events.";
+
+pub(crate) const TRANSACTIONAL: &str = "This is a transactional message: it is sent because you registered, \
+    whatever you chose about e-mails on future events.";
+
+/// The double opt-in paragraph, text and HTML, shared with the reminder.
+pub(crate) fn confirm_paragraph(url: Option<&str>) -> (String, String) {
+    match url {
+        None => (String::new(), String::new()),
+        Some(url) => (
+            format!(
+                "You asked us to share your contact details with partners. This takes effect only \
+                 once you confirm that this address is yours; open this link and press the button:\n\n    {url}\n\n\
+                 If you did not register, ignore this message: nothing is shared.\n\n"
+            ),
+            format!(
+                "<p>You asked us to share your contact details with partners. This takes effect only once you \
+                 confirm that this address is yours: <a href=\"{u}\">{t}</a> (open the link and press the button).</p>\
+                 <p>If you did not register, ignore this message: nothing is shared.</p>",
+                u = html_escape::encode_double_quoted_attribute(url),
+                t = esc(url),
+            ),
+        ),
+    }
+}
 
 fn choices(f: &Facts) -> Vec<String> {
     let yes_no = |b: bool| if b { "yes" } else { "no" };
@@ -44,6 +74,7 @@ pub fn render(f: &Facts) -> Rendered {
     let fallback = BadgeCode::readings(&f.badge_payload).first().map(BadgeCode::fallback).unwrap_or_default();
     let link = &f.privacy_url;
     let choices = choices(f);
+    let (confirm_text, confirm_html) = confirm_paragraph(f.confirm_url.as_deref());
     let text = format!(
         "Hello {name},\n\n\
          you are registered for {event}.\n\n\
@@ -53,7 +84,7 @@ pub fn render(f: &Facts) -> Rendered {
          Your personal privacy page, where you can see who received your data, change your choices \
          and withdraw at any time (keep this link private):\n\n    {link}\n\n\
          What you chose:\n{choices}\n\n\
-         {TRANSACTIONAL}\n",
+         {confirm_text}{TRANSACTIONAL}\n",
         name = f.name,
         event = f.event,
         choices = choices.iter().map(|c| format!("- {c}")).collect::<Vec<_>>().join("\n"),
@@ -67,7 +98,7 @@ pub fn render(f: &Facts) -> Rendered {
          <p>A partner who scans your badge at the event receives your contact details.</p>\
          <p>Your personal privacy page, where you can see who received your data, change your choices \
          and withdraw at any time (keep this link private): <a href=\"{link}\">{link}</a></p>\
-         <p>What you chose:</p><ul>{choices}</ul><p><small>{TRANSACTIONAL}</small></p></body></html>",
+         <p>What you chose:</p><ul>{choices}</ul>{confirm_html}<p><small>{TRANSACTIONAL}</small></p></body></html>",
         title = esc(&subject(&f.event)),
         name = esc(&f.name),
         event = esc(&f.event),
@@ -75,5 +106,5 @@ pub fn render(f: &Facts) -> Rendered {
         link = html_escape::encode_double_quoted_attribute(link),
         choices = choices.iter().map(|c| format!("<li>{}</li>", esc(c))).collect::<String>(),
     );
-    Rendered { text, html, badge_payload: Some(f.badge_payload.clone()) }
+    Rendered { text, html, badge_payload: Some(f.badge_payload.clone()), list_unsubscribe: None }
 }

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::rendered::Rendered;
-use super::{accounts, confirmation};
+use super::{accounts, breach, confirmation, reminder};
 use crate::db::text_enum;
 
 text_enum! {
@@ -33,15 +33,30 @@ text_enum! {
         PasswordReset = "password_reset",
         /// A partner admin told to delete a participant's data.
         DeletionNotice = "deletion_notice",
+        /// The badge and a new privacy link again: asked for on the resend form, or the
+        /// registration form was sent again for a registered address.
+        Reminder = "reminder",
+        /// The notice of a security incident to a participant whose data it exposed.
+        BreachNotice = "breach_notice",
+        /// News about future events, to participants who asked for it. Nothing sends it yet;
+        /// the transport already gives it the RFC 8058 one-click unsubscribe headers.
+        Marketing = "marketing",
     }
 }
 
 impl MailKind {
-    /// Transactional mail is sent because of something the recipient did, whatever their
-    /// marketing choice; every kind so far is.
+    /// Transactional mail is sent because of something the recipient did (or must be told),
+    /// whatever their marketing choice; its text says so. Marketing mail carries
+    /// `List-Unsubscribe` instead.
     pub fn is_transactional(self) -> bool {
         match self {
-            MailKind::Confirmation | MailKind::Invitation | MailKind::PasswordReset | MailKind::DeletionNotice => true,
+            MailKind::Confirmation
+            | MailKind::Reminder
+            | MailKind::BreachNotice
+            | MailKind::Invitation
+            | MailKind::PasswordReset
+            | MailKind::DeletionNotice => true,
+            MailKind::Marketing => false,
         }
     }
 }
@@ -58,6 +73,8 @@ pub enum Body {
     Invitation(accounts::InvitationFacts),
     PasswordReset(accounts::ResetFacts),
     DeletionNotice(accounts::DeletionFacts),
+    Reminder(reminder::Facts),
+    BreachNotice(breach::Facts),
 }
 
 impl Body {
@@ -67,6 +84,8 @@ impl Body {
             Body::Invitation(facts) => accounts::render_invitation(facts),
             Body::PasswordReset(facts) => accounts::render_reset(facts),
             Body::DeletionNotice(facts) => accounts::render_deletion(facts),
+            Body::Reminder(facts) => reminder::render(facts),
+            Body::BreachNotice(facts) => breach::render(facts),
         }
     }
 }
@@ -82,4 +101,71 @@ pub struct NewMail {
     /// Nothing personal: subjects show in notifications and server logs.
     pub subject: String,
     pub body: Body,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One body of every template.
+    fn every_body() -> Vec<(MailKind, Body)> {
+        vec![
+            (
+                MailKind::Confirmation,
+                Body::Confirmation(confirmation::Facts {
+                    name: "Ann".into(),
+                    event: "Expo".into(),
+                    privacy_url: "https://x/me/t".into(),
+                    badge_payload: "BG1-X".into(),
+                    share_with_all: true,
+                    share_with: Vec::new(),
+                    marketing_emails: false,
+                    confirm_url: Some("https://x/e/expo/confirm/c".into()),
+                }),
+            ),
+            (
+                MailKind::Reminder,
+                Body::Reminder(reminder::Facts {
+                    reason: reminder::Reason::Requested,
+                    name: "Ann".into(),
+                    event: "Expo".into(),
+                    privacy_url: "https://x/me/t".into(),
+                    badge_payload: None,
+                    confirm_url: None,
+                }),
+            ),
+            (
+                MailKind::BreachNotice,
+                Body::BreachNotice(breach::Facts {
+                    name: "Ann".into(),
+                    event: "Expo".into(),
+                    what_happened: "A laptop was stolen.".into(),
+                    exposed: vec![breach::Exposed { recipient: "Acme".into(), fields: vec!["email".into()] }],
+                    contact: "privacy@x".into(),
+                    resend_url: "https://x/e/expo/resend".into(),
+                }),
+            ),
+        ]
+    }
+
+    #[test]
+    fn transactional_mail_says_it_is_transactional_in_text_and_html() {
+        for (kind, body) in every_body() {
+            assert!(kind.is_transactional(), "{kind}");
+            let r = body.render();
+            assert!(r.text.contains("This is a transactional message"), "{kind}: {}", r.text);
+            assert!(r.html.contains("This is a transactional message"), "{kind}");
+            assert!(r.list_unsubscribe.is_none(), "{kind}");
+        }
+        assert!(!MailKind::Marketing.is_transactional());
+    }
+
+    #[test]
+    fn the_confirmation_carries_the_double_opt_in_link_only_when_needed() {
+        let (_, body) = every_body().remove(0);
+        assert!(body.render().text.contains("https://x/e/expo/confirm/c"));
+        let Body::Confirmation(mut facts) = body else { return };
+        facts.confirm_url = None;
+        assert!(!Body::Confirmation(facts).render().text.contains("/confirm/"));
+    }
 }

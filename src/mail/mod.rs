@@ -16,9 +16,11 @@
 //! on PostgreSQL), so instances sharing one database never hold the same message at once.
 
 pub mod accounts;
+pub mod breach;
 pub mod confirmation;
 pub mod handlers;
 pub mod message;
+pub mod reminder;
 pub mod rendered;
 pub mod seal;
 pub mod transport;

@@ -7,4 +7,7 @@ pub struct Rendered {
     pub html: String,
     /// The QR payload of a badge to attach inline as `cid:badge` (PNG).
     pub badge_payload: Option<String>,
+    /// The recipient's one-click unsubscribe link (`{public_url}/u/{token}`); required for
+    /// marketing mail, which carries it as `List-Unsubscribe` (RFC 2369 and RFC 8058).
+    pub list_unsubscribe: Option<String>,
 }

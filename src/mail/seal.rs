@@ -82,6 +82,7 @@ mod tests {
             share_with_all: false,
             share_with: Vec::new(),
             marketing_emails: false,
+            confirm_url: None,
         });
         let sealed = a.seal(&body).unwrap();
         assert!(!sealed.contains("secret"));

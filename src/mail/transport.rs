@@ -176,6 +176,43 @@ impl Header for AutoSubmitted {
     }
 }
 
+/// `List-Unsubscribe: <url>` (RFC 2369), on marketing mail only.
+#[derive(Debug, Clone)]
+struct ListUnsubscribe(String);
+
+impl Header for ListUnsubscribe {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe")
+    }
+
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribe(s.trim().trim_start_matches('<').trim_end_matches('>').to_string()))
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), format!("<{}>", self.0))
+    }
+}
+
+/// `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058): the mail program may
+/// unsubscribe with one POST to the `List-Unsubscribe` URL, which `/u/{token}` accepts.
+#[derive(Debug, Clone, Copy)]
+struct ListUnsubscribePost;
+
+impl Header for ListUnsubscribePost {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe-Post")
+    }
+
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribePost)
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "List-Unsubscribe=One-Click".to_string())
+    }
+}
+
 /// Why a delivery did not happen. `detail` never holds the body or the password.
 #[derive(Debug, Clone)]
 pub struct DeliveryError {
@@ -253,6 +290,15 @@ impl Mailer {
             .user_agent("badgegate".to_string());
         if mail.kind.is_transactional() {
             builder = builder.header(AutoSubmitted);
+        } else {
+            // Marketing mail without its unsubscribe link is never sent.
+            let url = mail
+                .body
+                .list_unsubscribe
+                .as_deref()
+                .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+                .ok_or_else(|| DeliveryError::permanent("marketing mail without an unsubscribe link"))?;
+            builder = builder.header(ListUnsubscribe(url.to_string())).header(ListUnsubscribePost);
         }
         let html = match &mail.body.badge_payload {
             Some(payload) => {
@@ -321,5 +367,43 @@ mod tests {
         assert!(SmtpUrl::parse("http://h").is_err());
         let err = SmtpUrl::parse("smtp://u:secret@h:99999").unwrap_err();
         assert!(!err.contains("secret"));
+    }
+
+    fn mailer(dir: &Path) -> Mailer {
+        let config = MailConfig { smtp_url: None, from: "Expo <noreply@expo.example>".into(), ..Default::default() };
+        Mailer::new(&config, dir).unwrap()
+    }
+
+    fn headers_of(mailer: &Mailer, kind: MailKind, body: &Rendered) -> Result<String, DeliveryError> {
+        let out = Outgoing { id: "m1", kind, to: "ann@example.org", subject: "News", body };
+        let formatted = mailer.render(&out)?.formatted();
+        let text = String::from_utf8(formatted).unwrap();
+        Ok(text.split("\r\n\r\n").next().unwrap().to_string())
+    }
+
+    #[test]
+    fn marketing_mail_carries_one_click_unsubscribe_and_transactional_mail_does_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let mailer = mailer(dir.path());
+        let body = Rendered {
+            text: "News".into(),
+            html: "<p>News</p>".into(),
+            badge_payload: None,
+            list_unsubscribe: Some("https://expo.example/u/tok123".into()),
+        };
+        let head = headers_of(&mailer, MailKind::Marketing, &body).unwrap();
+        assert!(head.contains("List-Unsubscribe: <https://expo.example/u/tok123>\r\n"), "{head}");
+        assert!(head.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"), "{head}");
+        assert!(!head.contains("Auto-Submitted"), "{head}");
+
+        // Without its link, marketing mail is refused for good rather than sent.
+        let bare = Rendered { list_unsubscribe: None, ..body.clone() };
+        assert!(headers_of(&mailer, MailKind::Marketing, &bare).unwrap_err().permanent);
+
+        for kind in [MailKind::Confirmation, MailKind::Reminder] {
+            let head = headers_of(&mailer, kind, &body).unwrap();
+            assert!(!head.contains("List-Unsubscribe"), "{kind}: {head}");
+            assert!(head.contains("Auto-Submitted: auto-generated\r\n"), "{kind}: {head}");
+        }
     }
 }

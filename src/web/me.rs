@@ -49,6 +49,41 @@ impl PageData {
     }
 }
 
+impl PageData {
+    /// The record and the QR payload of the current badge (none once revoked or erased).
+    async fn record_with_badge(&self, token: String) -> AppResult<(ParticipantRecord, Option<String>)> {
+        let (public_url, badge_key) = (self.public_url.clone(), self.badge_key.clone());
+        self.db
+            .read(move |conn| {
+                let links = Links { public_url: &public_url, badge_key: &badge_key };
+                let record = crate::rights::load_record(conn, &links, &token)?;
+                let attendee = crate::rights::by_privacy_token(conn, &token)?;
+                let badge = match crate::badges::current(conn, &attendee.id)? {
+                    Some(b) => Some(badge_key.code_for(&b.id)?.payload()),
+                    None => None,
+                };
+                Ok((record, badge))
+            })
+            .await
+    }
+}
+
+/// The badge as the participant shows it at the entrance: the QR code (inline SVG, no
+/// request for an image) and the code to type when a camera cannot read it.
+fn badge_section(payload: Option<&str>) -> AppResult<String> {
+    let Some(payload) = payload else {
+        return Ok("<h2>Your badge</h2><p>You have no valid badge at the moment; please ask the organiser.</p>".into());
+    };
+    let svg = crate::badges::render_svg(payload)?;
+    let svg = svg.trim_start_matches("<?xml version=\"1.0\" standalone=\"yes\"?>");
+    let fallback = crate::badges::BadgeCode::readings(payload).first().map(crate::badges::BadgeCode::fallback);
+    Ok(format!(
+        "<h2>Your badge</h2><p>Show it at the entrance and at partners' booths.</p><div id=\"badge\">{svg}</div>\
+         <p>If a camera cannot read it, the code is <code id=\"fallback\">{}</code>.</p>",
+        esc(fallback.as_deref().unwrap_or(""))
+    ))
+}
+
 fn not_found() -> HttpResponse {
     html(
         StatusCode::NOT_FOUND,
@@ -68,6 +103,10 @@ fn opt(v: &Option<String>) -> String {
 }
 
 fn render(token: &str, r: &ParticipantRecord, message: Option<&str>) -> String {
+    render_page(token, r, message, "")
+}
+
+fn render_page(token: &str, r: &ParticipantRecord, message: Option<&str>, badge: &str) -> String {
     let d = &r.data;
     let base = format!("/me/{}", esc(token));
     let partner_name = |id: &Option<String>| match id {
@@ -78,6 +117,7 @@ fn render(token: &str, r: &ParticipantRecord, message: Option<&str>) -> String {
     if let Some(m) = message {
         s.push_str(&format!("<p role=\"status\"><strong>{}</strong></p>", esc(m)));
     }
+    s.push_str(badge);
     s.push_str(&format!(
         "<h2>What we hold</h2><dl><dt>Name</dt><dd id=\"name\">{}</dd><dt>E-mail</dt><dd>{}</dd><dt>Company</dt><dd>{}</dd>\
          <dt>Phone</dt><dd>{}</dd><dt>Address</dt><dd>{}</dd><dt>Marketing e-mails</dt><dd>{}</dd></dl>",
@@ -91,9 +131,14 @@ fn render(token: &str, r: &ParticipantRecord, message: Option<&str>) -> String {
     s.push_str("<h2>Your choices about partners</h2><ul>");
     for o in &r.opt_ins {
         s.push_str(&format!(
-            "<li>Shared with {} since {}{}</li>",
+            "<li>Shared with {} since {}{}{}</li>",
             esc(&partner_name(&o.partner_id)),
             esc(&o.granted_at),
+            if o.confirmed_at.is_none() && o.ended_at.is_none() {
+                " (not in effect until you confirm your address with the link in your confirmation mail)"
+            } else {
+                ""
+            },
             o.ended_at.as_deref().map(|e| format!(", ended {}", esc(e))).unwrap_or_default()
         ));
     }
@@ -168,8 +213,11 @@ fn render(token: &str, r: &ParticipantRecord, message: Option<&str>) -> String {
 
 pub async fn show(data: PageData, path: web::Path<String>) -> HttpResponse {
     let token = path.into_inner();
-    match data.record(token.clone()).await {
-        Ok(r) => html(StatusCode::OK, render(&token, &r, None)),
+    match data.record_with_badge(token.clone()).await {
+        Ok((r, badge)) => match badge_section(badge.as_deref()) {
+            Ok(section) => html(StatusCode::OK, render_page(&token, &r, None, &section)),
+            Err(_) => html(StatusCode::OK, render(&token, &r, None)),
+        },
         Err(_) => not_found(),
     }
 }

@@ -2,8 +2,10 @@
 //! Their routes are listed in `http::routes`.
 
 pub mod accounts;
+pub mod confirm;
 pub mod me;
 pub mod register;
+pub mod resend;
 
 /// A page answer. The headers repeat the security middleware's defaults on purpose: a page
 /// may show personal data or carry a personal link, so it states them itself rather than

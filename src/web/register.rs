@@ -6,11 +6,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use subtle::ConstantTimeEq;
 
 use super::{esc, html, page};
-use crate::attendees::{RegistrationInput, privacy_url};
+use crate::attendees::RegistrationInput;
 use crate::auth::secrets::random_token;
-use crate::badges::{BadgeKey, render_svg};
+use crate::badges::BadgeKey;
 use crate::config::PublicUrl;
-use crate::consent::Source;
 use crate::db::Db;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::http::headers::HeaderPolicy;
@@ -93,11 +92,11 @@ fn render_form(event: &events::EventRow, partners: &[PartnerRow], state: &FormSt
 /// with a scoped, unprefixed cookie.
 const CSRF_COOKIE_TLS: &str = "__Host-bg_csrf";
 
-fn csrf_cookie_name(req: &HttpRequest) -> &'static str {
+pub(super) fn csrf_cookie_name(req: &HttpRequest) -> &'static str {
     if HeaderPolicy::tls(req) { CSRF_COOKIE_TLS } else { CSRF_COOKIE }
 }
 
-fn csrf_cookie(req: &HttpRequest, token: &str, slug: &str) -> Cookie<'static> {
+pub(super) fn csrf_cookie(req: &HttpRequest, token: &str, slug: &str) -> Cookie<'static> {
     let builder = Cookie::build(csrf_cookie_name(req), token.to_string()).http_only(true).same_site(SameSite::Strict);
     if HeaderPolicy::tls(req) {
         builder.path("/").secure(true).finish()
@@ -182,30 +181,18 @@ pub async fn submit(
         res.add_cookie(&csrf_cookie(&req, &fresh_csrf, &slug)).map_err(AppError::internal)?;
         return Ok(res);
     }
-    let event_name = event.name.clone();
     let (event_id, registration) = (event.id.clone(), input.clone());
     let url = public_url.clone();
-    let registered = db
-        .write(move |conn| crate::attendees::register(conn, &badge_key, &url, &event_id, registration, Source::WebForm))
-        .await;
+    let register = move |conn: &mut crate::db::DbConn| {
+        crate::attendees::public::register_from_form(conn, &badge_key, &url, &event_id, registration.clone())
+    };
+    let registered = match db.write(register.clone()).await {
+        // Two submissions of one new address at once: the second finds the first's row.
+        Err(AppError::Conflict(_)) => db.write(register).await,
+        other => other,
+    };
     match registered {
-        Ok(outcome) => {
-            let payload = outcome.code.payload();
-            let svg = render_svg(&payload)?;
-            let svg = svg.trim_start_matches("<?xml version=\"1.0\" standalone=\"yes\"?>");
-            let link = privacy_url(&public_url.0, &outcome.privacy_token);
-            let body = format!(
-                "<h1>You are registered for {}</h1><p>Show this badge at the entrance and at partners' booths.</p>\
-                 <div id=\"badge\">{svg}</div><p>If a camera cannot read it, the code is <code id=\"fallback\">{}</code>.</p>\
-                 <p>Your personal privacy page, where you can see who received your data and withdraw at any time: \
-                 <a id=\"privacy\" href=\"{}\">{}</a>. Keep this link private.</p>",
-                esc(&event_name),
-                esc(&outcome.code.fallback()),
-                esc(&link),
-                esc(&link)
-            );
-            Ok(html(actix_web::http::StatusCode::CREATED, page("Registered", &body)))
-        }
+        Ok(()) => Ok(check_your_mail(&event)),
         Err(AppError::Validation(errors)) => {
             let form_state = FormState { input, errors, general: Some("Please correct the marked fields.".into()) };
             let mut res = html(
@@ -215,17 +202,22 @@ pub async fn submit(
             res.add_cookie(&csrf_cookie(&req, &fresh_csrf, &slug)).map_err(AppError::internal)?;
             Ok(res)
         }
-        Err(AppError::Conflict(_)) => {
-            let form_state = FormState {
-                input,
-                errors: vec![FieldError::new("email", "is already registered for this event")],
-                general: None,
-            };
-            let mut res =
-                html(actix_web::http::StatusCode::CONFLICT, render_form(&event, &partners, &form_state, &fresh_csrf));
-            res.add_cookie(&csrf_cookie(&req, &fresh_csrf, &slug)).map_err(AppError::internal)?;
-            Ok(res)
-        }
         Err(other) => Err(other),
     }
+}
+
+/// The answer to an accepted form, the same whether the address was new or already
+/// registered (a new registration gets its confirmation, a known one a reminder with a new
+/// link): it shows neither badge nor link, so it tells nobody whether the address is known.
+fn check_your_mail(event: &events::EventRow) -> HttpResponse {
+    let body = format!(
+        "<h1>Check your mail</h1><p>We sent a message about {} to the address you gave. It holds your badge and \
+         your personal privacy link.</p><p>If you opted in to sharing your contact details with partners, open \
+         the confirmation link in that message: nothing is shared before you do.</p>\
+         <p>Nothing arrived after a few minutes? Look in your spam folder, or \
+         <a href=\"/e/{}/resend\">ask for your badge and link again</a>.</p>",
+        esc(&event.name),
+        esc(&event.slug),
+    );
+    html(actix_web::http::StatusCode::OK, page("Check your mail", &body))
 }

@@ -1,4 +1,4 @@
-//! Step 4: consent-gated CSV exports and the disclosure ledger, through the HTTP API.
+//! Step 4: consent-gated CSV and XLSX exports and the disclosure ledger, through the HTTP API.
 
 use crate::common::{TestApp, Who, World, count_rows, partner_user, payload, problem, scan_body};
 use serde_json::{Value, json};
@@ -11,6 +11,8 @@ both_backends!(
     every_exported_row_is_in_the_ledger_with_count_and_digest,
     switched_off_fields_are_never_released,
     staff_query_the_ledger_by_participant_and_partner_window,
+    the_xlsx_export_matches_the_csv_cell_by_cell_as_text,
+    the_xlsx_export_is_refused_to_scanners_and_suspended_partners,
 );
 
 async fn world(app: &TestApp) -> World {
@@ -368,4 +370,163 @@ async fn staff_query_the_ledger_by_participant_and_partner_window(app: TestApp) 
     assert_eq!(app.get(w.acme_admin(), &format!("/api/v1/events/{}/disclosures", w.event)).await.status(), 403);
     let res = app.get(&w.admin, &format!("/api/v1/events/{}/disclosures?from=yesterday", w.event)).await;
     assert_eq!(problem(res).await["errors"][0]["field"], "from");
+}
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// The workbook's one sheet as calamine reads it, and whether any cell holds a formula.
+fn open_xlsx(bytes: &[u8]) -> (Vec<Vec<calamine::Data>>, bool) {
+    use calamine::{Reader, Xlsx, open_workbook_from_rs};
+    let mut book: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    assert_eq!(book.sheet_names(), vec!["Leads".to_string()]);
+    let range = book.worksheet_range("Leads").unwrap();
+    assert_eq!(range.start(), Some((0, 0)));
+    let rows = range.rows().map(|r| r.to_vec()).collect();
+    let formulas = book.worksheet_formula("Leads").unwrap();
+    (rows, formulas.used_cells().any(|(_, _, f)| !f.is_empty()))
+}
+
+async fn export_xlsx(app: &TestApp, token: &str) -> (reqwest::header::HeaderMap, Vec<u8>) {
+    let res = app.get(token, "/api/v1/leads/export.xlsx").await;
+    assert_eq!(res.status(), 200);
+    let headers = res.headers().clone();
+    (headers, res.bytes().await.unwrap().to_vec())
+}
+
+/// The export record, once completed.
+async fn export_record(app: &TestApp, export_id: &str) -> (Option<i64>, Option<String>) {
+    use badgegate::db::schema::exports;
+    use diesel::prelude::*;
+    for _ in 0..50 {
+        let db = app.db();
+        let mut conn = db.get().unwrap();
+        let row: (Option<i64>, Option<String>) =
+            exports::table.find(export_id).select((exports::row_count, exports::sha256)).first(&mut *conn).unwrap();
+        if row.0.is_some() {
+            return row;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("export record {export_id} never completed");
+}
+
+async fn the_xlsx_export_matches_the_csv_cell_by_cell_as_text(app: TestApp) {
+    use calamine::Data;
+    let w = world(&app).await;
+    let people = [
+        ("Zoë Ñuñez", "Acme, Inc.\nResearch Labs", "zoe@example.org", "+49 30 123"),
+        ("=1+1", "@SUM(A1)", "evil@example.org", "-1"),
+        ("山田太郎", "=HYPERLINK(\"http://evil\")", "taro@example.jp", "0042"),
+        ("Wendy Withdrawn", "Gone Ltd", "wendy@example.org", "+1 555 0100"),
+    ];
+    let mut registered = Vec::new();
+    for (name, company, email, phone) in people {
+        registered.push(
+            app.register(
+                &w.admin,
+                &w.event,
+                json!({"name": name, "company": company, "email": email, "phone": phone,
+                "address": "1 Main St\nSpringfield", "is_adult": true, "share_with_all_partners": true}),
+            )
+            .await,
+        );
+    }
+    // A scanned lead fills the lead columns: times, scanner, notes, rating.
+    let (_, scanner) = partner_user(&app, &w.admin, &w.event, &w.acme, "scanner").await;
+    let mut scan = scan_body(&payload(&registered[1]));
+    scan["notes"] = json!("+CMD|' /C calc'!A0");
+    scan["rating"] = json!(3);
+    let res = app.post(&scanner, "/api/v1/scans", &scan).await;
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    let wendy = registered[3]["id"].as_str().unwrap();
+    let res = app
+        .post(
+            &w.admin,
+            &format!("/api/v1/events/{}/attendees/{wendy}/withdrawals", w.event),
+            &json!({"all_partners": true}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+
+    let (_, csv_bytes) = export(&app, w.acme_admin(), "").await;
+    let csv_rows = parse(&csv_bytes);
+    let (headers, bytes) = export_xlsx(&app, w.acme_admin()).await;
+    assert_eq!(headers.get("content-type").unwrap(), XLSX);
+    assert_eq!(headers.get("cache-control").unwrap(), "no-store");
+    let disposition = headers.get("content-disposition").unwrap().to_str().unwrap();
+    assert!(disposition.starts_with("attachment; filename=\"leads-") && disposition.ends_with(".xlsx\""));
+    let event: Value = app.get(&w.admin, &format!("/api/v1/events/{}", w.event)).await.json().await.unwrap();
+    let slug = event["slug"].as_str().unwrap();
+    assert!(disposition.starts_with(&format!("attachment; filename=\"leads-{slug}-")), "{disposition}");
+    let export_id = headers.get("x-export-id").unwrap().to_str().unwrap().to_string();
+
+    let (rows, has_formulas) = open_xlsx(&bytes);
+    assert!(!has_formulas, "no cell of the workbook is a formula");
+    assert_eq!(rows.len(), 4, "header and three participants; the withdrawn one is absent");
+    assert_eq!(rows.len(), csv_rows.len());
+    let text = |cell: &Data| match cell {
+        Data::String(s) => s.clone(),
+        Data::Empty => String::new(),
+        other => panic!("every cell is text, found {other:?}"),
+    };
+    // Same header, same rows, same order: each cell is the CSV's, less the apostrophe
+    // the CSV needs and a text cell does not.
+    for (xlsx_row, csv_row) in rows.iter().zip(&csv_rows) {
+        assert_eq!(xlsx_row.len(), csv_row.len());
+        for (cell, csv_cell) in xlsx_row.iter().zip(csv_row.iter()) {
+            assert_eq!(badgegate::csv_cells::neutralise(&text(cell)), csv_cell, "{xlsx_row:?}");
+        }
+    }
+    let header: Vec<String> = rows[0].iter().map(text).collect();
+    assert_eq!(header[..6], ["name", "company", "address", "phone", "email", "basis"]);
+    let row = |email: &str| rows.iter().find(|r| r[4] == Data::String(email.into())).unwrap().clone();
+    let evil = row("evil@example.org");
+    assert_eq!(evil[0], Data::String("=1+1".into()), "stored as the string it is, not run");
+    assert_eq!(evil[1], Data::String("@SUM(A1)".into()));
+    assert_eq!(evil[3], Data::String("-1".into()));
+    assert_eq!(evil[5], Data::String("opt_in+scan".into()));
+    assert_eq!(evil[8], Data::String("+CMD|' /C calc'!A0".into()));
+    assert_eq!(evil[9], Data::String("3".into()), "a rating is text too");
+    assert_eq!(row("taro@example.jp")[3], Data::String("0042".into()), "leading zeros kept");
+    assert_eq!(row("zoe@example.org")[1], Data::String("Acme, Inc.\nResearch Labs".into()));
+    assert!(!rows.iter().flatten().any(|c| text(c).contains("Wendy")));
+
+    let (count, digest) = export_record(&app, &export_id).await;
+    assert_eq!(count, Some(3));
+    assert_eq!(digest.unwrap(), badgegate::auth::secrets::sha256_hex(&bytes));
+    let ledger: Value = app
+        .get(&w.admin, &format!("/api/v1/events/{}/disclosures?partner_id={}&per_page=100", w.event, w.acme))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mine: Vec<&Value> =
+        ledger["items"].as_array().unwrap().iter().filter(|d| d["export_id"] == export_id.as_str()).collect();
+    assert_eq!(mine.len(), 3, "one ledger row per exported participant");
+    assert!(mine.iter().all(|d| d["channel"] == "export"));
+    let mut ids: Vec<&str> = mine.iter().map(|d| d["attendee_id"].as_str().unwrap()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 3);
+    assert!(!ids.contains(&wendy));
+}
+
+async fn the_xlsx_export_is_refused_to_scanners_and_suspended_partners(app: TestApp) {
+    let w = world(&app).await;
+    let (_, scanner) = partner_user(&app, &w.admin, &w.event, &w.acme, "scanner").await;
+    assert_eq!(app.get(&scanner, "/api/v1/leads/export.xlsx").await.status(), 403);
+    // An empty export is still a workbook: the header alone.
+    let (_, bytes) = export_xlsx(&app, w.acme_admin()).await;
+    assert_eq!(open_xlsx(&bytes).0.len(), 1);
+    let res = app
+        .post(
+            &w.admin,
+            &format!("/api/v1/events/{}/partners/{}/suspension", w.event, w.acme),
+            &json!({"suspended": true}),
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    let res = app.get(w.acme_admin(), "/api/v1/leads/export.xlsx").await;
+    assert_eq!(res.status(), 403);
+    assert_eq!(problem(res).await["reason"], "partner_suspended");
 }

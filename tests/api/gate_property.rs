@@ -36,12 +36,24 @@ enum ScanKind {
 
 #[derive(Debug, Clone)]
 struct Person {
+    /// Where the opt-ins were given: the public form needs the address confirmed.
+    origin: Origin,
     opt_in_all: bool,
     opt_in: Vec<bool>,
     withdraw_all: bool,
     withdraw: Vec<bool>,
     erased: bool,
     scans: Vec<(usize, ScanKind)>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Origin {
+    /// Entered by staff: confirmed at once.
+    Staff,
+    /// The public form, the confirmation link never followed.
+    FormUnconfirmed,
+    /// The public form, the confirmation link followed.
+    FormConfirmed,
 }
 
 #[derive(Debug, Clone)]
@@ -61,7 +73,9 @@ fn scan_kind() -> impl Strategy<Value = ScanKind> {
 
 fn world() -> impl Strategy<Value = World> {
     (1usize..=3).prop_flat_map(|partners| {
+        let origin = prop_oneof![Just(Origin::Staff), Just(Origin::FormUnconfirmed), Just(Origin::FormConfirmed)];
         let person = (
+            origin,
             prop::bool::weighted(0.2),
             prop::collection::vec(prop::bool::weighted(0.3), partners),
             prop::bool::weighted(0.1),
@@ -69,7 +83,8 @@ fn world() -> impl Strategy<Value = World> {
             prop::bool::weighted(0.15),
             prop::collection::vec((0..partners, scan_kind()), 0..3),
         )
-            .prop_map(|(opt_in_all, opt_in, withdraw_all, withdraw, erased, scans)| Person {
+            .prop_map(|(origin, opt_in_all, opt_in, withdraw_all, withdraw, erased, scans)| Person {
+                origin,
                 opt_in_all,
                 opt_in,
                 withdraw_all,
@@ -92,7 +107,9 @@ fn expected(world: &World, partner: usize) -> BTreeSet<usize> {
                 .scans
                 .iter()
                 .any(|(by, kind)| *by == partner && matches!(kind, ScanKind::Valid | ScanKind::Duplicate));
-            let basis = p.opt_in_all || p.opt_in[partner] || accepted_scan;
+            // Double opt-in: a form opt-in counts only once the address is confirmed.
+            let opt_ins_count = !matches!(p.origin, Origin::FormUnconfirmed);
+            let basis = (opt_ins_count && (p.opt_in_all || p.opt_in[partner])) || accepted_scan;
             let withdrawn = p.withdraw_all || p.withdraw[partner];
             !p.erased && basis && !withdrawn
         })
@@ -125,6 +142,7 @@ fn register(
     i: usize,
     all: bool,
     to: Vec<String>,
+    origin: Origin,
 ) -> (String, String) {
     let reg = ValidRegistration {
         contact: ValidContact {
@@ -138,10 +156,15 @@ fn register(
         share_with_partners: to,
         marketing_emails: false,
     };
-    let prepared = attendees::prepare(key, event, reg, Source::StaffApi).unwrap();
+    let source = if matches!(origin, Origin::Staff) { Source::StaffApi } else { Source::WebForm };
+    let prepared = attendees::prepare(key, event, reg, source).unwrap();
     let payload = prepared.code.payload();
     let id = prepared.attendee.id.clone();
     attendees::store(conn, std::slice::from_ref(&prepared)).unwrap();
+    if let (Origin::FormConfirmed, Some(token)) = (origin, &prepared.confirm_token) {
+        let done = consent::confirm_by_token(conn, &event.id, token).unwrap();
+        assert!(matches!(done, consent::Confirmation::Confirmed(_)));
+    }
     (id, payload)
 }
 
@@ -163,7 +186,7 @@ fn scan(conn: &mut DbConn, scope: &PartnerScope, badge: &str, client_scan_id: &s
 fn check_world(conn: &mut DbConn, key: &BadgeKey, w: &World) -> Result<(), TestCaseError> {
     let event = insert_event(conn);
     let other = insert_event(conn);
-    let (_, foreign_badge) = register(conn, key, &other, 999, false, vec![]);
+    let (_, foreign_badge) = register(conn, key, &other, 999, false, vec![], Origin::Staff);
     let mut scopes = Vec::new();
     for p in 0..w.partners {
         let partner = PartnerRow {
@@ -196,7 +219,7 @@ fn check_world(conn: &mut DbConn, key: &BadgeKey, w: &World) -> Result<(), TestC
     for (i, person) in w.people.iter().enumerate() {
         let to: Vec<String> =
             person.opt_in.iter().enumerate().filter(|(_, b)| **b).map(|(p, _)| scopes[p].partner_id.clone()).collect();
-        let (id, mut badge) = register(conn, key, &event, i, person.opt_in_all, to);
+        let (id, mut badge) = register(conn, key, &event, i, person.opt_in_all, to, person.origin);
         for (by, kind) in &person.scans {
             let scope = &scopes[*by];
             let outcome = match kind {

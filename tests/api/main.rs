@@ -23,6 +23,7 @@ mod gate_property;
 mod hostile_input;
 mod incidents;
 mod mail;
+mod mail_participants;
 mod openapi;
 mod registration;
 mod rights;

@@ -23,6 +23,7 @@ fn the_document_covers_the_phone_flow() {
         ("/api/v1/leads", "get"),
         ("/api/v1/leads/{lead_id}", "get"),
         ("/api/v1/leads/export.csv", "get"),
+        ("/api/v1/leads/export.xlsx", "get"),
     ] {
         assert!(doc["paths"][path][method].is_object(), "{method} {path} missing from the OpenAPI document");
     }

@@ -1,0 +1,134 @@
+//! What the public pages ask of registration, answered so that they never tell whether an
+//! address is registered: the registration form and the "lost my badge or link" form
+//! both end in "check your mail", and only the mailbox learns the difference.
+
+use diesel::prelude::*;
+
+use super::{AttendeeRow, RegistrationInput, confirm_url, privacy_url};
+use crate::auth::secrets::{random_token, sha256_hex};
+use crate::badges::{self, BadgeKey};
+use crate::config::PublicUrl;
+use crate::consent::{self, Source};
+use crate::db::schema::{attendees, mail_outbox};
+use crate::db::{DbConn, now_ms};
+use crate::error::{AppError, AppResult};
+use crate::events::EventRow;
+use crate::mail::{self, MailKind, reminder};
+
+/// Reminders (badge and new link) one address receives per event per hour at most, so
+/// that the forms cannot be used to flood someone's mailbox. Counted in the outbox, so the
+/// limit holds across instances sharing the database.
+pub const REMINDERS_PER_HOUR: i64 = 3;
+const HOUR_MS: i64 = 60 * 60 * 1000;
+
+fn registered(conn: &mut DbConn, event_id: &str, email: &str) -> AppResult<Option<AttendeeRow>> {
+    Ok(attendees::table
+        .filter(attendees::event_id.eq(event_id))
+        .filter(attendees::email.eq(email))
+        .filter(attendees::erased_at.is_null())
+        .select(AttendeeRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The public form's registration, in the caller's write transaction. A new address is
+/// registered (opt-ins pending until confirmed) and gets its confirmation; an address
+/// already registered gets a reminder with a new privacy link instead, and what the form
+/// said this time is ignored: whoever sent it may not own the address. Only validation
+/// errors come back, and they depend on the input alone.
+pub fn register_from_form(
+    conn: &mut DbConn,
+    key: &BadgeKey,
+    public_url: &PublicUrl,
+    event_id: &str,
+    input: RegistrationInput,
+) -> AppResult<()> {
+    let event = crate::events::find(conn, event_id)?;
+    let partners = crate::partners::list_for_event(conn, &event.id)?;
+    let partner_ids: Vec<String> = partners.iter().map(|p| p.id.clone()).collect();
+    let valid = super::validate(&input, &partner_ids).map_err(AppError::Validation)?;
+    if let Some(existing) = registered(conn, &event.id, &valid.contact.email)? {
+        remind(conn, key, public_url, &event, &existing, reminder::Reason::AlreadyRegistered)?;
+        return Ok(());
+    }
+    super::register_valid(conn, key, public_url, &event, &partners, valid, Source::WebForm)?;
+    Ok(())
+}
+
+/// The resend form, in the caller's write transaction: a registered address receives its
+/// badge and a new privacy link (within [`REMINDERS_PER_HOUR`]); any other address,
+/// nothing. The caller answers the same either way.
+pub fn request_links(
+    conn: &mut DbConn,
+    key: &BadgeKey,
+    public_url: &PublicUrl,
+    event_id: &str,
+    email: &str,
+) -> AppResult<()> {
+    let event = crate::events::find(conn, event_id)?;
+    let email = crate::auth::users::normalise_email(email);
+    if let Some(existing) = registered(conn, &event.id, &email)? {
+        remind(conn, key, public_url, &event, &existing, reminder::Reason::Requested)?;
+    }
+    Ok(())
+}
+
+/// Queues a reminder unless the address had [`REMINDERS_PER_HOUR`] already; returns
+/// whether it did. It issues a new privacy link (the old one stops working: the mail says
+/// so) and, while opt-ins await confirmation, a new confirmation link.
+pub fn remind(
+    conn: &mut DbConn,
+    key: &BadgeKey,
+    public_url: &PublicUrl,
+    event: &EventRow,
+    a: &AttendeeRow,
+    reason: reminder::Reason,
+) -> AppResult<bool> {
+    let now = now_ms();
+    let recent: i64 = mail_outbox::table
+        .filter(mail_outbox::recipient.eq(&a.email))
+        .filter(mail_outbox::event_id.eq(&event.id))
+        .filter(mail_outbox::kind.eq(MailKind::Reminder))
+        .filter(mail_outbox::created_at.gt(now.saturating_sub(HOUR_MS)))
+        .count()
+        .get_result(conn)?;
+    if recent >= REMINDERS_PER_HOUR {
+        return Ok(false);
+    }
+    let privacy_token = random_token(32).map_err(AppError::internal)?;
+    diesel::update(attendees::table.find(&a.id))
+        .set(attendees::privacy_token_hash.eq(Some(sha256_hex(privacy_token.as_bytes()))))
+        .execute(conn)?;
+    let badge_payload = match badges::current(conn, &a.id)? {
+        Some(badge) => Some(key.code_for(&badge.id)?.payload()),
+        None => None,
+    };
+    let confirm = if consent::has_pending(conn, &a.id)? {
+        let token = random_token(32).map_err(AppError::internal)?;
+        consent::store_confirmation_token(conn, &a.id, &token, now)?;
+        Some(confirm_url(&public_url.0, &event.slug, &token))
+    } else {
+        None
+    };
+    let facts = reminder::Facts {
+        reason,
+        name: a.name.clone(),
+        event: event.name.clone(),
+        privacy_url: privacy_url(&public_url.0, &privacy_token),
+        badge_payload,
+        confirm_url: confirm,
+    };
+    mail::enqueue(
+        conn,
+        &mail::OutboxKey::from_badge_key(key)?,
+        &mail::NewMail {
+            kind: MailKind::Reminder,
+            event_id: Some(event.id.clone()),
+            attendee_id: Some(a.id.clone()),
+            to: a.email.clone(),
+            subject: reminder::subject(&event.name, reason),
+            body: mail::Body::Reminder(facts),
+        },
+    )?;
+    Ok(true)
+}
