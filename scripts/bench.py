@@ -147,10 +147,33 @@ def setup_event(srv, partners=1):
     return ev["id"], pids
 
 
+def invitation_token(srv, email, timeout=30):
+    """The token of the invitation mailed to `email`, read from DATA_DIR/outbox/*.eml
+    (the bench server has no SMTP server, so the worker writes each message there)."""
+    import glob
+    from email import message_from_binary_file, policy as email_policy
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for path in glob.glob(os.path.join(srv.dir, "outbox", "*.eml")):
+            with open(path, "rb") as f:
+                msg = message_from_binary_file(f, policy=email_policy.default)
+            if msg["To"] != email:
+                continue
+            text = msg.get_body(preferencelist=("plain",)).get_content()
+            found = re.search(r"/invite/([A-Za-z0-9_-]+)", text)
+            if found:
+                return found.group(1)
+        time.sleep(0.1)
+    raise RuntimeError(f"no invitation mailed to {email}")
+
+
 def partner_token(srv, event, partner, role):
+    # Partner users choose their own password through the mailed invitation link.
     email = f"{role}-{uuid.uuid4().hex}@partner.example"
     srv.request("POST", f"/api/v1/events/{event}/partners/{partner}/users", srv.admin,
-                {"email": email, "password": PASSWORD, "role": role})
+                {"email": email, "role": role})
+    srv.request("POST", "/api/v1/auth/invitations/accept",
+                body={"token": invitation_token(srv, email), "password": PASSWORD}, raw=True)
     return srv.login(email)
 
 

@@ -20,6 +20,7 @@ pub mod incidents;
 pub mod leads;
 pub mod ledger;
 pub mod mail;
+pub mod notices;
 pub mod paging;
 pub mod partners;
 pub mod rights;

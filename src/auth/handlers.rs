@@ -109,3 +109,74 @@ pub async fn change_password(
     session::change_password(&services, &auth.caller.user_id, current_password, new_password).await?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetRequest {
+    pub email: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetPasswordByLink {
+    /// The token of the link received by mail (the last path segment).
+    pub token: String,
+    pub password: String,
+}
+
+/// Ask for a password reset link by mail. Answers 202 whether or not the address has an
+/// account, before the account is looked up; the link works once, for one hour.
+#[utoipa::path(tag = "auth", request_body = PasswordResetRequest,
+    responses((status = 202, description = "Accepted; a link is mailed if the address has an account"),
+        (status = 422, body = Problem),
+        (status = 429, description = "Too many attempts for this address (known or not); see Retry-After", body = Problem)))]
+#[post("/auth/password-reset")]
+pub async fn password_reset(
+    db: web::Data<Db>,
+    throttle: web::Data<LoginThrottle>,
+    passwords: web::Data<Passwords>,
+    tokens: web::Data<TokenKeys>,
+    badge_key: web::Data<crate::badges::BadgeKey>,
+    public: web::Data<crate::config::PublicUrl>,
+    body: ApiJson<PasswordResetRequest>,
+) -> AppResult<HttpResponse> {
+    let services = LoginServices { db: &db, throttle: throttle.into_inner(), passwords: &passwords, tokens: &tokens };
+    let mail =
+        session::ResetMail { key: crate::mail::OutboxKey::from_badge_key(&badge_key)?, public_url: public.0.clone() };
+    session::request_password_reset(&services, mail, &body.into_inner().email).await?;
+    Ok(HttpResponse::Accepted().finish())
+}
+
+/// Set a new password with a reset link's token; every session of the account ends.
+#[utoipa::path(tag = "auth", request_body = SetPasswordByLink,
+    responses((status = 204), (status = 422, description = "Password too short or long, or token not valid, used or expired", body = Problem)))]
+#[post("/auth/password-reset/confirm")]
+pub async fn password_reset_confirm(
+    db: web::Data<Db>,
+    throttle: web::Data<LoginThrottle>,
+    passwords: web::Data<Passwords>,
+    tokens: web::Data<TokenKeys>,
+    body: ApiJson<SetPasswordByLink>,
+) -> AppResult<HttpResponse> {
+    let SetPasswordByLink { token, password } = body.into_inner();
+    let services = LoginServices { db: &db, throttle: throttle.into_inner(), passwords: &passwords, tokens: &tokens };
+    session::set_password_by_link(&services, super::links::LinkPurpose::PasswordReset, token, password).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Accept an invitation: choose the account's password with the invitation link's token.
+#[utoipa::path(tag = "auth", request_body = SetPasswordByLink,
+    responses((status = 204), (status = 422, description = "Password too short or long, or token not valid, used or expired", body = Problem)))]
+#[post("/auth/invitations/accept")]
+pub async fn accept_invitation(
+    db: web::Data<Db>,
+    throttle: web::Data<LoginThrottle>,
+    passwords: web::Data<Passwords>,
+    tokens: web::Data<TokenKeys>,
+    body: ApiJson<SetPasswordByLink>,
+) -> AppResult<HttpResponse> {
+    let SetPasswordByLink { token, password } = body.into_inner();
+    let services = LoginServices { db: &db, throttle: throttle.into_inner(), passwords: &passwords, tokens: &tokens };
+    session::set_password_by_link(&services, super::links::LinkPurpose::Invitation, token, password).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -2,6 +2,7 @@
 //! that applies them to a request is `http::auth::Auth`).
 
 pub mod handlers;
+pub mod links;
 pub mod passwords;
 pub mod secrets;
 pub mod session;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use diesel::prelude::*;
 
+use super::links::{self, LinkPurpose};
 use super::passwords::{self, Passwords};
 use super::throttle::{Attempt, LoginThrottle, THROTTLE_AFTER_FAILURES};
 use super::tokens::TokenKeys;
@@ -49,7 +50,9 @@ pub async fn login(s: &LoginServices<'_>, email: &str, password: String) -> AppR
     }
     attempt.into_result()?;
 
-    let usable = user.as_ref().filter(|u| !u.disabled);
+    // An invited account that has not chosen its password verifies against the dummy hash,
+    // like an unknown address: same cost, same answer.
+    let usable = user.as_ref().filter(|u| !u.disabled && u.password_hash != links::NO_PASSWORD);
     let ok = s.passwords.verify(usable.map(|u| u.password_hash.clone()), password).await?;
     // A failure needs no write: the reservation already counted it.
     let Some(user) = user.filter(|u| ok && !u.disabled) else { return Err(AppError::Unauthorized) };
@@ -114,5 +117,93 @@ pub async fn change_password(
     })
     .await?;
     tracing::info!(user_id = %user_id, "password changed; tokens revoked");
+    Ok(())
+}
+
+/// Sets the password of the account a one-time link (invitation or reset) belongs to; the
+/// link is used up and every session of the account ends. The password is checked against
+/// the policy and hashed before the link is looked at, so a bad token and a good one cost
+/// the same.
+pub async fn set_password_by_link(
+    s: &LoginServices<'_>,
+    purpose: LinkPurpose,
+    token: String,
+    password: String,
+) -> AppResult<()> {
+    passwords::check_policy("password", &password).map_err(|e| AppError::Validation(vec![e]))?;
+    if token.is_empty() || token.len() > 128 {
+        return Err(AppError::field("token", "is not valid, already used or expired"));
+    }
+    let hash = s.passwords.hash(password).await?;
+    let throttle = s.throttle.clone();
+    let user_id =
+        s.db.write(move |conn| {
+            let user_id = links::redeem(conn, &token, purpose, &hash)?;
+            // A chosen password ends the address's failed-login count.
+            if let Some(user) = users::find(conn, &user_id)? {
+                throttle.clear(conn, &throttle.key_for(&user.email)?)?;
+            }
+            Ok(user_id)
+        })
+        .await?;
+    tracing::info!(user_id = %user_id, purpose = purpose.as_str(), "password set through a one-time link; tokens revoked");
+    Ok(())
+}
+
+/// What a password reset request needs besides the login services.
+pub struct ResetMail {
+    pub key: crate::mail::OutboxKey,
+    /// The public base URL the link starts with.
+    pub public_url: String,
+}
+
+/// A password reset request. The per-address throttle counts it (known address or not);
+/// then the answer is given before the account is even looked up: the lookup, the link
+/// and the queued mail happen in a task of their own, so neither the answer nor its timing
+/// tells whether the address has an account.
+pub async fn request_password_reset(s: &LoginServices<'_>, mail: ResetMail, email: &str) -> AppResult<()> {
+    let email = users::normalise_email(email);
+    users::check_email("email", &email).map_err(|e| AppError::Validation(vec![e]))?;
+    let key = s.throttle.key_for(&email)?;
+    let throttle = s.throttle.clone();
+    let attempt = s.db.write(move |conn| throttle.reserve(conn, &key)).await?;
+    if let Attempt::Locked { .. } = attempt {
+        tracing::warn!("password reset refused: address throttled");
+    }
+    attempt.into_result()?;
+    let db = s.db.clone();
+    tokio::spawn(async move {
+        let outcome = db
+            .write(move |conn| {
+                let Some(user) = users::find_by_email(conn, &email)? else { return Ok(None) };
+                if user.disabled {
+                    return Ok(None);
+                }
+                let token = links::issue(conn, &user.id, LinkPurpose::PasswordReset)?;
+                let body = crate::mail::Body::PasswordReset(crate::mail::accounts::ResetFacts {
+                    link: format!("{}/{}/{token}", mail.public_url, LinkPurpose::PasswordReset.page()),
+                    valid_minutes: links::RESET_MINUTES,
+                });
+                crate::mail::enqueue(
+                    conn,
+                    &mail.key,
+                    &crate::mail::NewMail {
+                        kind: crate::mail::MailKind::PasswordReset,
+                        event_id: user.event_id.clone(),
+                        attendee_id: None,
+                        to: user.email.clone(),
+                        subject: crate::mail::accounts::RESET_SUBJECT.to_string(),
+                        body,
+                    },
+                )?;
+                Ok(Some(user.id))
+            })
+            .await;
+        match outcome {
+            Ok(Some(user_id)) => tracing::info!(user_id = %user_id, "password reset link queued"),
+            Ok(None) => tracing::info!("password reset asked for an address without a usable account"),
+            Err(e) => tracing::error!(error = %e, "password reset could not be queued"),
+        }
+    });
     Ok(())
 }

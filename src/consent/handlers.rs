@@ -16,6 +16,7 @@ use crate::http::auth::Auth;
 #[post("/events/{event_id}/attendees/{attendee_id}/withdrawals")]
 pub async fn staff_withdrawal(
     db: web::Data<Db>,
+    badge_key: web::Data<crate::badges::BadgeKey>,
     auth: Auth<Registration>,
     path: web::Path<(String, String)>,
     body: ApiJson<WithdrawalRequest>,
@@ -23,8 +24,11 @@ pub async fn staff_withdrawal(
     let (event_id, attendee_id) = path.into_inner();
     let partner = body.0.scope()?;
     let by = auth.caller.user_id.clone();
+    let key = crate::mail::OutboxKey::from_badge_key(&badge_key)?;
     let row = db
-        .write(move |conn| crate::rights::self_service::staff_withdraw(conn, &event_id, &attendee_id, partner, &by))
+        .write(move |conn| {
+            crate::rights::self_service::staff_withdraw(conn, &key, &event_id, &attendee_id, partner, &by)
+        })
         .await?;
     Ok(HttpResponse::Created().json(WithdrawalView::from(row)))
 }

@@ -266,6 +266,32 @@ diesel::table! {
 }
 
 diesel::table! {
+    account_links (token_hash) {
+        token_hash -> Text,
+        user_id -> Text,
+        purpose -> Text,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    deletion_notices (id) {
+        id -> Text,
+        event_id -> Text,
+        partner_id -> Text,
+        attendee_id -> Text,
+        lead_id -> Nullable<Text>,
+        released_name -> Nullable<Text>,
+        reason -> Text,
+        created_at -> BigInt,
+        acknowledged_at -> Nullable<BigInt>,
+        acknowledged_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     opt_in_confirmations (token_hash) {
         token_hash -> Text,
         attendee_id -> Text,
@@ -293,5 +319,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     leads,
     exports,
     disclosures,
+    account_links,
+    deletion_notices,
     opt_in_confirmations,
 );

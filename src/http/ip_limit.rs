@@ -25,7 +25,9 @@ use crate::error::AppError;
 /// Which budget a request draws on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LimitClass {
-    /// `POST /api/v1/auth/login` and `POST /api/v1/auth/password`, one budget.
+    /// `POST /api/v1/auth/login` and `POST /api/v1/auth/password`, one budget; also the
+    /// password reset request and every use of a one-time link (API and pages), which hash
+    /// a password or queue a mail.
     SignIn,
     /// `POST /e/{slug}/register` and `POST /e/{slug}/resend` (the public forms that send mail).
     Registration,
@@ -49,7 +51,13 @@ impl LimitClass {
             return None;
         }
         match pattern {
-            "/api/v1/auth/login" | "/api/v1/auth/password" => Some(LimitClass::SignIn),
+            "/api/v1/auth/login"
+            | "/api/v1/auth/password"
+            | "/api/v1/auth/password-reset"
+            | "/api/v1/auth/password-reset/confirm"
+            | "/api/v1/auth/invitations/accept"
+            | "/invite/{token}"
+            | "/reset/{token}" => Some(LimitClass::SignIn),
             "/e/{slug}/register" | "/e/{slug}/resend" => Some(LimitClass::Registration),
             // A capability in the path, like the privacy page's: guessing is throttled.
             "/e/{slug}/confirm/{token}" => Some(LimitClass::PrivacyPage),
@@ -253,6 +261,9 @@ mod tests {
     #[test]
     fn only_the_limited_posts_are_classified() {
         assert_eq!(LimitClass::of(&Method::POST, "/api/v1/auth/login"), Some(LimitClass::SignIn));
+        assert_eq!(LimitClass::of(&Method::POST, "/api/v1/auth/password-reset"), Some(LimitClass::SignIn));
+        assert_eq!(LimitClass::of(&Method::POST, "/invite/{token}"), Some(LimitClass::SignIn));
+        assert_eq!(LimitClass::of(&Method::GET, "/reset/{token}"), None);
         assert_eq!(LimitClass::of(&Method::POST, "/me/{token}/erase"), Some(LimitClass::PrivacyPage));
         assert_eq!(LimitClass::of(&Method::GET, "/me/{token}"), None);
         assert_eq!(LimitClass::of(&Method::POST, "/e/{slug}/resend"), Some(LimitClass::Registration));

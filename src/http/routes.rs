@@ -11,10 +11,10 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_actix_web::{AppExt, UtoipaApp, scope};
 
 use crate::http::ops;
-use crate::web::{confirm, me, register, resend};
+use crate::web::{accounts, confirm, me, register, resend};
 use crate::{
-    attendees, auth, badges, consent, events, exports, incidents, leads, ledger, mail, partners, rights, scans,
-    security,
+    attendees, auth, badges, consent, events, exports, incidents, leads, ledger, mail, notices, partners, rights,
+    scans, security,
 };
 
 /// `/api/v1`: the staff, partner, phone and participant API.
@@ -22,6 +22,9 @@ fn api_v1(cfg: &mut ServiceConfig) {
     cfg.service(auth::handlers::login)
         .service(auth::handlers::me)
         .service(auth::handlers::change_password)
+        .service(auth::handlers::password_reset)
+        .service(auth::handlers::password_reset_confirm)
+        .service(auth::handlers::accept_invitation)
         .service(events::handlers::create_event)
         .service(events::handlers::list_events)
         .service(events::handlers::get_event)
@@ -31,6 +34,7 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .service(partners::handlers::create_user)
         .service(partners::handlers::list_users)
         .service(partners::handlers::disable_user)
+        .service(partners::handlers::resend_invitation)
         .service(attendees::handlers::register)
         .service(attendees::handlers::get_attendee)
         .service(attendees::handlers::list_attendees)
@@ -75,7 +79,10 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .service(incidents::handlers::preview_participant_notice)
         .service(incidents::handlers::send_participant_notice)
         .service(mail::handlers::list_mail)
-        .service(mail::handlers::resend_mail);
+        .service(mail::handlers::resend_mail)
+        .service(notices::handlers::list_own)
+        .service(notices::handlers::acknowledge)
+        .service(notices::handlers::list_for_event);
 }
 
 /// Liveness and readiness, outside `/api/v1`.
@@ -111,6 +118,10 @@ pages! {
     POST "/me/{token}/erase" => me::erase;
     GET "/u/{token}" => me::unsubscribe_form;
     POST "/u/{token}" => me::unsubscribe;
+    GET "/invite/{token}" => accounts::invite_form;
+    POST "/invite/{token}" => accounts::invite_submit;
+    GET "/reset/{token}" => accounts::reset_form;
+    POST "/reset/{token}" => accounts::reset_submit;
 }
 
 #[derive(OpenApi)]

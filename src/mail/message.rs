@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::rendered::Rendered;
-use super::{breach, confirmation, reminder};
+use super::{accounts, breach, confirmation, reminder};
 use crate::db::text_enum;
 
 text_enum! {
@@ -27,6 +27,12 @@ text_enum! {
     pub enum MailKind {
         /// The participant's badge and privacy link, after registration.
         Confirmation = "confirmation",
+        /// A partner user's invitation to choose their password.
+        Invitation = "invitation",
+        /// A password reset link.
+        PasswordReset = "password_reset",
+        /// A partner admin told to delete a participant's data.
+        DeletionNotice = "deletion_notice",
         /// The badge and a new privacy link again: asked for on the resend form, or the
         /// registration form was sent again for a registered address.
         Reminder = "reminder",
@@ -44,7 +50,12 @@ impl MailKind {
     /// `List-Unsubscribe` instead.
     pub fn is_transactional(self) -> bool {
         match self {
-            MailKind::Confirmation | MailKind::Reminder | MailKind::BreachNotice => true,
+            MailKind::Confirmation
+            | MailKind::Reminder
+            | MailKind::BreachNotice
+            | MailKind::Invitation
+            | MailKind::PasswordReset
+            | MailKind::DeletionNotice => true,
             MailKind::Marketing => false,
         }
     }
@@ -59,6 +70,9 @@ impl MailKind {
 #[serde(tag = "template", rename_all = "snake_case")]
 pub enum Body {
     Confirmation(confirmation::Facts),
+    Invitation(accounts::InvitationFacts),
+    PasswordReset(accounts::ResetFacts),
+    DeletionNotice(accounts::DeletionFacts),
     Reminder(reminder::Facts),
     BreachNotice(breach::Facts),
 }
@@ -67,6 +81,9 @@ impl Body {
     pub fn render(&self) -> Rendered {
         match self {
             Body::Confirmation(facts) => confirmation::render(facts),
+            Body::Invitation(facts) => accounts::render_invitation(facts),
+            Body::PasswordReset(facts) => accounts::render_reset(facts),
+            Body::DeletionNotice(facts) => accounts::render_deletion(facts),
             Body::Reminder(facts) => reminder::render(facts),
             Body::BreachNotice(facts) => breach::render(facts),
         }

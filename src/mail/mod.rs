@@ -15,6 +15,7 @@
 //! ever sent twice: a claim takes a lease in the database (with `FOR UPDATE SKIP LOCKED`
 //! on PostgreSQL), so instances sharing one database never hold the same message at once.
 
+pub mod accounts;
 pub mod breach;
 pub mod confirmation;
 pub mod handlers;

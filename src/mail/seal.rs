@@ -30,22 +30,38 @@ impl OutboxKey {
     /// `base64(nonce || ciphertext)`.
     pub fn seal(&self, body: &Body) -> AppResult<String> {
         let plain = serde_json::to_vec(body).map_err(AppError::internal)?;
+        self.seal_bytes(&plain)
+    }
+
+    /// Seals a short text kept beside the outbox (a name on a deletion notice) the same way.
+    pub fn seal_text(&self, text: &str) -> AppResult<String> {
+        self.seal_bytes(text.as_bytes())
+    }
+
+    pub fn open_text(&self, stored: &str) -> AppResult<String> {
+        String::from_utf8(self.open_bytes(stored)?).map_err(AppError::internal)
+    }
+
+    fn seal_bytes(&self, plain: &[u8]) -> AppResult<String> {
         let mut nonce = [0u8; NONCE_BYTES];
         getrandom::fill(&mut nonce).map_err(AppError::internal)?;
-        let sealed = self.0.encrypt(XNonce::from_slice(&nonce), plain.as_slice()).map_err(AppError::internal)?;
+        let sealed = self.0.encrypt(XNonce::from_slice(&nonce), plain).map_err(AppError::internal)?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&sealed);
         Ok(base64::engine::general_purpose::STANDARD.encode(out))
     }
 
     pub fn open(&self, stored: &str) -> AppResult<Body> {
+        serde_json::from_slice(&self.open_bytes(stored)?).map_err(AppError::internal)
+    }
+
+    fn open_bytes(&self, stored: &str) -> AppResult<Vec<u8>> {
         let raw = base64::engine::general_purpose::STANDARD.decode(stored).map_err(AppError::internal)?;
         let (nonce, sealed) =
             raw.split_at_checked(NONCE_BYTES).ok_or_else(|| AppError::internal("sealed body too short"))?;
-        let plain = self.0.decrypt(XNonce::from_slice(nonce), sealed).map_err(|_| {
+        self.0.decrypt(XNonce::from_slice(nonce), sealed).map_err(|_| {
             AppError::internal("an outbox body does not open with this key (was the badge secret changed?)")
-        })?;
-        serde_json::from_slice(&plain).map_err(AppError::internal)
+        })
     }
 }
 

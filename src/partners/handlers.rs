@@ -3,10 +3,11 @@
 
 use actix_web::{HttpResponse, get, post, web};
 
-use super::users::{self, CreatePartnerUser, PartnerUserView};
+use super::users::{self, CreatePartnerUser, InvitationMail, PartnerUserView};
 use super::{CreatePartner, PartnerView};
-use crate::auth::passwords::Passwords;
 use crate::auth::{AdminOnly, AnyUser, Registration};
+use crate::badges::BadgeKey;
+use crate::config::PublicUrl;
 use crate::db::Db;
 use crate::error::{AppResult, Problem};
 use crate::http::ApiJson;
@@ -44,21 +45,50 @@ pub async fn list_partners(
     Ok(web::Json(db.read(move |conn| super::list(conn, &event_id, &paging)).await?))
 }
 
-/// Create a partner user (staff admin: any role; partner admin: scanners of its own partner).
+fn invitation_mail(badge_key: &BadgeKey, public: &PublicUrl) -> AppResult<InvitationMail> {
+    Ok(InvitationMail { key: crate::mail::OutboxKey::from_badge_key(badge_key)?, public_url: public.0.clone() })
+}
+
+/// Invite a partner user by e-mail (staff admin: any role; partner admin: scanners of its
+/// own partner). No password is taken (a body with `password` is refused): the invitee
+/// chooses it through a one-time link mailed to them (72 h), and cannot log in before.
 #[utoipa::path(tag = "partners", security(("bearer" = [])), request_body = CreatePartnerUser,
     responses((status = 201, body = PartnerUserView), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem), (status = 422, body = Problem)))]
 #[post("/events/{event_id}/partners/{partner_id}/users")]
 pub async fn create_user(
     db: web::Data<Db>,
-    passwords: web::Data<Passwords>,
+    badge_key: web::Data<BadgeKey>,
+    public: web::Data<PublicUrl>,
     auth: Auth<AnyUser>,
     path: web::Path<(String, String)>,
     body: ApiJson<CreatePartnerUser>,
 ) -> AppResult<HttpResponse> {
     let (event_id, partner_id) = path.into_inner();
-    let view = users::create(&db, &passwords, &auth.caller, event_id, partner_id, body.into_inner()).await?;
+    let mail = invitation_mail(&badge_key, &public)?;
+    let caller = auth.caller;
+    let input = body.into_inner();
+    let view = db.write(move |conn| users::create(conn, &mail, &caller, &event_id, &partner_id, input)).await?;
     Ok(HttpResponse::Created().json(view))
+}
+
+/// Send a partner user's invitation again, with a new link (the earlier one stops working).
+#[utoipa::path(tag = "partners", security(("bearer" = [])),
+    responses((status = 202), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "The user is disabled or has already chosen a password", body = Problem)))]
+#[post("/events/{event_id}/partners/{partner_id}/users/{user_id}/invitation")]
+pub async fn resend_invitation(
+    db: web::Data<Db>,
+    badge_key: web::Data<BadgeKey>,
+    public: web::Data<PublicUrl>,
+    auth: Auth<AnyUser>,
+    path: web::Path<(String, String, String)>,
+) -> AppResult<HttpResponse> {
+    let (event_id, partner_id, user_id) = path.into_inner();
+    let mail = invitation_mail(&badge_key, &public)?;
+    let caller = auth.caller;
+    db.write(move |conn| users::resend_invitation(conn, &mail, &caller, &event_id, &partner_id, &user_id)).await?;
+    Ok(HttpResponse::Accepted().finish())
 }
 
 /// List a partner's users.

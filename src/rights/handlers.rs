@@ -17,6 +17,7 @@ use crate::db::Db;
 use crate::error::{AppError, AppResult, Problem};
 use crate::http::ApiJson;
 use crate::http::auth::{Auth, Participant};
+use crate::mail::OutboxKey;
 use crate::paging::Page;
 
 /// What the service holds about me, my opt-ins and withdrawals, scans of my badge, and
@@ -65,11 +66,14 @@ pub async fn patch_me(
 #[post("/me/withdrawals")]
 pub async fn withdraw_me(
     db: web::Data<Db>,
+    badge_key: web::Data<BadgeKey>,
     who: Participant,
     body: ApiJson<WithdrawalRequest>,
 ) -> AppResult<HttpResponse> {
     let partner = body.0.scope()?;
-    let row: WithdrawalView = db.write(move |conn| self_service::self_withdraw(conn, &who.token, partner)).await?;
+    let key = OutboxKey::from_badge_key(&badge_key)?;
+    let row: WithdrawalView =
+        db.write(move |conn| self_service::self_withdraw(conn, &key, &who.token, partner)).await?;
     Ok(HttpResponse::Created().json(row))
 }
 
@@ -107,13 +111,15 @@ pub struct ErasureRequest {
 #[post("/me/erasure")]
 pub async fn erase_me(
     db: web::Data<Db>,
+    badge_key: web::Data<BadgeKey>,
     who: Participant,
     body: ApiJson<ErasureRequest>,
 ) -> AppResult<web::Json<ErasureResult>> {
     if body.0.confirm != Some(true) {
         return Err(AppError::field("confirm", "must be true to erase; this cannot be undone"));
     }
-    let result = db.write(move |conn| self_service::self_erase(conn, &who.token)).await?;
+    let key = OutboxKey::from_badge_key(&badge_key)?;
+    let result = db.write(move |conn| self_service::self_erase(conn, &key, &who.token)).await?;
     tracing::info!(partners_to_notify = result.recipients_to_notify.len(), "participant erased on request");
     Ok(web::Json(result))
 }
@@ -148,12 +154,14 @@ enum StaffErasure {
 
 async fn staff_erase(
     db: web::Data<Db>,
+    badge_key: web::Data<BadgeKey>,
     auth: Auth<AdminOnly>,
     path: web::Path<(String, String)>,
     cause: StaffErasure,
 ) -> AppResult<web::Json<ErasureResult>> {
     let (event_id, attendee_id) = path.into_inner();
-    let result = db.write(move |conn| self_service::staff_erase(conn, &event_id, &attendee_id)).await?;
+    let key = OutboxKey::from_badge_key(&badge_key)?;
+    let result = db.write(move |conn| self_service::staff_erase(conn, &key, &event_id, &attendee_id)).await?;
     match cause {
         StaffErasure::OnRequest => tracing::info!(by = %auth.caller.user_id, "participant erased by staff"),
         StaffErasure::UnderAge => {
@@ -169,10 +177,11 @@ async fn staff_erase(
 #[post("/events/{event_id}/attendees/{attendee_id}/erasure")]
 pub async fn erase_attendee(
     db: web::Data<Db>,
+    badge_key: web::Data<BadgeKey>,
     auth: Auth<AdminOnly>,
     path: web::Path<(String, String)>,
 ) -> AppResult<web::Json<ErasureResult>> {
-    staff_erase(db, auth, path, StaffErasure::OnRequest).await
+    staff_erase(db, badge_key, auth, path, StaffErasure::OnRequest).await
 }
 
 /// Flag a participant as under 18: erased at once, like an erasure (admin).
@@ -181,10 +190,11 @@ pub async fn erase_attendee(
 #[post("/events/{event_id}/attendees/{attendee_id}/under-18")]
 pub async fn flag_under_18(
     db: web::Data<Db>,
+    badge_key: web::Data<BadgeKey>,
     auth: Auth<AdminOnly>,
     path: web::Path<(String, String)>,
 ) -> AppResult<web::Json<ErasureResult>> {
-    staff_erase(db, auth, path, StaffErasure::UnderAge).await
+    staff_erase(db, badge_key, auth, path, StaffErasure::UnderAge).await
 }
 
 /// File a request that arrived by e-mail or post (admin).

@@ -228,8 +228,9 @@ pub struct ErasureResult {
 /// their name, e-mail and phone replaced with "(erased)" in incident narratives. Scans,
 /// leads and ledger rows stay as skeletons under the pseudonymous id, so the history of
 /// disclosures survives. After the commit the old row versions leave the database files
-/// (see `db::scrub_after_commit`), whichever path erased.
-pub fn erase(conn: &mut DbConn, attendee_id: &str) -> AppResult<ErasureResult> {
+/// (see `db::scrub_after_commit`), whichever path erased. Every partner that received the
+/// data gets a deletion notice (see `notices`), mailed through `key`'s outbox.
+pub fn erase(conn: &mut DbConn, key: &crate::mail::OutboxKey, attendee_id: &str) -> AppResult<ErasureResult> {
     savepoint(conn, |conn| {
         let now = now_ms();
         let a: AttendeeRow = attendees::table
@@ -303,6 +304,9 @@ pub fn erase(conn: &mut DbConn, attendee_id: &str) -> AppResult<ErasureResult> {
             touched.push(PersonalTable::IncidentUpdates);
         }
         crate::db::scrub_after_commit(&touched);
+        // Each partner that received the data is told to delete it, in this transaction.
+        let subject = crate::notices::Subject { event_id: &a.event_id, attendee_id, name: &a.name };
+        crate::notices::notify(conn, key, &subject, None, crate::notices::NoticeReason::Erasure)?;
         let mut to_notify: Vec<PartnerOption> = Vec::new();
         for r in recipients(conn, attendee_id)? {
             if !to_notify.iter().any(|p| p.id == r.partner_id) {

@@ -107,7 +107,12 @@ impl From<RequestRow> for RequestView {
 }
 
 /// A self-service action: received and completed now, handled by the participant.
-pub fn record_self_service(conn: &mut DbConn, event_id: &str, attendee_id: &str, kind: RequestKind) -> AppResult<()> {
+pub fn record_self_service(
+    conn: &mut DbConn,
+    event_id: &str,
+    attendee_id: &str,
+    kind: RequestKind,
+) -> AppResult<String> {
     let now = now_ms();
     let row = RequestRow {
         id: new_id(),
@@ -123,6 +128,18 @@ pub fn record_self_service(conn: &mut DbConn, event_id: &str, attendee_id: &str,
         notes: None,
     };
     diesel::insert_into(requests::table).values(&row).execute(conn)?;
+    Ok(row.id)
+}
+
+/// Records on a request which partners were told to delete (partner names only; nothing
+/// about the participant).
+pub fn note_partners_told(conn: &mut DbConn, request_id: &str, partner_names: &[String]) -> AppResult<()> {
+    let notes = if partner_names.is_empty() {
+        "Partners told to delete: none (no partner had received this participant's data).".to_string()
+    } else {
+        format!("Partners told to delete: {}.", partner_names.join(", "))
+    };
+    diesel::update(requests::table.find(request_id)).set(requests::notes.eq(Some(notes))).execute(conn)?;
     Ok(())
 }
 

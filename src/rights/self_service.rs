@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use super::requests::{self, RequestKind};
 use super::{ErasureResult, Links, ParticipantRecord, by_privacy_token, erase, record};
+use crate::attendees::AttendeeRow;
 use crate::attendees::{self, search_text};
 use crate::auth::secrets::{random_token, sha256_hex};
 use crate::consent::{Source, WithdrawalView, withdraw};
@@ -15,6 +16,7 @@ use crate::contact;
 use crate::db::schema::attendees as attendees_t;
 use crate::db::{DbConn, now_ms, savepoint};
 use crate::error::{AppError, AppResult, is_unique_violation};
+use crate::mail::OutboxKey;
 use crate::partners;
 
 /// Corrections; an empty string clears an optional field.
@@ -106,7 +108,12 @@ pub fn correct(links: &Links, conn: &mut DbConn, token: &str, c: Correction) -> 
     record(links, conn, a)
 }
 
-pub fn self_withdraw(conn: &mut DbConn, token: &str, partner: Option<String>) -> AppResult<WithdrawalView> {
+pub fn self_withdraw(
+    conn: &mut DbConn,
+    key: &OutboxKey,
+    token: &str,
+    partner: Option<String>,
+) -> AppResult<WithdrawalView> {
     savepoint(conn, |conn| {
         let a = by_privacy_token(conn, token).map_err(|_| AppError::Unauthorized)?;
         if let Some(p) = &partner {
@@ -114,7 +121,9 @@ pub fn self_withdraw(conn: &mut DbConn, token: &str, partner: Option<String>) ->
                 .map_err(|_| AppError::field("partner_id", "is not a partner of this event"))?;
         }
         let row = withdraw(conn, &a.event_id, &a.id, partner.as_deref(), Source::Participant, None)?;
-        requests::record_self_service(conn, &a.event_id, &a.id, RequestKind::Withdrawal)?;
+        let told = tell_partners(conn, key, &a, partner.as_deref())?;
+        let request = requests::record_self_service(conn, &a.event_id, &a.id, RequestKind::Withdrawal)?;
+        requests::note_partners_told(conn, &request, &told)?;
         Ok(row.into())
     })
 }
@@ -126,12 +135,23 @@ pub fn export_record(links: &Links, conn: &mut DbConn, token: &str) -> AppResult
     record(links, conn, a)
 }
 
-pub fn self_erase(conn: &mut DbConn, token: &str) -> AppResult<ErasureResult> {
+pub fn self_erase(conn: &mut DbConn, key: &OutboxKey, token: &str) -> AppResult<ErasureResult> {
     savepoint(conn, |conn| {
         let a = by_privacy_token(conn, token).map_err(|_| AppError::Unauthorized)?;
-        requests::record_self_service(conn, &a.event_id, &a.id, RequestKind::Erasure)?;
-        erase(conn, &a.id)
+        let request = requests::record_self_service(conn, &a.event_id, &a.id, RequestKind::Erasure)?;
+        let result = erase(conn, key, &a.id)?;
+        let told: Vec<String> = result.recipients_to_notify.iter().map(|p| p.name.clone()).collect();
+        requests::note_partners_told(conn, &request, &told)?;
+        Ok(result)
     })
+}
+
+/// A withdrawal from one partner (or all): each partner concerned that received the data
+/// gets a deletion notice. Answers the names of the partners told.
+fn tell_partners(conn: &mut DbConn, key: &OutboxKey, a: &AttendeeRow, partner: Option<&str>) -> AppResult<Vec<String>> {
+    let subject = crate::notices::Subject { event_id: &a.event_id, attendee_id: &a.id, name: &a.name };
+    let told = crate::notices::notify(conn, key, &subject, partner, crate::notices::NoticeReason::Withdrawal)?;
+    Ok(told.into_iter().map(|p| p.name).collect())
 }
 
 /// A new personal link for a participant; the old one stops working at once. Answers the
@@ -149,9 +169,9 @@ pub fn reissue_privacy_link(conn: &mut DbConn, event_id: &str, attendee_id: &str
 }
 
 /// Staff erase a participant of their event (on a request by mail, or an under-18 flag).
-pub fn staff_erase(conn: &mut DbConn, event_id: &str, attendee_id: &str) -> AppResult<ErasureResult> {
+pub fn staff_erase(conn: &mut DbConn, key: &OutboxKey, event_id: &str, attendee_id: &str) -> AppResult<ErasureResult> {
     let a = attendees::find_in_event(conn, event_id, attendee_id)?;
-    erase(conn, &a.id)
+    erase(conn, key, &a.id)
 }
 
 /// One-request unsubscribe from marketing e-mails (RFC 8058).
@@ -165,6 +185,7 @@ pub fn unsubscribe(conn: &mut DbConn, token: &str) -> AppResult<()> {
 /// of the event, or from all when `partner_id` is absent.
 pub fn staff_withdraw(
     conn: &mut DbConn,
+    key: &OutboxKey,
     event_id: &str,
     attendee_id: &str,
     partner_id: Option<String>,
@@ -175,5 +196,7 @@ pub fn staff_withdraw(
         partners::find_in_event(conn, event_id, p)
             .map_err(|_| AppError::field("partner_id", "is not a partner of this event"))?;
     }
-    withdraw(conn, &a.event_id, &a.id, partner_id.as_deref(), Source::StaffApi, Some(by))
+    let row = withdraw(conn, &a.event_id, &a.id, partner_id.as_deref(), Source::StaffApi, Some(by))?;
+    tell_partners(conn, key, &a, partner_id.as_deref())?;
+    Ok(row)
 }

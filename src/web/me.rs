@@ -270,10 +270,11 @@ pub async fn withdraw(
         (Some(p), false) => Some(p),
         _ => None,
     };
+    let key = crate::mail::OutboxKey::from_badge_key(&data.badge_key)?;
     Ok(act(
         data,
         path.into_inner(),
-        move |conn, t| self_service::self_withdraw(conn, t, scope).map(|_| ()),
+        move |conn, t| self_service::self_withdraw(conn, &key, t, scope).map(|_| ()),
         "withdrawn",
     )
     .await)
@@ -342,7 +343,8 @@ pub async fn erase(
             Err(_) => not_found(),
         });
     }
-    Ok(match data.db.write(move |conn| self_service::self_erase(conn, &token)).await {
+    let key = crate::mail::OutboxKey::from_badge_key(&data.badge_key)?;
+    Ok(match data.db.write(move |conn| self_service::self_erase(conn, &key, &token)).await {
         Ok(result) => {
             let names: Vec<String> = result.recipients_to_notify.iter().map(|p| esc(&p.name)).collect();
             let told = if names.is_empty() {

@@ -1,6 +1,7 @@
 //! Server-rendered pages for participants. They work without JavaScript and on a phone.
 //! Their routes are listed in `http::routes`.
 
+pub mod accounts;
 pub mod confirm;
 pub mod me;
 pub mod register;

@@ -13,6 +13,7 @@
 #[macro_use]
 mod common;
 
+mod accounts;
 mod at_rest;
 mod edges;
 mod exports;

@@ -285,18 +285,68 @@ pub async fn problem(res: Response) -> Value {
     res.json::<Value>().await.unwrap()
 }
 
-/// A partner user created by a staff admin; returns (user id, token).
-pub async fn partner_user(app: &TestApp, admin: &str, event: &str, partner: &str, role: &str) -> (String, String) {
-    let email = format!("{role}-{}@partner.example", uuid::Uuid::new_v4().simple());
+/// The link in the newest outbox message of `kind` (`invitation`, `password_reset`) to
+/// `email`, opened with the service's own outbox key (read from the data directory).
+pub fn mailed_link(app: &TestApp, email: &str, kind: &str) -> String {
+    #[derive(diesel::QueryableByName)]
+    struct B {
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        body: Option<String>,
+    }
+    let db = app.db();
+    let mut conn = db.get().unwrap();
+    let rows: Vec<B> = diesel::sql_query(format!(
+        "SELECT body FROM mail_outbox WHERE recipient = '{email}' AND kind = '{kind}' ORDER BY created_at DESC, id DESC"
+    ))
+    .load(&mut *conn)
+    .unwrap();
+    let sealed = rows.first().and_then(|r| r.body.clone()).unwrap_or_else(|| panic!("no {kind} mail to {email}"));
+    let secret = badgegate::auth::secrets::load_or_create(app.data_dir.path(), "badge-secret", None).unwrap();
+    let key = badgegate::mail::OutboxKey::from_badge_key(&badgegate::badges::BadgeKey::new(&secret)).unwrap();
+    match key.open(&sealed).unwrap() {
+        badgegate::mail::Body::Invitation(f) => f.link,
+        badgegate::mail::Body::PasswordReset(f) => f.link,
+        other => panic!("not a link mail: {other:?}"),
+    }
+}
+
+/// The token of a mailed link (its last path segment).
+pub fn link_token(link: &str) -> String {
+    link.rsplit('/').next().unwrap().to_string()
+}
+
+/// Invites a partner user by e-mail as `inviter`; answers the user id.
+pub async fn invite(app: &TestApp, inviter: &str, event: &str, partner: &str, email: &str, role: &str) -> String {
     let res = app
         .post(
-            admin,
+            inviter,
             &format!("/api/v1/events/{event}/partners/{partner}/users"),
-            &json!({"email": email, "password": PASSWORD, "role": role}),
+            &json!({"email": email, "role": role}),
         )
         .await;
-    assert_eq!(res.status(), StatusCode::CREATED);
-    let id = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    assert_eq!(res.status(), StatusCode::CREATED, "invitation of {email} failed");
+    res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string()
+}
+
+/// Accepts the invitation mailed to `email` with `password`, as the invitee would.
+pub async fn accept_invitation(app: &TestApp, email: &str, password: &str) {
+    let token = link_token(&mailed_link(app, email, "invitation"));
+    let res = app
+        .client
+        .post(format!("{}/api/v1/auth/invitations/accept", app.url))
+        .json(&json!({"token": token, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT, "accepting the invitation of {email} failed");
+}
+
+/// A partner user invited by a staff admin, who accepted with [`PASSWORD`]; returns
+/// (user id, token).
+pub async fn partner_user(app: &TestApp, admin: &str, event: &str, partner: &str, role: &str) -> (String, String) {
+    let email = format!("{role}-{}@partner.example", uuid::Uuid::new_v4().simple());
+    let id = invite(app, admin, event, partner, &email, role).await;
+    accept_invitation(app, &email, PASSWORD).await;
     (id, app.token(&email).await)
 }
 

@@ -66,6 +66,22 @@ impl SmtpServer {
         files.iter().map(|p| std::fs::read(p).unwrap()).collect()
     }
 
+    /// The messages received so far whose `To` is `to` (account mail to partner users
+    /// shares the server with the participants' mail).
+    pub fn messages_to(&self, to: &str) -> Vec<Vec<u8>> {
+        use mailparse::MailHeaderMap;
+        self.messages()
+            .into_iter()
+            .filter(|raw| mailparse::parse_mail(raw).unwrap().headers.get_first_value("To").as_deref() == Some(to))
+            .collect()
+    }
+
+    /// Waits until at least `n` messages to `to` arrived; returns those.
+    pub async fn wait_for_to(&self, to: &str, n: usize) -> Vec<Vec<u8>> {
+        wait_until(Duration::from_secs(30), || self.messages_to(to).len() >= n).await;
+        self.messages_to(to)
+    }
+
     /// Waits until at least `n` messages arrived; returns them all.
     pub async fn wait_for(&self, n: usize) -> Vec<Vec<u8>> {
         wait_until(Duration::from_secs(30), || self.messages().len() >= n).await;

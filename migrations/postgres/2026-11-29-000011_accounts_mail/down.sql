@@ -1,0 +1,2 @@
+DROP TABLE deletion_notices;
+DROP TABLE account_links;
