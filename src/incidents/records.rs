@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::{Deadlines, Exposure, IncidentRow, UpdateRow, deadlines, exposure, find, updates};
 use crate::csv_cells::csv_bytes;
 use crate::db::schema::{incident_updates, incidents};
-use crate::db::{DbConn, ms_to_rfc3339, new_id, now_ms, parse_rfc3339_ms, savepoint};
+use crate::db::{DbConn, ms_to_rfc3339, new_id, now_ms, parse_rfc3339_ms};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::gate;
 use crate::ledger::Channel;
@@ -206,25 +206,18 @@ pub fn open(conn: &mut DbConn, actor: &str, input: &CreateIncident) -> AppResult
         created_by: actor.to_string(),
         participants_notified_at: None,
     };
-    {
-        {
-            savepoint(conn, |conn| {
-                let scope_exists = match (&row.scope_partner_id, &row.scope_user_id, &row.scope_event_id) {
-                    (Some(p), _, _) => crate::db::schema::partners::table.find(p).count().get_result::<i64>(conn)? > 0,
-                    (_, Some(u), _) => crate::db::schema::users::table.find(u).count().get_result::<i64>(conn)? > 0,
-                    (_, _, Some(e)) => crate::db::schema::events::table.find(e).count().get_result::<i64>(conn)? > 0,
-                    _ => false,
-                };
-                if !scope_exists {
-                    return Err(AppError::field("scope", "no such partner, user or event"));
-                }
-                diesel::insert_into(incidents::table).values(&row).execute(conn)?;
-                Ok(())
-            })?;
-            tracing::warn!(incident_id = %row.id, "incident opened");
-            view(conn, row)
-        }
+    let scope_exists = match (&row.scope_partner_id, &row.scope_user_id, &row.scope_event_id) {
+        (Some(p), _, _) => crate::db::schema::partners::table.find(p).count().get_result::<i64>(conn)? > 0,
+        (_, Some(u), _) => crate::db::schema::users::table.find(u).count().get_result::<i64>(conn)? > 0,
+        (_, _, Some(e)) => crate::db::schema::events::table.find(e).count().get_result::<i64>(conn)? > 0,
+        _ => false,
+    };
+    if !scope_exists {
+        return Err(AppError::field("scope", "no such partner, user or event"));
     }
+    diesel::insert_into(incidents::table).values(&row).execute(conn)?;
+    tracing::warn!(incident_id = %row.id, "incident opened");
+    view(conn, row)
 }
 
 /// Enters the narrative sections and the clock's milestones.
@@ -244,35 +237,28 @@ pub fn patch(conn: &mut DbConn, id: &str, p: &PatchIncident) -> AppResult<Incide
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    {
-        {
-            savepoint(conn, |conn| {
-                let mut i = find(conn, id)?;
-                i.title = title.filter(|t| !t.is_empty()).unwrap_or(i.title);
-                i.nature = nature.or(i.nature);
-                i.investigation = investigation.or(i.investigation);
-                i.mitigation = mitigation.or(i.mitigation);
-                i.contact = contact.or(i.contact);
-                i.notified_at = notified.or(i.notified_at);
-                i.reported_at = reported.or(i.reported_at);
-                i.closed_at = closed.or(i.closed_at);
-                diesel::update(incidents::table.find(id))
-                    .set((
-                        incidents::title.eq(&i.title),
-                        incidents::nature.eq(&i.nature),
-                        incidents::investigation.eq(&i.investigation),
-                        incidents::mitigation.eq(&i.mitigation),
-                        incidents::contact.eq(&i.contact),
-                        incidents::notified_at.eq(i.notified_at),
-                        incidents::reported_at.eq(i.reported_at),
-                        incidents::closed_at.eq(i.closed_at),
-                    ))
-                    .execute(conn)?;
-                Ok(i)
-            })
-            .and_then(|i| view(conn, i))
-        }
-    }
+    let mut i = find(conn, id)?;
+    i.title = title.filter(|t| !t.is_empty()).unwrap_or(i.title);
+    i.nature = nature.or(i.nature);
+    i.investigation = investigation.or(i.investigation);
+    i.mitigation = mitigation.or(i.mitigation);
+    i.contact = contact.or(i.contact);
+    i.notified_at = notified.or(i.notified_at);
+    i.reported_at = reported.or(i.reported_at);
+    i.closed_at = closed.or(i.closed_at);
+    diesel::update(incidents::table.find(id))
+        .set((
+            incidents::title.eq(&i.title),
+            incidents::nature.eq(&i.nature),
+            incidents::investigation.eq(&i.investigation),
+            incidents::mitigation.eq(&i.mitigation),
+            incidents::contact.eq(&i.contact),
+            incidents::notified_at.eq(i.notified_at),
+            incidents::reported_at.eq(i.reported_at),
+            incidents::closed_at.eq(i.closed_at),
+        ))
+        .execute(conn)?;
+    view(conn, i)
 }
 
 /// Adds a daily status update (the five items of the promise) by staff user `actor`.
@@ -299,11 +285,8 @@ pub fn add_update(conn: &mut DbConn, actor: &str, id: &str, u: &NewUpdate) -> Ap
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    savepoint(conn, |conn| {
-        find(conn, id)?;
-        diesel::insert_into(incident_updates::table).values(&row).execute(conn)?;
-        Ok(())
-    })?;
+    find(conn, id)?;
+    diesel::insert_into(incident_updates::table).values(&row).execute(conn)?;
     view_by_id(conn, id)
 }
 
@@ -334,28 +317,23 @@ pub fn list(conn: &mut DbConn, q: &IncidentQuery) -> AppResult<Page<IncidentSumm
     };
     // The deadline depends on updates and milestones; incidents are few, so it is computed
     // here rather than in SQL.
-    let summaries = {
-        {
-            let rows: Vec<IncidentRow> =
-                incidents::table.order(incidents::discovered_at.desc()).select(IncidentRow::as_select()).load(conn)?;
-            let now = now_ms();
-            let mut out = Vec::new();
-            for i in rows {
-                let last = updates(conn, &i.id)?.last().map(|u| u.created_at);
-                let (d, _) = deadlines(&i, last, now);
-                if !only_overdue || d.overdue {
-                    out.push(IncidentSummary {
-                        id: i.id,
-                        title: i.title,
-                        discovered_at: ms_to_rfc3339(i.discovered_at),
-                        next_deadline: d.next_deadline,
-                        overdue: d.overdue,
-                    });
-                }
-            }
-            out
+    let mut summaries = Vec::new();
+    let rows: Vec<IncidentRow> =
+        incidents::table.order(incidents::discovered_at.desc()).select(IncidentRow::as_select()).load(conn)?;
+    let now = now_ms();
+    for i in rows {
+        let last = updates(conn, &i.id)?.last().map(|u| u.created_at);
+        let (d, _) = deadlines(&i, last, now);
+        if !only_overdue || d.overdue {
+            summaries.push(IncidentSummary {
+                id: i.id,
+                title: i.title,
+                discovered_at: ms_to_rfc3339(i.discovered_at),
+                next_deadline: d.next_deadline,
+                overdue: d.overdue,
+            });
         }
-    };
+    }
     let total = i64::try_from(summaries.len()).unwrap_or(i64::MAX);
     // `resolve` bounds both numbers above zero, so neither conversion falls back.
     let skip = usize::try_from((page - 1) * per_page).unwrap_or(usize::MAX);
