@@ -527,6 +527,15 @@ where
 {
     // Left over only if an earlier transaction on this thread failed before its end.
     take_scrub_request();
+    // A closure that panicked left its transaction open on this connection (the writer's
+    // lock is taken back from the poison): end it, or every later write would fail to begin.
+    let depth = <DbConn as Connection>::TransactionManager::transaction_manager_status_mut(conn).transaction_depth();
+    if !matches!(depth, Ok(None)) {
+        tracing::error!("a transaction was left open by a failed task; rolling it back");
+        if let Err(e) = <DbConn as Connection>::TransactionManager::rollback_transaction(conn) {
+            tracing::error!(error = %e, "rollback of the abandoned transaction failed");
+        }
+    }
     // PostgreSQL reads at READ COMMITTED: each statement sees what was committed when it
     // began, inside a transaction or not, so a read transaction buys no snapshot; it costs
     // two round trips on every authenticated request. Debug builds (the tests) keep it, as

@@ -32,4 +32,5 @@ mod schema;
 mod staff_reads;
 mod throttle;
 mod tls;
+mod transactions;
 mod vocabularies;
