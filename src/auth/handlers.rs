@@ -158,10 +158,7 @@ pub async fn password_reset_confirm(
     tokens: web::Data<TokenKeys>,
     body: ApiJson<SetPasswordByLink>,
 ) -> AppResult<HttpResponse> {
-    let SetPasswordByLink { token, password } = body.into_inner();
-    let services = LoginServices { db: &db, throttle: throttle.into_inner(), passwords: &passwords, tokens: &tokens };
-    session::set_password_by_link(&services, super::links::LinkPurpose::PasswordReset, token, password).await?;
-    Ok(HttpResponse::NoContent().finish())
+    set_by_link(db, throttle, passwords, tokens, body, super::links::LinkPurpose::PasswordReset).await
 }
 
 /// Accept an invitation: choose the account's password with the invitation link's token.
@@ -175,8 +172,20 @@ pub async fn accept_invitation(
     tokens: web::Data<TokenKeys>,
     body: ApiJson<SetPasswordByLink>,
 ) -> AppResult<HttpResponse> {
+    set_by_link(db, throttle, passwords, tokens, body, super::links::LinkPurpose::Invitation).await
+}
+
+/// The two link endpoints differ only in which kind of link the token must be.
+async fn set_by_link(
+    db: web::Data<Db>,
+    throttle: web::Data<LoginThrottle>,
+    passwords: web::Data<Passwords>,
+    tokens: web::Data<TokenKeys>,
+    body: ApiJson<SetPasswordByLink>,
+    purpose: super::links::LinkPurpose,
+) -> AppResult<HttpResponse> {
     let SetPasswordByLink { token, password } = body.into_inner();
     let services = LoginServices { db: &db, throttle: throttle.into_inner(), passwords: &passwords, tokens: &tokens };
-    session::set_password_by_link(&services, super::links::LinkPurpose::Invitation, token, password).await?;
+    session::set_password_by_link(&services, purpose, token, password).await?;
     Ok(HttpResponse::NoContent().finish())
 }

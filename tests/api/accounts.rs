@@ -13,30 +13,6 @@ use crate::common::{
     Backend, PASSWORD, TestApp, Who, World, invite, link_token, partner_user, payload, problem, scan_body,
 };
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[actix_web::test]
-                async fn $name() {
-                    super::$name($crate::common::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[actix_web::test]
-                async fn $name() {
-                    if $crate::common::postgres_url_or_skip(stringify!($name)).is_none() {
-                        return;
-                    }
-                    super::$name($crate::common::Backend::Postgres).await;
-                }
-            )*
-        }
-    };
-}
-
 on_both_backends!(
     an_invitation_link_works_once_and_expires_and_no_api_takes_a_chosen_password,
     the_invitation_page_sets_the_password,

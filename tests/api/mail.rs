@@ -4,8 +4,8 @@
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
-use badgegate::app::Application;
 use badgegate::config::Settings;
+use badgegate::http::server::Application;
 use diesel::RunQueryDsl;
 use mailparse::{DispositionType, MailHeaderMap, ParsedMail};
 use reqwest::StatusCode;
@@ -13,31 +13,6 @@ use serde_json::{Value, json};
 
 use crate::common::smtp::{SmtpServer, eml_files, free_port, smtp_url, wait_until};
 use crate::common::{Backend, TestApp, Who, World, partner_user, payload, problem, scan_body};
-
-/// Each scenario starts its own service (it chooses the SMTP settings), once per backend.
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[actix_web::test]
-                async fn $name() {
-                    super::$name($crate::common::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[actix_web::test]
-                async fn $name() {
-                    if $crate::common::postgres_url_or_skip(stringify!($name)).is_none() {
-                        return;
-                    }
-                    super::$name($crate::common::Backend::Postgres).await;
-                }
-            )*
-        }
-    };
-}
 
 on_both_backends!(
     the_confirmation_carries_the_badge_the_privacy_link_and_the_choices,

@@ -10,30 +10,6 @@ use serde_json::{Value, json};
 use crate::common::smtp::SmtpServer;
 use crate::common::{Backend, TestApp, Who, World};
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[actix_web::test]
-                async fn $name() {
-                    super::$name($crate::common::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[actix_web::test]
-                async fn $name() {
-                    if $crate::common::postgres_url_or_skip(stringify!($name)).is_none() {
-                        return;
-                    }
-                    super::$name($crate::common::Backend::Postgres).await;
-                }
-            )*
-        }
-    };
-}
-
 on_both_backends!(
     the_public_forms_answer_alike_for_known_and_unknown_addresses_and_mail_the_difference,
     an_unconfirmed_form_opt_in_releases_nothing_until_the_address_is_confirmed,

@@ -11,9 +11,9 @@ use crate::error::AppError;
 pub async fn run(cli: Cli) -> ExitCode {
     crate::telemetry::init(cli.settings.log_format);
     // Before any command can create the data dir, the database or a secret.
-    crate::app::restrict_new_files();
+    crate::datadir::restrict_new_files();
     match cli.command {
-        Command::Serve => match crate::app::Application::build(cli.settings).await {
+        Command::Serve => match crate::http::server::Application::build(cli.settings).await {
             Ok(app) => match app.run_until_stopped().await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {

@@ -1,10 +1,7 @@
 //! Building the service: application data, middleware, listener (port 0 in tests), TLS.
 //! The routes are listed in `http::routes`. `cli` is the binary's command line.
 
-pub mod cli;
-
 use std::net::TcpListener;
-use std::os::unix::fs::DirBuilderExt;
 use std::sync::Arc;
 
 use actix_web::middleware::from_fn;
@@ -32,7 +29,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Application, String> {
-        prepare_data_dir(&settings)?;
+        crate::datadir::prepare_data_dir(&settings)?;
         let url = settings.database_url();
         let pool_size = settings.db_pool_size;
         let db = web::block(move || Db::connect(&url, pool_size)).await.map_err(|e| e.to_string())??;
@@ -145,44 +142,6 @@ fn start_mail_worker(settings: &Settings, db: &Db, badge_secret: &[u8]) -> Resul
     let key = crate::mail::OutboxKey::from_badge_key(&BadgeKey::new(badge_secret)).map_err(|e| e.to_string())?;
     crate::mail::worker::Worker::start(db.clone(), mailer, key, config.retry_base)
         .map_err(|e| format!("cannot start the mail worker: {e}"))
-}
-
-/// Every file this service creates is for its own user only: the data dir, the SQLite
-/// database with its WAL, shared-memory and journal files (SQLite gives those the mode of
-/// the database), and the generated secrets.
-pub fn restrict_new_files() {
-    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
-}
-
-/// Sets the umask, creates the data dir `0700` if missing, and refuses to start on a
-/// secret file or SQLite file that group or others may read or write, or a data dir they
-/// may write in: a copy of any of them gives away the participants' data or the keys.
-/// Refusing (rather than fixing the mode silently) lets the operator find out who else may
-/// already have read them.
-pub fn prepare_data_dir(settings: &Settings) -> Result<(), String> {
-    restrict_new_files();
-    let dir = &settings.data_dir;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| format!("cannot create data dir {}: {e}", dir.display()))?;
-    secrets::check_data_dir(dir)?;
-    if settings.token_secret.is_none() {
-        secrets::refuse_if_shared(&dir.join("token-secret"))?;
-    }
-    if settings.badge_secret.is_none() {
-        secrets::refuse_if_shared(&dir.join("badge-secret"))?;
-    }
-    if let Ok(url) = crate::db::DbUrl::parse(&settings.database_url())
-        && url.backend == crate::db::Backend::Sqlite
-        && url.target != ":memory:"
-    {
-        for suffix in ["", "-wal", "-shm", "-journal"] {
-            secrets::refuse_if_shared(std::path::Path::new(&format!("{}{suffix}", url.target)))?;
-        }
-    }
-    Ok(())
 }
 
 fn load_tls(cert: &std::path::Path, key: &std::path::Path) -> Result<rustls::ServerConfig, String> {
