@@ -2,7 +2,6 @@
 //! contact data to partners only where the participant allowed it, with every release
 //! written to the disclosure ledger.
 
-pub mod app;
 pub mod attendees;
 pub mod auth;
 pub mod badges;
@@ -10,6 +9,7 @@ pub mod config;
 pub mod consent;
 pub mod contact;
 pub mod csv_cells;
+pub mod datadir;
 pub mod db;
 pub mod error;
 pub mod events;

@@ -2,5 +2,5 @@ use clap::Parser;
 
 #[actix_web::main]
 async fn main() -> std::process::ExitCode {
-    badgegate::app::cli::run(badgegate::config::Cli::parse()).await
+    badgegate::http::cli::run(badgegate::config::Cli::parse()).await
 }

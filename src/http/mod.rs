@@ -2,6 +2,7 @@
 //! middleware, problem+json answers, and the route map.
 
 pub mod auth;
+pub mod cli;
 pub mod fallback;
 pub mod headers;
 pub mod input;
@@ -11,6 +12,7 @@ pub mod middleware;
 pub mod ops;
 pub mod problem;
 pub mod routes;
+pub mod server;
 
 pub use json::ApiJson;
 

@@ -1,5 +1,5 @@
 //! Building the service: application data, middleware, listener (port 0 in tests), TLS.
-//! The routes are listed in `http::routes`. `cli` is the binary's command line.
+//! The routes are listed in `http::routes`; `http::cli` (the command line) starts it.
 
 use std::net::TcpListener;
 use std::sync::Arc;

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::common::{Backend, TestApp, Who, World, payload, scan_body};
-use badgegate::app::Application;
 use badgegate::config::Settings;
+use badgegate::http::server::Application;
 use diesel::prelude::*;
 use serde_json::{Value, json};
 

@@ -2,8 +2,8 @@
 //! one, and the headers a browser and a proxy act on.
 
 use crate::common::{TestApp, Who, World, partner_user, payload, problem, scan_body};
-use badgegate::app::Application;
 use badgegate::config::Settings;
+use badgegate::http::server::Application;
 use serde_json::{Value, json};
 
 both_backends!(

@@ -1,6 +1,6 @@
 //! The floor plan, checked on the source itself (ARCHITECTURE.md): the modules of `src/`
 //! import each other without cycles, the core of every domain knows nothing of HTTP, and
-//! `app` is used by no other module. The graph is read with a Rust parser (`syn`): every
+//! only the command line builds the server. The graph is read with a Rust parser (`syn`): every
 //! `use` and every path starting with `crate::`, `super::`, `self::` or a child module's
 //! name is an edge from the file's module to the longest module its path names.
 
@@ -227,11 +227,10 @@ fn cycles(edges: &BTreeMap<Module, BTreeSet<Module>>) -> Vec<Vec<String>> {
     s.out
 }
 
-/// The layer a module belongs to: the HTTP layer (the `http` and `web` folders, every
-/// domain's `handlers`, and `app`, which builds the service), or the core below it.
+/// The layer a module belongs to: the HTTP layer (the `http` folder, which also builds and
+/// starts the service, `web`, and every domain's `handlers`), or the core below it.
 fn is_http_layer(m: &Module) -> bool {
-    matches!(m.first().map(String::as_str), Some("http" | "web" | "app"))
-        || m.last().is_some_and(|last| last == "handlers")
+    matches!(m.first().map(String::as_str), Some("http" | "web")) || m.last().is_some_and(|last| last == "handlers")
 }
 
 #[test]
@@ -264,18 +263,13 @@ fn the_core_imports_nothing_from_http_or_actix() {
 }
 
 #[test]
-fn only_the_binary_uses_app() {
+fn only_the_command_line_starts_the_server() {
     let g = graph();
-    let users: Vec<String> = g
-        .edges
-        .iter()
-        .filter(|(m, targets)| {
-            m.first().map(String::as_str) != Some("app")
-                && targets.iter().any(|t| t.first().map(String::as_str) == Some("app"))
-        })
-        .map(|(m, _)| name(m))
-        .collect();
-    assert!(users.is_empty(), "app is imported by {users:?}");
+    let server: Module = vec!["http".into(), "server".into()];
+    let cli: Module = vec!["http".into(), "cli".into()];
+    let users: Vec<String> =
+        g.edges.iter().filter(|(m, targets)| **m != cli && targets.contains(&server)).map(|(m, _)| name(m)).collect();
+    assert!(users.is_empty(), "http::server is imported by {users:?}");
 }
 
 #[test]

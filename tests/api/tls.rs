@@ -1,7 +1,7 @@
 //! With --tls-cert and --tls-key the service speaks HTTPS only.
 
-use badgegate::app::Application;
 use badgegate::config::Settings;
+use badgegate::http::server::Application;
 
 #[actix_web::test]
 async fn with_a_certificate_the_service_speaks_https_only() {

@@ -6,10 +6,10 @@ pub mod smtp;
 
 use std::io::Write;
 
-use badgegate::app::Application;
 use badgegate::auth::{Role, users};
 use badgegate::config::Settings;
 use badgegate::db::Db;
+use badgegate::http::server::Application;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
@@ -246,6 +246,33 @@ impl Drop for TestApp {
         drop(self.server.stop(false));
         let _ = self.pg.take();
     }
+}
+
+/// Declares one test per backend around an `async fn(Backend)` scenario that starts its
+/// own service (it chooses the settings, e.g. the SMTP server).
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    super::$name($crate::common::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    if $crate::common::postgres_url_or_skip(stringify!($name)).is_none() {
+                        return;
+                    }
+                    super::$name($crate::common::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
 }
 
 /// Declares one test per backend around an `async fn(TestApp)` scenario.
