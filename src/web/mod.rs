@@ -27,7 +27,7 @@ pub fn esc(s: &str) -> String {
 /// its hash (see [`page_policy`]), so it must stay one constant.
 pub const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:36rem;margin:0 auto;padding:1rem;line-height:1.4}\
 label{display:block;margin-top:.8rem;font-weight:600}\
-input[type=text],input[type=email],input[type=tel],textarea{width:100%;box-sizing:border-box;padding:.5rem;font-size:1rem}\
+input[type=text],input[type=email],input[type=tel],input[type=password],textarea{width:100%;box-sizing:border-box;padding:.5rem;font-size:1rem}\
 .check{font-weight:normal;display:flex;gap:.5rem;align-items:flex-start}\
 .error{color:#b00020;font-size:.9rem}button{margin-top:1rem;padding:.7rem 1.2rem;font-size:1rem}\
 svg{width:100%;max-width:16rem;height:auto}code{font-size:1.1rem}";
