@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod confirm;
+pub mod layout;
 pub mod me;
 pub mod register;
 pub mod resend;
@@ -23,14 +24,7 @@ pub fn esc(s: &str) -> String {
     html_escape::encode_double_quoted_attribute(s).into_owned()
 }
 
-/// The layout's only style sheet, inline; the pages' Content-Security-Policy allows it by
-/// its hash (see [`page_policy`]), so it must stay one constant.
-pub const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:36rem;margin:0 auto;padding:1rem;line-height:1.4}\
-label{display:block;margin-top:.8rem;font-weight:600}\
-input[type=text],input[type=email],input[type=tel],input[type=password],textarea{width:100%;box-sizing:border-box;padding:.5rem;font-size:1rem}\
-.check{font-weight:normal;display:flex;gap:.5rem;align-items:flex-start}\
-.error{color:#b00020;font-size:.9rem}button{margin-top:1rem;padding:.7rem 1.2rem;font-size:1rem}\
-svg{width:100%;max-width:16rem;height:auto}code{font-size:1.1rem}";
+pub use layout::STYLE;
 
 /// The pages' Content-Security-Policy: no script at all, only [`STYLE`] (by its hash).
 pub fn page_policy() -> String {
@@ -48,12 +42,8 @@ pub fn policy_for_style(style: &str) -> String {
     )
 }
 
+/// A participant page around already-escaped HTML (the pages written before the layout
+/// moved to maud; new pages call [`layout::render`] with markup).
 pub fn page(title: &str, body: &str) -> String {
-    format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{}</title><style>{STYLE}</style></head><body>{}</body></html>",
-        esc(title),
-        body
-    )
+    layout::render(title, &layout::Chrome::PLAIN, maud::PreEscaped(body.to_string()))
 }
