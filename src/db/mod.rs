@@ -3,6 +3,7 @@
 //! async workers.
 
 pub mod checkpoint;
+pub mod group;
 pub mod schema;
 
 use std::sync::{Arc, Mutex, PoisonError};
@@ -257,6 +258,8 @@ pub struct Db {
     /// Other processes (the CLI) still meet the busy timeout. PostgreSQL and `:memory:`
     /// (a pool of one) write on pool connections.
     writer: Option<Arc<Mutex<DbConn>>>,
+    /// Request writes waiting for the writer lock, committed together (see [`group`]).
+    pending: Arc<group::Pending>,
     _checkpointer: Option<Arc<checkpoint::Checkpointer>>,
 }
 
@@ -297,7 +300,7 @@ impl Db {
             )),
             _ => None,
         };
-        Ok(Db { pool, writer, _checkpointer: checkpointer })
+        Ok(Db { pool, writer, pending: Arc::default(), _checkpointer: checkpointer })
     }
 
     /// A bare pooled connection, outside any transaction: for inspection by tests and
@@ -319,14 +322,46 @@ impl Db {
         tokio::task::spawn_blocking(move || db.read_blocking(f)).await?
     }
 
-    /// One write transaction, all or nothing; see [`Db::read`].
+    /// One write transaction, all or nothing; see [`Db::read`]. On SQLite, writes that
+    /// wait for the writer lock at the same time share one commit, each in its own
+    /// savepoint (see [`group`]); the answer comes after that commit.
     pub async fn write<T, F>(&self, f: F) -> AppResult<T>
     where
         F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
         T: Send + 'static,
     {
         let db = self.clone();
-        tokio::task::spawn_blocking(move || db.write_blocking(f)).await?
+        if self.writer.is_none() {
+            return tokio::task::spawn_blocking(move || db.write_blocking(f)).await?;
+        }
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.pending.push(group::job(f, reply));
+        tokio::task::spawn_blocking(move || db.drain_pending()).await?;
+        // A closed channel: the job panicked, or the group could not begin (logged below).
+        answer.await.map_err(|_| crate::error::AppError::internal("the write was not completed"))?
+    }
+
+    /// Takes the writer lock and runs the waiting writes in one transaction; nothing to
+    /// do if an earlier drain already ran them.
+    fn drain_pending(&self) {
+        let Some(writer) = &self.writer else { return };
+        let mut conn = writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let jobs = self.pending.take();
+        if jobs.is_empty() {
+            return;
+        }
+        let mut completions = Vec::new();
+        let committed = in_transaction(&mut conn, TxMode::Write, |c| {
+            completions = group::run_all(c, jobs)?;
+            Ok(())
+        });
+        drop(conn);
+        if let (Err(e), true) = (&committed, completions.is_empty()) {
+            tracing::error!(error = %e, "a group of writes could not run");
+        }
+        for done in completions {
+            done(committed.as_ref().map(|_| ()).map_err(group::commit_failed));
+        }
     }
 
     /// [`Db::read`] for code already on a blocking thread (the CLI, background threads).

@@ -245,6 +245,12 @@ impl Worker {
         let (stop, stopped) = mpsc::channel::<()>();
         let owner = new_id();
         let thread = std::thread::Builder::new().name("mail-outbox".into()).spawn(move || {
+            // Delivery may lag a burst of registrations by seconds; registrations must not
+            // wait for it. On Linux the nice value is per thread, and the sender threads
+            // this one starts inherit it.
+            if let Err(e) = rustix::process::setpriority_process(None, 10) {
+                tracing::warn!(error = %e, "the mail worker keeps normal priority");
+            }
             loop {
                 let claimed = match db.read_blocking(|c| any_due(c, now_ms())) {
                     Ok(true) => db.write_blocking(|conn| claim(conn, &owner, BATCH, LEASE)),

@@ -301,7 +301,10 @@ async fn deletion_notices_reach_only_partners_that_received_the_data_and_name_on
     assert!(!to_globex.contains("Ann"), "Globex never received the name: {to_globex}");
     // The whole phone number: a fragment such as "555" also turns up in the notice's UUID.
     for text in [&to_acme, &to_globex] {
-        assert!(!text.contains("ann@example.org") && !text.contains("Initech") && !text.contains("+1 555 0100"), "{text}");
+        assert!(
+            !text.contains("ann@example.org") && !text.contains("Initech") && !text.contains("+1 555 0100"),
+            "{text}"
+        );
     }
     let subjects: Vec<String> = texts_to(&smtp, &acme_admin_email).into_iter().map(|m| m.0).collect();
     assert!(subjects.iter().all(|s| !s.contains("Ann")));
