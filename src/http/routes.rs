@@ -129,6 +129,8 @@ pages! {
     GET "/portal/" => login::portal_home;
     GET "/console/" => console::events_list;
     GET "/console/events/{event_id}" => console::event_dashboard;
+    GET "/console/events/{event_id}/attendees" => console::attendees;
+    GET "/console/events/{event_id}/badges/sheet" => console::badge_sheet;
 }
 
 #[derive(OpenApi)]

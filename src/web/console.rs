@@ -17,7 +17,7 @@ use crate::paging::PageQuery;
 pub const NAV: &[NavLink<'static>] = &[NavLink { href: "/console/", label: "Events" }];
 
 /// A console page in the one layout, with the session's sign-out form.
-pub fn page<P: Policy>(s: &SignedIn<P>, title: &str, current: &str, content: Markup) -> HttpResponse {
+pub fn console_page<P: Policy>(s: &SignedIn<P>, title: &str, current: &str, content: Markup) -> HttpResponse {
     let chrome = Chrome::SignedIn { nav: NAV, current, user: &s.email, csrf: &s.csrf };
     super::html(StatusCode::OK, layout::render(&format!("{title} — badgegate console"), &chrome, content))
 }
@@ -63,7 +63,7 @@ pub async fn events_list(
             }
         }
     };
-    Ok(page(&s, "Events", "/console/", content))
+    Ok(console_page(&s, "Events", "/console/", content))
 }
 
 /// `GET /console/events/{event_id}`: registrations, scans today, leads per partner, and
@@ -79,6 +79,7 @@ pub async fn event_dashboard(
     let e = &d.event;
     let content = html! {
         h1 { (e.name) }
+        (event_links(&e.id, "Dashboard"))
         p { (when(e.starts_at)) " – " (when(e.ends_at))
             @if let Some(v) = &e.venue { " · " (v) } }
         div.cards {
@@ -129,5 +130,115 @@ pub async fn event_dashboard(
             }
         }
     };
-    Ok(page(&s, &d.event.name, "", content))
+    Ok(console_page(&s, &d.event.name, "", content))
+}
+
+/// The links of one event's pages, above each of them.
+fn event_links(event_id: &str, current: &str) -> Markup {
+    let links = [
+        (format!("/console/events/{event_id}"), "Dashboard"),
+        (format!("/console/events/{event_id}/attendees"), "Attendees"),
+        (format!("/console/events/{event_id}/badges/sheet"), "Print badges"),
+    ];
+    html! {
+        nav.filters aria-label="This event" {
+            @for (href, label) in &links {
+                a href=(href) aria-current=[(*label == current).then_some("page")] { (label) }
+            }
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct AttendeeQuery {
+    q: Option<String>,
+    page: Option<i64>,
+}
+
+const ATTENDEES_PER_PAGE: i64 = 50;
+
+/// `GET /console/events/{event_id}/attendees?q=&page=`: the same core read as
+/// `GET /api/v1/events/{event_id}/attendees`, so every participant shown is ledgered
+/// (channel `staff`) exactly as the API's list is.
+pub async fn attendees(
+    s: SignedIn<Registration>,
+    db: web::Data<Db>,
+    path: web::Path<String>,
+    query: web::Query<AttendeeQuery>,
+) -> AppResult<HttpResponse> {
+    let event_id = path.into_inner();
+    let AttendeeQuery { q, page } = query.into_inner();
+    let q = q.unwrap_or_default();
+    let paging = PageQuery { page, per_page: Some(ATTENDEES_PER_PAGE) };
+    let (staff, id, search) = (s.caller.user_id.clone(), event_id.clone(), q.clone());
+    let (event, list) = db
+        .write(move |conn| {
+            let event = events::find(conn, &id)?;
+            let list = crate::attendees::staff::staff_list(conn, &staff, &id, Some(&search), &paging)?;
+            Ok((event, list))
+        })
+        .await?;
+    let last_page = ((list.total + list.per_page - 1) / list.per_page).max(1);
+    let link = |p: i64| {
+        let query: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("q", &q)
+            .append_pair("page", &p.to_string())
+            .finish();
+        format!("/console/events/{event_id}/attendees?{query}")
+    };
+    let content = html! {
+        h1 { "Attendees — " (event.name) }
+        (event_links(&event_id, "Attendees"))
+        form.filters method="get" role="search" {
+            div {
+                label for="q" { "Search name, e-mail or company" }
+                input type="search" id="q" name="q" value=(q);
+            }
+            button type="submit" { "Search" }
+        }
+        p { (list.total) " participant" @if list.total != 1 { "s" } @if !q.is_empty() { " found" } "." }
+        @if !list.items.is_empty() {
+            div.table-wrap { table {
+                thead { tr { th { "Name" } th { "Company" } th { "E-mail" } th { "Registered" } } }
+                tbody { @for a in &list.items { tr {
+                    td { @if a.erased { em { "(erased)" } } @else { (a.contact.name.as_deref().unwrap_or("")) } }
+                    td { (a.contact.company.as_deref().unwrap_or("")) }
+                    td { (a.contact.email.as_deref().unwrap_or("")) }
+                    td { (when(a.created_at)) }
+                } } }
+            } }
+        }
+        @if last_page > 1 {
+            nav aria-label="Pages" { p {
+                @if list.page > 1 { a href=(link(list.page - 1)) { "Previous" } " " }
+                "Page " (list.page) " of " (last_page)
+                @if list.page < last_page { " " a href=(link(list.page + 1)) { "Next" } }
+            } }
+        }
+    };
+    Ok(console_page(&s, &format!("Attendees — {}", event.name), "", content))
+}
+
+#[derive(serde::Deserialize)]
+pub struct SheetQuery {
+    page: Option<i64>,
+}
+
+/// `GET /console/events/{event_id}/badges/sheet`: the API's print-ready badge sheet, for a
+/// browser signed in with its session (the API's route needs a bearer token).
+pub async fn badge_sheet(
+    s: SignedIn<Registration>,
+    db: web::Data<Db>,
+    badge_key: web::Data<crate::badges::BadgeKey>,
+    path: web::Path<String>,
+    query: web::Query<SheetQuery>,
+) -> AppResult<HttpResponse> {
+    crate::badges::handlers::sheet_response(
+        &db,
+        &badge_key,
+        s.caller.user_id,
+        path.into_inner(),
+        query.into_inner().page.unwrap_or(1),
+    )
+    .await
 }

@@ -408,6 +408,45 @@ async fn a_next_target_only_leads_within_the_site(backend: Backend) {
     }
 }
 
+async fn the_attendee_list_and_badge_sheet_read_through_the_apis_core_and_are_ledgered(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let world = World::builder().build(&app).await;
+    for (name, email) in [("Ada Lovelace", "ada@example.org"), ("Bob Builder", "bob@example.org")] {
+        app.register(&world.admin, &world.event, json!({"name": name, "email": email, "is_adult": true})).await;
+    }
+    let email = staff(&app, Role::Registrar).await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&email, PASSWORD).await;
+
+    let before = crate::common::count_rows(&app, "disclosures");
+    let res = b.get(&format!("/console/events/{}/attendees?q=ada", world.event)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("Ada Lovelace") && !page.contains("Bob Builder"), "{page}");
+    assert_eq!(crate::common::count_rows(&app, "disclosures"), before + 1, "one staff read, as the API ledgers it");
+    // The API's list of the same search ledgers the same way.
+    let token = app.token(&email).await;
+    let api = app.get(&token, &format!("/api/v1/events/{}/attendees?q=ada", world.event)).await;
+    assert_eq!(api.status(), StatusCode::OK);
+    assert_eq!(crate::common::count_rows(&app, "disclosures"), before + 2);
+    // Bad paging is a 4xx naming the field, never a 500.
+    let res = b.get(&format!("/console/events/{}/attendees?page=0", world.event)).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The badge sheet opens with the session cookie; the API route still wants a token.
+    let res = b.get(&format!("/console/events/{}/badges/sheet", world.event)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let sheet = res.text().await.unwrap();
+    assert!(sheet.contains("Ada Lovelace") && sheet.contains("Bob Builder") && sheet.contains("<svg"));
+    assert_eq!(crate::common::count_rows(&app, "disclosures"), before + 4);
+    let res = b.get(&format!("/api/v1/events/{}/badges/sheet", world.event)).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    // Signed out, the console's sheet sends the browser to sign in.
+    let mut stranger = Browser::new(&app);
+    let res = stranger.get(&format!("/console/events/{}/badges/sheet", world.event)).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+}
+
 on_both_backends!(
     staff_sign_in_lands_on_the_console_with_a_session_cookie_that_scripts_cannot_read,
     under_tls_the_cookie_is_secure_and_host_prefixed,
@@ -419,4 +458,5 @@ on_both_backends!(
     partner_users_land_in_the_portal_and_may_not_open_the_console,
     registrars_see_the_dashboard_without_the_admin_registers,
     a_next_target_only_leads_within_the_site,
+    the_attendee_list_and_badge_sheet_read_through_the_apis_core_and_are_ledgered,
 );
