@@ -128,7 +128,11 @@ pages! {
     POST "/logout" => login::logout;
     GET "/portal/" => login::portal_home;
     GET "/console/" => console::events_list;
+    GET "/console/events/new" => console::new_event;
+    POST "/console/events/new" => console::create_event;
     GET "/console/events/{event_id}" => console::event_dashboard;
+    GET "/console/events/{event_id}/edit" => console::edit_event;
+    POST "/console/events/{event_id}/edit" => console::update_event;
     GET "/console/events/{event_id}/attendees" => console::attendees;
     GET "/console/events/{event_id}/badges/sheet" => console::badge_sheet;
 }

@@ -9,7 +9,7 @@ use maud::{Markup, html};
 use super::layout::{self, Chrome, NavLink};
 use crate::auth::{AdminOnly, Policy, Registration};
 use crate::db::{Db, now_ms};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult, FieldError};
 use crate::events;
 use crate::http::session::SignedIn;
 use crate::paging::PageQuery;
@@ -42,6 +42,7 @@ pub async fn events_list(
     let last_page = (list.total + list.per_page - 1) / list.per_page;
     let content = html! {
         h1 { "Events" }
+        @if AdminOnly::allows(s.caller.role) { p { a href="/console/events/new" { "New event" } } }
         @if list.items.is_empty() {
             p { "No events yet." }
         } @else {
@@ -80,6 +81,7 @@ pub async fn event_dashboard(
     let content = html! {
         h1 { (e.name) }
         (event_links(&e.id, "Dashboard"))
+        @if admin { p { a href={ "/console/events/" (e.id) "/edit" } { "Edit the event's settings" } } }
         p { (when(e.starts_at)) " – " (when(e.ends_at))
             @if let Some(v) = &e.venue { " · " (v) } }
         div.cards {
@@ -241,4 +243,275 @@ pub async fn badge_sheet(
         query.into_inner().page.unwrap_or(1),
     )
     .await
+}
+
+/// What an event form holds, as typed (kept when the form comes back with errors).
+#[derive(Default)]
+struct EventForm {
+    name: String,
+    starts_at: String,
+    ends_at: String,
+    venue: String,
+    slug: String,
+    privacy_notice_version: String,
+    released_fields: Vec<String>,
+    scan_grace_hours: String,
+    csrf: String,
+}
+
+impl EventForm {
+    fn parse(body: &[u8]) -> Result<EventForm, Vec<FieldError>> {
+        let mut f = EventForm::default();
+        for (key, value) in crate::http::input::decode_form(body)? {
+            match key.as_str() {
+                "name" => f.name = value,
+                "starts_at" => f.starts_at = value,
+                "ends_at" => f.ends_at = value,
+                "venue" => f.venue = value,
+                "slug" => f.slug = value,
+                "privacy_notice_version" => f.privacy_notice_version = value,
+                "released_fields" => f.released_fields.push(value),
+                "scan_grace_hours" => f.scan_grace_hours = value,
+                "csrf" => f.csrf = value,
+                _ => {}
+            }
+        }
+        Ok(f)
+    }
+
+    fn of(e: &events::EventRow) -> EventForm {
+        EventForm {
+            name: e.name.clone(),
+            starts_at: local_input(e.starts_at),
+            ends_at: local_input(e.ends_at),
+            venue: e.venue.clone().unwrap_or_default(),
+            slug: e.slug.clone(),
+            privacy_notice_version: e.privacy_notice_version.clone(),
+            released_fields: e.released_fields(),
+            scan_grace_hours: e.scan_grace_hours.to_string(),
+            csrf: String::new(),
+        }
+    }
+
+    fn grace(&self, errors: &mut Vec<FieldError>) -> Option<i64> {
+        let v = self.scan_grace_hours.trim();
+        if v.is_empty() {
+            return None;
+        }
+        v.parse().map_err(|_| errors.push(FieldError::new("scan_grace_hours", "must be a whole number of hours"))).ok()
+    }
+}
+
+/// A `datetime-local` value (`2026-05-04T09:00`, read as UTC until events carry a time
+/// zone) as the RFC 3339 the core reads; anything else goes through for the core to refuse.
+fn rfc3339_of(input: &str) -> String {
+    let v = input.trim();
+    match v.len() {
+        16 => format!("{v}:00Z"),
+        19 => format!("{v}Z"),
+        _ => v.to_string(),
+    }
+}
+
+/// An instant as a `datetime-local` value (UTC).
+fn local_input(ms: i64) -> String {
+    crate::db::ms_to_rfc3339(ms).chars().take(16).collect()
+}
+
+fn label_of(field: &str) -> &'static str {
+    match field {
+        "name" => "Name",
+        "starts_at" => "Starts",
+        "ends_at" => "Ends",
+        "venue" => "Venue",
+        "slug" => "Address slug",
+        "privacy_notice_version" => "Privacy notice version",
+        "released_fields" => "Fields partners may receive",
+        "scan_grace_hours" => "Hours after the end during which scans are accepted",
+        _ => "Form",
+    }
+}
+
+/// The form of a new event (`edit` = None) or of an existing one, whose name, dates, venue
+/// and slug the API does not change.
+fn event_form(action: &str, f: &EventForm, errors: &[FieldError], csrf: &str, editing: bool) -> Markup {
+    let error_of = |field: &str| -> Option<String> {
+        errors
+            .iter()
+            .filter(|e| e.field == field || e.field.starts_with(&format!("{field}[")))
+            .map(|e| format!("{} {}", label_of(field), e.message))
+            .next()
+    };
+    let known = [
+        "name",
+        "starts_at",
+        "ends_at",
+        "venue",
+        "slug",
+        "privacy_notice_version",
+        "released_fields",
+        "scan_grace_hours",
+    ];
+    let other: Vec<&FieldError> = errors
+        .iter()
+        .filter(|e| !known.iter().any(|k| e.field == *k || e.field.starts_with(&format!("{k}["))))
+        .collect();
+    let text = |name: &'static str, kind: &'static str, value: &str, hint: Option<&'static str>| {
+        let err = error_of(name);
+        html! {
+            label for=(name) { (label_of(name)) @if let Some(h) = hint { " " span.hint { (h) } } }
+            input type=(kind) id=(name) name=(name) value=(value)
+                aria-invalid=[err.as_ref().map(|_| "true")]
+                aria-describedby=[err.as_ref().map(|_| format!("{name}-error"))];
+            @if let Some(e) = &err { div.error id={ (name) "-error" } { (e) } }
+        }
+    };
+    html! {
+        @if !errors.is_empty() { p.alert role="alert" { "Please correct the marked fields." } }
+        @for e in &other { p.error { (e.field) ": " (e.message) } }
+        form method="post" action=(action) novalidate {
+            input type="hidden" name="csrf" value=(csrf);
+            @if !editing {
+                (text("name", "text", &f.name, None))
+                (text("starts_at", "datetime-local", &f.starts_at, Some("(UTC)")))
+                (text("ends_at", "datetime-local", &f.ends_at, Some("(UTC)")))
+                (text("venue", "text", &f.venue, Some("(optional)")))
+                (text("slug", "text", &f.slug, Some("(optional: lower-case letters, digits and hyphens; made from the name when empty)")))
+            }
+            (text("privacy_notice_version", "text", &f.privacy_notice_version, Some("(optional when creating: 1)")))
+            fieldset {
+                legend { (label_of("released_fields")) }
+                @for field in crate::contact::FIELDS {
+                    label.check {
+                        input type="checkbox" name="released_fields" value=(field)
+                            checked[f.released_fields.iter().any(|r| r == field)];
+                        (field)
+                    }
+                }
+                @if let Some(e) = error_of("released_fields") { div.error id="released_fields-error" { (e) } }
+            }
+            (text("scan_grace_hours", "number", &f.scan_grace_hours, Some("(0–720, default 72)")))
+            button type="submit" { @if editing { "Save changes" } @else { "Create the event" } }
+        }
+    }
+}
+
+fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther().insert_header(("Location", location.to_string())).finish()
+}
+
+/// `GET /console/events/new` (admin, as `POST /api/v1/events`).
+pub async fn new_event(s: SignedIn<AdminOnly>) -> HttpResponse {
+    let form = EventForm {
+        released_fields: crate::contact::FIELDS.iter().map(|f| f.to_string()).collect(),
+        ..Default::default()
+    };
+    let content = html! { h1 { "New event" } (event_form("/console/events/new", &form, &[], &s.csrf, false)) };
+    console_page(&s, "New event", "", content)
+}
+
+/// `POST /console/events/new`: the API's `events::create`; errors come back beside their
+/// fields with what was typed.
+pub async fn create_event(
+    s: SignedIn<AdminOnly>,
+    db: web::Data<Db>,
+    req: actix_web::HttpRequest,
+    payload: web::Payload,
+) -> actix_web::Result<HttpResponse> {
+    let body = crate::http::json::read_body(&req, &mut payload.into_inner(), 64 * 1024).await?;
+    let form = EventForm::parse(&body).map_err(AppError::Validation)?;
+    s.check_csrf(&form.csrf)?;
+    let mut errors = Vec::new();
+    let grace = form.grace(&mut errors);
+    let input = events::CreateEvent {
+        name: form.name.clone(),
+        starts_at: rfc3339_of(&form.starts_at),
+        ends_at: rfc3339_of(&form.ends_at),
+        venue: Some(form.venue.clone()).filter(|v| !v.trim().is_empty()),
+        slug: Some(form.slug.trim().to_string()).filter(|v| !v.is_empty()),
+        privacy_notice_version: Some(form.privacy_notice_version.clone()).filter(|v| !v.trim().is_empty()),
+        released_fields: Some(form.released_fields.clone()),
+        scan_grace_hours: grace,
+    };
+    let outcome = if errors.is_empty() {
+        db.write(move |conn| events::create(conn, &input)).await
+    } else {
+        Err(AppError::Validation(errors))
+    };
+    match outcome {
+        Ok(row) => Ok(see_other(&format!("/console/events/{}", row.id))),
+        Err(AppError::Validation(errors)) => {
+            let content =
+                html! { h1 { "New event" } (event_form("/console/events/new", &form, &errors, &s.csrf, false)) };
+            let mut res = console_page(&s, "New event", "", content);
+            *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(res)
+        }
+        Err(AppError::Conflict(message)) => {
+            let errors = [FieldError::new("slug", message)];
+            let content =
+                html! { h1 { "New event" } (event_form("/console/events/new", &form, &errors, &s.csrf, false)) };
+            let mut res = console_page(&s, "New event", "", content);
+            *res.status_mut() = StatusCode::CONFLICT;
+            Ok(res)
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// `GET /console/events/{event_id}/edit` (admin, as `PATCH /api/v1/events/{event_id}`).
+pub async fn edit_event(s: SignedIn<AdminOnly>, db: web::Data<Db>, path: web::Path<String>) -> AppResult<HttpResponse> {
+    let event_id = path.into_inner();
+    let id = event_id.clone();
+    let event = db.read(move |conn| events::find(conn, &id)).await?;
+    let action = format!("/console/events/{event_id}/edit");
+    let content = html! {
+        h1 { "Edit " (event.name) }
+        (event_links(&event_id, ""))
+        (event_form(&action, &EventForm::of(&event), &[], &s.csrf, true))
+    };
+    Ok(console_page(&s, &format!("Edit {}", event.name), "", content))
+}
+
+/// `POST /console/events/{event_id}/edit`: the API's `events::update`.
+pub async fn update_event(
+    s: SignedIn<AdminOnly>,
+    db: web::Data<Db>,
+    path: web::Path<String>,
+    req: actix_web::HttpRequest,
+    payload: web::Payload,
+) -> actix_web::Result<HttpResponse> {
+    let event_id = path.into_inner();
+    let body = crate::http::json::read_body(&req, &mut payload.into_inner(), 64 * 1024).await?;
+    let form = EventForm::parse(&body).map_err(AppError::Validation)?;
+    s.check_csrf(&form.csrf)?;
+    let mut errors = Vec::new();
+    let grace = form.grace(&mut errors);
+    let input = events::UpdateEvent {
+        released_fields: Some(form.released_fields.clone()),
+        privacy_notice_version: Some(form.privacy_notice_version.clone()),
+        scan_grace_hours: grace,
+    };
+    let id = event_id.clone();
+    let outcome = if errors.is_empty() {
+        db.write(move |conn| events::update(conn, &id, &input)).await
+    } else {
+        Err(AppError::Validation(errors))
+    };
+    match outcome {
+        Ok(_) => Ok(see_other(&format!("/console/events/{event_id}"))),
+        Err(AppError::Validation(errors)) => {
+            let id = event_id.clone();
+            let event = db.read(move |conn| events::find(conn, &id)).await?;
+            let action = format!("/console/events/{event_id}/edit");
+            let content = html! {
+                h1 { "Edit " (event.name) }
+                (event_form(&action, &form, &errors, &s.csrf, true))
+            };
+            let mut res = console_page(&s, &format!("Edit {}", event.name), "", content);
+            *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(res)
+        }
+        Err(other) => Err(other.into()),
+    }
 }
