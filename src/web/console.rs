@@ -339,7 +339,8 @@ fn event_form(action: &str, f: &EventForm, errors: &[FieldError], csrf: &str, ed
         errors
             .iter()
             .filter(|e| e.field == field || e.field.starts_with(&format!("{field}[")))
-            .map(|e| format!("{} {}", label_of(field), e.message))
+            // The core's messages name other fields by their API names.
+            .map(|e| format!("{} {}", label_of(field), e.message.replace("starts_at", "the start")))
             .next()
     };
     let known = [
