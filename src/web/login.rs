@@ -167,6 +167,11 @@ pub async fn submit(req: HttpRequest, data: SignInData, payload: web::Payload) -
     };
     match session::sign_in(&services, &state.email, password).await {
         Ok(opened) => {
+            // A session this browser held before ends: signing in never keeps a token
+            // that existed before the password was checked.
+            if let Some(old) = http_session::session_token(&req) {
+                data.db.write(move |conn| browser::end(conn, &old)).await?;
+            }
             let target = if state.next.is_empty() { landing(opened.role).to_string() } else { state.next.clone() };
             let mut res = see_other(&target);
             res.add_cookie(&http_session::session_cookie(&req, &opened.token)).map_err(AppError::internal)?;

@@ -143,6 +143,15 @@ async fn staff_sign_in_lands_on_the_console_with_a_session_cookie_that_scripts_c
     // Signed in, `/` and `/login` lead to the console.
     assert_eq!(location(&b.get("/").await), "/console/");
     assert_eq!(location(&b.get("/login").await), "/console/");
+
+    // Signing in again from the same browser replaces the session instead of adding one.
+    let mut other = Browser::new(&app);
+    let csrf = other.csrf_of("/login").await;
+    b.cookies.insert("bg_login_csrf".into(), other.cookies["bg_login_csrf"].clone());
+    let res = b.post_form("/login", &[("csrf", &csrf), ("email", &email), ("password", PASSWORD)]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_ne!(b.cookies["bg_session"], token);
+    assert_eq!(crate::common::count_rows(&app, "browser_sessions"), 1);
 }
 
 async fn under_tls_the_cookie_is_secure_and_host_prefixed(backend: Backend) {
