@@ -1,6 +1,7 @@
 //! Who is calling: passwords, tokens, accounts, and the access policies (the extractor
 //! that applies them to a request is `http::auth::Auth`).
 
+pub mod browser;
 pub mod handlers;
 pub mod links;
 pub mod passwords;

@@ -27,9 +27,29 @@ pub struct LoginServices<'a> {
     pub tokens: &'a TokenKeys,
 }
 
-/// Checks an e-mail and password. The attempt is reserved, for known and unknown
-/// addresses alike, before any hashing; unknown address and wrong password answer alike.
+/// Checks an e-mail and password and hands out a bearer token (the API).
 pub async fn login(s: &LoginServices<'_>, email: &str, password: String) -> AppResult<Session> {
+    let (user, generation) = check_credentials(s, email, password).await?;
+    let role = user.role;
+    let access_token =
+        s.tokens.issue(generation, &user.id, role, user.token_version, user.event_id, user.partner_id)?;
+    tracing::info!(user_id = %user.id, role = role.as_str(), "login");
+    Ok(Session { access_token, role })
+}
+
+/// Checks an e-mail and password and opens a browser session (the `/login` page): the same
+/// throttle and the same answers as [`login`].
+pub async fn sign_in(s: &LoginServices<'_>, email: &str, password: String) -> AppResult<super::browser::Opened> {
+    let (user, generation) = check_credentials(s, email, password).await?;
+    let opened = s.db.write(move |conn| super::browser::open(conn, &user, generation)).await?;
+    tracing::info!(user_id = %opened.user_id, role = opened.role.as_str(), "browser sign-in");
+    Ok(opened)
+}
+
+/// The one credential check of both logins. The attempt is reserved, for known and unknown
+/// addresses alike, before any hashing; unknown address and wrong password answer alike.
+/// Answers the account and the token generation read with it.
+async fn check_credentials(s: &LoginServices<'_>, email: &str, password: String) -> AppResult<(users::UserRow, i64)> {
     let email = users::normalise_email(email);
     let key = s.throttle.key_for(&email)?;
     let throttle = s.throttle.clone();
@@ -56,14 +76,9 @@ pub async fn login(s: &LoginServices<'_>, email: &str, password: String) -> AppR
     let ok = s.passwords.verify(usable.map(|u| u.password_hash.clone()), password).await?;
     // A failure needs no write: the reservation already counted it.
     let Some(user) = user.filter(|u| ok && !u.disabled) else { return Err(AppError::Unauthorized) };
-    let role = user.role;
-
     let throttle = s.throttle.clone();
     s.db.write(move |conn| throttle.clear(conn, &key)).await?;
-    let access_token =
-        s.tokens.issue(generation, &user.id, role, user.token_version, user.event_id, user.partner_id)?;
-    tracing::info!(user_id = %user.id, role = role.as_str(), "login");
-    Ok(Session { access_token, role })
+    Ok((user, generation))
 }
 
 /// Names the account when there is one; an address without one is not logged.

@@ -88,9 +88,18 @@ pub async fn badge_sheet(
     path: web::Path<String>,
     query: web::Query<SheetQuery>,
 ) -> AppResult<HttpResponse> {
-    let event_id = path.into_inner();
-    let page = query.page.unwrap_or(1);
-    let staff = auth.caller.user_id;
+    sheet_response(&db, &badge_key, auth.caller.user_id, path.into_inner(), query.page.unwrap_or(1)).await
+}
+
+/// The badge sheet for staff user `staff`, shared by the API route and the console's (which
+/// signs in with the session cookie): one core read, ledgered alike.
+pub async fn sheet_response(
+    db: &Db,
+    badge_key: &web::Data<BadgeKey>,
+    staff: String,
+    event_id: String,
+    page: i64,
+) -> AppResult<HttpResponse> {
     let (event, rows) = db.write(move |conn| crate::attendees::badging::sheet(conn, &staff, &event_id, page)).await?;
     let esc = |s: &str| html_escape::encode_text(s).into_owned();
     let mut html = format!(

@@ -266,6 +266,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    browser_sessions (id) {
+        id -> Text,
+        user_id -> Text,
+        csrf_token -> Text,
+        token_version -> Integer,
+        token_generation -> BigInt,
+        created_at -> BigInt,
+        last_seen_at -> BigInt,
+    }
+}
+
+diesel::table! {
     account_links (token_hash) {
         token_hash -> Text,
         user_id -> Text,
@@ -320,6 +332,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     exports,
     disclosures,
     account_links,
+    browser_sessions,
     deletion_notices,
     opt_in_confirmations,
 );

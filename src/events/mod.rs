@@ -1,6 +1,7 @@
 //! Events: dates, slug, the privacy-notice version in force, and which contact fields
 //! partners may ever receive.
 
+pub mod dashboard;
 pub mod handlers;
 
 use diesel::prelude::*;

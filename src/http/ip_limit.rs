@@ -27,7 +27,7 @@ use crate::error::AppError;
 pub enum LimitClass {
     /// `POST /api/v1/auth/login` and `POST /api/v1/auth/password`, one budget; also the
     /// password reset request and every use of a one-time link (API and pages), which hash
-    /// a password or queue a mail.
+    /// a password or queue a mail, and the sign-in page's POST.
     SignIn,
     /// `POST /e/{slug}/register` and `POST /e/{slug}/resend` (the public forms that send mail).
     Registration,
@@ -57,7 +57,8 @@ impl LimitClass {
             | "/api/v1/auth/password-reset/confirm"
             | "/api/v1/auth/invitations/accept"
             | "/invite/{token}"
-            | "/reset/{token}" => Some(LimitClass::SignIn),
+            | "/reset/{token}"
+            | "/login" => Some(LimitClass::SignIn),
             "/e/{slug}/register" | "/e/{slug}/resend" => Some(LimitClass::Registration),
             // A capability in the path, like the privacy page's: guessing is throttled.
             "/e/{slug}/confirm/{token}" => Some(LimitClass::PrivacyPage),

@@ -13,6 +13,7 @@ pub mod ops;
 pub mod problem;
 pub mod routes;
 pub mod server;
+pub mod session;
 
 pub use json::ApiJson;
 

@@ -11,7 +11,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_actix_web::{AppExt, UtoipaApp, scope};
 
 use crate::http::ops;
-use crate::web::{accounts, confirm, me, register, resend};
+use crate::web::{accounts, confirm, console, login, me, register, resend};
 use crate::{
     attendees, auth, badges, consent, events, exports, incidents, leads, ledger, mail, notices, partners, rights,
     scans, security,
@@ -122,6 +122,19 @@ pages! {
     POST "/invite/{token}" => accounts::invite_submit;
     GET "/reset/{token}" => accounts::reset_form;
     POST "/reset/{token}" => accounts::reset_submit;
+    GET "/" => login::root;
+    GET "/login" => login::form;
+    POST "/login" => login::submit;
+    POST "/logout" => login::logout;
+    GET "/portal/" => login::portal_home;
+    GET "/console/" => console::events_list;
+    GET "/console/events/new" => console::new_event;
+    POST "/console/events/new" => console::create_event;
+    GET "/console/events/{event_id}" => console::event_dashboard;
+    GET "/console/events/{event_id}/edit" => console::edit_event;
+    POST "/console/events/{event_id}/edit" => console::update_event;
+    GET "/console/events/{event_id}/attendees" => console::attendees;
+    GET "/console/events/{event_id}/badges/sheet" => console::badge_sheet;
 }
 
 #[derive(OpenApi)]

@@ -33,7 +33,8 @@ th{background:#f3f3f3}\
 .card{border:1px solid #ccc;border-radius:4px;padding:.7rem}.card b{display:block;font-size:1.6rem}\
 .overdue{background:#fff3cd}\
 .filters{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:flex-end}\
-.filters label{margin-top:0}\
+.filters label{margin-top:0}.filters>div{flex:1 1 14rem}\
+main nav a[aria-current=page]{font-weight:700;text-decoration:none}.hint{font-weight:normal;color:#555}\
 svg{max-width:100%;height:auto}#badge svg,.badge-qr{width:100%;max-width:16rem}\
 code{font-size:1.05rem;overflow-wrap:anywhere}\
 a{color:#0b57d0}:focus-visible{outline:3px solid #f4b400;outline-offset:2px}";

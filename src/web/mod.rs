@@ -3,7 +3,9 @@
 
 pub mod accounts;
 pub mod confirm;
+pub mod console;
 pub mod layout;
+pub mod login;
 pub mod me;
 pub mod register;
 pub mod resend;

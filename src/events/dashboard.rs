@@ -1,0 +1,101 @@
+//! The staff console's per-event dashboard: counts and the clocks staff watch. Only
+//! numbers and ids: no contact field is read here, so nothing needs ledgering. Requests and
+//! incidents are the API's admin-only registers; the caller says whether to include them.
+
+use diesel::dsl::count_star;
+use diesel::prelude::*;
+
+use super::EventRow;
+use crate::db::DbConn;
+use crate::db::schema::{attendees, incidents, leads, scans};
+use crate::error::AppResult;
+use crate::incidents::{IncidentRow, deadlines, updates};
+use crate::paging::MAX_PER_PAGE;
+use crate::rights::requests::{self, RequestQuery, RequestView};
+
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+
+pub struct PartnerLeads {
+    pub partner_id: String,
+    pub name: String,
+    pub leads: i64,
+}
+
+pub struct OpenIncident {
+    pub id: String,
+    pub title: String,
+    pub next_deadline: Option<String>,
+    pub overdue: bool,
+}
+
+pub struct Dashboard {
+    pub event: EventRow,
+    /// Participants not erased.
+    pub registrations: i64,
+    pub scans_today: i64,
+    /// The UTC day the count covers, `YYYY-MM-DD`.
+    pub today: String,
+    pub leads_per_partner: Vec<PartnerLeads>,
+    /// `None` when the caller may not read the request register.
+    pub overdue_requests: Option<Vec<RequestView>>,
+    /// `None` when the caller may not read incidents. Open ones scoped to this event or to
+    /// no event.
+    pub open_incidents: Option<Vec<OpenIncident>>,
+}
+
+/// The dashboard of one event at `now`. The day is the UTC day until events carry a time
+/// zone.
+pub fn dashboard(conn: &mut DbConn, event_id: &str, admin_registers: bool, now: i64) -> AppResult<Dashboard> {
+    let event = super::find(conn, event_id)?;
+    let registrations: i64 = attendees::table
+        .filter(attendees::event_id.eq(event_id))
+        .filter(attendees::erased_at.is_null())
+        .select(count_star())
+        .first(conn)?;
+    let day_start = now.div_euclid(DAY_MS) * DAY_MS;
+    let scans_today: i64 = scans::table
+        .filter(scans::event_id.eq(event_id))
+        .filter(scans::scanned_at.ge(day_start))
+        .filter(scans::scanned_at.lt(day_start + DAY_MS))
+        .select(count_star())
+        .first(conn)?;
+    let counts: Vec<(String, i64)> = leads::table
+        .filter(leads::event_id.eq(event_id))
+        .group_by(leads::partner_id)
+        .select((leads::partner_id, count_star()))
+        .load(conn)?;
+    let leads_per_partner = crate::partners::list_for_event(conn, event_id)?
+        .into_iter()
+        .map(|p| PartnerLeads {
+            leads: counts.iter().find(|(id, _)| *id == p.id).map_or(0, |(_, n)| *n),
+            partner_id: p.id,
+            name: p.name,
+        })
+        .collect();
+    let overdue_requests = if admin_registers {
+        // The register's own "overdue" filter, so the rule stays in one place.
+        let q = RequestQuery { status: Some("overdue".into()), page: Some(1), per_page: Some(MAX_PER_PAGE) };
+        Some(requests::list(conn, &q)?.items.into_iter().filter(|r| r.event_id == event_id).collect())
+    } else {
+        None
+    };
+    let open_incidents = if admin_registers {
+        let rows: Vec<IncidentRow> = incidents::table
+            .filter(incidents::closed_at.is_null())
+            .filter(incidents::scope_event_id.eq(event_id).or(incidents::scope_event_id.is_null()))
+            .order(incidents::discovered_at.desc())
+            .select(IncidentRow::as_select())
+            .load(conn)?;
+        let mut open = Vec::with_capacity(rows.len());
+        for i in rows {
+            let last = updates(conn, &i.id)?.last().map(|u| u.created_at);
+            let (d, _) = deadlines(&i, last, now);
+            open.push(OpenIncident { id: i.id, title: i.title, next_deadline: d.next_deadline, overdue: d.overdue });
+        }
+        Some(open)
+    } else {
+        None
+    };
+    let today = crate::db::ms_to_rfc3339(day_start).chars().take(10).collect();
+    Ok(Dashboard { event, registrations, scans_today, today, leads_per_partner, overdue_requests, open_incidents })
+}

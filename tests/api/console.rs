@@ -1,0 +1,558 @@
+//! Browser sessions and the staff console, driven over HTTP the way a browser does: a
+//! client that follows no redirect and keeps the cookies it is given.
+
+use std::collections::BTreeMap;
+
+use badgegate::auth::Role;
+use reqwest::StatusCode;
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use serde_json::json;
+
+use crate::common::{Backend, PASSWORD, TestApp, Who, World};
+
+/// A browser: its own cookie jar, no automatic redirects (the tests look at each 303).
+struct Browser {
+    client: reqwest::Client,
+    base: String,
+    cookies: BTreeMap<String, String>,
+    /// Every `Set-Cookie` header received, as sent.
+    set_cookies: Vec<String>,
+}
+
+impl Browser {
+    fn new(app: &TestApp) -> Browser {
+        // Accepts the self-signed certificate of the TLS scenario.
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .danger_accept_invalid_certs(true)
+            .build()
+            .unwrap();
+        Browser { client, base: app.url.clone(), cookies: BTreeMap::new(), set_cookies: Vec::new() }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    fn keep(&mut self, res: &reqwest::Response) {
+        for value in res.headers().get_all(SET_COOKIE) {
+            let text = value.to_str().unwrap().to_string();
+            let pair = text.split(';').next().unwrap();
+            let (name, val) = pair.split_once('=').unwrap();
+            let removed = text.to_ascii_lowercase().contains("max-age=0");
+            if val.is_empty() || removed {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_string(), val.to_string());
+            }
+            self.set_cookies.push(text);
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> reqwest::Response {
+        let res =
+            self.client.get(format!("{}{path}", self.base)).header(COOKIE, self.cookie_header()).send().await.unwrap();
+        self.keep(&res);
+        res
+    }
+
+    async fn post_form(&mut self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
+        let res = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header(COOKIE, self.cookie_header())
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        self.keep(&res);
+        res
+    }
+
+    /// The value of the hidden `csrf` field of a page.
+    async fn csrf_of(&mut self, path: &str) -> String {
+        let page = self.get(path).await.text().await.unwrap();
+        hidden_csrf(&page)
+    }
+
+    /// Opens the form and signs in; answers the POST's response.
+    async fn sign_in(&mut self, email: &str, password: &str) -> reqwest::Response {
+        let csrf = self.csrf_of("/login").await;
+        self.post_form("/login", &[("csrf", &csrf), ("email", email), ("password", password)]).await
+    }
+}
+
+fn hidden_csrf(page: &str) -> String {
+    let at = page.find("name=\"csrf\" value=\"").expect("the page has a csrf field");
+    let rest = &page[at + "name=\"csrf\" value=\"".len()..];
+    rest[..rest.find('"').unwrap()].to_string()
+}
+
+fn location(res: &reqwest::Response) -> String {
+    res.headers().get(LOCATION).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default()
+}
+
+fn sql(app: &TestApp, statement: &str) {
+    use diesel::RunQueryDsl;
+    let db = app.db();
+    let mut conn = db.get().unwrap();
+    diesel::sql_query(statement).execute(&mut *conn).unwrap();
+}
+
+async fn staff(app: &TestApp, role: Role) -> String {
+    let email = format!("{}-{}@example.org", role.as_str(), uuid::Uuid::new_v4().simple());
+    app.create_staff(&email, role).await;
+    email
+}
+
+async fn staff_sign_in_lands_on_the_console_with_a_session_cookie_that_scripts_cannot_read(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let email = staff(&app, Role::Admin).await;
+    let mut b = Browser::new(&app);
+
+    let res = b.get("/").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/login");
+    let res = b.get("/login").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("autocomplete=\"username\"") && page.contains("autocomplete=\"current-password\""));
+    assert!(page.contains("<label for=\"email\">") && page.contains("<label for=\"password\">"));
+
+    let res = b.sign_in(&email, PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/console/");
+    let cookie = b.set_cookies.iter().find(|c| c.starts_with("bg_session=")).expect("a session cookie").clone();
+    let lower = cookie.to_ascii_lowercase();
+    assert!(lower.contains("httponly"), "{cookie}");
+    assert!(lower.contains("samesite=lax"), "{cookie}");
+    assert!(lower.contains("path=/"), "{cookie}");
+    assert!(!lower.contains("secure"), "plain HTTP: no Secure flag: {cookie}");
+    // Only the token's hash is stored.
+    let token = b.cookies["bg_session"].clone();
+    assert!(token.len() >= 22, "at least 128 bits");
+    assert_eq!(crate::common::count_rows(&app, "browser_sessions"), 1);
+
+    let res = b.get("/console/").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let page = res.text().await.unwrap();
+    assert!(page.contains(&email), "the header names who is signed in");
+    assert!(!page.contains(&token), "the token never appears in a page");
+    // Signed in, `/` and `/login` lead to the console.
+    assert_eq!(location(&b.get("/").await), "/console/");
+    assert_eq!(location(&b.get("/login").await), "/console/");
+
+    // Signing in again from the same browser replaces the session instead of adding one.
+    let mut other = Browser::new(&app);
+    let csrf = other.csrf_of("/login").await;
+    b.cookies.insert("bg_login_csrf".into(), other.cookies["bg_login_csrf"].clone());
+    let res = b.post_form("/login", &[("csrf", &csrf), ("email", &email), ("password", PASSWORD)]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_ne!(b.cookies["bg_session"], token);
+    assert_eq!(crate::common::count_rows(&app, "browser_sessions"), 1);
+}
+
+async fn under_tls_the_cookie_is_secure_and_host_prefixed(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn_with(backend, |s| {
+        let with_tls = crate::tls::with_self_signed_certificate(dir.path(), s.clone());
+        *s = with_tls;
+    })
+    .await;
+    assert!(app.url.starts_with("https://"), "{}", app.url);
+    let email = staff(&app, Role::Registrar).await;
+    let mut b = Browser::new(&app);
+    let res = b.sign_in(&email, PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "{:?}", b.set_cookies);
+    let cookie = b.set_cookies.iter().find(|c| c.starts_with("__Host-bg_session=")).expect("a __Host- cookie").clone();
+    let lower = cookie.to_ascii_lowercase();
+    assert!(lower.contains("secure") && lower.contains("httponly") && lower.contains("path=/"), "{cookie}");
+    assert!(!lower.contains("domain="), "{cookie}");
+    assert!(!b.set_cookies.iter().any(|c| c.starts_with("bg_session=")));
+    assert_eq!(b.get("/console/").await.status(), StatusCode::OK);
+}
+
+async fn a_wrong_password_answers_as_an_unknown_address_and_is_throttled_like_the_api(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let email = staff(&app, Role::Admin).await;
+    let mut b = Browser::new(&app);
+
+    let wrong = b.sign_in(&email, "not the password at all").await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let wrong_page = wrong.text().await.unwrap();
+    let unknown = b.sign_in("nobody-here@example.org", "not the password at all").await;
+    assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
+    let unknown_page = unknown.text().await.unwrap();
+    let strip = |p: &str| p.replace(&hidden_csrf(p), "").replace(&email, "").replace("nobody-here@example.org", "");
+    assert_eq!(strip(&wrong_page), strip(&unknown_page), "one answer for both");
+    // What was typed stays; the password does not.
+    assert!(wrong_page.contains(&format!("value=\"{email}\"")));
+    assert!(!wrong_page.contains("not the password at all"));
+    assert!(!b.cookies.contains_key("bg_session"));
+
+    // The page and the API share one count per address: 4 more failures lock it.
+    for _ in 0..3 {
+        assert_eq!(b.sign_in(&email, "still not the password").await.status(), StatusCode::UNAUTHORIZED);
+    }
+    let api = app.login(&email, "still not the password").await;
+    assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
+    let locked = b.sign_in(&email, PASSWORD).await;
+    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS, "the right password waits too");
+    assert!(locked.headers().get("retry-after").is_some());
+    assert_eq!(app.login(&email, PASSWORD).await.status(), StatusCode::TOO_MANY_REQUESTS);
+    // An unknown address is locked alike.
+    for _ in 0..4 {
+        b.sign_in("nobody-here@example.org", "x-wrong-password").await;
+    }
+    assert_eq!(b.sign_in("nobody-here@example.org", "x-wrong-password").await.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+async fn forms_without_the_right_csrf_token_are_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let email = staff(&app, Role::Admin).await;
+    let mut b = Browser::new(&app);
+
+    // The sign-in form: a missing or wrong token is a 403 and opens no session.
+    b.get("/login").await;
+    let res = b.post_form("/login", &[("email", &email), ("password", PASSWORD)]).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = b.post_form("/login", &[("csrf", "forged"), ("email", &email), ("password", PASSWORD)]).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(!b.cookies.contains_key("bg_session"));
+
+    // Sign-out: without the session's token nothing ends.
+    assert_eq!(b.sign_in(&email, PASSWORD).await.status(), StatusCode::SEE_OTHER);
+    let res = b.post_form("/logout", &[]).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let res = b.post_form("/logout", &[("csrf", "forged-token-of-the-same-length-as-a-real-one")]).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(b.get("/console/").await.status(), StatusCode::OK, "still signed in");
+}
+
+async fn signing_out_ends_the_session_on_the_server(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let email = staff(&app, Role::Admin).await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&email, PASSWORD).await;
+    let old = b.cookies["bg_session"].clone();
+    let csrf = b.csrf_of("/console/").await;
+    let res = b.post_form("/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/login");
+    assert!(!b.cookies.contains_key("bg_session"), "the cookie is deleted");
+    assert_eq!(crate::common::count_rows(&app, "browser_sessions"), 0);
+
+    // A copy of the old cookie signs nobody in.
+    b.cookies.insert("bg_session".into(), old);
+    let res = b.get("/console/events/x").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/login?next=%2Fconsole%2Fevents%2Fx");
+}
+
+async fn the_apis_revocations_end_browser_sessions(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin_email = staff(&app, Role::Admin).await;
+    let admin = app.token(&admin_email).await;
+    let registrar_email = staff(&app, Role::Registrar).await;
+    let registrar_token = app.token(&registrar_email).await;
+    let me: serde_json::Value = app.get(&registrar_token, "/api/v1/auth/me").await.json().await.unwrap();
+    let registrar_id = me["id"].as_str().unwrap().to_string();
+
+    // "Revoke sessions" of one user.
+    let mut b = Browser::new(&app);
+    b.sign_in(&registrar_email, PASSWORD).await;
+    assert_eq!(b.get("/console/").await.status(), StatusCode::OK);
+    let res = app.post(&admin, &format!("/api/v1/users/{registrar_id}/revoke-sessions"), &json!({})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = b.get("/console/").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/login?next=%2Fconsole%2F");
+    assert_eq!(crate::common::count_rows(&app, "browser_sessions"), 0, "the ended row is deleted");
+
+    // A password change through the API.
+    let mut b = Browser::new(&app);
+    b.sign_in(&registrar_email, PASSWORD).await;
+    let token = app.token(&registrar_email).await;
+    let res = app
+        .post(
+            &token,
+            "/api/v1/auth/password",
+            &json!({"current_password": PASSWORD, "new_password": "another long enough password"}),
+        )
+        .await;
+    assert!(res.status().is_success(), "{}", res.status());
+    assert_eq!(b.get("/console/").await.status(), StatusCode::SEE_OTHER);
+
+    // Rotating the token key ends every session.
+    let mut b = Browser::new(&app);
+    b.sign_in(&admin_email, PASSWORD).await;
+    assert_eq!(b.get("/console/").await.status(), StatusCode::OK);
+    let res = app.post(&admin, "/api/v1/security/rotate-token-key", &json!({})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(b.get("/console/").await.status(), StatusCode::SEE_OTHER);
+}
+
+async fn a_session_ends_after_thirty_idle_minutes_and_twelve_hours(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let email = staff(&app, Role::Admin).await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&email, PASSWORD).await;
+    // 29 minutes idle: still in force, and the visit records itself.
+    let minutes_ago = |m: i64| badgegate::db::now_ms() - m * 60_000;
+    sql(&app, &format!("UPDATE browser_sessions SET last_seen_at = {}", minutes_ago(29)));
+    assert_eq!(b.get("/console/").await.status(), StatusCode::OK);
+    sql(&app, &format!("UPDATE browser_sessions SET last_seen_at = last_seen_at - {}", 29 * 60_000));
+    assert_eq!(b.get("/console/").await.status(), StatusCode::OK, "the earlier visit moved last_seen_at");
+    // 31 minutes idle: over.
+    sql(&app, &format!("UPDATE browser_sessions SET last_seen_at = {}", minutes_ago(31)));
+    assert_eq!(b.get("/console/").await.status(), StatusCode::SEE_OTHER);
+
+    // Busy but signed in 12 hours ago: over too.
+    let mut b = Browser::new(&app);
+    b.sign_in(&email, PASSWORD).await;
+    sql(&app, &format!("UPDATE browser_sessions SET created_at = {}", minutes_ago(12 * 60 + 1)));
+    assert_eq!(b.get("/console/").await.status(), StatusCode::SEE_OTHER);
+}
+
+async fn partner_users_land_in_the_portal_and_may_not_open_the_console(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let world = World::builder().build(&app).await;
+    let email = format!("pa-{}@partner.example", uuid::Uuid::new_v4().simple());
+    crate::common::invite(&app, &world.admin, &world.event, &world.acme, &email, "partner_admin").await;
+    crate::common::accept_invitation(&app, &email, PASSWORD).await;
+    let mut b = Browser::new(&app);
+    let res = b.sign_in(&email, PASSWORD).await;
+    assert_eq!(location(&res), "/portal/");
+    let res = b.get("/portal/").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.text().await.unwrap().contains(&email));
+    let res = b.get("/console/").await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let res = b.get(&format!("/console/events/{}", world.event)).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+}
+
+async fn registrars_see_the_dashboard_without_the_admin_registers(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let world = World::builder().with(Who::AcmeScanner).build(&app).await;
+    let attendee = app
+        .register(
+            &world.admin,
+            &world.event,
+            json!({"name": "Ada Lovelace", "email": "ada@example.org", "is_adult": true}),
+        )
+        .await;
+    let scan = app
+        .post(
+            world.token(Who::AcmeScanner),
+            "/api/v1/scans",
+            &crate::common::scan_body(&crate::common::payload(&attendee)),
+        )
+        .await;
+    assert!(scan.status().is_success(), "{}", scan.status());
+    let res = app
+        .post(
+            &world.admin,
+            "/api/v1/incidents",
+            &json!({"title": "Lost phone", "description": "A scanner phone was lost", "discovered_at": crate::common::now_rfc3339(),
+                    "scope": {"event_id": world.event},
+                    "window": {"from": crate::common::now_rfc3339(), "to": crate::common::now_rfc3339()}}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+
+    let admin_email = staff(&app, Role::Admin).await;
+    let mut admin = Browser::new(&app);
+    admin.sign_in(&admin_email, PASSWORD).await;
+    let list = admin.get("/console/").await.text().await.unwrap();
+    assert!(list.contains(&format!("/console/events/{}", world.event)));
+    let res = admin.get(&format!("/console/events/{}", world.event)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("<b>1</b>registrations"), "{page}");
+    assert!(page.contains("<b>1</b>scans today"), "{page}");
+    assert!(page.contains("Acme") && page.contains("Globex"));
+    assert!(page.contains("Overdue requests") && page.contains("Open incidents"));
+    assert!(page.contains("Lost phone"), "the open incident and its clock");
+    assert!(!page.contains("ada@example.org"), "the dashboard shows no contact data");
+
+    let registrar_email = staff(&app, Role::Registrar).await;
+    let mut registrar = Browser::new(&app);
+    registrar.sign_in(&registrar_email, PASSWORD).await;
+    let res = registrar.get(&format!("/console/events/{}", world.event)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("registrations"));
+    assert!(!page.contains("Open incidents") && !page.contains("Overdue requests"), "admin-only in the API too");
+    // An unknown event is a 404, not a 500.
+    assert_eq!(registrar.get("/console/events/no-such-event").await.status(), StatusCode::NOT_FOUND);
+}
+
+async fn a_next_target_only_leads_within_the_site(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let email = staff(&app, Role::Admin).await;
+    let mut b = Browser::new(&app);
+    let res = b.get("/console/?page=2").await;
+    assert_eq!(location(&res), "/login?next=%2Fconsole%2F%3Fpage%3D2");
+    let page = b.get("/login?next=%2Fconsole%2F%3Fpage%3D2").await.text().await.unwrap();
+    let csrf = hidden_csrf(&page);
+    let res = b
+        .post_form(
+            "/login",
+            &[("csrf", &csrf), ("email", &email), ("password", PASSWORD), ("next", "/console/?page=2")],
+        )
+        .await;
+    assert_eq!(location(&res), "/console/?page=2");
+
+    for evil in ["//evil.example/", "https://evil.example/", "/\\evil.example"] {
+        let mut b = Browser::new(&app);
+        let csrf = b.csrf_of("/login").await;
+        let res =
+            b.post_form("/login", &[("csrf", &csrf), ("email", &email), ("password", PASSWORD), ("next", evil)]).await;
+        assert_eq!(location(&res), "/console/", "{evil}");
+    }
+}
+
+async fn the_attendee_list_and_badge_sheet_read_through_the_apis_core_and_are_ledgered(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let world = World::builder().build(&app).await;
+    for (name, email) in [("Ada Lovelace", "ada@example.org"), ("Bob Builder", "bob@example.org")] {
+        app.register(&world.admin, &world.event, json!({"name": name, "email": email, "is_adult": true})).await;
+    }
+    let email = staff(&app, Role::Registrar).await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&email, PASSWORD).await;
+
+    let before = crate::common::count_rows(&app, "disclosures");
+    let res = b.get(&format!("/console/events/{}/attendees?q=ada", world.event)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("Ada Lovelace") && !page.contains("Bob Builder"), "{page}");
+    assert_eq!(crate::common::count_rows(&app, "disclosures"), before + 1, "one staff read, as the API ledgers it");
+    // The API's list of the same search ledgers the same way.
+    let token = app.token(&email).await;
+    let api = app.get(&token, &format!("/api/v1/events/{}/attendees?q=ada", world.event)).await;
+    assert_eq!(api.status(), StatusCode::OK);
+    assert_eq!(crate::common::count_rows(&app, "disclosures"), before + 2);
+    // Bad paging is a 4xx naming the field, never a 500.
+    let res = b.get(&format!("/console/events/{}/attendees?page=0", world.event)).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The badge sheet opens with the session cookie; the API route still wants a token.
+    let res = b.get(&format!("/console/events/{}/badges/sheet", world.event)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let sheet = res.text().await.unwrap();
+    assert!(sheet.contains("Ada Lovelace") && sheet.contains("Bob Builder") && sheet.contains("<svg"));
+    assert_eq!(crate::common::count_rows(&app, "disclosures"), before + 4);
+    let res = b.get(&format!("/api/v1/events/{}/badges/sheet", world.event)).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    // Signed out, the console's sheet sends the browser to sign in.
+    let mut stranger = Browser::new(&app);
+    let res = stranger.get(&format!("/console/events/{}/badges/sheet", world.event)).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+}
+
+async fn admins_create_and_edit_events_through_the_apis_rules(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let email = staff(&app, Role::Admin).await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&email, PASSWORD).await;
+    let csrf = b.csrf_of("/console/events/new").await;
+
+    // Without the session's token: refused, nothing created.
+    let fields = [("name", "Harbour Expo"), ("starts_at", "2031-05-04T09:00"), ("ends_at", "2031-05-06T18:00")];
+    assert_eq!(b.post_form("/console/events/new", &fields).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(crate::common::count_rows(&app, "events"), 0);
+
+    // Ends before it starts: the core's error beside its field, what was typed kept.
+    let bad = [
+        ("csrf", csrf.as_str()),
+        ("name", "Harbour Expo"),
+        ("starts_at", "2031-05-04T09:00"),
+        ("ends_at", "2031-05-01T18:00"),
+    ];
+    let res = b.post_form("/console/events/new", &bad).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("id=\"ends_at-error\""), "{page}");
+    assert!(page.contains("value=\"Harbour Expo\""));
+
+    let good = [
+        ("csrf", csrf.as_str()),
+        ("name", "Harbour Expo"),
+        ("starts_at", "2031-05-04T09:00"),
+        ("ends_at", "2031-05-06T18:00"),
+        ("slug", "harbour-expo"),
+        ("released_fields", "name"),
+        ("released_fields", "company"),
+        ("released_fields", "email"),
+    ];
+    let res = b.post_form("/console/events/new", &good).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let dashboard = location(&res);
+    let event_id = dashboard.rsplit('/').next().unwrap().to_string();
+    let token = app.token(&email).await;
+    let event: serde_json::Value = app.get(&token, &format!("/api/v1/events/{event_id}")).await.json().await.unwrap();
+    assert_eq!(event["slug"], "harbour-expo");
+    assert_eq!(event["starts_at"], "2031-05-04T09:00:00Z");
+    assert_eq!(event["released_fields"], json!(["name", "company", "email"]));
+    // The same slug again is the API's 409, shown beside the slug.
+    let res = b.post_form("/console/events/new", &good).await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert!(res.text().await.unwrap().contains("id=\"slug-error\""));
+
+    let edit = format!("/console/events/{event_id}/edit");
+    let csrf = b.csrf_of(&edit).await;
+    let res = b
+        .post_form(
+            &edit,
+            &[
+                ("csrf", &csrf),
+                ("privacy_notice_version", "2"),
+                ("released_fields", "name"),
+                ("scan_grace_hours", "24"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let event: serde_json::Value = app.get(&token, &format!("/api/v1/events/{event_id}")).await.json().await.unwrap();
+    assert_eq!(event["privacy_notice_version"], "2");
+    assert_eq!(event["released_fields"], json!(["name"]));
+    assert_eq!(event["scan_grace_hours"], 24);
+    let res =
+        b.post_form(&edit, &[("csrf", &csrf), ("privacy_notice_version", "3"), ("scan_grace_hours", "lots")]).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("id=\"scan_grace_hours-error\""));
+
+    // Registrars may read events but not create or change them, as in the API.
+    let registrar = staff(&app, Role::Registrar).await;
+    let mut r = Browser::new(&app);
+    r.sign_in(&registrar, PASSWORD).await;
+    assert_eq!(r.get(&dashboard).await.status(), StatusCode::OK);
+    assert_eq!(r.get("/console/events/new").await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(r.get(&edit).await.status(), StatusCode::FORBIDDEN);
+    let rcsrf = r.csrf_of("/console/").await;
+    assert_eq!(
+        r.post_form(&edit, &[("csrf", &rcsrf), ("privacy_notice_version", "9")]).await.status(),
+        StatusCode::FORBIDDEN
+    );
+}
+
+on_both_backends!(
+    staff_sign_in_lands_on_the_console_with_a_session_cookie_that_scripts_cannot_read,
+    under_tls_the_cookie_is_secure_and_host_prefixed,
+    a_wrong_password_answers_as_an_unknown_address_and_is_throttled_like_the_api,
+    forms_without_the_right_csrf_token_are_refused,
+    signing_out_ends_the_session_on_the_server,
+    the_apis_revocations_end_browser_sessions,
+    a_session_ends_after_thirty_idle_minutes_and_twelve_hours,
+    partner_users_land_in_the_portal_and_may_not_open_the_console,
+    registrars_see_the_dashboard_without_the_admin_registers,
+    a_next_target_only_leads_within_the_site,
+    the_attendee_list_and_badge_sheet_read_through_the_apis_core_and_are_ledgered,
+    admins_create_and_edit_events_through_the_apis_rules,
+);
