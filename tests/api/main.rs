@@ -15,6 +15,7 @@ mod common;
 
 mod accounts;
 mod at_rest;
+mod browser;
 mod edges;
 mod exports;
 mod floor_plan;
