@@ -26,6 +26,7 @@ mod incidents;
 mod mail;
 mod mail_participants;
 mod openapi;
+mod public_pages;
 mod registration;
 mod rights;
 mod scans;
