@@ -12,6 +12,9 @@ use crate::common::browser::Browser;
 use crate::common::smtp::{eml_files, wait_until};
 use crate::common::{Backend, TestApp};
 
+/// Long and without hyphens, so nothing but the layout's word breaking keeps it on screen.
+const EMAIL: &str = "zoe.nunezbartholomew.averyverylongmailbox@someveryverylongdomainnameforparticipants.example";
+
 /// The plain-text part of the newest `.eml` the outbox wrote to `to`.
 fn mail_text_to(app: &TestApp, to: &str) -> Option<String> {
     use mailparse::MailHeaderMap;
@@ -72,7 +75,7 @@ async fn a_participant_registers_confirms_and_withdraws_on_a_phone(backend: Back
             assert!(page.contains("privacy@phone-fair.example"));
             assert!(page.contains("with all partners of this event") && page.contains("(name, company, email)"));
             browser.fill("#name", "Zoë Ñuñez-Bartholomew").await;
-            browser.fill("#email", "zoe@example.org").await;
+            browser.fill("#email", EMAIL).await;
             browser.fill("#company", "Very Long Company Name Incorporated International").await;
             browser.fill("#phone", "+34 600 000 000").await;
             browser.fill("#address", "Calle Mayor 1\n28013 Madrid").await;
@@ -88,6 +91,7 @@ async fn a_participant_registers_confirms_and_withdraws_on_a_phone(backend: Back
             assert_eq!(browser.value("#name").await, "Zoë Ñuñez-Bartholomew", "what was typed is kept");
             let page = browser.source().await;
             assert!(page.contains("aria-describedby=\"is_adult-error\""), "{page}");
+            browser.screenshot("form-with-an-error").await;
             browser.tick("input[name=is_adult]").await;
             browser.click("button[type=submit]").await;
         })
@@ -103,8 +107,8 @@ async fn a_participant_registers_confirms_and_withdraws_on_a_phone(backend: Back
 
     let mail = browser
         .step("the mail arrives", async {
-            wait_until(Duration::from_secs(20), || mail_text_to(&app, "zoe@example.org").is_some()).await;
-            mail_text_to(&app, "zoe@example.org").unwrap()
+            wait_until(Duration::from_secs(20), || mail_text_to(&app, EMAIL).is_some()).await;
+            mail_text_to(&app, EMAIL).unwrap()
         })
         .await;
     let confirm = link(&mail, "/confirm/");
