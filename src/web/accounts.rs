@@ -9,7 +9,7 @@ use maud::html;
 use serde::Deserialize;
 
 use super::layout::{self, Chrome};
-use super::{link_not_valid, html};
+use super::{html, link_not_valid};
 use crate::auth::links::{self, LinkPurpose};
 use crate::auth::passwords::Passwords;
 use crate::auth::session::{self, LoginServices};

@@ -26,7 +26,7 @@ pub fn label_of(field: &str) -> &str {
 pub fn sentence(field: &str, message: &str) -> String {
     let field = field.split('[').next().unwrap_or(field);
     let starts_with_verb = ["is ", "must ", "may ", "contains ", "has "].iter().any(|v| message.starts_with(v));
-    let mut text = if starts_with_verb {
+    let mut text = if starts_with_verb && !field.is_empty() {
         format!("{} {message}", label_of(field))
     } else {
         let mut chars = message.chars();

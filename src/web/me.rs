@@ -169,20 +169,21 @@ fn render(token: &str, shown: &Shown, notice: Option<&Notice>, typed: Option<&Ty
         Some(t) => (&t.correction, &t.errors),
         None => (&held, &[]),
     };
-    let correction_field = |name: &'static str, kind: &'static str, autocomplete: &'static str, value: &Option<String>| {
-        let id = format!("c-{name}");
-        Field {
-            id: &id,
-            name,
-            label: super::fields::label_of(name),
-            kind,
-            value: value.as_deref().unwrap_or(""),
-            autocomplete,
-            required: false,
-            error: error_for(errors, name),
-        }
-        .render()
-    };
+    let correction_field =
+        |name: &'static str, kind: &'static str, autocomplete: &'static str, value: &Option<String>| {
+            let id = format!("c-{name}");
+            Field {
+                id: &id,
+                name,
+                label: super::fields::label_of(name),
+                kind,
+                value: value.as_deref().unwrap_or(""),
+                autocomplete,
+                required: false,
+                error: error_for(errors, name),
+            }
+            .render()
+        };
     let markup = html! {
         h1 { "Your data for " (d.event_name) }
         @match notice {
@@ -378,8 +379,15 @@ pub async fn withdraw(
     }
     let done: Vec<(&str, &str)> = done.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let token = path.into_inner();
-    Ok(act(&req, data, token, move |conn, t| self_service::self_withdraw(conn, &key, t, scope).map(|_| ()), &done, None)
-        .await)
+    Ok(act(
+        &req,
+        data,
+        token,
+        move |conn, t| self_service::self_withdraw(conn, &key, t, scope).map(|_| ()),
+        &done,
+        None,
+    )
+    .await)
 }
 
 pub async fn marketing(

@@ -72,7 +72,7 @@ pub fn prefers_html(req: &HttpRequest, html_on_tie: bool) -> bool {
                 .unwrap_or(1.0);
             let specificity = if types.contains(&media.as_str()) {
                 3
-            } else if types.iter().any(|t| t.split('/').next().map(|top| format!("{top}/*")) == Some(media.clone())) {
+            } else if types.iter().any(|t| t.split('/').next() == media.strip_suffix("/*")) {
                 2
             } else if media == "*/*" {
                 1

@@ -65,7 +65,12 @@ fn render_form(event: &events::EventRow, partners: &[PartnerRow], state: &FormSt
     let i = &state.input;
     let c = &i.contact;
     let error = |field: &str| error_for(&state.errors, field);
-    let text = |name: &'static str, label: &'static str, kind: &'static str, autocomplete: &'static str, value: &Option<String>, required: bool| {
+    let text = |name: &'static str,
+                label: &'static str,
+                kind: &'static str,
+                autocomplete: &'static str,
+                value: &Option<String>,
+                required: bool| {
         Field {
             id: name,
             name,
@@ -249,10 +254,8 @@ async fn submit_form(
             // Nothing is stored, so the form is answered again without the CSRF check.
             let form_state =
                 FormState { errors, general: Some("Please correct the marked fields.".into()), ..Default::default() };
-            let mut res = super::html(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                render_form(&event, &partners, &form_state, &fresh_csrf),
-            );
+            let mut res =
+                super::html(StatusCode::UNPROCESSABLE_ENTITY, render_form(&event, &partners, &form_state, &fresh_csrf));
             res.add_cookie(&csrf_cookie(req, &fresh_csrf, &slug)).map_err(AppError::internal)?;
             return Ok(res);
         }
@@ -264,8 +267,7 @@ async fn submit_form(
             general: Some("Your session expired. Please check the form and send it again.".into()),
             ..Default::default()
         };
-        let mut res =
-            super::html(StatusCode::FORBIDDEN, render_form(&event, &partners, &form_state, &fresh_csrf));
+        let mut res = super::html(StatusCode::FORBIDDEN, render_form(&event, &partners, &form_state, &fresh_csrf));
         res.add_cookie(&csrf_cookie(req, &fresh_csrf, &slug)).map_err(AppError::internal)?;
         return Ok(res);
     }
@@ -286,10 +288,8 @@ async fn submit_form(
         }
         Err(AppError::Validation(errors)) => {
             let form_state = FormState { input, errors, general: Some("Please correct the marked fields.".into()) };
-            let mut res = super::html(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                render_form(&event, &partners, &form_state, &fresh_csrf),
-            );
+            let mut res =
+                super::html(StatusCode::UNPROCESSABLE_ENTITY, render_form(&event, &partners, &form_state, &fresh_csrf));
             res.add_cookie(&csrf_cookie(req, &fresh_csrf, &slug)).map_err(AppError::internal)?;
             Ok(res)
         }

@@ -19,7 +19,13 @@ use crate::{events, http};
 
 /// The form; `error` is shown beside the address (the form's only field), or above the
 /// form when it is about the form itself (`general`).
-fn render_form(event: &events::EventRow, email: &str, error: Option<&str>, general: Option<&str>, csrf: &str) -> String {
+fn render_form(
+    event: &events::EventRow,
+    email: &str,
+    error: Option<&str>,
+    general: Option<&str>,
+    csrf: &str,
+) -> String {
     let field = Field {
         id: "email",
         name: "email",

@@ -204,11 +204,9 @@ impl Browser {
 
     /// Waits (up to 10 s) for an element matching `css`.
     pub async fn wait_for(&self, css: &str) {
-        let found = tokio::time::timeout(Duration::from_secs(10), self.client.wait_for_find(Locator::Css(css))).await;
-        match found {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => panic!("waiting for `{css}` on {}: {e}", self.url().await),
-            Err(_) => panic!("no `{css}` on {} within 10 s", self.url().await),
+        let found = self.client.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(css)).await;
+        if let Err(e) = found {
+            panic!("no `{css}` on {} within 10 s: {e}", self.url().await);
         }
     }
 
@@ -233,7 +231,8 @@ impl Browser {
 
     /// Ticks the checkbox `css` if it is not ticked yet.
     pub async fn tick(&self, css: &str) {
-        let checked = self.client.execute("return document.querySelector(arguments[0]).checked", vec![json!(css)]).await;
+        let checked =
+            self.client.execute("return document.querySelector(arguments[0]).checked", vec![json!(css)]).await;
         if checked.ok() != Some(Value::Bool(true)) {
             self.click(css).await;
         }
