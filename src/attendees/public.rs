@@ -44,6 +44,9 @@ pub fn register_from_form(
     input: RegistrationInput,
 ) -> AppResult<()> {
     let event = crate::events::find(conn, event_id)?;
+    if !event.registration_open(now_ms()) {
+        return Err(registration_closed());
+    }
     let partners = crate::partners::list_for_event(conn, &event.id)?;
     let partner_ids: Vec<String> = partners.iter().map(|p| p.id.clone()).collect();
     let valid = super::validate(&input, &partner_ids).map_err(AppError::Validation)?;
@@ -53,6 +56,11 @@ pub fn register_from_form(
     }
     super::register_valid(conn, key, public_url, &event, &partners, valid, Source::WebForm)?;
     Ok(())
+}
+
+/// The answer to a registration after the event's close date (`registration_closes_at`).
+pub fn registration_closed() -> AppError {
+    AppError::Rejected { reason: "registration_closed", detail: "registration for this event is closed".into() }
 }
 
 /// The resend form, in the caller's write transaction: a registered address receives its

@@ -12,6 +12,10 @@ diesel::table! {
         released_fields -> Text,
         created_at -> BigInt,
         scan_grace_hours -> Integer,
+        time_zone -> Text,
+        privacy_notice_url -> Nullable<Text>,
+        organiser_contact -> Nullable<Text>,
+        registration_closes_at -> Nullable<BigInt>,
     }
 }
 

@@ -55,8 +55,9 @@ pub async fn get_event(
     Ok(web::Json(EventView::new(row, &public_url.0)))
 }
 
-/// Change which contact fields partners may receive, the privacy-notice version, or how
-/// long after the event scans are still accepted (admin).
+/// Change which contact fields partners may receive, the privacy-notice version and URL,
+/// the organiser contact, the time zone, when registration closes, or how long after the
+/// event scans are still accepted (admin).
 #[utoipa::path(tag = "events", security(("bearer" = [])), request_body = UpdateEvent,
     responses((status = 200, body = EventView), (status = 404, body = Problem), (status = 422, body = Problem)))]
 #[patch("/events/{event_id}")]

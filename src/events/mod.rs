@@ -28,6 +28,13 @@ pub struct EventRow {
     pub released_fields: String,
     pub created_at: i64,
     pub scan_grace_hours: i32,
+    /// IANA name of the zone the event's times are shown in ("Europe/Madrid"); "UTC" by
+    /// default.
+    pub time_zone: String,
+    pub privacy_notice_url: Option<String>,
+    pub organiser_contact: Option<String>,
+    /// When the public form stops taking registrations; `None` means at `ends_at`.
+    pub registration_closes_at: Option<i64>,
 }
 
 /// Hours after the event's end during which the server still accepts scans (phones that
@@ -45,23 +52,49 @@ impl EventRow {
         self.released_fields.split(',').filter(|f| !f.is_empty()).map(str::to_string).collect()
     }
 
+    /// The moment after which the public form takes no registration.
+    pub fn registration_closes_at(&self) -> i64 {
+        self.registration_closes_at.unwrap_or(self.ends_at)
+    }
+
+    /// Whether the public form still takes registrations at `now_ms`.
+    pub fn registration_open(&self, now_ms: i64) -> bool {
+        now_ms < self.registration_closes_at()
+    }
+
+    /// The event's zone. A stored name is validated on the way in; should the bundled
+    /// time-zone database ever stop knowing it, times fall back to UTC (and say so by
+    /// their offset) rather than fail a page or an export.
+    pub fn zone(&self) -> jiff::tz::TimeZone {
+        jiff::tz::TimeZone::get(&self.time_zone).unwrap_or(jiff::tz::TimeZone::UTC)
+    }
+
+    fn zoned(&self, ms: i64) -> Option<jiff::ZonedDateTime> {
+        let zoned = jiff::Timestamp::from_millisecond(ms).ok()?.to_zoned_datetime(self.zone());
+        (0..=9999).contains(&zoned.year()).then_some(zoned)
+    }
+
     /// An instant as the event's wall clock shows it: RFC 3339 to the second, with the
-    /// offset, so a CRM reads the local time of the show and still the exact instant.
-    /// Events have no time zone yet, so this writes UTC with an explicit `+00:00`; when
-    /// events gain `time_zone` this is the one function that changes (to the zone's offset
-    /// at `ms`, which daylight saving can move within one event). Empty for an instant
-    /// outside what RFC 3339 can write.
+    /// zone's offset at that instant (daylight saving can move it within one event), so a
+    /// CRM reads the local time of the show and still the exact instant. Empty for an
+    /// instant outside what RFC 3339 can write.
     pub fn local_time(&self, ms: i64) -> String {
-        let offset = time::UtcOffset::UTC;
-        let format = time::macros::format_description!(
-            "[year]-[month]-[day]T[hour]:[minute]:[second][offset_hour sign:mandatory]:[offset_minute]"
-        );
-        time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
-            .ok()
-            .and_then(|t| t.checked_to_offset(offset))
-            .filter(|t| (0..=9999).contains(&t.year()))
-            .and_then(|t| t.format(&format).ok())
-            .unwrap_or_default()
+        self.zoned(ms).map(|z| z.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()).unwrap_or_default()
+    }
+
+    /// An instant for people to read on a page: "12 May 2027, 14:30 CEST", in the
+    /// event's zone. Empty for an instant outside the calendar.
+    pub fn display_time(&self, ms: i64) -> String {
+        self.zoned(ms).map(|z| z.strftime("%-d %B %Y, %H:%M %Z").to_string()).unwrap_or_default()
+    }
+
+    /// [`Self::display_time`] of an RFC 3339 string, as the core's views carry times;
+    /// the string itself if it is not one.
+    pub fn display_rfc3339(&self, value: &str) -> String {
+        match parse_rfc3339_ms(value) {
+            Some(ms) => self.display_time(ms),
+            None => value.to_string(),
+        }
     }
 }
 
@@ -83,6 +116,19 @@ pub struct CreateEvent {
     /// Hours after `ends_at` during which the server still accepts scans (0–720, default 72).
     #[schema(minimum = 0, maximum = 720)]
     pub scan_grace_hours: Option<i64>,
+    /// IANA time-zone name ("Europe/Madrid") in which pages and exports show the event's
+    /// times; "UTC" by default.
+    #[schema(example = "Europe/Madrid")]
+    pub time_zone: Option<String>,
+    /// Where the event's privacy notice is published: an `https://` URL; "" removes it.
+    #[schema(example = "https://expo.example/privacy")]
+    pub privacy_notice_url: Option<String>,
+    /// Who participants can contact about their data, e.g. a name and an e-mail address;
+    /// "" removes it.
+    #[schema(example = "Expo Ltd, privacy@expo.example")]
+    pub organiser_contact: Option<String>,
+    /// RFC 3339; after it the public form takes no registration. Defaults to `ends_at`.
+    pub registration_closes_at: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -93,6 +139,105 @@ pub struct UpdateEvent {
     /// Hours after `ends_at` during which the server still accepts scans (0–720).
     #[schema(minimum = 0, maximum = 720)]
     pub scan_grace_hours: Option<i64>,
+    /// IANA time-zone name ("Europe/Madrid") in which pages and exports show the event's
+    /// times; "UTC" by default.
+    #[schema(example = "Europe/Madrid")]
+    pub time_zone: Option<String>,
+    /// Where the event's privacy notice is published: an `https://` URL; "" removes it.
+    #[schema(example = "https://expo.example/privacy")]
+    pub privacy_notice_url: Option<String>,
+    /// Who participants can contact about their data, e.g. a name and an e-mail address;
+    /// "" removes it.
+    #[schema(example = "Expo Ltd, privacy@expo.example")]
+    pub organiser_contact: Option<String>,
+    /// RFC 3339; after it the public form takes no registration. Defaults to `ends_at`.
+    pub registration_closes_at: Option<String>,
+}
+
+/// What participants see of an event besides its name and dates, as a create or a
+/// change gives it. Absent leaves a value as it is (or at its default on create).
+struct PublicFields<'a> {
+    time_zone: Option<&'a str>,
+    privacy_notice_url: Option<&'a str>,
+    organiser_contact: Option<&'a str>,
+    registration_closes_at: Option<&'a str>,
+}
+
+impl CreateEvent {
+    fn public(&self) -> PublicFields<'_> {
+        PublicFields {
+            time_zone: self.time_zone.as_deref(),
+            privacy_notice_url: self.privacy_notice_url.as_deref(),
+            organiser_contact: self.organiser_contact.as_deref(),
+            registration_closes_at: self.registration_closes_at.as_deref(),
+        }
+    }
+}
+
+impl UpdateEvent {
+    fn public(&self) -> PublicFields<'_> {
+        PublicFields {
+            time_zone: self.time_zone.as_deref(),
+            privacy_notice_url: self.privacy_notice_url.as_deref(),
+            organiser_contact: self.organiser_contact.as_deref(),
+            registration_closes_at: self.registration_closes_at.as_deref(),
+        }
+    }
+}
+
+/// [`PublicFields`] checked: each `Some` is a value to store (`Some(None)` clears).
+struct CheckedPublic {
+    time_zone: Option<String>,
+    privacy_notice_url: Option<Option<String>>,
+    organiser_contact: Option<Option<String>>,
+    registration_closes_at: Option<i64>,
+}
+
+fn check_public(errors: &mut Vec<FieldError>, input: PublicFields<'_>) -> CheckedPublic {
+    let time_zone = input.time_zone.and_then(|name| match jiff::tz::TimeZone::get(name) {
+        // The database's own spelling, so "europe/madrid" is stored as "Europe/Madrid".
+        Ok(tz) if !name.is_empty() => Some(tz.iana_name().unwrap_or(name).to_string()),
+        _ => {
+            errors.push(FieldError::new("time_zone", "must be an IANA time-zone name such as Europe/Madrid or UTC"));
+            None
+        }
+    });
+    let privacy_notice_url = input.privacy_notice_url.map(|url| {
+        let url = url.trim();
+        if url.is_empty() {
+            None
+        } else if is_https_url(url) {
+            Some(url.to_string())
+        } else {
+            errors.push(FieldError::new("privacy_notice_url", "must be an https:// URL"));
+            None
+        }
+    });
+    let organiser_contact = input.organiser_contact.map(|v| {
+        let v = clean_text(errors, "organiser_contact", v, 300, false);
+        (!v.is_empty()).then_some(v)
+    });
+    let registration_closes_at = input.registration_closes_at.and_then(|v| {
+        let ms = parse_rfc3339_ms(v);
+        if ms.is_none() {
+            errors.push(FieldError::new("registration_closes_at", "must be an RFC 3339 date-time"));
+        }
+        ms
+    });
+    CheckedPublic { time_zone, privacy_notice_url, organiser_contact, registration_closes_at }
+}
+
+/// An absolute `https://` URL with a host, at most 500 characters, nothing in it a page
+/// would have to escape to keep it one link (spaces, quotes, angle brackets, controls).
+fn is_https_url(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("https://") else { return false };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_ok = !host.is_empty()
+        && !host.contains('@')
+        && host.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    host_ok
+        && url.chars().count() <= 500
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '<' | '>' | '\\' | '`'))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -108,6 +253,12 @@ pub struct EventView {
     pub registration_url: String,
     /// Hours after `ends_at` during which the server still accepts scans.
     pub scan_grace_hours: i32,
+    /// IANA time-zone name in which pages and exports show the event's times.
+    pub time_zone: String,
+    pub privacy_notice_url: Option<String>,
+    pub organiser_contact: Option<String>,
+    /// When the public form stops taking registrations (the event's end unless set).
+    pub registration_closes_at: String,
 }
 
 impl EventView {
@@ -116,6 +267,10 @@ impl EventView {
             registration_url: format!("{base}/e/{}/register", row.slug),
             released_fields: row.released_fields(),
             scan_grace_hours: row.scan_grace_hours,
+            registration_closes_at: ms_to_rfc3339(row.registration_closes_at()),
+            time_zone: row.time_zone,
+            privacy_notice_url: row.privacy_notice_url,
+            organiser_contact: row.organiser_contact,
             id: row.id,
             name: row.name,
             slug: row.slug,
@@ -217,6 +372,7 @@ pub fn create(conn: &mut DbConn, input: &CreateEvent) -> AppResult<EventRow> {
         None => contact::FIELDS.join(","),
     };
     let grace = check_scan_grace(&mut errors, input.scan_grace_hours);
+    let public = check_public(&mut errors, input.public());
     let explicit_slug = input.slug.clone();
     if let Some(slug) = &explicit_slug
         && !valid_slug(slug)
@@ -237,6 +393,10 @@ pub fn create(conn: &mut DbConn, input: &CreateEvent) -> AppResult<EventRow> {
         released_fields: released,
         created_at: now_ms(),
         scan_grace_hours: grace.unwrap_or(DEFAULT_SCAN_GRACE_HOURS),
+        time_zone: public.time_zone.unwrap_or_else(|| "UTC".to_string()),
+        privacy_notice_url: public.privacy_notice_url.flatten(),
+        organiser_contact: public.organiser_contact.flatten(),
+        registration_closes_at: public.registration_closes_at,
     };
     let base = row.slug.clone();
     for attempt in 0..20 {
@@ -285,10 +445,24 @@ pub fn update(conn: &mut DbConn, event_id: &str, input: &UpdateEvent) -> AppResu
         errors.push(FieldError::new("privacy_notice_version", "must not be empty"));
     }
     let grace = check_scan_grace(&mut errors, input.scan_grace_hours);
+    let public = check_public(&mut errors, input.public());
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
     find(conn, event_id)?;
+    let row = events::table.find(event_id);
+    if let Some(zone) = public.time_zone {
+        diesel::update(row).set(events::time_zone.eq(zone)).execute(conn)?;
+    }
+    if let Some(url) = public.privacy_notice_url {
+        diesel::update(row).set(events::privacy_notice_url.eq(url)).execute(conn)?;
+    }
+    if let Some(contact) = public.organiser_contact {
+        diesel::update(row).set(events::organiser_contact.eq(contact)).execute(conn)?;
+    }
+    if let Some(closes) = public.registration_closes_at {
+        diesel::update(row).set(events::registration_closes_at.eq(closes)).execute(conn)?;
+    }
     if let Some(released) = released {
         diesel::update(events::table.find(event_id)).set(events::released_fields.eq(released)).execute(conn)?;
     }
@@ -317,6 +491,10 @@ mod tests {
             released_fields: String::new(),
             created_at: 0,
             scan_grace_hours: 0,
+            time_zone: "UTC".into(),
+            privacy_notice_url: None,
+            organiser_contact: None,
+            registration_closes_at: None,
         }
     }
 
@@ -328,5 +506,26 @@ mod tests {
         assert_eq!(e.local_time(-1), "1969-12-31T23:59:59+00:00");
         assert_eq!(e.local_time(i64::MAX), "");
         assert_eq!(e.local_time(i64::MIN), "");
+    }
+
+    #[test]
+    fn times_follow_the_zone_and_its_daylight_saving() {
+        let e = EventRow { time_zone: "Europe/Madrid".into(), ..event() };
+        // 2027-05-12T12:30:00Z is summer time in Madrid, 2027-01-12T12:30:00Z winter time.
+        assert_eq!(e.local_time(1_810_125_000_000), "2027-05-12T14:30:00+02:00");
+        assert_eq!(e.display_time(1_810_125_000_000), "12 May 2027, 14:30 CEST");
+        assert_eq!(e.local_time(1_799_757_000_000), "2027-01-12T13:30:00+01:00");
+        assert_eq!(e.display_rfc3339("2027-01-12T12:30:00.123Z"), "12 January 2027, 13:30 CET");
+        assert_eq!(event().display_time(0), "1 January 1970, 00:00 UTC");
+    }
+
+    #[test]
+    fn a_privacy_notice_url_is_https_with_a_host() {
+        assert!(super::is_https_url("https://expo.example/privacy?v=2#data"));
+        assert!(!super::is_https_url("http://expo.example/privacy"));
+        assert!(!super::is_https_url("https:///privacy"));
+        assert!(!super::is_https_url("https://user@evil.example/"));
+        assert!(!super::is_https_url("https://expo.example/a b"));
+        assert!(!super::is_https_url("javascript:alert(1)"));
     }
 }

@@ -1,10 +1,11 @@
 //! Unknown routes answer 404 and known routes with the wrong method answer 405 (with
-//! `Allow`), both as problem+json. Known routes are read from the OpenAPI document, which
-//! is built from the registered handlers, plus the server-rendered pages.
+//! `Allow`), both as problem+json (a 404 as an HTML page when `Accept` prefers it). Known
+//! routes are read from the OpenAPI document, which is built from the registered
+//! handlers, plus the server-rendered pages.
 
 use actix_web::dev::ResourceDef;
 use actix_web::http::{Method, StatusCode, header};
-use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::error::AppError;
 
@@ -74,6 +75,8 @@ pub async fn not_found_or_not_allowed(req: HttpRequest, table: web::Data<RouteTa
                 .content_type("application/problem+json")
                 .body(serde_json::to_vec(&problem).unwrap_or_default())
         }
-        _ => AppError::NotFound.error_response(),
+        // A browser that followed a wrong link gets a page; API clients (and any client
+        // whose `Accept` does not prefer HTML) keep the problem+json answer.
+        _ => crate::web::error_answer(&req, &AppError::NotFound, false),
     }
 }

@@ -5,9 +5,11 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
+use maud::html;
 use serde::Deserialize;
 
-use super::{esc, html, page};
+use super::layout::{self, Chrome};
+use super::{html, link_not_valid};
 use crate::auth::links::{self, LinkPurpose};
 use crate::auth::passwords::Passwords;
 use crate::auth::session::{self, LoginServices};
@@ -35,33 +37,27 @@ fn wording(purpose: LinkPurpose) -> (&'static str, &'static str) {
 
 fn form_page(purpose: LinkPurpose, token: &str, error: Option<&str>) -> String {
     let (title, intro) = wording(purpose);
-    let error = error.map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", esc(e))).unwrap_or_default();
-    page(
-        title,
-        &format!(
-            "<h1>{title}</h1><p>{intro}</p>{error}\
-             <form method=\"post\" action=\"/{page}/{token}\">\
-             <label for=\"password\">Password (at least {min} characters)</label>\
-             <input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"new-password\" required>\
-             <label for=\"password_again\">The same password again</label>\
-             <input type=\"password\" id=\"password_again\" name=\"password_again\" autocomplete=\"new-password\" required>\
-             <button type=\"submit\">Save the password</button></form>",
-            page = purpose.page(),
-            token = esc(token),
-            min = crate::auth::passwords::MIN_PASSWORD_CHARS,
-        ),
-    )
+    let describe = error.map(|_| "password-error");
+    let markup = html! {
+        h1 { (title) }
+        p { (intro) }
+        form method="post" action={ "/" (purpose.page()) "/" (token) } {
+            label for="password" { "Password (at least " (crate::auth::passwords::MIN_PASSWORD_CHARS) " characters)" }
+            input type="password" id="password" name="password" autocomplete="new-password" required
+                aria-invalid=[error.map(|_| "true")] aria-describedby=[describe];
+            @if let Some(error) = error {
+                div.error id="password-error" role="alert" { (error) }
+            }
+            label for="password_again" { "The same password again" }
+            input type="password" id="password_again" name="password_again" autocomplete="new-password" required;
+            button type="submit" { "Save the password" }
+        }
+    };
+    layout::render(title, &Chrome::PLAIN, markup)
 }
 
 fn invalid_link() -> HttpResponse {
-    html(
-        StatusCode::NOT_FOUND,
-        page(
-            "Link not valid",
-            "<h1>This link is not valid</h1><p>It has been used already, has expired or was replaced by a newer \
-             one. Ask for a new one.</p>",
-        ),
-    )
+    link_not_valid("It has been used already, has expired or was replaced by a newer one. Ask for a new one.")
 }
 
 async fn show(db: web::Data<Db>, purpose: LinkPurpose, token: String) -> HttpResponse {
@@ -114,10 +110,13 @@ async fn submit(data: SetPasswordData, purpose: LinkPurpose, token: String, form
     match session::set_password_by_link(&services, purpose, token.clone(), form.password).await {
         Ok(()) => html(
             StatusCode::OK,
-            page(
+            layout::render(
                 "Password saved",
-                "<h1>Your password is saved</h1><p>Log in with your e-mail address and this password in the \
-                 badgegate app.</p>",
+                &Chrome::PLAIN,
+                html! {
+                    h1 { "Your password is saved" }
+                    p { "Log in with your e-mail address and this password in the badgegate app." }
+                },
             ),
         ),
         Err(AppError::Validation(errors)) if errors.iter().any(|e| e.field == "token") => invalid_link(),

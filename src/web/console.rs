@@ -433,6 +433,11 @@ pub async fn create_event(
         privacy_notice_version: Some(form.privacy_notice_version.clone()).filter(|v| !v.trim().is_empty()),
         released_fields: Some(form.released_fields.clone()),
         scan_grace_hours: grace,
+        // The form does not show these yet: their defaults apply.
+        time_zone: None,
+        privacy_notice_url: None,
+        organiser_contact: None,
+        registration_closes_at: None,
     };
     let outcome = if errors.is_empty() {
         db.write(move |conn| events::create(conn, &input)).await
@@ -492,6 +497,11 @@ pub async fn update_event(
         released_fields: Some(form.released_fields.clone()),
         privacy_notice_version: Some(form.privacy_notice_version.clone()),
         scan_grace_hours: grace,
+        // The form does not show these yet: left as they are.
+        time_zone: None,
+        privacy_notice_url: None,
+        organiser_contact: None,
+        registration_closes_at: None,
     };
     let id = event_id.clone();
     let outcome = if errors.is_empty() {

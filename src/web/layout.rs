@@ -9,6 +9,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 pub const STYLE: &str = "*{box-sizing:border-box}\
 body{font-family:system-ui,sans-serif;margin:0;line-height:1.45;color:#1a1a1a;background:#fff}\
 main{max-width:36rem;margin:0 auto;padding:1rem}\
+main,footer{overflow-wrap:break-word}textarea{font-family:inherit}\
 body.wide main{max-width:72rem}\
 header.top{background:#1d3557;color:#fff;padding:.5rem 1rem;display:flex;flex-wrap:wrap;gap:.25rem 1rem;align-items:center}\
 header.top a{color:#fff}header.top .brand{font-weight:700;margin-right:auto}\

@@ -6,11 +6,16 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::{esc, html, page};
+use maud::{Markup, PreEscaped, html};
+
+use super::fields::{Field, error_for, sentence};
+use super::layout::{self, Chrome};
+use super::{html, link_not_valid, prefers_html, public_chrome};
 use crate::badges::BadgeKey;
 use crate::config::PublicUrl;
 use crate::db::Db;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, FieldError};
+use crate::events::{self, EventRow};
 use crate::rights::self_service::{self, Correction, apply_correction};
 use crate::rights::{Links, ParticipantRecord, by_unsubscribe_token};
 
@@ -38,187 +43,270 @@ impl actix_web::FromRequest for PageData {
     }
 }
 
-impl PageData {
-    async fn record(&self, token: String) -> AppResult<ParticipantRecord> {
-        let (public_url, badge_key) = (self.public_url.clone(), self.badge_key.clone());
-        self.db
-            .read(move |conn| {
-                crate::rights::load_record(conn, &Links { public_url: &public_url, badge_key: &badge_key }, &token)
-            })
-            .await
-    }
+/// Everything the page shows: the record, the event (its zone, notice and contact), and
+/// the QR payload of the current badge (none once revoked or erased).
+struct Shown {
+    record: ParticipantRecord,
+    event: EventRow,
+    badge: Option<String>,
 }
 
 impl PageData {
-    /// The record and the QR payload of the current badge (none once revoked or erased).
-    async fn record_with_badge(&self, token: String) -> AppResult<(ParticipantRecord, Option<String>)> {
+    async fn shown(&self, token: String) -> AppResult<Shown> {
         let (public_url, badge_key) = (self.public_url.clone(), self.badge_key.clone());
         self.db
             .read(move |conn| {
                 let links = Links { public_url: &public_url, badge_key: &badge_key };
                 let record = crate::rights::load_record(conn, &links, &token)?;
+                let event = events::find(conn, &record.data.event_id)?;
                 let attendee = crate::rights::by_privacy_token(conn, &token)?;
                 let badge = match crate::badges::current(conn, &attendee.id)? {
                     Some(b) => Some(badge_key.code_for(&b.id)?.payload()),
                     None => None,
                 };
-                Ok((record, badge))
+                Ok(Shown { record, event, badge })
             })
             .await
     }
 }
 
 /// The badge as the participant shows it at the entrance: the QR code (inline SVG, no
-/// request for an image) and the code to type when a camera cannot read it.
-fn badge_section(payload: Option<&str>) -> AppResult<String> {
+/// request for an image) and the code to type when a camera cannot read it. Without the
+/// image if it cannot be drawn: the typed code still gets them in.
+fn badge_section(payload: Option<&str>) -> Markup {
     let Some(payload) = payload else {
-        return Ok("<h2>Your badge</h2><p>You have no valid badge at the moment; please ask the organiser.</p>".into());
+        return html! {
+            h2 { "Your badge" }
+            p { "You have no valid badge at the moment; please ask the organiser." }
+        };
     };
-    let svg = crate::badges::render_svg(payload)?;
-    let svg = svg.trim_start_matches("<?xml version=\"1.0\" standalone=\"yes\"?>");
+    let svg = crate::badges::render_svg(payload).ok();
+    let svg = svg.as_deref().map(|s| s.trim_start_matches("<?xml version=\"1.0\" standalone=\"yes\"?>"));
     let fallback = crate::badges::BadgeCode::readings(payload).first().map(crate::badges::BadgeCode::fallback);
-    Ok(format!(
-        "<h2>Your badge</h2><p>Show it at the entrance and at partners' booths.</p><div id=\"badge\">{svg}</div>\
-         <p>If a camera cannot read it, the code is <code id=\"fallback\">{}</code>.</p>",
-        esc(fallback.as_deref().unwrap_or(""))
-    ))
+    html! {
+        h2 { "Your badge" }
+        p { "Show it at the entrance and at partners' booths." }
+        @if let Some(svg) = svg {
+            // The SVG is drawn by the qrcode crate from the payload alone: no participant text.
+            div #badge { (PreEscaped(svg)) }
+        }
+        p { "If a camera cannot read it, the code is " code #fallback { (fallback.unwrap_or_default()) } "." }
+    }
 }
 
-fn not_found() -> HttpResponse {
-    html(
-        StatusCode::NOT_FOUND,
-        page(
-            "Link not valid",
-            "<h1>This link is not valid</h1><p>It may have been replaced or revoked. Ask the organiser for a new one.</p>",
-        ),
-    )
+/// A personal link that does not work (replaced, revoked, or its participant erased): a
+/// page for a browser, problem+json for an API client.
+fn dead_link(req: &HttpRequest) -> HttpResponse {
+    if prefers_html(req, true) {
+        link_not_valid("It may have been replaced or revoked. Ask the organiser for a new one.")
+    } else {
+        actix_web::ResponseError::error_response(&AppError::NotFound)
+    }
 }
 
 fn see_other(location: String) -> HttpResponse {
     HttpResponse::SeeOther().insert_header(("Location", location)).insert_header(("Cache-Control", "no-store")).finish()
 }
 
-fn opt(v: &Option<String>) -> String {
-    esc(v.as_deref().unwrap_or("—"))
+/// What the page says above everything else after an action.
+enum Notice {
+    /// The action was done (shown after the redirect, `?done=…`).
+    Done(String),
+    /// The action was refused, with why.
+    Refused(String),
 }
 
-fn render(token: &str, r: &ParticipantRecord, message: Option<&str>) -> String {
-    render_page(token, r, message, "")
+/// The correction form as the participant last sent it, with its errors.
+struct Typed {
+    correction: Correction,
+    errors: Vec<FieldError>,
 }
 
-fn render_page(token: &str, r: &ParticipantRecord, message: Option<&str>, badge: &str) -> String {
-    let d = &r.data;
-    let base = format!("/me/{}", esc(token));
-    let partner_name = |id: &Option<String>| match id {
+/// The erase form's error (the box was not ticked).
+const ERASE_UNCONFIRMED: &str = "Tick the box to confirm the deletion.";
+
+fn partner_name(r: &ParticipantRecord, id: Option<&str>) -> String {
+    match id {
         None => "all partners".to_string(),
-        Some(id) => r.partners.iter().find(|p| &p.id == id).map(|p| p.name.clone()).unwrap_or_else(|| id.clone()),
-    };
-    let mut s = format!("<h1>Your data for {}</h1>", esc(&d.event_name));
-    if let Some(m) = message {
-        s.push_str(&format!("<p role=\"status\"><strong>{}</strong></p>", esc(m)));
+        Some(id) => r.partners.iter().find(|p| p.id == id).map(|p| p.name.clone()).unwrap_or_else(|| id.to_string()),
     }
-    s.push_str(badge);
-    s.push_str(&format!(
-        "<h2>What we hold</h2><dl><dt>Name</dt><dd id=\"name\">{}</dd><dt>E-mail</dt><dd>{}</dd><dt>Company</dt><dd>{}</dd>\
-         <dt>Phone</dt><dd>{}</dd><dt>Address</dt><dd>{}</dd><dt>Marketing e-mails</dt><dd>{}</dd></dl>",
-        esc(&d.name),
-        esc(&d.email),
-        opt(&d.company),
-        opt(&d.phone),
-        opt(&d.address),
-        if d.marketing_emails { "on" } else { "off" }
-    ));
-    s.push_str("<h2>Your choices about partners</h2><ul>");
-    for o in &r.opt_ins {
-        s.push_str(&format!(
-            "<li>Shared with {} since {}{}{}</li>",
-            esc(&partner_name(&o.partner_id)),
-            esc(&o.granted_at),
-            if o.confirmed_at.is_none() && o.ended_at.is_none() {
-                " (not in effect until you confirm your address with the link in your confirmation mail)"
-            } else {
-                ""
-            },
-            o.ended_at.as_deref().map(|e| format!(", ended {}", esc(e))).unwrap_or_default()
-        ));
-    }
-    for w in &r.withdrawals {
-        s.push_str(&format!("<li>Withdrawn from {} on {}</li>", esc(&partner_name(&w.partner_id)), esc(&w.created_at)));
-    }
-    if r.opt_ins.is_empty() && r.withdrawals.is_empty() {
-        s.push_str("<li>You did not opt in to sharing with any partner.</li>");
-    }
-    s.push_str("</ul><h2>Partners who scanned your badge</h2><ul>");
-    for sc in &r.scans {
-        s.push_str(&format!("<li>{} at {}</li>", esc(&sc.partner_name), esc(&sc.scanned_at)));
-    }
-    if r.scans.is_empty() {
-        s.push_str("<li>None.</li>");
-    }
-    s.push_str("</ul><h2>Who received your data</h2><table id=\"recipients\"><tr><th>Partner</th><th>When</th><th>Which data</th><th>Basis</th></tr>");
-    for rc in &r.recipients {
-        s.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&rc.partner_name),
-            esc(&rc.occurred_at),
-            esc(&rc.fields.join(", ")),
-            esc(rc.basis.as_str())
-        ));
-    }
-    s.push_str("</table>");
-    if r.recipients.is_empty() {
-        s.push_str("<p>No partner has received your data.</p>");
-    }
-    s.push_str(&format!(
-        "<h2>Stop sharing</h2><form method=\"post\" action=\"{base}/withdraw\">\
-         <input type=\"hidden\" name=\"all_partners\" value=\"true\"><button type=\"submit\">Stop sharing with all partners</button></form>"
-    ));
-    for p in &r.partners {
-        s.push_str(&format!(
-            "<form method=\"post\" action=\"{base}/withdraw\"><input type=\"hidden\" name=\"partner_id\" value=\"{}\">\
-             <button type=\"submit\">Stop sharing with {}</button></form>",
-            esc(&p.id),
-            esc(&p.name)
-        ));
-    }
-    s.push_str(&format!(
-        "<h2>Marketing e-mails</h2><form method=\"post\" action=\"{base}/marketing\">\
-         <input type=\"hidden\" name=\"marketing_emails\" value=\"{}\"><button type=\"submit\">Switch marketing e-mails {}</button></form>",
-        !d.marketing_emails,
-        if d.marketing_emails { "off" } else { "on" }
-    ));
-    s.push_str(&format!(
-        "<h2>Correct your details</h2><form method=\"post\" action=\"{base}/correct\">\
-         <label for=\"c-name\">Name</label><input type=\"text\" id=\"c-name\" name=\"name\" value=\"{}\">\
-         <label for=\"c-email\">E-mail</label><input type=\"email\" id=\"c-email\" name=\"email\" value=\"{}\">\
-         <label for=\"c-company\">Company</label><input type=\"text\" id=\"c-company\" name=\"company\" value=\"{}\">\
-         <label for=\"c-phone\">Phone</label><input type=\"tel\" id=\"c-phone\" name=\"phone\" value=\"{}\">\
-         <label for=\"c-address\">Address</label><textarea id=\"c-address\" name=\"address\">{}</textarea>\
-         <button type=\"submit\">Save</button></form>",
-        esc(&d.name),
-        esc(&d.email),
-        esc(d.company.as_deref().unwrap_or("")),
-        esc(d.phone.as_deref().unwrap_or("")),
-        esc(d.address.as_deref().unwrap_or(""))
-    ));
-    s.push_str(&format!(
-        "<h2>Your data as a file</h2><p><a href=\"{base}/export.json\">Download everything we hold (JSON)</a></p>\
-         <h2>Delete your data</h2><form method=\"post\" action=\"{base}/erase\">\
-         <label class=\"check\"><input type=\"checkbox\" name=\"confirm\" value=\"true\" required> \
-         I understand my data will be deleted and my badge will stop working.</label>\
-         <button type=\"submit\">Delete my data</button></form>"
-    ));
-    page("Your data", &s)
 }
 
-pub async fn show(data: PageData, path: web::Path<String>) -> HttpResponse {
+/// The confirmation a `?done=` asks for, in words about this participant's partners.
+fn done_notice(r: &ParticipantRecord, query: &str) -> Option<Notice> {
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    let get = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+    let text = match get("done")? {
+        "withdrawn" => format!(
+            "Done: you stopped sharing your contact details with {}. From now on they receive nothing more.",
+            partner_name(r, get("from"))
+        ),
+        "marketing_on" => "Done: marketing e-mails are switched on.".to_string(),
+        "marketing_off" => "Done: marketing e-mails are switched off.".to_string(),
+        "saved" => "Done: your details are saved.".to_string(),
+        _ => return None,
+    };
+    Some(Notice::Done(text))
+}
+
+fn render(token: &str, shown: &Shown, notice: Option<&Notice>, typed: Option<&Typed>, erase_error: bool) -> String {
+    let r = &shown.record;
+    let event = &shown.event;
+    let d = &r.data;
+    let base = format!("/me/{token}");
+    let when = |t: &str| event.display_rfc3339(t);
+    let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".to_string());
+    // The correction form shows what was typed after an error, else what is held.
+    let held = Correction {
+        name: Some(d.name.clone()),
+        email: Some(d.email.clone()),
+        company: d.company.clone(),
+        phone: d.phone.clone(),
+        address: d.address.clone(),
+        marketing_emails: None,
+    };
+    let (values, errors): (&Correction, &[FieldError]) = match typed {
+        Some(t) => (&t.correction, &t.errors),
+        None => (&held, &[]),
+    };
+    let correction_field =
+        |name: &'static str, kind: &'static str, autocomplete: &'static str, value: &Option<String>| {
+            let id = format!("c-{name}");
+            Field {
+                id: &id,
+                name,
+                label: super::fields::label_of(name),
+                kind,
+                value: value.as_deref().unwrap_or(""),
+                autocomplete,
+                required: false,
+                error: error_for(errors, name),
+            }
+            .render()
+        };
+    let markup = html! {
+        h1 { "Your data for " (d.event_name) }
+        @match notice {
+            Some(Notice::Done(text)) => div.notice role="status" { (text) },
+            Some(Notice::Refused(text)) => div.alert role="alert" { (text) },
+            None => {},
+        }
+        (badge_section(shown.badge.as_deref()))
+        h2 { "What we hold" }
+        dl {
+            dt { "Name" } dd #name { (d.name) }
+            dt { "E-mail" } dd { (d.email) }
+            dt { "Company" } dd { (or_dash(&d.company)) }
+            dt { "Phone" } dd { (or_dash(&d.phone)) }
+            dt { "Address" } dd { (or_dash(&d.address)) }
+            dt { "Marketing e-mails" } dd { @if d.marketing_emails { "on" } @else { "off" } }
+        }
+        h2 { "Your choices about partners" }
+        ul {
+            @for o in &r.opt_ins {
+                li {
+                    "Shared with " (partner_name(r, o.partner_id.as_deref())) " since " (when(&o.granted_at))
+                    @if o.confirmed_at.is_none() && o.ended_at.is_none() {
+                        " (not in effect until you confirm your address with the link in your confirmation mail)"
+                    }
+                    @if let Some(ended) = &o.ended_at { ", ended " (when(ended)) }
+                }
+            }
+            @for w in &r.withdrawals {
+                li { "Withdrawn from " (partner_name(r, w.partner_id.as_deref())) " on " (when(&w.created_at)) }
+            }
+            @if r.opt_ins.is_empty() && r.withdrawals.is_empty() {
+                li { "You did not opt in to sharing with any partner." }
+            }
+        }
+        h2 { "Partners who scanned your badge" }
+        ul {
+            @for sc in &r.scans { li { (sc.partner_name) " at " (when(&sc.scanned_at)) } }
+            @if r.scans.is_empty() { li { "None." } }
+        }
+        h2 { "Who received your data" }
+        @if r.recipients.is_empty() {
+            p { "No partner has received your data." }
+        } @else {
+            div.table-wrap {
+                table #recipients {
+                    tr { th { "Partner" } th { "When" } th { "Which data" } th { "Basis" } }
+                    @for rc in &r.recipients {
+                        tr {
+                            td { (rc.partner_name) }
+                            td { (when(&rc.occurred_at)) }
+                            td { (rc.fields.join(", ")) }
+                            td { (rc.basis.as_str()) }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { "Stop sharing" }
+        form method="post" action={ (base) "/withdraw" } {
+            input type="hidden" name="all_partners" value="true";
+            button type="submit" { "Stop sharing with all partners" }
+        }
+        @for p in &r.partners {
+            form method="post" action={ (base) "/withdraw" } {
+                input type="hidden" name="partner_id" value=(p.id);
+                button type="submit" { "Stop sharing with " (p.name) }
+            }
+        }
+        h2 { "Marketing e-mails" }
+        form method="post" action={ (base) "/marketing" } {
+            input type="hidden" name="marketing_emails" value=(!d.marketing_emails);
+            button type="submit" { "Switch marketing e-mails " @if d.marketing_emails { "off" } @else { "on" } }
+        }
+        h2 { "Correct your details" }
+        form method="post" action={ (base) "/correct" } novalidate {
+            (correction_field("name", "text", "name", &values.name))
+            (correction_field("email", "email", "email", &values.email))
+            (correction_field("company", "text", "organization", &values.company))
+            (correction_field("phone", "tel", "tel", &values.phone))
+            (correction_field("address", "textarea", "street-address", &values.address))
+            button type="submit" { "Save" }
+        }
+        h2 { "Your data as a file" }
+        p { a href={ (base) "/export.json" } { "Download everything we hold (JSON)" } }
+        h2 { "Delete your data" }
+        form method="post" action={ (base) "/erase" } {
+            label.check {
+                input type="checkbox" name="confirm" value="true" required
+                    aria-invalid=[erase_error.then_some("true")] aria-describedby=[erase_error.then_some("confirm-error")];
+                " I understand my data will be deleted and my badge will stop working."
+            }
+            @if erase_error { div.error id="confirm-error" { (ERASE_UNCONFIRMED) } }
+            button type="submit" { "Delete my data" }
+        }
+    };
+    layout::render("Your data", &public_chrome(event), markup)
+}
+
+pub async fn show(req: HttpRequest, data: PageData, path: web::Path<String>) -> HttpResponse {
     let token = path.into_inner();
-    match data.record_with_badge(token.clone()).await {
-        Ok((r, badge)) => match badge_section(badge.as_deref()) {
-            Ok(section) => html(StatusCode::OK, render_page(&token, &r, None, &section)),
-            Err(_) => html(StatusCode::OK, render(&token, &r, None)),
-        },
-        Err(_) => not_found(),
+    match data.shown(token.clone()).await {
+        Ok(shown) => {
+            let notice = done_notice(&shown.record, req.query_string());
+            html(StatusCode::OK, render(&token, &shown, notice.as_ref(), None, false))
+        }
+        Err(_) => dead_link(&req),
+    }
+}
+
+/// The page again with a notice or the typed correction (after a refused action).
+async fn again(
+    req: &HttpRequest,
+    data: &PageData,
+    token: &str,
+    status: StatusCode,
+    notice: Option<Notice>,
+    typed: Option<Typed>,
+    erase_error: bool,
+) -> HttpResponse {
+    match data.shown(token.to_string()).await {
+        Ok(shown) => html(status, render(token, &shown, notice.as_ref(), typed.as_ref(), erase_error)),
+        Err(_) => dead_link(req),
     }
 }
 
@@ -231,28 +319,42 @@ fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
     fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
-/// Runs a page action and answers with the page again (or "not valid" for a dead link).
+/// Runs a page action; when done, redirects to the page with `?done=` (and `extra`
+/// query pairs) so it confirms what happened and a reload does not repeat it. A refused
+/// action shows the page again with why; a refused correction keeps what was typed.
 async fn act(
+    req: &HttpRequest,
     data: PageData,
     token: String,
     action: impl FnOnce(&mut crate::db::DbConn, &str) -> AppResult<()> + Send + 'static,
-    done: &'static str,
+    done: &[(&str, &str)],
+    typed: Option<Correction>,
 ) -> HttpResponse {
     let t = token.clone();
     match data.db.write(move |conn| action(conn, &t)).await {
-        Ok(()) => see_other(format!("/me/{token}?done={done}")),
-        Err(AppError::Unauthorized | AppError::NotFound) => not_found(),
+        Ok(()) => {
+            let query = form_urlencoded::Serializer::new(String::new()).extend_pairs(done).finish();
+            see_other(format!("/me/{token}?{query}"))
+        }
+        Err(AppError::Unauthorized | AppError::NotFound) => dead_link(req),
         Err(AppError::Validation(errors)) => {
-            let msg = errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
-            match data.record(token.clone()).await {
-                Ok(r) => html(StatusCode::UNPROCESSABLE_ENTITY, render(&token, &r, Some(&msg))),
-                Err(_) => not_found(),
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            match typed {
+                Some(correction) => {
+                    let notice = Notice::Refused("Nothing was saved: please correct the marked fields.".into());
+                    again(req, &data, &token, status, Some(notice), Some(Typed { correction, errors }), false).await
+                }
+                None => {
+                    let text = errors.iter().map(|e| sentence(&e.field, &e.message)).collect::<Vec<_>>().join(" ");
+                    again(req, &data, &token, status, Some(Notice::Refused(text)), None, false).await
+                }
             }
         }
-        Err(AppError::Conflict(msg)) => match data.record(token.clone()).await {
-            Ok(r) => html(StatusCode::CONFLICT, render(&token, &r, Some(&msg))),
-            Err(_) => not_found(),
-        },
+        Err(AppError::Conflict(msg)) => {
+            let notice = Notice::Refused(sentence("", &msg));
+            let typed = typed.map(|correction| Typed { correction, errors: Vec::new() });
+            again(req, &data, &token, StatusCode::CONFLICT, Some(notice), typed, false).await
+        }
         Err(e) => actix_web::ResponseError::error_response(&e),
     }
 }
@@ -271,11 +373,19 @@ pub async fn withdraw(
         _ => None,
     };
     let key = crate::mail::OutboxKey::from_badge_key(&data.badge_key)?;
+    let mut done = vec![("done", "withdrawn".to_string())];
+    if let Some(p) = &scope {
+        done.push(("from", p.clone()));
+    }
+    let done: Vec<(&str, &str)> = done.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let token = path.into_inner();
     Ok(act(
+        &req,
         data,
-        path.into_inner(),
+        token,
         move |conn, t| self_service::self_withdraw(conn, &key, t, scope).map(|_| ()),
-        "withdrawn",
+        &done,
+        None,
     )
     .await)
 }
@@ -289,7 +399,8 @@ pub async fn marketing(
     let fields = form(&req, payload).await?;
     let on = field(&fields, "marketing_emails") == Some("true");
     let c = Correction { marketing_emails: Some(on), ..Default::default() };
-    Ok(act(data, path.into_inner(), move |conn, t| apply_correction(conn, t, c), "saved").await)
+    let done = [("done", if on { "marketing_on" } else { "marketing_off" })];
+    Ok(act(&req, data, path.into_inner(), move |conn, t| apply_correction(conn, t, c), &done, None).await)
 }
 
 pub async fn correct(
@@ -308,10 +419,12 @@ pub async fn correct(
         address: get("address"),
         marketing_emails: None,
     };
-    Ok(act(data, path.into_inner(), move |conn, t| apply_correction(conn, t, c), "saved").await)
+    let typed = c.clone();
+    let done = [("done", "saved")];
+    Ok(act(&req, data, path.into_inner(), move |conn, t| apply_correction(conn, t, c), &done, Some(typed)).await)
 }
 
-pub async fn export(data: PageData, path: web::Path<String>) -> HttpResponse {
+pub async fn export(req: HttpRequest, data: PageData, path: web::Path<String>) -> HttpResponse {
     let token = path.into_inner();
     let PageData { db, public_url, badge_key } = data;
     let links = move |conn: &mut crate::db::DbConn| {
@@ -322,7 +435,7 @@ pub async fn export(data: PageData, path: web::Path<String>) -> HttpResponse {
             .insert_header(("Content-Disposition", "attachment; filename=\"my-data.json\""))
             .insert_header(("Cache-Control", "no-store"))
             .json(r),
-        Err(_) => not_found(),
+        Err(_) => dead_link(&req),
     }
 }
 
@@ -335,61 +448,74 @@ pub async fn erase(
     let fields = form(&req, payload).await?;
     let token = path.into_inner();
     if field(&fields, "confirm") != Some("true") {
-        return Ok(match data.record(token.clone()).await {
-            Ok(r) => html(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                render(&token, &r, Some("Tick the box to confirm the deletion.")),
-            ),
-            Err(_) => not_found(),
-        });
+        let notice = Some(Notice::Refused("Nothing was deleted. ".to_string() + ERASE_UNCONFIRMED));
+        return Ok(again(&req, &data, &token, StatusCode::UNPROCESSABLE_ENTITY, notice, None, true).await);
     }
     let key = crate::mail::OutboxKey::from_badge_key(&data.badge_key)?;
+    // The event is read first: after the erasure the link no longer finds the participant.
+    let t = token.clone();
+    let event = data
+        .db
+        .read(move |conn| {
+            let attendee = crate::rights::by_privacy_token(conn, &t)?;
+            events::find(conn, &attendee.event_id)
+        })
+        .await
+        .ok();
     Ok(match data.db.write(move |conn| self_service::self_erase(conn, &key, &token)).await {
         Ok(result) => {
-            let names: Vec<String> = result.recipients_to_notify.iter().map(|p| esc(&p.name)).collect();
-            let told = if names.is_empty() {
-                "No partner had received your data.".to_string()
-            } else {
-                format!("These partners had received your data and will be told to delete it: {}.", names.join(", "))
+            let names: Vec<&str> = result.recipients_to_notify.iter().map(|p| p.name.as_str()).collect();
+            let markup = html! {
+                h1 { "Your data was deleted" }
+                div.notice role="status" {
+                    @if names.is_empty() {
+                        "No partner had received your data."
+                    } @else {
+                        "These partners had received your data and will be told to delete it: " (names.join(", ")) "."
+                    }
+                }
             };
-            html(StatusCode::OK, page("Deleted", &format!("<h1>Your data was deleted</h1><p>{told}</p>")))
+            let chrome = event.as_ref().map(public_chrome).unwrap_or(Chrome::PLAIN);
+            html(StatusCode::OK, layout::render("Deleted", &chrome, markup))
         }
-        Err(_) => not_found(),
+        Err(_) => dead_link(&req),
     })
 }
 
 fn unsubscribe_page(token: &str, done: bool) -> String {
-    if done {
-        page("Unsubscribed", "<h1>You are unsubscribed</h1><p>You will receive no more marketing e-mails.</p>")
+    let markup = if done {
+        html! {
+            h1 { "You are unsubscribed" }
+            div.notice role="status" { "You will receive no more marketing e-mails." }
+        }
     } else {
-        page(
-            "Unsubscribe",
-            &format!(
-                "<h1>Unsubscribe from marketing e-mails</h1><form method=\"post\" action=\"/u/{}\">\
-                 <button type=\"submit\">Unsubscribe</button></form>",
-                esc(token)
-            ),
-        )
-    }
+        html! {
+            h1 { "Unsubscribe from marketing e-mails" }
+            form method="post" action={ "/u/" (token) } {
+                button type="submit" { "Unsubscribe" }
+            }
+        }
+    };
+    layout::render(if done { "Unsubscribed" } else { "Unsubscribe" }, &Chrome::PLAIN, markup)
 }
 
-pub async fn unsubscribe_form(db: web::Data<Db>, path: web::Path<String>) -> HttpResponse {
+pub async fn unsubscribe_form(req: HttpRequest, db: web::Data<Db>, path: web::Path<String>) -> HttpResponse {
     let token = path.into_inner();
     let t = token.clone();
     match db.read(move |conn| by_unsubscribe_token(conn, &t)).await {
         Ok(_) => html(StatusCode::OK, unsubscribe_page(&token, false)),
-        Err(_) => not_found(),
+        Err(_) => dead_link(&req),
     }
 }
 
 /// One POST switches marketing e-mails off, whatever the body (RFC 8058 sends
 /// `List-Unsubscribe=One-Click`).
-pub async fn unsubscribe(db: web::Data<Db>, path: web::Path<String>) -> HttpResponse {
+pub async fn unsubscribe(req: HttpRequest, db: web::Data<Db>, path: web::Path<String>) -> HttpResponse {
     let token = path.into_inner();
     let t = token.clone();
     let result = db.write(move |conn| self_service::unsubscribe(conn, &t)).await;
     match result {
         Ok(()) => html(StatusCode::OK, unsubscribe_page(&token, true)),
-        Err(_) => not_found(),
+        Err(_) => dead_link(&req),
     }
 }

@@ -4,26 +4,30 @@
 pub mod accounts;
 pub mod confirm;
 pub mod console;
+pub mod fields;
 pub mod layout;
 pub mod login;
 pub mod me;
 pub mod register;
 pub mod resend;
 
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
+
+use crate::error::AppError;
+use crate::events::EventRow;
+use layout::Chrome;
+
 /// A page answer. The headers repeat the security middleware's defaults on purpose: a page
 /// may show personal data or carry a personal link, so it states them itself rather than
 /// depend on how the application is wrapped.
-pub fn html(status: actix_web::http::StatusCode, body: String) -> actix_web::HttpResponse {
-    actix_web::HttpResponse::build(status)
+pub fn html(status: StatusCode, body: String) -> HttpResponse {
+    HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .insert_header(("Cache-Control", "no-store"))
         .insert_header(("Referrer-Policy", "no-referrer"))
         .insert_header(("X-Frame-Options", "DENY"))
         .body(body)
-}
-
-pub fn esc(s: &str) -> String {
-    html_escape::encode_double_quoted_attribute(s).into_owned()
 }
 
 pub use layout::STYLE;
@@ -44,8 +48,85 @@ pub fn policy_for_style(style: &str) -> String {
     )
 }
 
-/// A participant page around already-escaped HTML (the pages written before the layout
-/// moved to maud; new pages call [`layout::render`] with markup).
-pub fn page(title: &str, body: &str) -> String {
-    layout::render(title, &layout::Chrome::PLAIN, maud::PreEscaped(body.to_string()))
+/// The footer of an event's participant pages: its privacy notice and organiser contact.
+pub fn public_chrome(event: &EventRow) -> Chrome<'_> {
+    Chrome::Public {
+        privacy_notice_url: event.privacy_notice_url.as_deref(),
+        organiser_contact: event.organiser_contact.as_deref(),
+    }
+}
+
+/// Whether the client would rather have an HTML page than a problem+json body, by the
+/// quality values of its `Accept` header: the best-matching range of each (an exact type
+/// beats `text/*`, which beats `*/*`) decides, and a tie goes to `html_on_tie`. A browser
+/// sends `text/html,…,*/*;q=0.8`; an API client `application/json` or nothing.
+pub fn prefers_html(req: &HttpRequest, html_on_tie: bool) -> bool {
+    let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("*/*");
+    let quality = |types: &[&str]| -> f32 {
+        // (specificity, q) of the most specific range that matches any of `types`.
+        let mut best: Option<(u8, f32)> = None;
+        for range in accept.split(',') {
+            let mut parts = range.split(';');
+            let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = parts
+                .filter_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.trim().parse::<f32>().ok()))
+                .next()
+                .unwrap_or(1.0);
+            let specificity = if types.contains(&media.as_str()) {
+                3
+            } else if types.iter().any(|t| t.split('/').next() == media.strip_suffix("/*")) {
+                2
+            } else if media == "*/*" {
+                1
+            } else {
+                continue;
+            };
+            if best.is_none_or(|(s, _)| specificity > s) {
+                best = Some((specificity, q));
+            }
+        }
+        best.map(|(_, q)| q).unwrap_or(0.0)
+    };
+    let html = quality(&["text/html", "application/xhtml+xml"]);
+    let json = quality(&["application/problem+json", "application/json"]);
+    html > 0.0 && (html > json || (html_on_tie && html >= json))
+}
+
+/// A page's error: an HTML page for a browser, problem+json for any other client (pages
+/// prefer HTML when the `Accept` header does not decide). The status is the same either
+/// way, and an internal error's cause goes to the log only, as for the API.
+pub fn error_answer(req: &HttpRequest, error: &AppError, html_on_tie: bool) -> HttpResponse {
+    let problem = error.error_response();
+    if !prefers_html(req, html_on_tie) {
+        return problem;
+    }
+    let (title, text) = match error {
+        AppError::NotFound => (
+            "Page not found",
+            "There is nothing at this address. Check the link you followed; if it came from the organiser, \
+             ask them for a new one.",
+        ),
+        AppError::TooManyRequests { .. } => ("Too many requests", "Please wait a minute and try again."),
+        AppError::PayloadTooLarge(_) => ("Too much text", "The form you sent was too large. Please shorten it."),
+        AppError::Validation(_) | AppError::BadRequest(_) | AppError::UnsupportedMediaType(_) => {
+            ("Not understood", "The form could not be read. Please go back, reload the page and send it again.")
+        }
+        _ => ("Something went wrong", "The page could not be shown. Please try again in a moment."),
+    };
+    let body = layout::render(title, &Chrome::PLAIN, maud::html! { h1 { (title) } p { (text) } });
+    let mut res = html(problem.status(), body);
+    if let Some(retry) = problem.headers().get(header::RETRY_AFTER) {
+        res.headers_mut().insert(header::RETRY_AFTER, retry.clone());
+    }
+    res
+}
+
+/// The page of a personal link that does not work (replaced, revoked, used or erased).
+pub fn link_not_valid(reason: &str) -> HttpResponse {
+    let body = layout::render(
+        "Link not valid",
+        &Chrome::PLAIN,
+        maud::html! { h1 { "This link is not valid" } p { (reason) } },
+    );
+    html(StatusCode::NOT_FOUND, body)
 }

@@ -2,15 +2,19 @@
 //! confirmation, CSRF protection by a double-submit cookie, errors shown next to fields.
 
 use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use subtle::ConstantTimeEq;
 
-use super::{esc, html, page};
+use maud::{Markup, html};
+
+use super::fields::{Field, error_for};
+use super::{error_answer, layout, public_chrome};
 use crate::attendees::RegistrationInput;
 use crate::auth::secrets::random_token;
 use crate::badges::BadgeKey;
 use crate::config::PublicUrl;
-use crate::db::Db;
+use crate::db::{Db, now_ms};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::http::headers::HeaderPolicy;
 use crate::partners::{self, PartnerRow};
@@ -25,66 +29,129 @@ struct FormState {
     general: Option<String>,
 }
 
-fn field_error(state: &FormState, field: &str) -> String {
-    state
-        .errors
-        .iter()
-        .filter(|e| e.field == field || e.field.starts_with(&format!("{field}[")))
-        .map(|e| format!("<div class=\"error\" id=\"{field}-error\">{}</div>", esc(&e.message)))
-        .collect()
+/// The fields the event releases to partners, as the opt-ins name them.
+fn released_list(event: &events::EventRow) -> String {
+    event.released_fields().join(", ")
+}
+
+/// When and where, in the event's zone.
+pub(super) fn event_facts(event: &events::EventRow) -> Markup {
+    html! {
+        p.facts {
+            (event.display_time(event.starts_at)) " – " (event.display_time(event.ends_at))
+            @if let Some(venue) = &event.venue { br; (venue) }
+        }
+    }
+}
+
+/// Who is responsible and where their notice is, above the form (the footer repeats it).
+fn privacy_facts(event: &events::EventRow) -> Markup {
+    html! {
+        @if event.privacy_notice_url.is_some() || event.organiser_contact.is_some() {
+            p {
+                @if let Some(url) = &event.privacy_notice_url {
+                    "How the organiser handles your data: " a href=(url) { "privacy notice" } "."
+                }
+                @if let Some(contact) = &event.organiser_contact {
+                    @if event.privacy_notice_url.is_some() { " " }
+                    "Questions about your data: " (contact) "."
+                }
+            }
+        }
+    }
 }
 
 fn render_form(event: &events::EventRow, partners: &[PartnerRow], state: &FormState, csrf: &str) -> String {
-    let text = |name: &str, label: &str, kind: &str, value: &str, required: bool| {
-        format!(
-            "<label for=\"{name}\">{label}{}</label><input type=\"{kind}\" id=\"{name}\" name=\"{name}\" value=\"{}\"{}>{}",
-            if required { " (required)" } else { "" },
-            esc(value),
-            if required { " required" } else { "" },
-            field_error(state, name)
-        )
-    };
     let i = &state.input;
     let c = &i.contact;
-    let mut partner_boxes = String::new();
-    for p in partners {
-        let checked = if i.share_with_partners.contains(&p.id) { " checked" } else { "" };
-        partner_boxes.push_str(&format!(
-            "<label class=\"check\"><input type=\"checkbox\" name=\"share_with_partners\" value=\"{}\"{checked}> \
-             Share my contact details with {}</label>",
-            esc(&p.id),
-            esc(&p.name)
-        ));
-    }
-    let body = format!(
-        "<h1>Register for {}</h1>{}\
-         <form method=\"post\" novalidate>\
-         <input type=\"hidden\" name=\"csrf\" value=\"{}\">{}{}{}{}\
-         <label for=\"address\">Address</label><textarea id=\"address\" name=\"address\" rows=\"3\">{}</textarea>{}\
-         <fieldset><legend>Sharing with partners (optional)</legend>\
-         <label class=\"check\"><input type=\"checkbox\" name=\"share_with_all_partners\" value=\"true\"{}> \
-         Share my contact details (name, company, address, phone, email) with all partners of this event</label>\
-         {partner_boxes}{}</fieldset>\
-         <label class=\"check\"><input type=\"checkbox\" name=\"marketing_emails\" value=\"true\"{}> Send me e-mails about future events</label>\
-         <label class=\"check\"><input type=\"checkbox\" name=\"is_adult\" value=\"true\"{}> I am 18 or older</label>{}\
-         <p>A partner who scans your badge at the event receives your contact details. You can withdraw at any time from your personal privacy page.</p>\
-         <button type=\"submit\">Register</button></form>",
-        esc(&event.name),
-        state.general.as_deref().map(|g| format!("<p class=\"error\">{}</p>", esc(g))).unwrap_or_default(),
-        esc(csrf),
-        text("name", "Name", "text", c.name.as_deref().unwrap_or(""), true),
-        text("email", "E-mail", "email", c.email.as_deref().unwrap_or(""), true),
-        text("company", "Company", "text", c.company.as_deref().unwrap_or(""), false),
-        text("phone", "Phone", "tel", c.phone.as_deref().unwrap_or(""), false),
-        esc(c.address.as_deref().unwrap_or("")),
-        field_error(state, "address"),
-        if i.share_with_all_partners { " checked" } else { "" },
-        field_error(state, "share_with_partners"),
-        if i.marketing_emails { " checked" } else { "" },
-        if i.is_adult == Some(true) { " checked" } else { "" },
-        field_error(state, "is_adult"),
-    );
-    page(&format!("Register — {}", event.name), &body)
+    let error = |field: &str| error_for(&state.errors, field);
+    let text = |name: &'static str,
+                label: &'static str,
+                kind: &'static str,
+                autocomplete: &'static str,
+                value: &Option<String>,
+                required: bool| {
+        Field {
+            id: name,
+            name,
+            label,
+            kind,
+            value: value.as_deref().unwrap_or(""),
+            autocomplete,
+            required,
+            error: error(name),
+        }
+        .render()
+    };
+    let released = released_list(event);
+    let sharing_error = error("share_with_partners");
+    let adult_error = error("is_adult");
+    let markup = html! {
+        h1 { "Register for " (event.name) }
+        (event_facts(event))
+        (privacy_facts(event))
+        @if let Some(general) = &state.general {
+            div.alert role="alert" { (general) }
+        }
+        form method="post" novalidate {
+            input type="hidden" name="csrf" value=(csrf);
+            (text("name", "Name", "text", "name", &c.name, true))
+            (text("email", "E-mail", "email", "email", &c.email, true))
+            (text("company", "Company", "text", "organization", &c.company, false))
+            (text("phone", "Phone", "tel", "tel", &c.phone, false))
+            (text("address", "Address", "textarea", "street-address", &c.address, false))
+            @if !released.is_empty() {
+                fieldset aria-describedby=[sharing_error.is_some().then_some("share_with_partners-error")] {
+                    legend { "Sharing with partners (optional)" }
+                    label.check {
+                        input type="checkbox" name="share_with_all_partners" value="true" checked[i.share_with_all_partners];
+                        " Share my contact details (" (released) ") with all partners of this event"
+                    }
+                    @for p in partners {
+                        label.check {
+                            input type="checkbox" name="share_with_partners" value=(p.id) checked[i.share_with_partners.contains(&p.id)];
+                            " Share my contact details with " (p.name) " (" (released) ")"
+                        }
+                    }
+                    @if let Some(e) = &sharing_error {
+                        div.error id="share_with_partners-error" { (e) }
+                    }
+                }
+            }
+            label.check {
+                input type="checkbox" name="marketing_emails" value="true" checked[i.marketing_emails];
+                " Send me e-mails about future events"
+            }
+            label.check {
+                input type="checkbox" name="is_adult" value="true" checked[i.is_adult == Some(true)]
+                    aria-invalid=[adult_error.is_some().then_some("true")]
+                    aria-describedby=[adult_error.is_some().then_some("is_adult-error")];
+                " I am 18 or older (required)"
+            }
+            @if let Some(e) = &adult_error {
+                div.error id="is_adult-error" { (e) }
+            }
+            @if released.is_empty() {
+                p { "This event passes no contact details to partners." }
+            } @else {
+                p { "A partner who scans your badge at the event receives your contact details (" (released) "). You can withdraw at any time from your personal privacy page." }
+            }
+            button type="submit" { "Register" }
+        }
+    };
+    layout::render(&format!("Register — {}", event.name), &public_chrome(event), markup)
+}
+
+/// The form's answer once `registration_closes_at` has passed.
+fn closed_page(event: &events::EventRow, status: StatusCode) -> HttpResponse {
+    let markup = html! {
+        h1 { "Registration for " (event.name) " is closed" }
+        (event_facts(event))
+        p { "Registration closed on " (event.display_time(event.registration_closes_at())) ". No registration was made." }
+        p { "Already registered? " a href={ "/e/" (event.slug) "/resend" } { "Get your badge and privacy link again" } "." }
+        (privacy_facts(event))
+    };
+    super::html(status, layout::render(&format!("Registration closed — {}", event.name), &public_chrome(event), markup))
 }
 
 /// Under TLS the cookie is `Secure` with the `__Host-` prefix, so neither a plain-HTTP
@@ -109,12 +176,19 @@ async fn load(db: &Db, slug: String) -> AppResult<(events::EventRow, Vec<Partner
     db.read(move |conn| partners::event_with_partners(conn, &slug)).await
 }
 
-pub async fn form(req: HttpRequest, db: web::Data<Db>, path: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn form(req: HttpRequest, db: web::Data<Db>, path: web::Path<String>) -> HttpResponse {
     let slug = path.into_inner();
-    let (event, partners) = load(&db, slug.clone()).await?;
+    show_form(&req, &db, slug).await.unwrap_or_else(|e| error_answer(&req, &e, true))
+}
+
+async fn show_form(req: &HttpRequest, db: &Db, slug: String) -> AppResult<HttpResponse> {
+    let (event, partners) = load(db, slug.clone()).await?;
+    if !event.registration_open(now_ms()) {
+        return Ok(closed_page(&event, StatusCode::OK));
+    }
     let csrf = random_token(32).map_err(AppError::internal)?;
-    let mut res = html(actix_web::http::StatusCode::OK, render_form(&event, &partners, &FormState::default(), &csrf));
-    res.add_cookie(&csrf_cookie(&req, &csrf, &slug)).map_err(AppError::internal)?;
+    let mut res = super::html(StatusCode::OK, render_form(&event, &partners, &FormState::default(), &csrf));
+    res.add_cookie(&csrf_cookie(req, &csrf, &slug)).map_err(AppError::internal)?;
     Ok(res)
 }
 
@@ -148,12 +222,31 @@ pub async fn submit(
     req: HttpRequest,
     path: web::Path<String>,
     payload: web::Payload,
-) -> AppResult<HttpResponse> {
+) -> HttpResponse {
     let slug = path.into_inner();
-    let body = http::json::read_body(&req, &mut payload.into_inner(), 64 * 1024).await?;
+    match submit_form(db, badge_key, public_url, &req, slug, payload).await {
+        Ok(res) => res,
+        Err(e) => error_answer(&req, &e, true),
+    }
+}
+
+async fn submit_form(
+    db: web::Data<Db>,
+    badge_key: web::Data<BadgeKey>,
+    public_url: web::Data<PublicUrl>,
+    req: &HttpRequest,
+    slug: String,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    let body = http::json::read_body(req, &mut payload.into_inner(), 64 * 1024).await?;
     let parsed = parse_form(&body);
     let (event, partners) = load(&db, slug.clone()).await?;
-    let cookie = req.cookie(csrf_cookie_name(&req)).map(|c| c.value().to_string()).unwrap_or_default();
+    // The core refuses a late registration too; answering first spares the reader a
+    // CSRF or validation message about a form that could not succeed anyway.
+    if !event.registration_open(now_ms()) {
+        return Ok(closed_page(&event, StatusCode::UNPROCESSABLE_ENTITY));
+    }
+    let cookie = req.cookie(csrf_cookie_name(req)).map(|c| c.value().to_string()).unwrap_or_default();
     let fresh_csrf = random_token(32).map_err(AppError::internal)?;
     let (input, csrf) = match parsed {
         Ok(parsed) => parsed,
@@ -161,11 +254,9 @@ pub async fn submit(
             // Nothing is stored, so the form is answered again without the CSRF check.
             let form_state =
                 FormState { errors, general: Some("Please correct the marked fields.".into()), ..Default::default() };
-            let mut res = html(
-                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-                render_form(&event, &partners, &form_state, &fresh_csrf),
-            );
-            res.add_cookie(&csrf_cookie(&req, &fresh_csrf, &slug)).map_err(AppError::internal)?;
+            let mut res =
+                super::html(StatusCode::UNPROCESSABLE_ENTITY, render_form(&event, &partners, &form_state, &fresh_csrf));
+            res.add_cookie(&csrf_cookie(req, &fresh_csrf, &slug)).map_err(AppError::internal)?;
             return Ok(res);
         }
     };
@@ -176,9 +267,8 @@ pub async fn submit(
             general: Some("Your session expired. Please check the form and send it again.".into()),
             ..Default::default()
         };
-        let mut res =
-            html(actix_web::http::StatusCode::FORBIDDEN, render_form(&event, &partners, &form_state, &fresh_csrf));
-        res.add_cookie(&csrf_cookie(&req, &fresh_csrf, &slug)).map_err(AppError::internal)?;
+        let mut res = super::html(StatusCode::FORBIDDEN, render_form(&event, &partners, &form_state, &fresh_csrf));
+        res.add_cookie(&csrf_cookie(req, &fresh_csrf, &slug)).map_err(AppError::internal)?;
         return Ok(res);
     }
     let (event_id, registration) = (event.id.clone(), input.clone());
@@ -193,13 +283,14 @@ pub async fn submit(
     };
     match registered {
         Ok(()) => Ok(check_your_mail(&event)),
+        Err(AppError::Rejected { reason: "registration_closed", .. }) => {
+            Ok(closed_page(&event, StatusCode::UNPROCESSABLE_ENTITY))
+        }
         Err(AppError::Validation(errors)) => {
             let form_state = FormState { input, errors, general: Some("Please correct the marked fields.".into()) };
-            let mut res = html(
-                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-                render_form(&event, &partners, &form_state, &fresh_csrf),
-            );
-            res.add_cookie(&csrf_cookie(&req, &fresh_csrf, &slug)).map_err(AppError::internal)?;
+            let mut res =
+                super::html(StatusCode::UNPROCESSABLE_ENTITY, render_form(&event, &partners, &form_state, &fresh_csrf));
+            res.add_cookie(&csrf_cookie(req, &fresh_csrf, &slug)).map_err(AppError::internal)?;
             Ok(res)
         }
         Err(other) => Err(other),
@@ -210,14 +301,11 @@ pub async fn submit(
 /// registered (a new registration gets its confirmation, a known one a reminder with a new
 /// link): it shows neither badge nor link, so it tells nobody whether the address is known.
 fn check_your_mail(event: &events::EventRow) -> HttpResponse {
-    let body = format!(
-        "<h1>Check your mail</h1><p>We sent a message about {} to the address you gave. It holds your badge and \
-         your personal privacy link.</p><p>If you opted in to sharing your contact details with partners, open \
-         the confirmation link in that message: nothing is shared before you do.</p>\
-         <p>Nothing arrived after a few minutes? Look in your spam folder, or \
-         <a href=\"/e/{}/resend\">ask for your badge and link again</a>.</p>",
-        esc(&event.name),
-        esc(&event.slug),
-    );
-    html(actix_web::http::StatusCode::OK, page("Check your mail", &body))
+    let markup = html! {
+        h1 { "Check your mail" }
+        p { "We sent a message about " (event.name) " to the address you gave. It holds your badge and your personal privacy link." }
+        p { "If you opted in to sharing your contact details with partners, open the confirmation link in that message: nothing is shared before you do." }
+        p { "Nothing arrived after a few minutes? Look in your spam folder, or " a href={ "/e/" (event.slug) "/resend" } { "ask for your badge and link again" } "." }
+    };
+    super::html(StatusCode::OK, layout::render("Check your mail", &public_chrome(event), markup))
 }

@@ -4,10 +4,12 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use maud::html;
 use subtle::ConstantTimeEq;
 
+use super::fields::Field;
 use super::register::{csrf_cookie, csrf_cookie_name};
-use super::{esc, html, page};
+use super::{error_answer, layout, public_chrome};
 use crate::auth::secrets::random_token;
 use crate::badges::BadgeKey;
 use crate::config::PublicUrl;
@@ -15,19 +17,38 @@ use crate::db::Db;
 use crate::error::{AppError, AppResult};
 use crate::{events, http};
 
-fn render_form(event: &events::EventRow, email: &str, error: Option<&str>, csrf: &str) -> String {
-    let body = format!(
-        "<h1>Lost your badge or link for {}?</h1>{}<p>Give the address you registered with; we will mail your badge \
-         and a new personal privacy link to it. The previous link stops working.</p>\
-         <form method=\"post\" novalidate><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-         <label for=\"email\">E-mail (required)</label><input type=\"email\" id=\"email\" name=\"email\" value=\"{}\" required>\
-         <button type=\"submit\">Send</button></form>",
-        esc(&event.name),
-        error.map(|e| format!("<p class=\"error\">{}</p>", esc(e))).unwrap_or_default(),
-        esc(csrf),
-        esc(email),
-    );
-    page(&format!("Badge and link — {}", event.name), &body)
+/// The form; `error` is shown beside the address (the form's only field), or above the
+/// form when it is about the form itself (`general`).
+fn render_form(
+    event: &events::EventRow,
+    email: &str,
+    error: Option<&str>,
+    general: Option<&str>,
+    csrf: &str,
+) -> String {
+    let field = Field {
+        id: "email",
+        name: "email",
+        label: "E-mail",
+        kind: "email",
+        value: email,
+        autocomplete: "email",
+        required: true,
+        error: error.map(str::to_string),
+    };
+    let markup = html! {
+        h1 { "Lost your badge or link for " (event.name) "?" }
+        @if let Some(general) = general {
+            div.alert role="alert" { (general) }
+        }
+        p { "Give the address you registered with; we will mail your badge and a new personal privacy link to it. The previous link stops working." }
+        form method="post" novalidate {
+            input type="hidden" name="csrf" value=(csrf);
+            (field.render())
+            button type="submit" { "Send" }
+        }
+    };
+    layout::render(&format!("Badge and link — {}", event.name), &public_chrome(event), markup)
 }
 
 async fn event(db: &Db, slug: String) -> AppResult<events::EventRow> {
@@ -39,11 +60,14 @@ fn with_cookie(req: &HttpRequest, mut res: HttpResponse, csrf: &str, slug: &str)
     Ok(res)
 }
 
-pub async fn form(req: HttpRequest, db: web::Data<Db>, path: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn form(req: HttpRequest, db: web::Data<Db>, path: web::Path<String>) -> HttpResponse {
     let slug = path.into_inner();
-    let event = event(&db, slug.clone()).await?;
-    let csrf = random_token(32).map_err(AppError::internal)?;
-    with_cookie(&req, html(StatusCode::OK, render_form(&event, "", None, &csrf)), &csrf, &slug)
+    let shown = async {
+        let event = event(&db, slug.clone()).await?;
+        let csrf = random_token(32).map_err(AppError::internal)?;
+        with_cookie(&req, super::html(StatusCode::OK, render_form(&event, "", None, None, &csrf)), &csrf, &slug)
+    };
+    shown.await.unwrap_or_else(|e| error_answer(&req, &e, true))
 }
 
 pub async fn submit(
@@ -53,9 +77,20 @@ pub async fn submit(
     req: HttpRequest,
     path: web::Path<String>,
     payload: web::Payload,
-) -> AppResult<HttpResponse> {
+) -> HttpResponse {
     let slug = path.into_inner();
-    let body = http::json::read_body(&req, &mut payload.into_inner(), 16 * 1024).await?;
+    submit_form(db, badge_key, public_url, &req, slug, payload).await.unwrap_or_else(|e| error_answer(&req, &e, true))
+}
+
+async fn submit_form(
+    db: web::Data<Db>,
+    badge_key: web::Data<BadgeKey>,
+    public_url: web::Data<PublicUrl>,
+    req: &HttpRequest,
+    slug: String,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    let body = http::json::read_body(req, &mut payload.into_inner(), 16 * 1024).await?;
     let event = event(&db, slug.clone()).await?;
     let fresh_csrf = random_token(32).map_err(AppError::internal)?;
     let (mut email, mut csrf) = (String::new(), String::new());
@@ -70,28 +105,28 @@ pub async fn submit(
             }
         }
         Err(_) => {
-            let page =
-                render_form(&event, "", Some("The address contains characters that are not allowed."), &fresh_csrf);
-            return with_cookie(&req, html(StatusCode::UNPROCESSABLE_ENTITY, page), &fresh_csrf, &slug);
+            let error = Some("The address contains characters that are not allowed.");
+            let page = render_form(&event, "", error, None, &fresh_csrf);
+            return with_cookie(req, super::html(StatusCode::UNPROCESSABLE_ENTITY, page), &fresh_csrf, &slug);
         }
     }
-    let cookie = req.cookie(csrf_cookie_name(&req)).map(|c| c.value().to_string()).unwrap_or_default();
+    let cookie = req.cookie(csrf_cookie_name(req)).map(|c| c.value().to_string()).unwrap_or_default();
     if cookie.is_empty() || !bool::from(cookie.as_bytes().ct_eq(csrf.as_bytes())) {
-        let page = render_form(&event, &email, Some("Your session expired. Please send the form again."), &fresh_csrf);
-        return with_cookie(&req, html(StatusCode::FORBIDDEN, page), &fresh_csrf, &slug);
+        let general = Some("Your session expired. Please send the form again.");
+        let page = render_form(&event, &email, None, general, &fresh_csrf);
+        return with_cookie(req, super::html(StatusCode::FORBIDDEN, page), &fresh_csrf, &slug);
     }
     if email.trim().is_empty() || !email.contains('@') {
-        let page =
-            render_form(&event, &email, Some("Please give the e-mail address you registered with."), &fresh_csrf);
-        return with_cookie(&req, html(StatusCode::UNPROCESSABLE_ENTITY, page), &fresh_csrf, &slug);
+        let error = Some("Please give the e-mail address you registered with.");
+        let page = render_form(&event, &email, error, None, &fresh_csrf);
+        return with_cookie(req, super::html(StatusCode::UNPROCESSABLE_ENTITY, page), &fresh_csrf, &slug);
     }
     let event_id = event.id.clone();
     db.write(move |conn| crate::attendees::public::request_links(conn, &badge_key, &public_url, &event_id, &email))
         .await?;
-    let body = format!(
-        "<h1>Check your mail</h1><p>If this address is registered for {}, we sent it your badge and a new personal \
-         privacy link. Look in your spam folder if nothing arrives within a few minutes.</p>",
-        esc(&event.name)
-    );
-    Ok(html(StatusCode::OK, page("Check your mail", &body)))
+    let markup = html! {
+        h1 { "Check your mail" }
+        p { "If this address is registered for " (event.name) ", we sent it your badge and a new personal privacy link. Look in your spam folder if nothing arrives within a few minutes." }
+    };
+    Ok(super::html(StatusCode::OK, layout::render("Check your mail", &public_chrome(&event), markup)))
 }

@@ -130,6 +130,10 @@ fn insert_event(conn: &mut DbConn) -> EventRow {
         released_fields: "name,company,address,phone,email".into(),
         created_at: now,
         scan_grace_hours: 72,
+        time_zone: "UTC".into(),
+        privacy_notice_url: None,
+        organiser_contact: None,
+        registration_closes_at: None,
     };
     diesel::insert_into(events::table).values(&row).execute(conn).unwrap();
     row

@@ -15,6 +15,7 @@ mod common;
 
 mod accounts;
 mod at_rest;
+mod browser;
 mod console;
 mod edges;
 mod exports;
@@ -26,6 +27,7 @@ mod incidents;
 mod mail;
 mod mail_participants;
 mod openapi;
+mod public_pages;
 mod registration;
 mod rights;
 mod scans;

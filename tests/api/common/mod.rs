@@ -2,6 +2,7 @@
 //! (a SQLite temp file, or a fresh PostgreSQL database that is dropped afterwards).
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod smtp;
 
 use std::io::Write;
