@@ -3,9 +3,9 @@
 //! async workers.
 
 pub mod checkpoint;
-pub mod group;
 pub mod schema;
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -13,7 +13,7 @@ use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionMa
 use diesel::prelude::*;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -258,8 +258,8 @@ pub struct Db {
     /// Other processes (the CLI) still meet the busy timeout. PostgreSQL and `:memory:`
     /// (a pool of one) write on pool connections.
     writer: Option<Arc<Mutex<DbConn>>>,
-    /// Request writes waiting for the writer lock, committed together (see [`group`]).
-    pending: Arc<group::Pending>,
+    /// Request writes waiting for the writer lock, committed together (see [`PendingWrites`]).
+    pending: Arc<PendingWrites>,
     _checkpointer: Option<Arc<checkpoint::Checkpointer>>,
 }
 
@@ -324,7 +324,7 @@ impl Db {
 
     /// One write transaction, all or nothing; see [`Db::read`]. On SQLite, writes that
     /// wait for the writer lock at the same time share one commit, each in its own
-    /// savepoint (see [`group`]); the answer comes after that commit.
+    /// savepoint (see [`PendingWrites`]); the answer comes after that commit.
     pub async fn write<T, F>(&self, f: F) -> AppResult<T>
     where
         F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
@@ -335,10 +335,27 @@ impl Db {
             return tokio::task::spawn_blocking(move || db.write_blocking(f)).await?;
         }
         let (reply, answer) = tokio::sync::oneshot::channel();
-        self.pending.push(group::job(f, reply));
+        self.pending.push(group_job(f, reply));
         tokio::task::spawn_blocking(move || db.drain_pending()).await?;
         // A closed channel: the job panicked, or the group could not begin (logged below).
         answer.await.map_err(|_| crate::error::AppError::internal("the write was not completed"))?
+    }
+
+    /// [`Db::write`] for a background thread (the mail worker): on SQLite the write joins
+    /// the requests' group and shares their commit instead of taking the writer lock for a
+    /// commit of its own, which every request would wait for.
+    pub fn write_grouped_blocking<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        if self.writer.is_none() {
+            return self.write_blocking(f);
+        }
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.pending.push(group_job(f, reply));
+        self.drain_pending();
+        answer.blocking_recv().map_err(|_| crate::error::AppError::internal("the write was not completed"))?
     }
 
     /// Takes the writer lock and runs the waiting writes in one transaction; nothing to
@@ -352,7 +369,7 @@ impl Db {
         }
         let mut completions = Vec::new();
         let committed = in_transaction(&mut conn, TxMode::Write, |c| {
-            completions = group::run_all(c, jobs)?;
+            completions = run_group(c, jobs)?;
             Ok(())
         });
         drop(conn);
@@ -360,7 +377,7 @@ impl Db {
             tracing::error!(error = %e, "a group of writes could not run");
         }
         for done in completions {
-            done(committed.as_ref().map(|_| ()).map_err(group::commit_failed));
+            done(committed.as_ref().map(|_| ()).map_err(group_commit_failed));
         }
     }
 
@@ -549,6 +566,99 @@ fn scrub(conn: &mut DbConn, tables: &[PersonalTable]) {
             }
         }
     }
+}
+
+// ---- Group commit ----
+// Group commit for SQLite: write transactions that arrive while another is running wait
+// for the writer lock together, then run one after another inside ONE transaction, each
+// in its own savepoint, and are answered after its single commit.
+//
+// With `synchronous = FULL` every commit waits for the disk (an fsync of the WAL); under
+// concurrent requests that wait, not the work, bounds the writes per second. Sharing it
+// keeps each request's guarantees: its writes are all or nothing (the savepoint: a request
+// that fails is rolled back alone, and the others commit), and its answer is sent only
+// once they are durable. What changes is only that requests of one group see each
+// other's writes in order, exactly as if they had run one after another, which they did.
+//
+// Only [`super::Db::write`] (request paths, `'static` closures) groups; background threads
+// calling `write_blocking` take the lock alone. PostgreSQL has no writer lock and commits
+// per connection; nothing here runs for it.
+
+/// Jobs per transaction at most: a longer group would hold its first request's answer.
+const MAX_GROUP: usize = 128;
+
+/// Delivers a job's answer once the group's commit is known (`Err` when it failed).
+pub type GroupCompletion = Box<dyn FnOnce(AppResult<()>) + Send>;
+/// One request's transaction body: runs in its savepoint, answers its completion.
+pub type GroupJob = Box<dyn FnOnce(&mut DbConn) -> GroupCompletion + Send>;
+
+/// Write jobs waiting for the writer lock.
+#[derive(Default)]
+pub struct PendingWrites(Mutex<Vec<GroupJob>>);
+
+impl PendingWrites {
+    pub fn push(&self, job: GroupJob) {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).push(job);
+    }
+
+    /// The oldest waiting jobs, at most [`MAX_GROUP`]; the rest wait for the next drain
+    /// (each job is followed by a drain of its own, so none is left behind).
+    pub fn take(&self) -> Vec<GroupJob> {
+        let mut pending = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let cut = pending.len().min(MAX_GROUP);
+        let rest = pending.split_off(cut);
+        std::mem::replace(&mut *pending, rest)
+    }
+}
+
+/// Wraps a request's closure as a job: it runs in a savepoint, and its result is sent to
+/// `reply` after the commit (its own error if it failed; the commit's error if that failed).
+pub fn group_job<T, F>(f: F, reply: tokio::sync::oneshot::Sender<AppResult<T>>) -> GroupJob
+where
+    F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    Box::new(move |conn: &mut DbConn| {
+        let result = savepoint(conn, f);
+        let completion: GroupCompletion = Box::new(move |committed: AppResult<()>| {
+            let answer = match (result, committed) {
+                (Err(own), _) => Err(own),
+                (Ok(_), Err(commit)) => Err(commit),
+                (Ok(value), Ok(())) => Ok(value),
+            };
+            // The request may have gone away (client disconnected); nothing to tell.
+            let _ = reply.send(answer);
+        });
+        completion
+    })
+}
+
+/// Runs `jobs` in the open write transaction on `conn`; answers their completions. A job
+/// that panicked has its savepoint rolled back and no completion: its caller sees the
+/// reply channel closed.
+pub fn run_group(conn: &mut DbConn, jobs: Vec<GroupJob>) -> AppResult<Vec<GroupCompletion>> {
+    let mut done = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        match catch_unwind(AssertUnwindSafe(|| job(conn))) {
+            Ok(completion) => done.push(completion),
+            Err(_) => {
+                tracing::error!("a write task panicked; its savepoint is rolled back, the group goes on");
+                // Depth 1 is the group's transaction; deeper are the panicked job's savepoints.
+                while matches!(
+                    <DbConn as Connection>::TransactionManager::transaction_manager_status_mut(conn).transaction_depth(),
+                    Ok(Some(d)) if d.get() > 1
+                ) {
+                    <DbConn as Connection>::TransactionManager::rollback_transaction(conn)?;
+                }
+            }
+        }
+    }
+    Ok(done)
+}
+
+/// A commit error told to every job of the group.
+pub fn group_commit_failed(e: &AppError) -> AppError {
+    AppError::internal(format!("the group's commit failed: {e}"))
 }
 
 /// Opens the transaction of [`Db::read`] or [`Db::write`]. A write on SQLite starts with

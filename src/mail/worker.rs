@@ -43,70 +43,67 @@ pub fn backoff(base: Duration, attempts: i32) -> Duration {
     Duration::from_millis(base_ms.saturating_mul(1u64 << doublings).min(MAX_BACKOFF_MS))
 }
 
+/// The ids of up to `limit` due messages: queued ones whose time has come, oldest first,
+/// then sending ones whose lease expired. Two queries, not one with `OR`: each walks the
+/// `(status, next_attempt_at)` index and stops after `limit` entries, where an `OR` made
+/// SQLite collect and sort every queued row on each claim, so a backlog of thousands
+/// made each claim slower (and it holds the writer lock). `lock` takes the rows
+/// `FOR UPDATE SKIP LOCKED` on PostgreSQL.
+fn due_ids(conn: &mut DbConn, now: i64, limit: i64, lock: bool) -> AppResult<Vec<String>> {
+    let queued = mail_outbox::table
+        .filter(mail_outbox::status.eq(MailStatus::Queued))
+        .filter(mail_outbox::next_attempt_at.le(now))
+        .order((mail_outbox::status, mail_outbox::next_attempt_at))
+        .limit(limit)
+        .select(mail_outbox::id);
+    let mut ids: Vec<String> = match conn {
+        DbConn::Pg(c) if lock => queued.for_update().skip_locked().load(c)?,
+        DbConn::Pg(c) => queued.load(c)?,
+        DbConn::Sqlite(c) => queued.load(c)?,
+    };
+    let room = limit.saturating_sub(i64::try_from(ids.len()).unwrap_or(limit));
+    if room > 0 {
+        let expired = mail_outbox::table
+            .filter(mail_outbox::status.eq(MailStatus::Sending))
+            .filter(mail_outbox::lease_until.lt(now))
+            .limit(room)
+            .select(mail_outbox::id);
+        ids.extend(match conn {
+            DbConn::Pg(c) if lock => expired.for_update().skip_locked().load::<String>(c)?,
+            DbConn::Pg(c) => expired.load::<String>(c)?,
+            DbConn::Sqlite(c) => expired.load::<String>(c)?,
+        });
+    }
+    Ok(ids)
+}
+
 /// Is anything due? A plain read, so an idle worker does not take the write lock.
 fn any_due(conn: &mut DbConn, now: i64) -> AppResult<bool> {
-    let due = mail_outbox::table
-        .filter(
-            mail_outbox::status
-                .eq(MailStatus::Queued)
-                .and(mail_outbox::next_attempt_at.le(now))
-                .or(mail_outbox::status.eq(MailStatus::Sending).and(mail_outbox::lease_until.lt(now))),
-        )
-        .select(mail_outbox::id)
-        .first::<String>(conn)
-        .optional()?;
-    Ok(due.is_some())
+    Ok(!due_ids(conn, now, 1, false)?.is_empty())
 }
 
 /// Claims up to `limit` due messages for `owner` (queued and due, or sending with an
 /// expired lease) and returns them.
 /// Runs inside the caller's write transaction.
 pub fn claim(conn: &mut DbConn, owner: &str, limit: i64, lease: Duration) -> AppResult<Vec<MailRow>> {
-    {
-        let now = now_ms();
-        let ids: Vec<String> = match conn {
-            DbConn::Pg(c) => mail_outbox::table
-                .filter(
-                    mail_outbox::status
-                        .eq(MailStatus::Queued)
-                        .and(mail_outbox::next_attempt_at.le(now))
-                        .or(mail_outbox::status.eq(MailStatus::Sending).and(mail_outbox::lease_until.lt(now))),
-                )
-                .order(mail_outbox::next_attempt_at)
-                .limit(limit)
-                .select(mail_outbox::id)
-                .for_update()
-                .skip_locked()
-                .load(c)?,
-            DbConn::Sqlite(c) => mail_outbox::table
-                .filter(
-                    mail_outbox::status
-                        .eq(MailStatus::Queued)
-                        .and(mail_outbox::next_attempt_at.le(now))
-                        .or(mail_outbox::status.eq(MailStatus::Sending).and(mail_outbox::lease_until.lt(now))),
-                )
-                .order(mail_outbox::next_attempt_at)
-                .limit(limit)
-                .select(mail_outbox::id)
-                .load(c)?,
-        };
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        diesel::update(mail_outbox::table.filter(mail_outbox::id.eq_any(&ids)))
-            .set((
-                mail_outbox::status.eq(MailStatus::Sending),
-                mail_outbox::lease_owner.eq(owner),
-                mail_outbox::lease_until.eq(now.saturating_add(ms(lease))),
-                mail_outbox::attempts.eq(mail_outbox::attempts + 1),
-            ))
-            .execute(conn)?;
-        Ok(mail_outbox::table
-            .filter(mail_outbox::id.eq_any(&ids))
-            .order(mail_outbox::next_attempt_at)
-            .select(MailRow::as_select())
-            .load(conn)?)
+    let now = now_ms();
+    let ids = due_ids(conn, now, limit, true)?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
     }
+    diesel::update(mail_outbox::table.filter(mail_outbox::id.eq_any(&ids)))
+        .set((
+            mail_outbox::status.eq(MailStatus::Sending),
+            mail_outbox::lease_owner.eq(owner),
+            mail_outbox::lease_until.eq(now.saturating_add(ms(lease))),
+            mail_outbox::attempts.eq(mail_outbox::attempts + 1),
+        ))
+        .execute(conn)?;
+    Ok(mail_outbox::table
+        .filter(mail_outbox::id.eq_any(&ids))
+        .order(mail_outbox::next_attempt_at)
+        .select(MailRow::as_select())
+        .load(conn)?)
 }
 
 /// Records a delivery, if this worker still holds the message.
@@ -181,14 +178,17 @@ fn record(
     retry_base: Duration,
     outcomes: &[(&MailRow, Result<(), DeliveryError>)],
 ) -> AppResult<Vec<MailStatus>> {
-    db.write_blocking(|conn| {
-        outcomes
+    let owned: Vec<(MailRow, Result<(), DeliveryError>)> =
+        outcomes.iter().map(|(row, outcome)| ((*row).clone(), outcome.clone())).collect();
+    let owner = owner.to_string();
+    db.write_grouped_blocking(move |conn| {
+        owned
             .iter()
             .map(|(row, outcome)| match outcome {
                 // Not held any more: the lease expired and another worker took it over.
-                Ok(()) => mark_sent(conn, &row.id, owner)
+                Ok(()) => mark_sent(conn, &row.id, &owner)
                     .map(|held| if held { MailStatus::Sent } else { MailStatus::Sending }),
-                Err(e) => mark_failed(conn, row, owner, e, retry_base),
+                Err(e) => mark_failed(conn, row, &owner, e, retry_base),
             })
             .collect()
     })
@@ -206,6 +206,19 @@ fn log_outcome(row: &MailRow, status: MailStatus, outcome: &Result<(), DeliveryE
     }
 }
 
+/// Rendering a message (its QR code above all) costs more CPU than queueing it: at full
+/// priority the senders took 38 % of the server's CPU during a burst of registrations and
+/// cut their rate by a third. At the lowest priority they render and send with the CPU
+/// the requests leave, and catch up after the burst. Only the sender threads are lowered:
+/// the worker's own thread takes the writer lock to claim and record, and a thread at low
+/// priority holding that lock would make every request wait for it. On Linux the nice
+/// value belongs to the calling thread.
+fn lower_priority() {
+    if let Err(e) = rustix::process::setpriority_process(None, 19) {
+        tracing::debug!(error = %e, "a mail sender keeps normal priority");
+    }
+}
+
 /// Delivers a claimed batch, up to [`SENDERS`] messages at once, then records it.
 fn deliver_batch(db: &Db, mailer: &Mailer, key: &OutboxKey, owner: &str, retry_base: Duration, rows: &[MailRow]) {
     let per_sender = rows.len().div_ceil(SENDERS).max(1);
@@ -213,7 +226,10 @@ fn deliver_batch(db: &Db, mailer: &Mailer, key: &OutboxKey, owner: &str, retry_b
         let senders: Vec<_> = rows
             .chunks(per_sender)
             .map(|chunk| {
-                scope.spawn(move || chunk.iter().map(|row| (row, deliver_one(mailer, key, row))).collect::<Vec<_>>())
+                scope.spawn(move || {
+                    lower_priority();
+                    chunk.iter().map(|row| (row, deliver_one(mailer, key, row))).collect::<Vec<_>>()
+                })
             })
             .collect();
         // A sender that panicked leaves its messages under the lease: tried again later.
@@ -245,15 +261,12 @@ impl Worker {
         let (stop, stopped) = mpsc::channel::<()>();
         let owner = new_id();
         let thread = std::thread::Builder::new().name("mail-outbox".into()).spawn(move || {
-            // Delivery may lag a burst of registrations by seconds; registrations must not
-            // wait for it. On Linux the nice value is per thread, and the sender threads
-            // this one starts inherit it.
-            if let Err(e) = rustix::process::setpriority_process(None, 10) {
-                tracing::warn!(error = %e, "the mail worker keeps normal priority");
-            }
             loop {
                 let claimed = match db.read_blocking(|c| any_due(c, now_ms())) {
-                    Ok(true) => db.write_blocking(|conn| claim(conn, &owner, BATCH, LEASE)),
+                    Ok(true) => {
+                        let owner = owner.clone();
+                        db.write_grouped_blocking(move |conn| claim(conn, &owner, BATCH, LEASE))
+                    }
                     Ok(false) => Ok(Vec::new()),
                     Err(e) => Err(e),
                 };
