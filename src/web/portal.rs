@@ -562,7 +562,7 @@ fn questions_page(csrf: &str, list: &[Question], errors: &[FieldError], notice: 
                             option value=(k.as_str()) selected[q.is_some_and(|q| q.kind == k)] { (l) }
                         }
                     }
-                    (Field { id: &format!("options_{i}"), name: &format!("options_{i}"), label: "Options (one per line, for a choice)",
+                    (Field { id: &format!("options_{i}"), name: "options", label: "Options (one per line, for a choice)",
                         kind: "textarea", value: &q.map(|q| q.options.join("\n")).unwrap_or_default(), autocomplete: "off",
                         required: false, error: err("options") }.render())
                     label for={ "position_" (i) } { "Position" }
@@ -585,6 +585,9 @@ pub async fn questions_save(
     let fields = form_fields(&req, payload).await?;
     s.check_csrf(value(&fields, "csrf"))?;
     let scope = s.caller.partner_scope()?;
+    // Each row's options area is sent, empty or not, in the rows' order under one name
+    // (the input checks allow line breaks in a field by its name).
+    let options_of: Vec<&str> = fields.iter().filter(|(k, _)| k == "options").map(|(_, v)| v.as_str()).collect();
     let mut rows: Vec<(i64, usize, Question)> = Vec::new();
     for i in 0..=questions::MAX_QUESTIONS + NEW_ROWS {
         let text = value(&fields, &format!("text_{i}"));
@@ -592,7 +595,7 @@ pub async fn questions_save(
             continue;
         }
         let kind = value(&fields, &format!("kind_{i}")).parse::<QuestionKind>().unwrap_or(QuestionKind::Text);
-        let options = value(&fields, &format!("options_{i}")).lines().map(str::to_string).collect();
+        let options = options_of.get(i).copied().unwrap_or("").lines().map(str::to_string).collect();
         let position = value(&fields, &format!("position_{i}")).trim().parse::<i64>().unwrap_or(i64::MAX);
         let id = Some(value(&fields, &format!("id_{i}")).to_string()).filter(|s| !s.is_empty());
         rows.push((position, i, Question { id, text: text.to_string(), kind, options }));

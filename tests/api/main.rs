@@ -27,6 +27,7 @@ mod incidents;
 mod mail;
 mod mail_participants;
 mod openapi;
+mod portal;
 mod public_pages;
 mod registration;
 mod rights;
