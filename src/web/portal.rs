@@ -197,7 +197,7 @@ fn lead_table(items: &[LeadView], event: &events::EventRow, admin: bool) -> Mark
                 td { (l.rating.map(|r| r.to_string()).unwrap_or_else(|| "—".into())) }
                 @if admin {
                     td { (l.notes.as_deref().unwrap_or("")) }
-                    td { a href={ "/portal/leads/" (l.lead_id) } { "Edit" span.hint { " notes and rating" } } }
+                    td { a href={ "/portal/leads/" (l.lead_id) } { "Edit notes and rating" } }
                 }
             } } }
         } }
@@ -387,7 +387,8 @@ fn bar_chart(hours: &[(String, i64)], zone: &str) -> Markup {
     let max = hours.iter().map(|(_, c)| *c).max().unwrap_or(1).max(1);
     let plot_w = W - LEFT - 8;
     let plot_h = H - BOTTOM - 12;
-    let bar = plot_w / n;
+    // At most 48 units a bar, so a few hours do not draw as one block.
+    let bar = (plot_w / n).min(48);
     let gap = if bar > 6 { 2 } else { 0 };
     let label_every = (n / 6).max(1);
     let label = format!("Bar chart of scans per hour in {zone}; the busiest hour has {max} scans.");

@@ -185,6 +185,22 @@ async fn a_partner_admin_filters_searches_and_edits_leads_and_each_row_shown_is_
     let api: Value = app.get(&booth.admin_token, &format!("/api/v1/leads/{lead}")).await.json().await.unwrap();
     assert_eq!(api["rating"], 4);
     assert_eq!(api["notes"], "wants a demo");
+    // The API's PATCH: partner admins only, own partner's leads only, fields named.
+    let res = app.patch(&booth.scanner_token, &format!("/api/v1/leads/{lead}"), &json!({"rating": 1})).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let (_, globex_admin) =
+        crate::common::partner_user(&app, &booth.world.admin, &booth.world.event, &booth.world.globex, "partner_admin")
+            .await;
+    let res = app.patch(&globex_admin, &format!("/api/v1/leads/{lead}"), &json!({"rating": 1})).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let res = app.patch(&booth.admin_token, &format!("/api/v1/leads/{lead}"), &json!({"rating": 7})).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("\"rating\""));
+    let res = app.patch(&booth.admin_token, &format!("/api/v1/leads/{lead}"), &json!({"notes": ""})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.json::<Value>().await.unwrap()["notes"], Value::Null, "an empty text clears the notes");
+    let res = app.patch(&booth.admin_token, &format!("/api/v1/leads/{lead}"), &json!({"notes": "wants a demo"})).await;
+    assert_eq!(res.json::<Value>().await.unwrap()["rating"], 4, "a field left out is kept");
 
     // A bad rating is a field error on the page, not a 500.
     let res = b.post_form(&format!("/portal/leads/{lead}"), &[("csrf", &csrf), ("notes", ""), ("rating", "9")]).await;
