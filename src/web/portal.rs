@@ -72,7 +72,12 @@ fn other_errors(errors: &[FieldError], known: &[&str]) -> Markup {
 /// `GET /portal/`: a partner admin's lead table with filters, search and paging (the core
 /// of `GET /api/v1/leads`, so every contact field shown is released and ledgered); a
 /// scanner's own recent scans (the same core with the scanner's role: name and company).
-pub async fn home(s: SignedIn<AnyPartner>, db: web::Data<Db>, query: web::Query<LeadQuery>) -> AppResult<HttpResponse> {
+pub async fn home(
+    req: HttpRequest,
+    s: SignedIn<AnyPartner>,
+    db: web::Data<Db>,
+    query: web::Query<LeadQuery>,
+) -> AppResult<HttpResponse> {
     let scope = s.caller.partner_scope()?;
     let admin = s.caller.role == Role::PartnerAdmin;
     let mut q = query.into_inner();
@@ -88,8 +93,11 @@ pub async fn home(s: SignedIn<AnyPartner>, db: web::Data<Db>, query: web::Query<
         Err(e) => return Err(e),
     };
     let title = if admin { "Leads" } else { "My scans" };
+    // The edit form comes back here; say that its change was kept.
+    let saved = req.query_string().split('&').any(|p| p == "saved=1");
     let content = html! {
         h1 { (title) }
+        @if saved { p.notice role="status" { "The lead's notes and rating are saved." } }
         @if admin {
             p { "Download every lead the event lets you receive: "
                 a href="/portal/export.csv" { "CSV" } " · "

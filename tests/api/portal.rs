@@ -180,6 +180,8 @@ async fn a_partner_admin_filters_searches_and_edits_leads_and_each_row_shown_is_
         .post_form(&format!("/portal/leads/{lead}"), &[("csrf", &csrf), ("notes", "wants a demo"), ("rating", "4")])
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, page) = b.text(&location(&res)).await;
+    assert!(page.contains("notes and rating are saved"));
     let (_, page) = b.text("/portal/?rating=4").await;
     assert!(page.contains("Ada Lovelace") && page.contains("wants a demo") && !page.contains("Bob Builder"));
     let api: Value = app.get(&booth.admin_token, &format!("/api/v1/leads/{lead}")).await.json().await.unwrap();
