@@ -253,8 +253,7 @@ impl Browser {
     pub async fn set_width(&self, width: u32, height: u32) {
         let inner = self.client.execute("return [window.innerWidth, window.innerHeight]", vec![]).await.unwrap();
         let (w, h) = (inner[0].as_u64().unwrap_or(0), inner[1].as_u64().unwrap_or(0));
-        let (ow, oh) =
-            self.client.get_window_size().await.map(|(a, b)| (a, b)).unwrap_or((u64::from(width), u64::from(height)));
+        let (ow, oh) = self.client.get_window_size().await.unwrap_or((u64::from(width), u64::from(height)));
         let extra_w = ow.saturating_sub(w);
         let extra_h = oh.saturating_sub(h);
         let _ = self
