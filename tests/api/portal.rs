@@ -20,6 +20,7 @@ on_both_backends!(
     questions_are_edited_in_the_portal_and_served_to_scanners,
     scanner_users_are_invited_and_disabled_from_the_portal,
     the_activity_chart_is_inline_svg_with_a_text_alternative,
+    deletion_notices_are_listed_and_acknowledged_in_the_portal,
 );
 
 /// A browser: its own cookie jar, no automatic redirects.
@@ -118,6 +119,8 @@ pub struct Booth {
     pub scanner_email: String,
     pub admin_token: String,
     pub scanner_token: String,
+    /// The token of Ada's privacy link.
+    pub ada_privacy: String,
 }
 
 pub async fn booth(app: &TestApp) -> Booth {
@@ -131,6 +134,7 @@ pub async fn booth(app: &TestApp) -> Booth {
     }
     let admin_token = app.token(&emails[0]).await;
     let scanner_token = app.token(&emails[1]).await;
+    let mut ada_privacy = String::new();
     for (name, email, company) in
         [("Ada Lovelace", "ada@example.org", "Analytical Ltd"), ("Bob Builder", "bob@example.org", "Bricks SA")]
     {
@@ -144,8 +148,18 @@ pub async fn booth(app: &TestApp) -> Booth {
             .await;
         let res = app.post(&scanner_token, "/api/v1/scans", &scan_body(&payload(&registered))).await;
         assert!(res.status().is_success(), "scan: {}", res.status());
+        if email == "ada@example.org" {
+            ada_privacy = registered["privacy_url"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
+        }
     }
-    Booth { world, admin_email: emails[0].clone(), scanner_email: emails[1].clone(), admin_token, scanner_token }
+    Booth {
+        world,
+        admin_email: emails[0].clone(),
+        scanner_email: emails[1].clone(),
+        admin_token,
+        scanner_token,
+        ada_privacy,
+    }
 }
 
 async fn lead_id_of(app: &TestApp, token: &str, email: &str) -> String {
@@ -436,4 +450,33 @@ async fn the_activity_chart_is_inline_svg_with_a_text_alternative(backend: Backe
     assert!(page.contains("<svg") && page.contains("role=\"img\"") && page.contains("<title id=\"chart-title\">"));
     assert!(page.contains("2 scans over 1 hours"), "{page}");
     assert!(page.contains("<table>") && !page.contains("<script"));
+}
+
+async fn deletion_notices_are_listed_and_acknowledged_in_the_portal(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let booth = booth(&app).await;
+    let mut b = Browser::sign_in(&app, &booth.admin_email).await;
+    let (_, page) = b.text("/portal/notices").await;
+    assert!(page.contains("No notices."));
+    // Acme has seen Ada's details (the lead table is a release); then she erases herself.
+    b.text("/portal/").await;
+    let res = app.post(&booth.ada_privacy, "/api/v1/me/erasure", &json!({"confirm": true})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+
+    let (status, page) = b.text("/portal/notices").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Ada Lovelace") && page.contains("Acknowledge"), "{page}");
+    let at = page.find("action=\"/portal/notices/").unwrap() + "action=\"".len();
+    let action = page[at..at + page[at..].find('"').unwrap()].to_string();
+    let csrf = hidden_csrf(&page);
+    let res = b.post_form(&action, &[("csrf", &csrf)]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("Notice acknowledged.") && page.contains("Acknowledged "));
+    assert!(!page.contains("Ada Lovelace"), "the name goes with the acknowledgement");
+    let api: Value = app.get(&booth.admin_token, "/api/v1/deletion-notices").await.json().await.unwrap();
+    assert!(api[0]["acknowledged_at"].is_string());
+    // The lead stays, with nothing released.
+    let (_, page) = b.text("/portal/?basis=none").await;
+    assert!(page.contains("1 lead") && page.contains("nothing released"), "{page}");
 }
