@@ -114,6 +114,23 @@ async fn a_partner_admin_signs_in_sees_leads_and_downloads_csv_and_xlsx(backend:
                 .await;
         }
     }
+
+    browser
+        .step("scanner", async {
+            browser.click("header.top button[type=submit]").await;
+            browser.wait_for("#password").await;
+            browser.fill("#email", &booth.scanner_email).await;
+            browser.fill("#password", PASSWORD).await;
+            browser.click("main button[type=submit]").await;
+            browser.wait_for("table").await;
+            browser.check_page().await;
+            let page = browser.source().await;
+            assert!(page.contains("My scans") && page.contains("Ada Lovelace") && !page.contains("ada@example.org"));
+            if std::env::var_os("BADGEGATE_PORTAL_SCREENSHOTS").is_some() {
+                browser.screenshot("scanner").await;
+            }
+        })
+        .await;
 }
 
 on_both_backends!(a_partner_admin_signs_in_sees_leads_and_downloads_csv_and_xlsx);
