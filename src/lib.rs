@@ -23,6 +23,7 @@ pub mod mail;
 pub mod notices;
 pub mod paging;
 pub mod partners;
+pub mod questions;
 pub mod rights;
 pub mod scans;
 pub mod security;

@@ -11,7 +11,7 @@ pub const MAX_PER_PAGE: i64 = 500;
 pub const MAX_PAGE: i64 = 1_000_000;
 
 /// `?page=&per_page=` on every list.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Default, Clone, Deserialize, IntoParams)]
 pub struct PageQuery {
     /// 1-based page number.
     pub page: Option<i64>,

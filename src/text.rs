@@ -12,6 +12,8 @@ pub const MULTILINE_FIELDS: &[&str] = &[
     "company",
     "contact",
     "corrective_action",
+    // A choice question's options in the portal's form, one per line.
+    "options",
     "data_abused",
     "description",
     "further_investigation",

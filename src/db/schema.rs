@@ -319,6 +319,15 @@ diesel::table! {
 diesel::joinable!(partners -> events (event_id));
 diesel::joinable!(attendees -> events (event_id));
 diesel::joinable!(badges -> attendees (attendee_id));
+diesel::table! {
+    qualification_questions (partner_id) {
+        partner_id -> Text,
+        questions -> Text,
+        updated_at -> BigInt,
+        updated_by -> Text,
+    }
+}
+
 diesel::joinable!(leads -> attendees (attendee_id));
 diesel::joinable!(scans -> attendees (attendee_id));
 diesel::joinable!(disclosures -> partners (partner_id));
@@ -339,4 +348,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     browser_sessions,
     deletion_notices,
     opt_in_confirmations,
+    qualification_questions,
 );

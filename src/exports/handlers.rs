@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, get, web};
 
 use super::ExportQuery;
-use crate::auth::PartnerAdminOnly;
+use crate::auth::{PartnerAdminOnly, PartnerScope};
 use crate::db::Db;
 use crate::error::{AppError, AppResult, Problem};
 use crate::http::auth::Auth;
@@ -19,8 +19,13 @@ pub async fn export_csv(
     auth: Auth<PartnerAdminOnly>,
     query: web::Query<ExportQuery>,
 ) -> AppResult<HttpResponse> {
-    let scope = auth.caller.partner_scope()?;
-    let excel = match query.dialect.as_deref() {
+    csv_response(db, auth.caller.partner_scope()?, query.dialect.as_deref()).await
+}
+
+/// The CSV download for a partner scope: the API's handler and the portal's download page
+/// (signed in with the session cookie) both answer with it, so both are ledgered alike.
+pub async fn csv_response(db: web::Data<Db>, scope: PartnerScope, dialect: Option<&str>) -> AppResult<HttpResponse> {
+    let excel = match dialect {
         None => false,
         Some("excel") => true,
         Some(_) => return Err(AppError::field("dialect", "the only dialect is `excel`")),
@@ -64,7 +69,11 @@ const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.
         (status = 403, body = Problem)))]
 #[get("/leads/export.xlsx")]
 pub async fn export_xlsx(db: web::Data<Db>, auth: Auth<PartnerAdminOnly>) -> AppResult<HttpResponse> {
-    let scope = auth.caller.partner_scope()?;
+    xlsx_response(db, auth.caller.partner_scope()?).await
+}
+
+/// The XLSX download for a partner scope (the API's and the portal's, see [`csv_response`]).
+pub async fn xlsx_response(db: web::Data<Db>, scope: PartnerScope) -> AppResult<HttpResponse> {
     let preflight = scope.clone();
     let (slug, export) = db.write(move |conn| super::start(conn, &preflight)).await?;
     let export_id = export.id.clone();

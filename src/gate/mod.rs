@@ -263,6 +263,48 @@ pub fn release(
     })
 }
 
+/// Which of `ids` the rule lets `to` receive now through `channel`, each with its basis,
+/// narrowed to those whose releasable fields contain `search` (case-insensitive). Only ids
+/// and bases leave this function, never a contact field, so nothing is ledgered here: the
+/// lead list filters with it, then releases (and ledgers) the one page it shows.
+pub fn matching(
+    conn: &mut DbConn,
+    to: &PartnerScope,
+    channel: Channel,
+    ids: &[String],
+    search: Option<&str>,
+) -> AppResult<std::collections::HashMap<String, Basis>> {
+    ensure_not_suspended(conn, to)?;
+    let event = events::find(conn, &to.event_id)?;
+    let fields = fields_for(channel, to.role, &event);
+    let needle = search.map(str::to_lowercase);
+    let (ev, pid) = (to.event_id.as_str(), to.partner_id.as_str());
+    let mut found = std::collections::HashMap::new();
+    // Chunks keep the `IN` list under every backend's bound-parameter limit.
+    for chunk in ids.chunks(500) {
+        let rows: Vec<GateRow> = allowed!(ev, pid).filter(attendees::id.eq_any(chunk)).load(conn)?;
+        for (id, name, company, address, phone, email, lead_id, _, _, _, _, _, _, opted) in rows {
+            if let Some(needle) = &needle {
+                let contact = Contact::held(name, email, company, phone, address).only(&fields);
+                let hit = [contact.name, contact.company, contact.address, contact.phone, contact.email]
+                    .into_iter()
+                    .flatten()
+                    .any(|v| v.to_lowercase().contains(needle.as_str()));
+                if !hit {
+                    continue;
+                }
+            }
+            let basis = match (opted, lead_id.is_some()) {
+                (true, true) => Basis::OptInScan,
+                (true, false) => Basis::OptIn,
+                _ => Basis::Scan,
+            };
+            found.insert(id, basis);
+        }
+    }
+    Ok(found)
+}
+
 /// What a staff read asks for. Each variant stands for one response shape, which decides
 /// the contact fields read and ledgered.
 pub enum StaffSelection<'a> {

@@ -11,10 +11,10 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_actix_web::{AppExt, UtoipaApp, scope};
 
 use crate::http::ops;
-use crate::web::{accounts, confirm, console, login, me, register, resend};
+use crate::web::{accounts, confirm, console, login, me, portal, register, resend};
 use crate::{
-    attendees, auth, badges, consent, events, exports, incidents, leads, ledger, mail, notices, partners, rights,
-    scans, security,
+    attendees, auth, badges, consent, events, exports, incidents, leads, ledger, mail, notices, partners, questions,
+    rights, scans, security,
 };
 
 /// `/api/v1`: the staff, partner, phone and participant API.
@@ -49,6 +49,7 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .service(scans::handlers::sync_batch)
         .service(leads::handlers::list_leads)
         .service(leads::handlers::get_lead)
+        .service(leads::handlers::update_lead)
         .service(exports::handlers::export_csv)
         .service(exports::handlers::export_xlsx)
         .service(ledger::handlers::list_disclosures)
@@ -82,7 +83,10 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .service(mail::handlers::resend_mail)
         .service(notices::handlers::list_own)
         .service(notices::handlers::acknowledge)
-        .service(notices::handlers::list_for_event);
+        .service(notices::handlers::list_for_event)
+        // Task C (partner portal): the scanner app's qualification questions.
+        .service(questions::handlers::get_questions)
+        .service(questions::handlers::put_questions);
 }
 
 /// Liveness and readiness, outside `/api/v1`.
@@ -126,7 +130,6 @@ pages! {
     GET "/login" => login::form;
     POST "/login" => login::submit;
     POST "/logout" => login::logout;
-    GET "/portal/" => login::portal_home;
     GET "/console/" => console::events_list;
     GET "/console/events/new" => console::new_event;
     POST "/console/events/new" => console::create_event;
@@ -135,6 +138,20 @@ pages! {
     POST "/console/events/{event_id}/edit" => console::update_event;
     GET "/console/events/{event_id}/attendees" => console::attendees;
     GET "/console/events/{event_id}/badges/sheet" => console::badge_sheet;
+    // Task C: the partner portal.
+    GET "/portal/" => portal::home;
+    GET "/portal/leads/{lead_id}" => portal::lead_form;
+    POST "/portal/leads/{lead_id}" => portal::lead_save;
+    GET "/portal/export.csv" => portal::export_csv;
+    GET "/portal/export.xlsx" => portal::export_xlsx;
+    GET "/portal/activity" => portal::activity;
+    GET "/portal/scanners" => portal::scanners;
+    POST "/portal/scanners" => portal::invite;
+    POST "/portal/scanners/{user_id}/disable" => portal::disable;
+    GET "/portal/questions" => portal::questions_form;
+    POST "/portal/questions" => portal::questions_save;
+    GET "/portal/notices" => portal::notices_list;
+    POST "/portal/notices/{notice_id}/ack" => portal::notice_ack;
 }
 
 #[derive(OpenApi)]

@@ -45,7 +45,8 @@ pub async fn list_partners(
     Ok(web::Json(db.read(move |conn| super::list(conn, &event_id, &paging)).await?))
 }
 
-fn invitation_mail(badge_key: &BadgeKey, public: &PublicUrl) -> AppResult<InvitationMail> {
+/// The invitation mail's key and link base (the portal's invitation form uses it too).
+pub fn invitation_mail(badge_key: &BadgeKey, public: &PublicUrl) -> AppResult<InvitationMail> {
     Ok(InvitationMail { key: crate::mail::OutboxKey::from_badge_key(badge_key)?, public_url: public.0.clone() })
 }
 

@@ -229,16 +229,3 @@ pub async fn root(req: HttpRequest, db: web::Data<Db>) -> AppResult<HttpResponse
         None => see_other("/login"),
     })
 }
-
-/// `GET /portal/`: a placeholder that names who is signed in, until the partner portal's
-/// pages exist.
-pub async fn portal_home(s: SignedIn<AnyPartner>) -> HttpResponse {
-    let nav = [layout::NavLink { href: "/portal/", label: "Portal" }];
-    let chrome = Chrome::SignedIn { nav: &nav, current: "/portal/", user: &s.email, csrf: &s.csrf };
-    let content = html! {
-        h1 { "Partner portal" }
-        p { "Signed in as " strong { (s.email) } " (" (s.caller.role.as_str()) ")." }
-        p { "Leads, exports and scanner users will be shown here." }
-    };
-    super::html(StatusCode::OK, layout::render("Partner portal", &chrome, content))
-}

@@ -8,6 +8,7 @@ pub mod fields;
 pub mod layout;
 pub mod login;
 pub mod me;
+pub mod portal;
 pub mod register;
 pub mod resend;
 

@@ -243,6 +243,25 @@ impl Browser {
         self.find(css).await.text().await.unwrap()
     }
 
+    /// The value of the browser's cookie `name` (HttpOnly ones too: WebDriver reads them),
+    /// so a test can fetch what the signed-in browser may download.
+    pub async fn cookie(&self, name: &str) -> Option<String> {
+        self.client.get_named_cookie(name).await.ok().map(|c| c.value().to_string())
+    }
+
+    /// Makes the window `width` CSS pixels wide (keeping its height).
+    pub async fn set_width(&self, width: u32, height: u32) {
+        let inner = self.client.execute("return [window.innerWidth, window.innerHeight]", vec![]).await.unwrap();
+        let (w, h) = (inner[0].as_u64().unwrap_or(0), inner[1].as_u64().unwrap_or(0));
+        let (ow, oh) = self.client.get_window_size().await.unwrap_or((u64::from(width), u64::from(height)));
+        let extra_w = ow.saturating_sub(w);
+        let extra_h = oh.saturating_sub(h);
+        let _ = self
+            .client
+            .set_window_size(width + u32::try_from(extra_w).unwrap_or(0), height + u32::try_from(extra_h).unwrap_or(0))
+            .await;
+    }
+
     /// The current value of the form field `css`.
     pub async fn value(&self, css: &str) -> String {
         self.find(css).await.prop("value").await.unwrap().unwrap_or_default()

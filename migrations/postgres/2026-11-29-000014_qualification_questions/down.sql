@@ -1,0 +1,1 @@
+DROP TABLE qualification_questions;
