@@ -22,7 +22,7 @@ pub fn console_page<P: Policy>(s: &SignedIn<P>, title: &str, current: &str, cont
     super::html(StatusCode::OK, layout::render(&format!("{title} — badgegate console"), &chrome, content))
 }
 
-/// A date as staff read it: `YYYY-MM-DD HH:MM UTC` (until events carry a time zone).
+/// A date as staff read it where no event gives a zone: `YYYY-MM-DD HH:MM UTC`.
 pub fn when(ms: i64) -> String {
     let t = crate::db::ms_to_rfc3339(ms);
     match (t.get(..10), t.get(11..16)) {
@@ -50,8 +50,8 @@ pub async fn events_list(
                 thead { tr { th { "Event" } th { "Starts" } th { "Ends" } th { "Venue" } } }
                 tbody { @for e in &list.items { tr {
                     td { a href={ "/console/events/" (e.id) } { (e.name) } }
-                    td { (when(e.starts_at)) }
-                    td { (when(e.ends_at)) }
+                    td { (e.display_time(e.starts_at)) }
+                    td { (e.display_time(e.ends_at)) }
                     td { (e.venue.as_deref().unwrap_or("")) }
                 } } }
             } }
@@ -82,8 +82,9 @@ pub async fn event_dashboard(
         h1 { (e.name) }
         (event_links(&e.id, "Dashboard"))
         @if admin { p { a href={ "/console/events/" (e.id) "/edit" } { "Edit the event's settings" } } }
-        p { (when(e.starts_at)) " – " (when(e.ends_at))
+        p { (e.display_time(e.starts_at)) " – " (e.display_time(e.ends_at))
             @if let Some(v) = &e.venue { " · " (v) } }
+        p { "Registration closes " (e.display_time(e.registration_closes_at())) "." }
         div.cards {
             div.card { b { (d.registrations) } "registrations" }
             div.card { b { (d.scans_today) } "scans today (" (d.today) ", UTC)" }
@@ -206,7 +207,7 @@ pub async fn attendees(
                     td { @if a.erased { em { "(erased)" } } @else { (a.contact.name.as_deref().unwrap_or("")) } }
                     td { (a.contact.company.as_deref().unwrap_or("")) }
                     td { (a.contact.email.as_deref().unwrap_or("")) }
-                    td { (when(a.created_at)) }
+                    td { (event.display_time(a.created_at)) }
                 } } }
             } }
         }
@@ -256,6 +257,10 @@ struct EventForm {
     privacy_notice_version: String,
     released_fields: Vec<String>,
     scan_grace_hours: String,
+    time_zone: String,
+    privacy_notice_url: String,
+    organiser_contact: String,
+    registration_closes_at: String,
     csrf: String,
 }
 
@@ -272,6 +277,10 @@ impl EventForm {
                 "privacy_notice_version" => f.privacy_notice_version = value,
                 "released_fields" => f.released_fields.push(value),
                 "scan_grace_hours" => f.scan_grace_hours = value,
+                "time_zone" => f.time_zone = value,
+                "privacy_notice_url" => f.privacy_notice_url = value,
+                "organiser_contact" => f.organiser_contact = value,
+                "registration_closes_at" => f.registration_closes_at = value,
                 "csrf" => f.csrf = value,
                 _ => {}
             }
@@ -282,15 +291,40 @@ impl EventForm {
     fn of(e: &events::EventRow) -> EventForm {
         EventForm {
             name: e.name.clone(),
-            starts_at: local_input(e.starts_at),
-            ends_at: local_input(e.ends_at),
+            starts_at: e.local_input(e.starts_at),
+            ends_at: e.local_input(e.ends_at),
             venue: e.venue.clone().unwrap_or_default(),
             slug: e.slug.clone(),
             privacy_notice_version: e.privacy_notice_version.clone(),
             released_fields: e.released_fields(),
             scan_grace_hours: e.scan_grace_hours.to_string(),
+            time_zone: e.time_zone.clone(),
+            privacy_notice_url: e.privacy_notice_url.clone().unwrap_or_default(),
+            organiser_contact: e.organiser_contact.clone().unwrap_or_default(),
+            registration_closes_at: e.registration_closes_at.map(|ms| e.local_input(ms)).unwrap_or_default(),
             csrf: String::new(),
         }
+    }
+
+    /// The zone the form's times are typed in: the one it names, or UTC.
+    fn zone(&self) -> &str {
+        let zone = self.time_zone.trim();
+        if zone.is_empty() { "UTC" } else { zone }
+    }
+
+    /// A typed wall-clock time as the RFC 3339 instant the core reads. With a zone the
+    /// core will refuse anyway, read as UTC so that only the zone is marked; a value that
+    /// is no date goes through for the core to refuse beside its field.
+    fn instant(&self, input: &str) -> String {
+        events::local_to_rfc3339(self.zone(), input)
+            .or_else(|| events::local_to_rfc3339("UTC", input))
+            .unwrap_or_else(|| input.trim().to_string())
+    }
+
+    /// The registration close date, when one is typed (empty: the event's end on create,
+    /// unchanged on edit).
+    fn closes_at(&self) -> Option<String> {
+        Some(self.registration_closes_at.trim()).filter(|v| !v.is_empty()).map(|v| self.instant(v))
     }
 
     fn grace(&self, errors: &mut Vec<FieldError>) -> Option<i64> {
@@ -300,22 +334,6 @@ impl EventForm {
         }
         v.parse().map_err(|_| errors.push(FieldError::new("scan_grace_hours", "must be a whole number of hours"))).ok()
     }
-}
-
-/// A `datetime-local` value (`2026-05-04T09:00`, read as UTC until events carry a time
-/// zone) as the RFC 3339 the core reads; anything else goes through for the core to refuse.
-fn rfc3339_of(input: &str) -> String {
-    let v = input.trim();
-    match v.len() {
-        16 => format!("{v}:00Z"),
-        19 => format!("{v}Z"),
-        _ => v.to_string(),
-    }
-}
-
-/// An instant as a `datetime-local` value (UTC).
-fn local_input(ms: i64) -> String {
-    crate::db::ms_to_rfc3339(ms).chars().take(16).collect()
 }
 
 fn label_of(field: &str) -> &'static str {
@@ -328,6 +346,10 @@ fn label_of(field: &str) -> &'static str {
         "privacy_notice_version" => "Privacy notice version",
         "released_fields" => "Fields partners may receive",
         "scan_grace_hours" => "Hours after the end during which scans are accepted",
+        "time_zone" => "Time zone",
+        "privacy_notice_url" => "Privacy notice address",
+        "organiser_contact" => "Organiser contact",
+        "registration_closes_at" => "Registration closes",
         _ => "Form",
     }
 }
@@ -352,6 +374,10 @@ fn event_form(action: &str, f: &EventForm, errors: &[FieldError], csrf: &str, ed
         "privacy_notice_version",
         "released_fields",
         "scan_grace_hours",
+        "time_zone",
+        "privacy_notice_url",
+        "organiser_contact",
+        "registration_closes_at",
     ];
     let other: Vec<&FieldError> = errors
         .iter()
@@ -372,14 +398,19 @@ fn event_form(action: &str, f: &EventForm, errors: &[FieldError], csrf: &str, ed
         @for e in &other { p.error { (e.field) ": " (e.message) } }
         form method="post" action=(action) novalidate {
             input type="hidden" name="csrf" value=(csrf);
+            (text("time_zone", "text", &f.time_zone, Some("(IANA name such as Europe/Madrid; UTC when empty; the times below are in this zone)")))
             @if !editing {
                 (text("name", "text", &f.name, None))
-                (text("starts_at", "datetime-local", &f.starts_at, Some("(UTC)")))
-                (text("ends_at", "datetime-local", &f.ends_at, Some("(UTC)")))
+                (text("starts_at", "datetime-local", &f.starts_at, Some("(in the event's time zone)")))
+                (text("ends_at", "datetime-local", &f.ends_at, Some("(in the event's time zone)")))
                 (text("venue", "text", &f.venue, Some("(optional)")))
                 (text("slug", "text", &f.slug, Some("(optional: lower-case letters, digits and hyphens; made from the name when empty)")))
             }
+            (text("registration_closes_at", "datetime-local", &f.registration_closes_at,
+                Some(if editing { "(empty: unchanged; the event's end unless set)" } else { "(optional: the event's end when empty)" })))
             (text("privacy_notice_version", "text", &f.privacy_notice_version, Some("(optional when creating: 1)")))
+            (text("privacy_notice_url", "url", &f.privacy_notice_url, Some("(https://…; shown on the registration form; empty removes it)")))
+            (text("organiser_contact", "text", &f.organiser_contact, Some("(who participants contact about their data, e.g. a name and an e-mail; empty removes it)")))
             fieldset {
                 legend { (label_of("released_fields")) }
                 @for field in crate::contact::FIELDS {
@@ -426,18 +457,17 @@ pub async fn create_event(
     let grace = form.grace(&mut errors);
     let input = events::CreateEvent {
         name: form.name.clone(),
-        starts_at: rfc3339_of(&form.starts_at),
-        ends_at: rfc3339_of(&form.ends_at),
+        starts_at: form.instant(&form.starts_at),
+        ends_at: form.instant(&form.ends_at),
         venue: Some(form.venue.clone()).filter(|v| !v.trim().is_empty()),
         slug: Some(form.slug.trim().to_string()).filter(|v| !v.is_empty()),
         privacy_notice_version: Some(form.privacy_notice_version.clone()).filter(|v| !v.trim().is_empty()),
         released_fields: Some(form.released_fields.clone()),
         scan_grace_hours: grace,
-        // The form does not show these yet: their defaults apply.
-        time_zone: None,
-        privacy_notice_url: None,
-        organiser_contact: None,
-        registration_closes_at: None,
+        time_zone: Some(form.zone().to_string()),
+        privacy_notice_url: Some(form.privacy_notice_url.clone()),
+        organiser_contact: Some(form.organiser_contact.clone()),
+        registration_closes_at: form.closes_at(),
     };
     let outcome = if errors.is_empty() {
         db.write(move |conn| events::create(conn, &input)).await
@@ -474,6 +504,8 @@ pub async fn edit_event(s: SignedIn<AdminOnly>, db: web::Data<Db>, path: web::Pa
     let content = html! {
         h1 { "Edit " (event.name) }
         (event_links(&event_id, ""))
+        p { "Runs " (event.display_time(event.starts_at)) " – " (event.display_time(event.ends_at))
+            " (dates are set when the event is created)." }
         (event_form(&action, &EventForm::of(&event), &[], &s.csrf, true))
     };
     Ok(console_page(&s, &format!("Edit {}", event.name), "", content))
@@ -497,11 +529,10 @@ pub async fn update_event(
         released_fields: Some(form.released_fields.clone()),
         privacy_notice_version: Some(form.privacy_notice_version.clone()),
         scan_grace_hours: grace,
-        // The form does not show these yet: left as they are.
-        time_zone: None,
-        privacy_notice_url: None,
-        organiser_contact: None,
-        registration_closes_at: None,
+        time_zone: Some(form.zone().to_string()),
+        privacy_notice_url: Some(form.privacy_notice_url.clone()),
+        organiser_contact: Some(form.organiser_contact.clone()),
+        registration_closes_at: form.closes_at(),
     };
     let id = event_id.clone();
     let outcome = if errors.is_empty() {

@@ -542,6 +542,71 @@ async fn admins_create_and_edit_events_through_the_apis_rules(backend: Backend) 
     );
 }
 
+async fn event_times_are_typed_and_shown_in_the_events_time_zone(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let email = staff(&app, Role::Admin).await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&email, PASSWORD).await;
+    let csrf = b.csrf_of("/console/events/new").await;
+    let mut fields = vec![
+        ("csrf", csrf.as_str()),
+        ("name", "Madrid Fair"),
+        ("time_zone", "Mars/Olympus"),
+        ("starts_at", "2031-05-04T09:00"),
+        ("ends_at", "2031-05-06T18:00"),
+        ("registration_closes_at", "2031-05-03T12:00"),
+        ("privacy_notice_url", "https://fair.example/privacy"),
+        ("organiser_contact", "Fair Ltd, privacy@fair.example"),
+    ];
+    // An unknown zone is marked beside its field, and only it.
+    let res = b.post_form("/console/events/new", &fields).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("id=\"time_zone-error\"") && !page.contains("id=\"starts_at-error\""), "{page}");
+    assert!(page.contains("value=\"Mars/Olympus\""));
+
+    fields[2] = ("time_zone", "europe/madrid");
+    let res = b.post_form("/console/events/new", &fields).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let event_id = location(&res).rsplit('/').next().unwrap().to_string();
+    let token = app.token(&email).await;
+    let event: serde_json::Value = app.get(&token, &format!("/api/v1/events/{event_id}")).await.json().await.unwrap();
+    assert_eq!(event["time_zone"], "Europe/Madrid");
+    assert_eq!(event["starts_at"], "2031-05-04T07:00:00Z", "09:00 in Madrid in May is 07:00 UTC");
+    assert_eq!(event["registration_closes_at"], "2031-05-03T10:00:00Z");
+    assert_eq!(event["privacy_notice_url"], "https://fair.example/privacy");
+    assert_eq!(event["organiser_contact"], "Fair Ltd, privacy@fair.example");
+
+    // Shown back on the event's wall clock, on the dashboard and in the edit form.
+    let dashboard = b.get(&format!("/console/events/{event_id}")).await.text().await.unwrap();
+    assert!(dashboard.contains("4 May 2031, 09:00 CEST"), "{dashboard}");
+    let edit = format!("/console/events/{event_id}/edit");
+    let form = b.get(&edit).await.text().await.unwrap();
+    assert!(form.contains("value=\"2031-05-03T12:00\"") && form.contains("value=\"Europe/Madrid\""), "{form}");
+
+    // Moving the close date and clearing the notice address, as the API's PATCH does.
+    let csrf = hidden_csrf(&form);
+    let res = b
+        .post_form(
+            &edit,
+            &[
+                ("csrf", &csrf),
+                ("time_zone", "Europe/Madrid"),
+                ("privacy_notice_version", "1"),
+                ("released_fields", "name"),
+                ("registration_closes_at", "2031-05-04T08:30"),
+                ("privacy_notice_url", ""),
+                ("organiser_contact", "Fair Ltd"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let event: serde_json::Value = app.get(&token, &format!("/api/v1/events/{event_id}")).await.json().await.unwrap();
+    assert_eq!(event["registration_closes_at"], "2031-05-04T06:30:00Z");
+    assert_eq!(event["privacy_notice_url"], serde_json::Value::Null);
+    assert_eq!(event["organiser_contact"], "Fair Ltd");
+}
+
 on_both_backends!(
     staff_sign_in_lands_on_the_console_with_a_session_cookie_that_scripts_cannot_read,
     under_tls_the_cookie_is_secure_and_host_prefixed,
@@ -555,4 +620,5 @@ on_both_backends!(
     a_next_target_only_leads_within_the_site,
     the_attendee_list_and_badge_sheet_read_through_the_apis_core_and_are_ledgered,
     admins_create_and_edit_events_through_the_apis_rules,
+    event_times_are_typed_and_shown_in_the_events_time_zone,
 );
