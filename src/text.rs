@@ -12,6 +12,8 @@ pub const MULTILINE_FIELDS: &[&str] = &[
     "company",
     "contact",
     "corrective_action",
+    // The console's CSV import: a pasted file, one participant a line.
+    "csv",
     "data_abused",
     "description",
     "further_investigation",
