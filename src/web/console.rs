@@ -46,7 +46,7 @@ pub async fn events_list(
         @if list.items.is_empty() {
             p { "No events yet." }
         } @else {
-            div.table-wrap { table {
+            div.table-wrap tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen" { table {
                 thead { tr { th { "Event" } th { "Starts" } th { "Ends" } th { "Venue" } } }
                 tbody { @for e in &list.items { tr {
                     td { a href={ "/console/events/" (e.id) } { (e.name) } }
@@ -99,7 +99,7 @@ pub async fn event_dashboard(
         @if d.leads_per_partner.is_empty() {
             p { "No partners yet." }
         } @else {
-            div.table-wrap { table {
+            div.table-wrap tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen" { table {
                 thead { tr { th { "Partner" } th { "Leads" } } }
                 tbody { @for p in &d.leads_per_partner { tr { td { (p.name) } td { (p.leads) } } } }
             } }
@@ -108,7 +108,7 @@ pub async fn event_dashboard(
             h2 { "Overdue requests" }
             @if requests.is_empty() { p { "None: every open request is within its 30 days." } }
             @else {
-                div.table-wrap { table {
+                div.table-wrap tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen" { table {
                     thead { tr { th { "Request" } th { "Kind" } th { "Due" } } }
                     tbody { @for r in requests { tr.overdue {
                         td { code { (r.id) } } td { (r.kind.as_str()) } td { (r.due_at) }
@@ -120,7 +120,7 @@ pub async fn event_dashboard(
             h2 { "Open incidents" }
             @if incidents.is_empty() { p { "None." } }
             @else {
-                div.table-wrap { table {
+                div.table-wrap tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen" { table {
                     thead { tr { th { "Incident" } th { "Next deadline" } } }
                     tbody { @for i in incidents { tr.overdue[i.overdue] {
                         td { (i.title) }
@@ -209,7 +209,7 @@ pub async fn attendees(
         }
         p { (list.total) " participant" @if list.total != 1 { "s" } @if !q.is_empty() { " found" } "." }
         @if !list.items.is_empty() {
-            div.table-wrap { table {
+            div.table-wrap tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen" { table {
                 thead { tr { th { "Name" } th { "Company" } th { "E-mail" } th { "Registered" } } }
                 tbody { @for a in &list.items { tr {
                     td { a href={ "/console/events/" (event_id) "/attendees/" (a.attendee_id) } {
@@ -644,7 +644,8 @@ impl BadgeSize {
              .screen h1{{font-size:1.3rem;margin:0 0 .5rem}}.screen p{{margin:.3rem 0}}\
              .screen a{{color:#0b57d0}}.screen nav{{display:flex;flex-wrap:wrap;gap:.3rem 1rem}}\
              .screen a[aria-current=page]{{font-weight:700;text-decoration:none}}\
-             .sheet{{display:flex;flex-wrap:wrap;gap:4mm;padding:4mm;justify-content:center}}\
+             .sheet{{display:flex;flex-wrap:wrap;gap:4mm;padding:4mm;justify-content:center;overflow-x:auto}}\
+             @media screen and (max-width:600px){{.page{{zoom:.75}}}}\
              .page{{position:relative;width:{pw};height:{ph};background:#fff;flex:none;break-after:page;overflow:hidden}}\
              .badge{{position:absolute;left:8mm;top:8mm;width:{bw};height:{bh};overflow:hidden;\
              display:grid;{layout};gap:1mm 3mm;padding:5mm;font-size:{font};text-align:center;align-items:center}}\
@@ -881,7 +882,7 @@ pub async fn import_submit(
                 (event_links(&event_id, "Import"))
                 p.notice role="status" { (rows.len()) " participant" @if rows.len() != 1 { "s" }
                     " ready to import; nothing is stored until you confirm." }
-                div.table-wrap { table {
+                div.table-wrap tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen" { table {
                     thead { tr { th { "#" } th { "Name" } th { "E-mail" } th { "Company" } th { "Phone" }
                         th { "Shares with" } th { "Marketing" } } }
                     tbody { @for (i, r) in rows.iter().take(PREVIEW_ROWS).enumerate() { tr {
@@ -920,7 +921,7 @@ pub async fn import_submit(
                 p.alert role="alert" { "Nothing can be imported: the file has " (refused.errors.len())
                     @if refused.stopped_early { " or more" } " error" @if refused.errors.len() != 1 { "s" }
                     ". Correct them and preview again." }
-                div.table-wrap { table {
+                div.table-wrap tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen" { table {
                     thead { tr { th { "Where" } th { "Column" } th { "Problem" } } }
                     tbody { @for e in &refused.errors {
                         @let (place, column) = row_place(&e.field);
@@ -1211,7 +1212,7 @@ pub async fn attendee_detail(
         h1 { (name) }
         (event_links(&event_id, "Attendees"))
         @if let Some(done) = done { p.notice role="status" { (done.message()) } }
-        div.table-wrap { table {
+        div.table-wrap tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen" { table {
             tbody {
                 tr { th scope="row" { "E-mail" } td { (r.contact.email.as_deref().unwrap_or("")) } }
                 tr { th scope="row" { "Company" } td { (r.contact.company.as_deref().unwrap_or("")) } }

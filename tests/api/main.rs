@@ -16,6 +16,7 @@ mod common;
 mod accounts;
 mod at_rest;
 mod browser;
+mod browser_console;
 mod console;
 mod edges;
 mod exports;
