@@ -56,7 +56,7 @@ where
     F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
     T: Send + 'static,
 {
-    Box::new(move |conn: &mut DbConn| {
+    Box::new(move |conn: &mut DbConn| -> Completion {
         let result = super::savepoint(conn, f);
         Box::new(move |committed: AppResult<()>| {
             let answer = match (result, committed) {
@@ -66,7 +66,7 @@ where
             };
             // The request may have gone away (client disconnected); nothing to tell.
             let _ = reply.send(answer);
-        }) as Completion
+        })
     })
 }
 

@@ -715,7 +715,7 @@ pub async fn print_badges(
     let style = size.style();
     let stock = size.stock();
     let link = |sz: BadgeSize, p: i64| format!("/console/events/{event_id}/badges/print?size={}&page={p}", sz.as_str());
-    let full = badges.len() as i64 == crate::attendees::badging::SHEET_PAGE;
+    let full = i64::try_from(badges.len()).is_ok_and(|n| n == crate::attendees::badging::SHEET_PAGE);
     let doc = html! {
         (maud::DOCTYPE)
         html lang="en" {
