@@ -14,6 +14,8 @@ pub const MULTILINE_FIELDS: &[&str] = &[
     "corrective_action",
     // A choice question's options in the portal's form, one per line.
     "options",
+    // The console's CSV import: a pasted file, one participant a line.
+    "csv",
     "data_abused",
     "description",
     "further_investigation",

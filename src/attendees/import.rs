@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{Prepared, RegistrationInput, prepare, store, validate};
+use super::{Prepared, RegistrationInput, ValidRegistration, prepare, store, validate};
 use crate::badges::BadgeKey;
 use crate::config::PublicUrl;
 use crate::consent::Source;
@@ -115,7 +115,7 @@ fn read_error(e: &csv::Error) -> String {
 /// Files are taken as Excel and LibreOffice save them: a UTF-8 byte order mark, `,` or `;`
 /// between fields, `TRUE`/`FALSE`, header names in any case, rows left with nothing but
 /// separators skipped.
-fn parse(body: &[u8], partner_ids: &[String]) -> Result<Vec<super::ValidRegistration>, Refused> {
+fn parse(body: &[u8], partner_ids: &[String]) -> Result<Vec<ValidRegistration>, Refused> {
     let body = body.strip_prefix(UTF8_BOM).unwrap_or(body);
     let mut reader =
         csv::ReaderBuilder::new().has_headers(true).flexible(false).delimiter(separator(body)).from_reader(body);
@@ -239,20 +239,16 @@ fn existing_emails(conn: &mut DbConn, event_id: &str, emails: &[&str]) -> AppRes
     Ok(found)
 }
 
-/// Imports a CSV file of participants into an event, all or nothing: a file with any
-/// error imports nobody and answers its errors.
-pub fn import(
+/// Every check of [`import`] on a file of the event's, storing nothing: the rows as they
+/// would be stored, or the file's errors. The console's preview shows this before staff
+/// confirm the import, which checks the file again (it may have changed meanwhile).
+pub fn check(
     conn: &mut DbConn,
-    key: &BadgeKey,
-    public_url: &PublicUrl,
-    event_id: &str,
+    event: &events::EventRow,
+    partner_ids: &[String],
     body: &[u8],
-    send_confirmation: bool,
-) -> AppResult<Result<usize, Refused>> {
-    let event = events::find(conn, event_id)?;
-    let partner_rows = partners::list_for_event(conn, &event.id)?;
-    let partner_ids: Vec<String> = partner_rows.iter().map(|p| p.id.clone()).collect();
-    let rows = match parse(body, &partner_ids) {
+) -> AppResult<Result<Vec<ValidRegistration>, Refused>> {
+    let rows = match parse(body, partner_ids) {
         Ok(rows) => rows,
         Err(refused) => return Ok(Err(refused)),
     };
@@ -270,6 +266,33 @@ pub fn import(
         errors.truncate(MAX_ROW_ERRORS);
         return Ok(Err(Refused { errors, stopped_early }));
     }
+    Ok(Ok(rows))
+}
+
+/// [`check`] for an event by id: what an import of `body` would store, storing nothing.
+pub fn preview(conn: &mut DbConn, event_id: &str, body: &[u8]) -> AppResult<Result<Vec<ValidRegistration>, Refused>> {
+    let event = events::find(conn, event_id)?;
+    let partner_ids: Vec<String> = partners::list_for_event(conn, &event.id)?.into_iter().map(|p| p.id).collect();
+    check(conn, &event, &partner_ids, body)
+}
+
+/// Imports a CSV file of participants into an event, all or nothing: a file with any
+/// error imports nobody and answers its errors.
+pub fn import(
+    conn: &mut DbConn,
+    key: &BadgeKey,
+    public_url: &PublicUrl,
+    event_id: &str,
+    body: &[u8],
+    send_confirmation: bool,
+) -> AppResult<Result<usize, Refused>> {
+    let event = events::find(conn, event_id)?;
+    let partner_rows = partners::list_for_event(conn, &event.id)?;
+    let partner_ids: Vec<String> = partner_rows.iter().map(|p| p.id.clone()).collect();
+    let rows = match check(conn, &event, &partner_ids, body)? {
+        Ok(rows) => rows,
+        Err(refused) => return Ok(Err(refused)),
+    };
     let prepared: Vec<Prepared> =
         rows.into_iter().map(|r| prepare(key, &event, r, Source::Import)).collect::<AppResult<_>>()?;
     let count = prepared.len();

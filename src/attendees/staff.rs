@@ -53,3 +53,22 @@ pub fn staff_list(
     let read = gate::staff_read(conn, staff_user_id, selection)?;
     Ok(Page { items: read.records, total: read.total, page, per_page })
 }
+
+/// Staff send a participant a new privacy link (and their badge) by e-mail: the old link
+/// stops working, as with the API's reissue, but the link goes to the participant's own
+/// address rather than through staff hands. Returns whether it was queued (`false`: the
+/// address already had its hourly allowance of reminders).
+pub fn send_privacy_link(
+    conn: &mut DbConn,
+    key: &badges::BadgeKey,
+    public_url: &crate::config::PublicUrl,
+    event_id: &str,
+    attendee_id: &str,
+) -> AppResult<bool> {
+    let event = events::find(conn, event_id)?;
+    let a = super::find_in_event(conn, &event.id, attendee_id)?;
+    if a.erased_at.is_some() {
+        return Err(AppError::NotFound);
+    }
+    super::public::remind(conn, key, public_url, &event, &a, crate::mail::reminder::Reason::Requested)
+}

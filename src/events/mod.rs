@@ -88,6 +88,12 @@ impl EventRow {
         self.zoned(ms).map(|z| z.strftime("%-d %B %Y, %H:%M %Z").to_string()).unwrap_or_default()
     }
 
+    /// An instant as a `datetime-local` form value (`2027-05-12T14:30`) on the event's wall
+    /// clock, so staff type and read the show's local times. Empty outside the calendar.
+    pub fn local_input(&self, ms: i64) -> String {
+        self.zoned(ms).map(|z| z.strftime("%Y-%m-%dT%H:%M").to_string()).unwrap_or_default()
+    }
+
     /// [`Self::display_time`] of an RFC 3339 string, as the core's views carry times;
     /// the string itself if it is not one.
     pub fn display_rfc3339(&self, value: &str) -> String {
@@ -96,6 +102,18 @@ impl EventRow {
             None => value.to_string(),
         }
     }
+}
+
+/// A wall-clock time as a `datetime-local` form field sends it (`2027-05-12T14:30`, seconds
+/// optional), read in the IANA zone `zone`, as the RFC 3339 instant the core takes. `None`
+/// when either is not valid (the caller then lets the core refuse the raw value). A time
+/// that daylight saving skips or repeats resolves as calendars do (RFC 5545: a skipped time
+/// moves forward by the gap, a repeated one is its first occurrence).
+pub fn local_to_rfc3339(zone: &str, local: &str) -> Option<String> {
+    let tz = jiff::tz::TimeZone::get(zone.trim()).ok()?;
+    let civil: jiff::civil::DateTime = local.trim().parse().ok()?;
+    let zoned = civil.to_zoned_datetime(tz).ok()?;
+    Some(zoned.timestamp().to_string())
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -517,6 +535,19 @@ mod tests {
         assert_eq!(e.local_time(1_799_757_000_000), "2027-01-12T13:30:00+01:00");
         assert_eq!(e.display_rfc3339("2027-01-12T12:30:00.123Z"), "12 January 2027, 13:30 CET");
         assert_eq!(event().display_time(0), "1 January 1970, 00:00 UTC");
+    }
+
+    #[test]
+    fn a_local_form_time_is_read_in_the_zone_and_shown_back_the_same() {
+        assert_eq!(
+            super::local_to_rfc3339("Europe/Madrid", "2027-05-12T14:30").as_deref(),
+            Some("2027-05-12T12:30:00Z")
+        );
+        assert_eq!(super::local_to_rfc3339("UTC", "2027-01-12T13:30:00").as_deref(), Some("2027-01-12T13:30:00Z"));
+        assert_eq!(super::local_to_rfc3339("Mars/Base", "2027-01-12T13:30"), None);
+        assert_eq!(super::local_to_rfc3339("UTC", "12/01/2027"), None);
+        let e = EventRow { time_zone: "Europe/Madrid".into(), ..event() };
+        assert_eq!(e.local_input(1_810_125_000_000), "2027-05-12T14:30");
     }
 
     #[test]

@@ -152,6 +152,17 @@ pages! {
     POST "/portal/questions" => portal::questions_save;
     GET "/portal/notices" => portal::notices_list;
     POST "/portal/notices/{notice_id}/ack" => portal::notice_ack;
+    // Task D1: attendee actions, CSV import with a preview, badge printing.
+    GET "/console/events/{event_id}/badges/print" => console::print_badges;
+    GET "/console/events/{event_id}/attendees/import" => console::import_page;
+    POST "/console/events/{event_id}/attendees/import" => console::import_submit;
+    GET "/console/events/{event_id}/attendees/new" => console::new_attendee;
+    POST "/console/events/{event_id}/attendees/new" => console::register_attendee;
+    GET "/console/events/{event_id}/attendees/{attendee_id}" => console::attendee_detail;
+    POST "/console/events/{event_id}/attendees/{attendee_id}/badge/reissue" => console::reissue_badge;
+    POST "/console/events/{event_id}/attendees/{attendee_id}/privacy-link" => console::send_privacy_link;
+    POST "/console/events/{event_id}/attendees/{attendee_id}/erasure" => console::erase_attendee;
+    POST "/console/events/{event_id}/attendees/{attendee_id}/under-18" => console::flag_under_18;
 }
 
 #[derive(OpenApi)]

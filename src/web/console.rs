@@ -8,7 +8,7 @@ use maud::{Markup, html};
 
 use super::layout::{self, Chrome, NavLink};
 use crate::auth::{AdminOnly, Policy, Registration};
-use crate::db::{Db, now_ms};
+use crate::db::{Db, now_ms, text_enum};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::events;
 use crate::http::session::SignedIn;
@@ -22,7 +22,7 @@ pub fn console_page<P: Policy>(s: &SignedIn<P>, title: &str, current: &str, cont
     super::html(StatusCode::OK, layout::render(&format!("{title} — badgegate console"), &chrome, content))
 }
 
-/// A date as staff read it: `YYYY-MM-DD HH:MM UTC` (until events carry a time zone).
+/// A date as staff read it where no event gives a zone: `YYYY-MM-DD HH:MM UTC`.
 pub fn when(ms: i64) -> String {
     let t = crate::db::ms_to_rfc3339(ms);
     match (t.get(..10), t.get(11..16)) {
@@ -46,12 +46,12 @@ pub async fn events_list(
         @if list.items.is_empty() {
             p { "No events yet." }
         } @else {
-            div.table-wrap { table {
+            div.table-wrap tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen" { table {
                 thead { tr { th { "Event" } th { "Starts" } th { "Ends" } th { "Venue" } } }
                 tbody { @for e in &list.items { tr {
                     td { a href={ "/console/events/" (e.id) } { (e.name) } }
-                    td { (when(e.starts_at)) }
-                    td { (when(e.ends_at)) }
+                    td { (e.display_time(e.starts_at)) }
+                    td { (e.display_time(e.ends_at)) }
                     td { (e.venue.as_deref().unwrap_or("")) }
                 } } }
             } }
@@ -82,8 +82,9 @@ pub async fn event_dashboard(
         h1 { (e.name) }
         (event_links(&e.id, "Dashboard"))
         @if admin { p { a href={ "/console/events/" (e.id) "/edit" } { "Edit the event's settings" } } }
-        p { (when(e.starts_at)) " – " (when(e.ends_at))
+        p { (e.display_time(e.starts_at)) " – " (e.display_time(e.ends_at))
             @if let Some(v) = &e.venue { " · " (v) } }
+        p { "Registration closes " (e.display_time(e.registration_closes_at())) "." }
         div.cards {
             div.card { b { (d.registrations) } "registrations" }
             div.card { b { (d.scans_today) } "scans today (" (d.today) ", UTC)" }
@@ -98,7 +99,7 @@ pub async fn event_dashboard(
         @if d.leads_per_partner.is_empty() {
             p { "No partners yet." }
         } @else {
-            div.table-wrap { table {
+            div.table-wrap tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen" { table {
                 thead { tr { th { "Partner" } th { "Leads" } } }
                 tbody { @for p in &d.leads_per_partner { tr { td { (p.name) } td { (p.leads) } } } }
             } }
@@ -107,7 +108,7 @@ pub async fn event_dashboard(
             h2 { "Overdue requests" }
             @if requests.is_empty() { p { "None: every open request is within its 30 days." } }
             @else {
-                div.table-wrap { table {
+                div.table-wrap tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen" { table {
                     thead { tr { th { "Request" } th { "Kind" } th { "Due" } } }
                     tbody { @for r in requests { tr.overdue {
                         td { code { (r.id) } } td { (r.kind.as_str()) } td { (r.due_at) }
@@ -119,7 +120,7 @@ pub async fn event_dashboard(
             h2 { "Open incidents" }
             @if incidents.is_empty() { p { "None." } }
             @else {
-                div.table-wrap { table {
+                div.table-wrap tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen" { table {
                     thead { tr { th { "Incident" } th { "Next deadline" } } }
                     tbody { @for i in incidents { tr.overdue[i.overdue] {
                         td { (i.title) }
@@ -140,7 +141,8 @@ fn event_links(event_id: &str, current: &str) -> Markup {
     let links = [
         (format!("/console/events/{event_id}"), "Dashboard"),
         (format!("/console/events/{event_id}/attendees"), "Attendees"),
-        (format!("/console/events/{event_id}/badges/sheet"), "Print badges"),
+        (format!("/console/events/{event_id}/attendees/import"), "Import"),
+        (format!("/console/events/{event_id}/badges/print"), "Print badges"),
     ];
     html! {
         nav.filters aria-label="This event" {
@@ -155,6 +157,8 @@ fn event_links(event_id: &str, current: &str) -> Markup {
 pub struct AttendeeQuery {
     q: Option<String>,
     page: Option<i64>,
+    /// Set by the import's redirect: how many participants it stored.
+    imported: Option<u32>,
 }
 
 const ATTENDEES_PER_PAGE: i64 = 50;
@@ -169,7 +173,7 @@ pub async fn attendees(
     query: web::Query<AttendeeQuery>,
 ) -> AppResult<HttpResponse> {
     let event_id = path.into_inner();
-    let AttendeeQuery { q, page } = query.into_inner();
+    let AttendeeQuery { q, page, imported } = query.into_inner();
     let q = q.unwrap_or_default();
     let paging = PageQuery { page, per_page: Some(ATTENDEES_PER_PAGE) };
     let (staff, id, search) = (s.caller.user_id.clone(), event_id.clone(), q.clone());
@@ -191,6 +195,11 @@ pub async fn attendees(
     let content = html! {
         h1 { "Attendees — " (event.name) }
         (event_links(&event_id, "Attendees"))
+        @if let Some(n) = imported {
+            p.notice role="status" { (n) " participant" @if n != 1 { "s" } " imported." }
+        }
+        p { a href={ "/console/events/" (event_id) "/attendees/new" } { "Register a participant" } " · "
+            a href={ "/console/events/" (event_id) "/attendees/import" } { "Import from CSV" } }
         form.filters method="get" role="search" {
             div {
                 label for="q" { "Search name, e-mail or company" }
@@ -200,13 +209,14 @@ pub async fn attendees(
         }
         p { (list.total) " participant" @if list.total != 1 { "s" } @if !q.is_empty() { " found" } "." }
         @if !list.items.is_empty() {
-            div.table-wrap { table {
+            div.table-wrap tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen" { table {
                 thead { tr { th { "Name" } th { "Company" } th { "E-mail" } th { "Registered" } } }
                 tbody { @for a in &list.items { tr {
-                    td { @if a.erased { em { "(erased)" } } @else { (a.contact.name.as_deref().unwrap_or("")) } }
+                    td { a href={ "/console/events/" (event_id) "/attendees/" (a.attendee_id) } {
+                        @if a.erased { "(erased)" } @else { (a.contact.name.as_deref().unwrap_or("")) } } }
                     td { (a.contact.company.as_deref().unwrap_or("")) }
                     td { (a.contact.email.as_deref().unwrap_or("")) }
-                    td { (when(a.created_at)) }
+                    td { (event.display_time(a.created_at)) }
                 } } }
             } }
         }
@@ -256,6 +266,10 @@ struct EventForm {
     privacy_notice_version: String,
     released_fields: Vec<String>,
     scan_grace_hours: String,
+    time_zone: String,
+    privacy_notice_url: String,
+    organiser_contact: String,
+    registration_closes_at: String,
     csrf: String,
 }
 
@@ -272,6 +286,10 @@ impl EventForm {
                 "privacy_notice_version" => f.privacy_notice_version = value,
                 "released_fields" => f.released_fields.push(value),
                 "scan_grace_hours" => f.scan_grace_hours = value,
+                "time_zone" => f.time_zone = value,
+                "privacy_notice_url" => f.privacy_notice_url = value,
+                "organiser_contact" => f.organiser_contact = value,
+                "registration_closes_at" => f.registration_closes_at = value,
                 "csrf" => f.csrf = value,
                 _ => {}
             }
@@ -282,15 +300,40 @@ impl EventForm {
     fn of(e: &events::EventRow) -> EventForm {
         EventForm {
             name: e.name.clone(),
-            starts_at: local_input(e.starts_at),
-            ends_at: local_input(e.ends_at),
+            starts_at: e.local_input(e.starts_at),
+            ends_at: e.local_input(e.ends_at),
             venue: e.venue.clone().unwrap_or_default(),
             slug: e.slug.clone(),
             privacy_notice_version: e.privacy_notice_version.clone(),
             released_fields: e.released_fields(),
             scan_grace_hours: e.scan_grace_hours.to_string(),
+            time_zone: e.time_zone.clone(),
+            privacy_notice_url: e.privacy_notice_url.clone().unwrap_or_default(),
+            organiser_contact: e.organiser_contact.clone().unwrap_or_default(),
+            registration_closes_at: e.registration_closes_at.map(|ms| e.local_input(ms)).unwrap_or_default(),
             csrf: String::new(),
         }
+    }
+
+    /// The zone the form's times are typed in: the one it names, or UTC.
+    fn zone(&self) -> &str {
+        let zone = self.time_zone.trim();
+        if zone.is_empty() { "UTC" } else { zone }
+    }
+
+    /// A typed wall-clock time as the RFC 3339 instant the core reads. With a zone the
+    /// core will refuse anyway, read as UTC so that only the zone is marked; a value that
+    /// is no date goes through for the core to refuse beside its field.
+    fn instant(&self, input: &str) -> String {
+        events::local_to_rfc3339(self.zone(), input)
+            .or_else(|| events::local_to_rfc3339("UTC", input))
+            .unwrap_or_else(|| input.trim().to_string())
+    }
+
+    /// The registration close date, when one is typed (empty: the event's end on create,
+    /// unchanged on edit).
+    fn closes_at(&self) -> Option<String> {
+        Some(self.registration_closes_at.trim()).filter(|v| !v.is_empty()).map(|v| self.instant(v))
     }
 
     fn grace(&self, errors: &mut Vec<FieldError>) -> Option<i64> {
@@ -300,22 +343,6 @@ impl EventForm {
         }
         v.parse().map_err(|_| errors.push(FieldError::new("scan_grace_hours", "must be a whole number of hours"))).ok()
     }
-}
-
-/// A `datetime-local` value (`2026-05-04T09:00`, read as UTC until events carry a time
-/// zone) as the RFC 3339 the core reads; anything else goes through for the core to refuse.
-fn rfc3339_of(input: &str) -> String {
-    let v = input.trim();
-    match v.len() {
-        16 => format!("{v}:00Z"),
-        19 => format!("{v}Z"),
-        _ => v.to_string(),
-    }
-}
-
-/// An instant as a `datetime-local` value (UTC).
-fn local_input(ms: i64) -> String {
-    crate::db::ms_to_rfc3339(ms).chars().take(16).collect()
 }
 
 fn label_of(field: &str) -> &'static str {
@@ -328,6 +355,10 @@ fn label_of(field: &str) -> &'static str {
         "privacy_notice_version" => "Privacy notice version",
         "released_fields" => "Fields partners may receive",
         "scan_grace_hours" => "Hours after the end during which scans are accepted",
+        "time_zone" => "Time zone",
+        "privacy_notice_url" => "Privacy notice address",
+        "organiser_contact" => "Organiser contact",
+        "registration_closes_at" => "Registration closes",
         _ => "Form",
     }
 }
@@ -352,6 +383,10 @@ fn event_form(action: &str, f: &EventForm, errors: &[FieldError], csrf: &str, ed
         "privacy_notice_version",
         "released_fields",
         "scan_grace_hours",
+        "time_zone",
+        "privacy_notice_url",
+        "organiser_contact",
+        "registration_closes_at",
     ];
     let other: Vec<&FieldError> = errors
         .iter()
@@ -372,14 +407,19 @@ fn event_form(action: &str, f: &EventForm, errors: &[FieldError], csrf: &str, ed
         @for e in &other { p.error { (e.field) ": " (e.message) } }
         form method="post" action=(action) novalidate {
             input type="hidden" name="csrf" value=(csrf);
+            (text("time_zone", "text", &f.time_zone, Some("(IANA name such as Europe/Madrid; UTC when empty; the times below are in this zone)")))
             @if !editing {
                 (text("name", "text", &f.name, None))
-                (text("starts_at", "datetime-local", &f.starts_at, Some("(UTC)")))
-                (text("ends_at", "datetime-local", &f.ends_at, Some("(UTC)")))
+                (text("starts_at", "datetime-local", &f.starts_at, Some("(in the event's time zone)")))
+                (text("ends_at", "datetime-local", &f.ends_at, Some("(in the event's time zone)")))
                 (text("venue", "text", &f.venue, Some("(optional)")))
                 (text("slug", "text", &f.slug, Some("(optional: lower-case letters, digits and hyphens; made from the name when empty)")))
             }
+            (text("registration_closes_at", "datetime-local", &f.registration_closes_at,
+                Some(if editing { "(empty: unchanged; the event's end unless set)" } else { "(optional: the event's end when empty)" })))
             (text("privacy_notice_version", "text", &f.privacy_notice_version, Some("(optional when creating: 1)")))
+            (text("privacy_notice_url", "url", &f.privacy_notice_url, Some("(https://…; shown on the registration form; empty removes it)")))
+            (text("organiser_contact", "text", &f.organiser_contact, Some("(who participants contact about their data, e.g. a name and an e-mail; empty removes it)")))
             fieldset {
                 legend { (label_of("released_fields")) }
                 @for field in crate::contact::FIELDS {
@@ -426,18 +466,17 @@ pub async fn create_event(
     let grace = form.grace(&mut errors);
     let input = events::CreateEvent {
         name: form.name.clone(),
-        starts_at: rfc3339_of(&form.starts_at),
-        ends_at: rfc3339_of(&form.ends_at),
+        starts_at: form.instant(&form.starts_at),
+        ends_at: form.instant(&form.ends_at),
         venue: Some(form.venue.clone()).filter(|v| !v.trim().is_empty()),
         slug: Some(form.slug.trim().to_string()).filter(|v| !v.is_empty()),
         privacy_notice_version: Some(form.privacy_notice_version.clone()).filter(|v| !v.trim().is_empty()),
         released_fields: Some(form.released_fields.clone()),
         scan_grace_hours: grace,
-        // The form does not show these yet: their defaults apply.
-        time_zone: None,
-        privacy_notice_url: None,
-        organiser_contact: None,
-        registration_closes_at: None,
+        time_zone: Some(form.zone().to_string()),
+        privacy_notice_url: Some(form.privacy_notice_url.clone()),
+        organiser_contact: Some(form.organiser_contact.clone()),
+        registration_closes_at: form.closes_at(),
     };
     let outcome = if errors.is_empty() {
         db.write(move |conn| events::create(conn, &input)).await
@@ -474,6 +513,8 @@ pub async fn edit_event(s: SignedIn<AdminOnly>, db: web::Data<Db>, path: web::Pa
     let content = html! {
         h1 { "Edit " (event.name) }
         (event_links(&event_id, ""))
+        p { "Runs " (event.display_time(event.starts_at)) " – " (event.display_time(event.ends_at))
+            " (dates are set when the event is created)." }
         (event_form(&action, &EventForm::of(&event), &[], &s.csrf, true))
     };
     Ok(console_page(&s, &format!("Edit {}", event.name), "", content))
@@ -497,11 +538,10 @@ pub async fn update_event(
         released_fields: Some(form.released_fields.clone()),
         privacy_notice_version: Some(form.privacy_notice_version.clone()),
         scan_grace_hours: grace,
-        // The form does not show these yet: left as they are.
-        time_zone: None,
-        privacy_notice_url: None,
-        organiser_contact: None,
-        registration_closes_at: None,
+        time_zone: Some(form.zone().to_string()),
+        privacy_notice_url: Some(form.privacy_notice_url.clone()),
+        organiser_contact: Some(form.organiser_contact.clone()),
+        registration_closes_at: form.closes_at(),
     };
     let id = event_id.clone();
     let outcome = if errors.is_empty() {
@@ -525,4 +565,839 @@ pub async fn update_event(
         }
         Err(other) => Err(other.into()),
     }
+}
+
+text_enum! {
+    /// The badge stock the print page lays out for: A6 (105 × 148 mm), 4 × 3 in, and the
+    /// 3.5 × 2.25 in card of most badge printers.
+    pub enum BadgeSize {
+        A6 = "a6",
+        FourByThree = "4x3",
+        Cr80 = "cr80",
+    }
+}
+
+/// One badge size's geometry, in CSS lengths.
+struct Stock {
+    label: &'static str,
+    /// The printed page: the badge plus an 8 mm margin on each side for the cut marks.
+    page: (&'static str, &'static str),
+    badge: (&'static str, &'static str),
+    qr: &'static str,
+    /// The badge's base font size; every text size is in `em` of it.
+    font: &'static str,
+    /// Text beside the QR code (landscape cards) rather than above it.
+    landscape: bool,
+}
+
+impl BadgeSize {
+    const ALL: [BadgeSize; 3] = [BadgeSize::A6, BadgeSize::FourByThree, BadgeSize::Cr80];
+
+    fn stock(self) -> Stock {
+        match self {
+            BadgeSize::A6 => Stock {
+                label: "A6 (105 × 148 mm)",
+                page: ("121mm", "164mm"),
+                badge: ("105mm", "148mm"),
+                qr: "58mm",
+                font: "12pt",
+                landscape: false,
+            },
+            BadgeSize::FourByThree => Stock {
+                label: "4 × 3 in",
+                page: ("117.6mm", "92.2mm"),
+                badge: ("4in", "3in"),
+                qr: "1.45in",
+                font: "9pt",
+                landscape: true,
+            },
+            BadgeSize::Cr80 => Stock {
+                label: "3.5 × 2.25 in (card)",
+                page: ("104.9mm", "73.15mm"),
+                badge: ("3.5in", "2.25in"),
+                qr: "1.2in",
+                font: "6.5pt",
+                landscape: true,
+            },
+        }
+    }
+
+    /// The print page's style sheet for this size: `@page` is the badge and its cut-mark
+    /// margin, every badge box has the stock's exact size (its content clipped, never
+    /// stretching it), and the code stays on one line.
+    fn style(self) -> String {
+        let s = self.stock();
+        let (pw, ph) = s.page;
+        let (bw, bh) = s.badge;
+        let (qr, font) = (s.qr, s.font);
+        let layout = if s.landscape {
+            "grid-template-columns:1fr auto;grid-template-rows:auto 1fr auto auto;\
+             grid-template-areas:'event event' 'name qr' 'company qr' 'code code'"
+        } else {
+            "grid-template-columns:1fr;grid-template-rows:auto 1fr auto auto auto;\
+             grid-template-areas:'event' 'name' 'company' 'qr' 'code'"
+        };
+        format!(
+            "@page{{size:{pw} {ph};margin:0}}*{{box-sizing:border-box}}\
+             body{{margin:0;font-family:system-ui,sans-serif;color:#000;background:#eee}}\
+             .screen{{padding:1rem;background:#fff;font-size:1rem;line-height:1.4;max-width:100%}}\
+             .screen h1{{font-size:1.3rem;margin:0 0 .5rem}}.screen p{{margin:.3rem 0}}\
+             .screen a{{color:#0b57d0}}.screen nav{{display:flex;flex-wrap:wrap;gap:.3rem 1rem}}\
+             .screen a[aria-current=page]{{font-weight:700;text-decoration:none}}\
+             .sheet{{display:flex;flex-wrap:wrap;gap:4mm;padding:4mm;justify-content:center;overflow-x:auto}}\
+             @media screen and (max-width:600px){{.page{{zoom:.75}}}}\
+             .page{{position:relative;width:{pw};height:{ph};background:#fff;flex:none;break-after:page;overflow:hidden}}\
+             .badge{{position:absolute;left:8mm;top:8mm;width:{bw};height:{bh};overflow:hidden;\
+             display:grid;{layout};gap:1mm 3mm;padding:5mm;font-size:{font};text-align:center;align-items:center}}\
+             .cut{{position:absolute;width:6mm;height:6mm;border:0 solid #000}}\
+             .cut.tl{{left:2mm;top:2mm;border-right-width:.2mm;border-bottom-width:.2mm}}\
+             .cut.tr{{right:2mm;top:2mm;border-left-width:.2mm;border-bottom-width:.2mm}}\
+             .cut.bl{{left:2mm;bottom:2mm;border-right-width:.2mm;border-top-width:.2mm}}\
+             .cut.br{{right:2mm;bottom:2mm;border-left-width:.2mm;border-top-width:.2mm}}\
+             .event{{grid-area:event;font-size:1em;font-weight:600;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;\
+             border-bottom:.3mm solid #000;padding-bottom:1mm}}\
+             .name{{grid-area:name;font-weight:700;line-height:1.1;overflow-wrap:anywhere;hyphens:auto;\
+             max-height:100%;overflow:hidden;align-self:center}}\
+             .name.n1{{font-size:2.6em}}.name.n2{{font-size:2em}}.name.n3{{font-size:1.5em}}.name.n4{{font-size:1.15em}}\
+             .company{{grid-area:company;font-size:1.2em;overflow-wrap:anywhere;max-height:2.6em;overflow:hidden}}\
+             .qr{{grid-area:qr;justify-self:center;width:{qr};height:{qr}}}.qr svg{{width:{qr};height:{qr};display:block}}\
+             .code{{grid-area:code;font-family:monospace;font-size:.95em;white-space:nowrap;letter-spacing:.02em}}\
+             @media print{{body{{background:#fff}}.screen{{display:none}}.sheet{{display:block;padding:0}}}}"
+        )
+    }
+}
+
+/// The name's size class: a longer name gets a smaller type so it wraps within its box
+/// (the box itself never grows).
+fn name_class(name: &str) -> &'static str {
+    match name.chars().count() {
+        0..=14 => "name n1",
+        15..=26 => "name n2",
+        27..=48 => "name n3",
+        _ => "name n4",
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct PrintQuery {
+    size: Option<String>,
+    page: Option<i64>,
+}
+
+/// `GET /console/events/{event_id}/badges/print?size=a6|4x3|cr80&page=`: print-ready
+/// badges, one per printed page of the stock's size with cut marks around it. The same
+/// core read as the API's badge sheet (`badging::sheet`), so each badge is ledgered
+/// (channel `staff`) exactly as there.
+pub async fn print_badges(
+    s: SignedIn<Registration>,
+    db: web::Data<Db>,
+    badge_key: web::Data<crate::badges::BadgeKey>,
+    path: web::Path<String>,
+    query: web::Query<PrintQuery>,
+) -> AppResult<HttpResponse> {
+    let event_id = path.into_inner();
+    let PrintQuery { size, page } = query.into_inner();
+    let size: BadgeSize = match size.as_deref() {
+        None | Some("") => BadgeSize::A6,
+        Some(v) => v.parse().map_err(|_| AppError::field("size", "must be a6, 4x3 or cr80"))?,
+    };
+    let page = page.unwrap_or(1);
+    let (staff, id) = (s.caller.user_id.clone(), event_id.clone());
+    let (event, rows) = db.write(move |conn| crate::attendees::badging::sheet(conn, &staff, &id, page)).await?;
+    let mut badges = Vec::with_capacity(rows.len());
+    for a in rows {
+        let badge_id = a.badge_id.as_deref().ok_or_else(|| AppError::internal("badge read without a badge"))?;
+        let code = badge_key.code_for(badge_id)?;
+        let svg = crate::badges::render_svg(&code.payload())?;
+        let svg = svg.trim_start_matches("<?xml version=\"1.0\" standalone=\"yes\"?>").to_string();
+        badges.push((a.contact.name.unwrap_or_default(), a.contact.company.unwrap_or_default(), svg, code.fallback()));
+    }
+    let style = size.style();
+    let stock = size.stock();
+    let link = |sz: BadgeSize, p: i64| format!("/console/events/{event_id}/badges/print?size={}&page={p}", sz.as_str());
+    let full = i64::try_from(badges.len()).is_ok_and(|n| n == crate::attendees::badging::SHEET_PAGE);
+    let doc = html! {
+        (maud::DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { "Badges — " (event.name) " — " (stock.label) }
+                style { (maud::PreEscaped(&style)) }
+            }
+            body {
+                header.screen {
+                    h1 { "Badges — " (event.name) }
+                    nav aria-label="Badge size" {
+                        @for sz in BadgeSize::ALL {
+                            a href=(link(sz, page)) aria-current=[(sz == size).then_some("page")] { (sz.stock().label) }
+                        }
+                    }
+                    p { (badges.len()) " badge" @if badges.len() != 1 { "s" } " on this page, one per printed page of "
+                        (stock.label) " with cut marks. Print at 100 % (no scaling), margins none." }
+                    p {
+                        @if page > 1 { a href=(link(size, page - 1)) { "Previous badges" } " · " }
+                        @if full { a href=(link(size, page + 1)) { "Next badges" } " · " }
+                        a href={ "/console/events/" (event_id) } { "Back to the console" }
+                    }
+                }
+                main.sheet {
+                    @for (name, company, svg, code) in &badges {
+                        div.page {
+                            span.cut.tl {} span.cut.tr {} span.cut.bl {} span.cut.br {}
+                            div.badge {
+                                div.event { (event.name) }
+                                div class=(name_class(name)) { (name) }
+                                div.company { (company) }
+                                div.qr role="img" aria-label="Badge QR code" { (maud::PreEscaped(svg)) }
+                                div.code { (code) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header(("Content-Security-Policy", crate::web::policy_for_style(&style)))
+        .body(doc.into_string()))
+}
+
+/// What the import form sends: the file's text, the confirmation choice, and whether
+/// staff ask for the preview or confirm the import.
+#[derive(Default)]
+struct ImportForm {
+    csv: String,
+    send_confirmation: bool,
+    confirm: bool,
+    csrf: String,
+}
+
+impl ImportForm {
+    fn parse(body: &[u8]) -> Result<ImportForm, Vec<FieldError>> {
+        let mut f = ImportForm::default();
+        for (key, value) in crate::http::input::decode_form(body)? {
+            match key.as_str() {
+                "csv" => f.csv = value,
+                "send_confirmation" => f.send_confirmation = value == "true",
+                "step" => f.confirm = value == "import",
+                "csrf" => f.csrf = value,
+                _ => {}
+            }
+        }
+        Ok(f)
+    }
+}
+
+/// Rows of the preview table shown in full; the rest are counted.
+const PREVIEW_ROWS: usize = 100;
+
+const IMPORT_HELP: &str = "Header line: name, email, is_adult, and optionally company, phone, address, \
+share_with_all_partners, share_with_partners (partner ids), marketing_emails, in any order and case. \
+Fields separated by , or ; as your spreadsheet saves them; yes/no columns take true/false, yes/no or 1/0 \
+in any case. Paste the file saved as CSV (UTF-8).";
+
+fn import_form(event_id: &str, f: &ImportForm, csrf: &str) -> Markup {
+    html! {
+        form method="post" action={ "/console/events/" (event_id) "/attendees/import" } {
+            input type="hidden" name="csrf" value=(csrf);
+            input type="hidden" name="step" value="preview";
+            label for="csv" { "CSV file contents" }
+            p.hint id="csv-hint" { (IMPORT_HELP) }
+            textarea id="csv" name="csv" rows="10" aria-describedby="csv-hint" spellcheck="false" { (f.csv) }
+            label.check {
+                input type="checkbox" name="send_confirmation" value="true" checked[f.send_confirmation];
+                "Send each participant the registration confirmation (badge and privacy link)"
+            }
+            button type="submit" { "Preview the import" }
+        }
+    }
+}
+
+/// `GET /console/events/{event_id}/attendees/import`: paste a CSV file, then preview it.
+pub async fn import_page(
+    s: SignedIn<Registration>,
+    db: web::Data<Db>,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let event_id = path.into_inner();
+    let id = event_id.clone();
+    let event = db.read(move |conn| events::find(conn, &id)).await?;
+    let form = ImportForm { send_confirmation: true, ..Default::default() };
+    let content = html! {
+        h1 { "Import participants — " (event.name) }
+        (event_links(&event_id, "Import"))
+        (import_form(&event_id, &form, &s.csrf))
+    };
+    Ok(console_page(&s, &format!("Import — {}", event.name), "", content))
+}
+
+/// A row error's place: "row 3, email" from the core's `rows[3].email`.
+fn row_place(field: &str) -> (String, String) {
+    match field.strip_prefix("rows[").and_then(|rest| rest.split_once(']')) {
+        Some((row, rest)) => (format!("row {row}"), rest.trim_start_matches('.').to_string()),
+        None => (field.to_string(), String::new()),
+    }
+}
+
+/// `POST /console/events/{event_id}/attendees/import`: `step=preview` runs every check of
+/// the API's import (`import::preview`) and shows the rows or their errors, storing
+/// nothing; `step=import` is the API's import itself (`import::import`), all or nothing.
+pub async fn import_submit(
+    s: SignedIn<Registration>,
+    db: web::Data<Db>,
+    badge_key: web::Data<crate::badges::BadgeKey>,
+    public_url: web::Data<crate::config::PublicUrl>,
+    path: web::Path<String>,
+    req: actix_web::HttpRequest,
+    payload: web::Payload,
+) -> actix_web::Result<HttpResponse> {
+    use crate::attendees::import;
+    let event_id = path.into_inner();
+    let body = crate::http::json::read_body(&req, &mut payload.into_inner(), import::IMPORT_BODY_LIMIT).await?;
+    let form = ImportForm::parse(&body).map_err(AppError::Validation)?;
+    s.check_csrf(&form.csrf)?;
+    let id = event_id.clone();
+    let event = db.read(move |conn| events::find(conn, &id)).await?;
+    let csv = bytes::Bytes::from(form.csv.clone().into_bytes());
+    if form.confirm {
+        let (id, file) = (event_id.clone(), csv.clone());
+        let send = form.send_confirmation;
+        let outcome = db.write(move |conn| import::import(conn, &badge_key, &public_url, &id, &file, send)).await?;
+        if let Ok(count) = outcome {
+            tracing::info!(imported = count, by = %s.caller.user_id, "attendees imported from the console");
+            return Ok(see_other(&format!("/console/events/{event_id}/attendees?imported={count}")));
+        }
+    }
+    // A refused import shows the same checks' errors as the preview.
+    let id = event_id.clone();
+    let checked = db.write(move |conn| import::preview(conn, &id, &csv)).await?;
+    let title = format!("Import preview — {}", event.name);
+    let (status, content) = match checked {
+        Ok(rows) => {
+            let content = html! {
+                h1 { "Import preview — " (event.name) }
+                (event_links(&event_id, "Import"))
+                p.notice role="status" { (rows.len()) " participant" @if rows.len() != 1 { "s" }
+                    " ready to import; nothing is stored until you confirm." }
+                div.table-wrap tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen" { table {
+                    thead { tr { th { "#" } th { "Name" } th { "E-mail" } th { "Company" } th { "Phone" }
+                        th { "Shares with" } th { "Marketing" } } }
+                    tbody { @for (i, r) in rows.iter().take(PREVIEW_ROWS).enumerate() { tr {
+                        td { (i + 1) }
+                        td { (r.contact.name) }
+                        td { (r.contact.email) }
+                        td { (r.contact.company.as_deref().unwrap_or("")) }
+                        td { (r.contact.phone.as_deref().unwrap_or("")) }
+                        td {
+                            @if r.share_with_all_partners { "all partners" }
+                            @else if r.share_with_partners.is_empty() { "nobody" }
+                            @else { (r.share_with_partners.join(", ")) }
+                        }
+                        td { @if r.marketing_emails { "yes" } @else { "no" } }
+                    } } }
+                } }
+                @if rows.len() > PREVIEW_ROWS { p { "… and " (rows.len() - PREVIEW_ROWS) " more rows." } }
+                form method="post" action={ "/console/events/" (event_id) "/attendees/import" } {
+                    input type="hidden" name="csrf" value=(s.csrf);
+                    input type="hidden" name="step" value="import";
+                    input type="hidden" name="csv" value=(form.csv);
+                    @if form.send_confirmation { input type="hidden" name="send_confirmation" value="true"; }
+                    p { @if form.send_confirmation { "Each participant will be sent the registration confirmation." }
+                        @else { "No confirmation will be sent." } }
+                    button type="submit" { "Import " (rows.len()) " participant" @if rows.len() != 1 { "s" } }
+                }
+                h2 { "Change the file" }
+                (import_form(&event_id, &form, &s.csrf))
+            };
+            (StatusCode::OK, content)
+        }
+        Err(refused) => {
+            let content = html! {
+                h1 { "Import preview — " (event.name) }
+                (event_links(&event_id, "Import"))
+                p.alert role="alert" { "Nothing can be imported: the file has " (refused.errors.len())
+                    @if refused.stopped_early { " or more" } " error" @if refused.errors.len() != 1 { "s" }
+                    ". Correct them and preview again." }
+                div.table-wrap tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen" { table {
+                    thead { tr { th { "Where" } th { "Column" } th { "Problem" } } }
+                    tbody { @for e in &refused.errors {
+                        @let (place, column) = row_place(&e.field);
+                        tr { td { (place) } td { (column) } td { (e.message) } }
+                    } }
+                } }
+                (import_form(&event_id, &form, &s.csrf))
+            };
+            (StatusCode::UNPROCESSABLE_ENTITY, content)
+        }
+    };
+    let mut res = console_page(&s, &title, "", content);
+    *res.status_mut() = status;
+    Ok(res)
+}
+
+text_enum! {
+    /// What an attendee action did, said on the page it redirects to.
+    pub enum Done {
+        Registered = "registered",
+        Reissued = "reissued",
+        LinkSent = "link-sent",
+        LinkThrottled = "link-throttled",
+        Erased = "erased",
+        Under18 = "under-18",
+    }
+}
+
+impl Done {
+    fn message(self) -> &'static str {
+        match self {
+            Done::Registered => {
+                "Registered. The participant was sent the confirmation with the badge and privacy link."
+            }
+            Done::Reissued => "A new badge was issued; the old one no longer scans. Print the new one.",
+            Done::LinkSent => "A new privacy link was e-mailed to the participant; the old link no longer works.",
+            Done::LinkThrottled => {
+                "Not sent: this address was sent its badge and link three times in the last hour. Try again later."
+            }
+            Done::Erased => "Erased: personal fields overwritten, badge and links revoked, partners told.",
+            Done::Under18 => "Flagged as under 18 and erased at once.",
+        }
+    }
+}
+
+/// The registration form as typed.
+#[derive(Default)]
+struct AttendeeForm {
+    name: String,
+    email: String,
+    company: String,
+    phone: String,
+    address: String,
+    is_adult: bool,
+    share_with_all_partners: bool,
+    share_with_partners: Vec<String>,
+    marketing_emails: bool,
+    csrf: String,
+}
+
+impl AttendeeForm {
+    fn parse(body: &[u8]) -> Result<AttendeeForm, Vec<FieldError>> {
+        let mut f = AttendeeForm::default();
+        for (key, value) in crate::http::input::decode_form(body)? {
+            match key.as_str() {
+                "name" => f.name = value,
+                "email" => f.email = value,
+                "company" => f.company = value,
+                "phone" => f.phone = value,
+                "address" => f.address = value,
+                "is_adult" => f.is_adult = value == "true",
+                "share_with_all_partners" => f.share_with_all_partners = value == "true",
+                "share_with_partners" => f.share_with_partners.push(value),
+                "marketing_emails" => f.marketing_emails = value == "true",
+                "csrf" => f.csrf = value,
+                _ => {}
+            }
+        }
+        Ok(f)
+    }
+
+    /// As the API's `RegisterAttendee` becomes a registration: empty optional fields absent.
+    fn input(&self) -> crate::attendees::RegistrationInput {
+        let opt = |v: &str| Some(v.to_string()).filter(|v| !v.trim().is_empty());
+        crate::attendees::RegistrationInput {
+            contact: crate::contact::Contact {
+                name: Some(self.name.clone()),
+                email: Some(self.email.clone()),
+                company: opt(&self.company),
+                phone: opt(&self.phone),
+                address: opt(&self.address),
+            },
+            is_adult: Some(self.is_adult),
+            share_with_all_partners: self.share_with_all_partners,
+            share_with_partners: self.share_with_partners.clone(),
+            marketing_emails: self.marketing_emails,
+        }
+    }
+}
+
+fn attendee_label(field: &str) -> &'static str {
+    match field {
+        "name" => "Name",
+        "email" => "E-mail",
+        "company" => "Company",
+        "phone" => "Phone",
+        "address" => "Address",
+        "is_adult" => "18 or older",
+        "share_with_partners" => "Partners",
+        _ => "Form",
+    }
+}
+
+fn attendee_form(
+    event_id: &str,
+    partners: &[crate::partners::PartnerRow],
+    f: &AttendeeForm,
+    errors: &[FieldError],
+    csrf: &str,
+) -> Markup {
+    let error_of = |field: &str| -> Option<String> {
+        errors
+            .iter()
+            .find(|e| e.field == field || e.field.starts_with(&format!("{field}[")))
+            .map(|e| format!("{} {}", attendee_label(field), e.message))
+    };
+    let known = ["name", "email", "company", "phone", "address", "is_adult", "share_with_partners"];
+    let other: Vec<&FieldError> = errors
+        .iter()
+        .filter(|e| !known.iter().any(|k| e.field == *k || e.field.starts_with(&format!("{k}["))))
+        .collect();
+    let text = |name: &'static str, kind: &'static str, value: &str, hint: Option<&'static str>| {
+        let err = error_of(name);
+        html! {
+            label for=(name) { (attendee_label(name)) @if let Some(h) = hint { " " span.hint { (h) } } }
+            input type=(kind) id=(name) name=(name) value=(value)
+                aria-invalid=[err.as_ref().map(|_| "true")]
+                aria-describedby=[err.as_ref().map(|_| format!("{name}-error"))];
+            @if let Some(e) = &err { div.error id={ (name) "-error" } { (e) } }
+        }
+    };
+    let adult_error = error_of("is_adult");
+    html! {
+        @if !errors.is_empty() { p.alert role="alert" { "Please correct the marked fields." } }
+        @for e in &other { p.error { (e.message) } }
+        form method="post" action={ "/console/events/" (event_id) "/attendees/new" } novalidate {
+            input type="hidden" name="csrf" value=(csrf);
+            (text("name", "text", &f.name, None))
+            (text("email", "email", &f.email, None))
+            (text("company", "text", &f.company, Some("(optional)")))
+            (text("phone", "tel", &f.phone, Some("(optional)")))
+            (text("address", "text", &f.address, Some("(optional)")))
+            label.check {
+                input type="checkbox" name="is_adult" value="true" checked[f.is_adult]
+                    aria-invalid=[adult_error.as_ref().map(|_| "true")]
+                    aria-describedby=[adult_error.as_ref().map(|_| "is_adult-error")];
+                "The participant confirmed they are 18 or older"
+            }
+            @if let Some(e) = &adult_error { div.error id="is_adult-error" { (e) } }
+            fieldset {
+                legend { "Opt-ins the participant signed" }
+                label.check {
+                    input type="checkbox" name="share_with_all_partners" value="true" checked[f.share_with_all_partners];
+                    "Share with all partners of the event"
+                }
+                @for p in partners {
+                    label.check {
+                        input type="checkbox" name="share_with_partners" value=(p.id)
+                            checked[f.share_with_partners.contains(&p.id)];
+                        "Share with " (p.name)
+                    }
+                }
+                @if let Some(e) = error_of("share_with_partners") { div.error { (e) } }
+                label.check {
+                    input type="checkbox" name="marketing_emails" value="true" checked[f.marketing_emails];
+                    "Marketing e-mails from the organiser"
+                }
+            }
+            button type="submit" { "Register" }
+        }
+    }
+}
+
+/// `GET /console/events/{event_id}/attendees/new` (admin or registrar, as
+/// `POST /api/v1/events/{event_id}/attendees`).
+pub async fn new_attendee(
+    s: SignedIn<Registration>,
+    db: web::Data<Db>,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let event_id = path.into_inner();
+    let id = event_id.clone();
+    let (event, partners) =
+        db.read(move |conn| Ok((events::find(conn, &id)?, crate::partners::list_for_event(conn, &id)?))).await?;
+    let content = html! {
+        h1 { "Register a participant — " (event.name) }
+        (event_links(&event_id, "Attendees"))
+        (attendee_form(&event_id, &partners, &AttendeeForm::default(), &[], &s.csrf))
+    };
+    Ok(console_page(&s, &format!("Register — {}", event.name), "", content))
+}
+
+/// `POST /console/events/{event_id}/attendees/new`: the API's `attendees::register`, with
+/// the staff source on its opt-ins; errors beside their fields, what was typed kept.
+pub async fn register_attendee(
+    s: SignedIn<Registration>,
+    db: web::Data<Db>,
+    badge_key: web::Data<crate::badges::BadgeKey>,
+    public_url: web::Data<crate::config::PublicUrl>,
+    path: web::Path<String>,
+    req: actix_web::HttpRequest,
+    payload: web::Payload,
+) -> actix_web::Result<HttpResponse> {
+    let event_id = path.into_inner();
+    let body = crate::http::json::read_body(&req, &mut payload.into_inner(), 64 * 1024).await?;
+    let form = AttendeeForm::parse(&body).map_err(AppError::Validation)?;
+    s.check_csrf(&form.csrf)?;
+    let (id, input) = (event_id.clone(), form.input());
+    let outcome = db
+        .write(move |conn| {
+            crate::attendees::register(conn, &badge_key, &public_url, &id, input, crate::consent::Source::StaffApi)
+        })
+        .await;
+    let (status, errors) = match outcome {
+        Ok(done) => {
+            return Ok(see_other(&format!(
+                "/console/events/{event_id}/attendees/{}?done={}",
+                done.attendee_id,
+                Done::Registered.as_str()
+            )));
+        }
+        Err(AppError::Validation(errors)) => (StatusCode::UNPROCESSABLE_ENTITY, errors),
+        Err(AppError::Conflict(message)) => (StatusCode::CONFLICT, vec![FieldError::new("email", message)]),
+        Err(other) => return Err(other.into()),
+    };
+    let id = event_id.clone();
+    let (event, partners) =
+        db.read(move |conn| Ok((events::find(conn, &id)?, crate::partners::list_for_event(conn, &id)?))).await?;
+    let content = html! {
+        h1 { "Register a participant — " (event.name) }
+        (event_links(&event_id, "Attendees"))
+        (attendee_form(&event_id, &partners, &form, &errors, &s.csrf))
+    };
+    let mut res = console_page(&s, &format!("Register — {}", event.name), "", content);
+    *res.status_mut() = status;
+    Ok(res)
+}
+
+#[derive(serde::Deserialize)]
+pub struct DetailQuery {
+    done: Option<String>,
+}
+
+/// `GET /console/events/{event_id}/attendees/{attendee_id}`: the API's `staff_detail`
+/// (ledgered, channel `staff`), with the actions staff may take on this participant.
+pub async fn attendee_detail(
+    s: SignedIn<Registration>,
+    db: web::Data<Db>,
+    badge_key: web::Data<crate::badges::BadgeKey>,
+    path: web::Path<(String, String)>,
+    query: web::Query<DetailQuery>,
+) -> AppResult<HttpResponse> {
+    let (event_id, attendee_id) = path.into_inner();
+    // An unknown `done` says nothing rather than failing the page.
+    let done: Option<Done> = query.into_inner().done.and_then(|d| d.parse().ok());
+    let (staff, id, aid) = (s.caller.user_id.clone(), event_id.clone(), attendee_id.clone());
+    let (event, partners, d) = db
+        .write(move |conn| {
+            let event = events::find(conn, &id)?;
+            let partners = crate::partners::list_for_event(conn, &id)?;
+            let d = crate::attendees::staff::staff_detail(conn, &staff, &id, &aid)?;
+            Ok((event, partners, d))
+        })
+        .await?;
+    let code = match &d.badge_id {
+        Some(b) => Some(badge_key.code_for(b)?.fallback()),
+        None => None,
+    };
+    let partner_name = |id: &Option<String>| match id {
+        None => "all partners".to_string(),
+        Some(id) => partners.iter().find(|p| &p.id == id).map(|p| p.name.clone()).unwrap_or_else(|| id.clone()),
+    };
+    let r = &d.record;
+    let name = if r.erased { "(erased)".to_string() } else { r.contact.name.clone().unwrap_or_default() };
+    let admin = AdminOnly::allows(s.caller.role);
+    let base = format!("/console/events/{event_id}/attendees/{attendee_id}");
+    let content = html! {
+        h1 { (name) }
+        (event_links(&event_id, "Attendees"))
+        @if let Some(done) = done { p.notice role="status" { (done.message()) } }
+        div.table-wrap tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen" { table {
+            tbody {
+                tr { th scope="row" { "E-mail" } td { (r.contact.email.as_deref().unwrap_or("")) } }
+                tr { th scope="row" { "Company" } td { (r.contact.company.as_deref().unwrap_or("")) } }
+                tr { th scope="row" { "Phone" } td { (r.contact.phone.as_deref().unwrap_or("")) } }
+                tr { th scope="row" { "Address" } td { (r.contact.address.as_deref().unwrap_or("")) } }
+                tr { th scope="row" { "Marketing e-mails" } td { @if r.marketing_emails { "yes" } @else { "no" } } }
+                tr { th scope="row" { "Registered" } td { (event.display_time(r.created_at)) } }
+                tr { th scope="row" { "Badge code" } td { @if let Some(c) = &code { code { (c) } } @else { "none" } } }
+            }
+        } }
+        h2 { "Opt-ins" }
+        @if d.opt_ins.is_empty() { p { "None." } }
+        @else { ul { @for o in &d.opt_ins { li {
+            "Share with " (partner_name(&o.partner_id)) ", " (event.display_time(o.granted_at)) " (" (o.source) ", notice " (o.notice_version) ")"
+            @if o.confirmed_at.is_none() { " — awaiting the participant's confirmation" }
+            @if o.ended_at.is_some() { " — ended" }
+        } } } }
+        h2 { "Withdrawals" }
+        @if d.withdrawals.is_empty() { p { "None." } }
+        @else { ul { @for w in &d.withdrawals { li {
+            "From " (partner_name(&w.partner_id)) ", " (event.display_time(w.created_at)) " (" (w.source) ")"
+        } } } }
+        @if !r.erased {
+            h2 { "Actions" }
+            form method="post" action={ (base) "/badge/reissue" } {
+                input type="hidden" name="csrf" value=(s.csrf);
+                button type="submit" { "Reissue the badge (lost or stolen)" }
+            }
+            form method="post" action={ (base) "/privacy-link" } {
+                input type="hidden" name="csrf" value=(s.csrf);
+                button type="submit" { "E-mail a new privacy link" }
+            }
+            @if admin {
+                (danger_form(&base, "under-18", "Flag as under 18 (erases at once)", None, &s.csrf))
+                (danger_form(&base, "erasure", "Erase this participant", None, &s.csrf))
+            }
+        }
+    };
+    Ok(console_page(&s, &name, "", content))
+}
+
+/// A form for an action that cannot be undone: it goes only with its checkbox ticked.
+fn danger_form(base: &str, action: &str, label: &str, error: Option<&str>, csrf: &str) -> Markup {
+    let id = format!("confirm-{action}");
+    html! {
+        form method="post" action={ (base) "/" (action) } {
+            input type="hidden" name="csrf" value=(csrf);
+            fieldset {
+                legend { (label) }
+                label.check {
+                    input type="checkbox" id=(id) name="confirm" value="true"
+                        aria-invalid=[error.map(|_| "true")]
+                        aria-describedby=[error.map(|_| format!("{id}-error"))];
+                    "I understand this cannot be undone"
+                }
+                @if let Some(e) = error { div.error id={ (id) "-error" } { (e) } }
+                button type="submit" { (label) }
+            }
+        }
+    }
+}
+
+/// The `csrf` and `confirm` fields of an action form.
+fn action_form(body: &[u8]) -> Result<(String, bool), AppError> {
+    let mut csrf = String::new();
+    let mut confirm = false;
+    for (key, value) in crate::http::input::decode_form(body).map_err(AppError::Validation)? {
+        match key.as_str() {
+            "csrf" => csrf = value,
+            "confirm" => confirm = value == "true",
+            _ => {}
+        }
+    }
+    Ok((csrf, confirm))
+}
+
+fn done_at(event_id: &str, attendee_id: &str, done: Done) -> HttpResponse {
+    see_other(&format!("/console/events/{event_id}/attendees/{attendee_id}?done={}", done.as_str()))
+}
+
+/// `POST …/attendees/{attendee_id}/badge/reissue`: the API's `badging::reissue_for`.
+pub async fn reissue_badge(
+    s: SignedIn<Registration>,
+    db: web::Data<Db>,
+    badge_key: web::Data<crate::badges::BadgeKey>,
+    path: web::Path<(String, String)>,
+    req: actix_web::HttpRequest,
+    payload: web::Payload,
+) -> actix_web::Result<HttpResponse> {
+    let (event_id, attendee_id) = path.into_inner();
+    let body = crate::http::json::read_body(&req, &mut payload.into_inner(), 4 * 1024).await?;
+    let (csrf, _) = action_form(&body)?;
+    s.check_csrf(&csrf)?;
+    let (id, aid) = (event_id.clone(), attendee_id.clone());
+    db.write(move |conn| crate::attendees::badging::reissue_for(conn, &badge_key, &id, &aid)).await?;
+    tracing::info!(%attendee_id, by = %s.caller.user_id, "badge reissued from the console");
+    Ok(done_at(&event_id, &attendee_id, Done::Reissued))
+}
+
+/// `POST …/attendees/{attendee_id}/privacy-link`: a new privacy link, e-mailed to the
+/// participant (`attendees::staff::send_privacy_link`).
+pub async fn send_privacy_link(
+    s: SignedIn<Registration>,
+    db: web::Data<Db>,
+    badge_key: web::Data<crate::badges::BadgeKey>,
+    public_url: web::Data<crate::config::PublicUrl>,
+    path: web::Path<(String, String)>,
+    req: actix_web::HttpRequest,
+    payload: web::Payload,
+) -> actix_web::Result<HttpResponse> {
+    let (event_id, attendee_id) = path.into_inner();
+    let body = crate::http::json::read_body(&req, &mut payload.into_inner(), 4 * 1024).await?;
+    let (csrf, _) = action_form(&body)?;
+    s.check_csrf(&csrf)?;
+    let (id, aid) = (event_id.clone(), attendee_id.clone());
+    let sent = db
+        .write(move |conn| crate::attendees::staff::send_privacy_link(conn, &badge_key, &public_url, &id, &aid))
+        .await?;
+    Ok(done_at(&event_id, &attendee_id, if sent { Done::LinkSent } else { Done::LinkThrottled }))
+}
+
+/// The two staff erasures, as the API's `erase_attendee` and `flag_under_18`: one core
+/// function (`self_service::staff_erase`), admin only, and only with the box ticked.
+async fn erase_confirmed(
+    s: SignedIn<AdminOnly>,
+    db: web::Data<Db>,
+    badge_key: web::Data<crate::badges::BadgeKey>,
+    path: web::Path<(String, String)>,
+    req: actix_web::HttpRequest,
+    payload: web::Payload,
+    done: Done,
+) -> actix_web::Result<HttpResponse> {
+    let (event_id, attendee_id) = path.into_inner();
+    let body = crate::http::json::read_body(&req, &mut payload.into_inner(), 4 * 1024).await?;
+    let (csrf, confirm) = action_form(&body)?;
+    s.check_csrf(&csrf)?;
+    let (action, label) = match done {
+        Done::Under18 => ("under-18", "Flag as under 18 (erases at once)"),
+        _ => ("erasure", "Erase this participant"),
+    };
+    if !confirm {
+        let base = format!("/console/events/{event_id}/attendees/{attendee_id}");
+        let content = html! {
+            h1 { (label) }
+            p.alert role="alert" { "Nothing was erased: tick the box to confirm." }
+            (danger_form(&base, action, label, Some("Tick this box to confirm; erasure cannot be undone."), &s.csrf))
+            p { a href=(base) { "Back to the participant" } }
+        };
+        let mut res = console_page(&s, label, "", content);
+        *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        return Ok(res);
+    }
+    let key = crate::mail::OutboxKey::from_badge_key(&badge_key)?;
+    let (id, aid) = (event_id.clone(), attendee_id.clone());
+    let result = db.write(move |conn| crate::rights::self_service::staff_erase(conn, &key, &id, &aid)).await?;
+    match done {
+        Done::Under18 => {
+            tracing::warn!(by = %s.caller.user_id, "participant flagged under 18 and erased from the console")
+        }
+        _ => tracing::info!(by = %s.caller.user_id, partners_to_notify = result.recipients_to_notify.len(),
+            "participant erased by staff from the console"),
+    }
+    Ok(done_at(&event_id, &attendee_id, done))
+}
+
+/// `POST …/attendees/{attendee_id}/erasure` (admin).
+pub async fn erase_attendee(
+    s: SignedIn<AdminOnly>,
+    db: web::Data<Db>,
+    badge_key: web::Data<crate::badges::BadgeKey>,
+    path: web::Path<(String, String)>,
+    req: actix_web::HttpRequest,
+    payload: web::Payload,
+) -> actix_web::Result<HttpResponse> {
+    erase_confirmed(s, db, badge_key, path, req, payload, Done::Erased).await
+}
+
+/// `POST …/attendees/{attendee_id}/under-18` (admin).
+pub async fn flag_under_18(
+    s: SignedIn<AdminOnly>,
+    db: web::Data<Db>,
+    badge_key: web::Data<crate::badges::BadgeKey>,
+    path: web::Path<(String, String)>,
+    req: actix_web::HttpRequest,
+    payload: web::Payload,
+) -> actix_web::Result<HttpResponse> {
+    erase_confirmed(s, db, badge_key, path, req, payload, Done::Under18).await
 }

@@ -542,6 +542,261 @@ async fn admins_create_and_edit_events_through_the_apis_rules(backend: Backend) 
     );
 }
 
+async fn event_times_are_typed_and_shown_in_the_events_time_zone(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let email = staff(&app, Role::Admin).await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&email, PASSWORD).await;
+    let csrf = b.csrf_of("/console/events/new").await;
+    let mut fields = vec![
+        ("csrf", csrf.as_str()),
+        ("name", "Madrid Fair"),
+        ("time_zone", "Mars/Olympus"),
+        ("starts_at", "2031-05-04T09:00"),
+        ("ends_at", "2031-05-06T18:00"),
+        ("registration_closes_at", "2031-05-03T12:00"),
+        ("privacy_notice_url", "https://fair.example/privacy"),
+        ("organiser_contact", "Fair Ltd, privacy@fair.example"),
+    ];
+    // An unknown zone is marked beside its field, and only it.
+    let res = b.post_form("/console/events/new", &fields).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("id=\"time_zone-error\"") && !page.contains("id=\"starts_at-error\""), "{page}");
+    assert!(page.contains("value=\"Mars/Olympus\""));
+
+    fields[2] = ("time_zone", "europe/madrid");
+    let res = b.post_form("/console/events/new", &fields).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let event_id = location(&res).rsplit('/').next().unwrap().to_string();
+    let token = app.token(&email).await;
+    let event: serde_json::Value = app.get(&token, &format!("/api/v1/events/{event_id}")).await.json().await.unwrap();
+    assert_eq!(event["time_zone"], "Europe/Madrid");
+    assert_eq!(event["starts_at"], "2031-05-04T07:00:00Z", "09:00 in Madrid in May is 07:00 UTC");
+    assert_eq!(event["registration_closes_at"], "2031-05-03T10:00:00Z");
+    assert_eq!(event["privacy_notice_url"], "https://fair.example/privacy");
+    assert_eq!(event["organiser_contact"], "Fair Ltd, privacy@fair.example");
+
+    // Shown back on the event's wall clock, on the dashboard and in the edit form.
+    let dashboard = b.get(&format!("/console/events/{event_id}")).await.text().await.unwrap();
+    assert!(dashboard.contains("4 May 2031, 09:00 CEST"), "{dashboard}");
+    let edit = format!("/console/events/{event_id}/edit");
+    let form = b.get(&edit).await.text().await.unwrap();
+    assert!(form.contains("value=\"2031-05-03T12:00\"") && form.contains("value=\"Europe/Madrid\""), "{form}");
+
+    // Moving the close date and clearing the notice address, as the API's PATCH does.
+    let csrf = hidden_csrf(&form);
+    let res = b
+        .post_form(
+            &edit,
+            &[
+                ("csrf", &csrf),
+                ("time_zone", "Europe/Madrid"),
+                ("privacy_notice_version", "1"),
+                ("released_fields", "name"),
+                ("registration_closes_at", "2031-05-04T08:30"),
+                ("privacy_notice_url", ""),
+                ("organiser_contact", "Fair Ltd"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let event: serde_json::Value = app.get(&token, &format!("/api/v1/events/{event_id}")).await.json().await.unwrap();
+    assert_eq!(event["registration_closes_at"], "2031-05-04T06:30:00Z");
+    assert_eq!(event["privacy_notice_url"], serde_json::Value::Null);
+    assert_eq!(event["organiser_contact"], "Fair Ltd");
+}
+
+/// The `id` path segment a 303 points at, before any query.
+fn redirect_id(res: &reqwest::Response) -> String {
+    let to = location(res);
+    to.split('?').next().unwrap().rsplit('/').next().unwrap().to_string()
+}
+
+async fn staff_register_view_and_act_on_participants_through_the_apis_core(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let world = World::builder().build(&app).await;
+    let registrar = staff(&app, Role::Registrar).await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&registrar, PASSWORD).await;
+    let new = format!("/console/events/{}/attendees/new", world.event);
+    let csrf = b.csrf_of(&new).await;
+
+    // Not confirmed 18 or older: the core's 422 beside the box, nothing stored, typed kept.
+    let mut fields = vec![
+        ("csrf", csrf.as_str()),
+        ("name", "Ada Lovelace"),
+        ("email", "ada@example.org"),
+        ("company", "Analytical Engines"),
+        ("share_with_all_partners", "true"),
+    ];
+    let res = b.post_form(&new, &fields).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("id=\"is_adult-error\"") && page.contains("value=\"Analytical Engines\""), "{page}");
+    assert_eq!(crate::common::count_rows(&app, "attendees"), 0);
+
+    fields.push(("is_adult", "true"));
+    let res = b.post_form(&new, &fields).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(location(&res).ends_with("?done=registered"), "{}", location(&res));
+    let attendee = redirect_id(&res);
+    let detail = format!("/console/events/{}/attendees/{attendee}", world.event);
+    // The same e-mail again is the API's 409, beside the e-mail field.
+    let res = b.post_form(&new, &fields).await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert!(res.text().await.unwrap().contains("id=\"email-error\""));
+
+    // The detail is the API's staff read: ledgered once, with the staff-entered opt-in.
+    let before = crate::common::count_rows(&app, "disclosures");
+    let page = b.get(&format!("{detail}?done=registered")).await.text().await.unwrap();
+    assert!(page.contains("Registered. The participant was sent"), "{page}");
+    assert!(page.contains("Ada Lovelace") && page.contains("Share with all partners"), "{page}");
+    assert_eq!(crate::common::count_rows(&app, "disclosures"), before + 1);
+    let token = app.token(&registrar).await;
+    let api: serde_json::Value =
+        app.get(&token, &format!("/api/v1/events/{}/attendees/{attendee}", world.event)).await.json().await.unwrap();
+    let old_code = api["badge"]["fallback_code"].as_str().unwrap().to_string();
+    assert!(page.contains(&old_code));
+
+    // Reissue: a new code, the old one gone, said on the next page.
+    let res = b.post_form(&format!("{detail}/badge/reissue"), &[("csrf", &csrf)]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let page = b.get(&location(&res)).await.text().await.unwrap();
+    assert!(page.contains("A new badge was issued") && !page.contains(&old_code), "{page}");
+
+    // A new privacy link goes to the participant by mail, not to staff.
+    let mails = crate::common::count_rows(&app, "mail_outbox");
+    let res = b.post_form(&format!("{detail}/privacy-link"), &[("csrf", &csrf)]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(location(&res).ends_with("?done=link-sent"));
+    assert_eq!(crate::common::count_rows(&app, "mail_outbox"), mails + 1);
+    // Without the session's token nothing happens.
+    assert_eq!(b.post_form(&format!("{detail}/privacy-link"), &[]).await.status(), StatusCode::FORBIDDEN);
+
+    // Erasure is the admin's, as in the API.
+    let res = b.post_form(&format!("{detail}/erasure"), &[("csrf", &csrf), ("confirm", "true")]).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let admin = staff(&app, Role::Admin).await;
+    let mut a = Browser::new(&app);
+    a.sign_in(&admin, PASSWORD).await;
+    let acsrf = a.csrf_of(&detail).await;
+    // Without the box ticked: asked again, nothing erased.
+    let res = a.post_form(&format!("{detail}/erasure"), &[("csrf", &acsrf)]).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("id=\"confirm-erasure-error\""));
+    let page = a.get(&detail).await.text().await.unwrap();
+    assert!(page.contains("Ada Lovelace"));
+    let res = a.post_form(&format!("{detail}/erasure"), &[("csrf", &acsrf), ("confirm", "true")]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let page = a.get(&location(&res)).await.text().await.unwrap();
+    assert!(page.contains("Erased:") && !page.contains("Ada Lovelace"), "{page}");
+    let api: serde_json::Value =
+        app.get(&token, &format!("/api/v1/events/{}/attendees/{attendee}", world.event)).await.json().await.unwrap();
+    assert_eq!(api["erased"], true);
+
+    // Under 18: erased at once, by the same core function.
+    let bob = app
+        .register(
+            &world.admin,
+            &world.event,
+            json!({"name": "Bob Young", "email": "bob@example.org", "is_adult": true}),
+        )
+        .await;
+    let bob_detail = format!("/console/events/{}/attendees/{}", world.event, bob["id"].as_str().unwrap());
+    let res = a.post_form(&format!("{bob_detail}/under-18"), &[("csrf", &acsrf), ("confirm", "true")]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let page = a.get(&location(&res)).await.text().await.unwrap();
+    assert!(page.contains("Flagged as under 18") && !page.contains("Bob Young"), "{page}");
+}
+
+async fn a_csv_import_is_previewed_with_its_row_errors_then_imported(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let world = World::builder().build(&app).await;
+    let registrar = staff(&app, Role::Registrar).await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&registrar, PASSWORD).await;
+    let import = format!("/console/events/{}/attendees/import", world.event);
+    let csrf = b.csrf_of(&import).await;
+
+    // As LibreOffice saves it: a byte order mark, `;`, TRUE/FALSE; one row under 18, one
+    // with a yes/no cell nobody can read.
+    let bad = "\u{feff}name;email;is_adult;share_with_all_partners\n\
+               Ada Lovelace;ada@example.org;TRUE;TRUE\n\
+               Kid;kid@example.org;FALSE;FALSE\n\
+               Carl;carl@example.org;TRUE;maybe\n";
+    let res = b.post_form(&import, &[("csrf", &csrf), ("step", "preview"), ("csv", bad)]).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("row 2") && page.contains("is_adult") && page.contains("row 3"), "{page}");
+    assert!(page.contains("share_with_all_partners") && page.contains("Ada Lovelace"), "the file is kept: {page}");
+    assert_eq!(crate::common::count_rows(&app, "attendees"), 0);
+
+    let good = "\u{feff}name;email;is_adult;share_with_all_partners;marketing_emails\r\n\
+                Ada Lovelace;ada@example.org;TRUE;TRUE;no\r\n\
+                Grace Hopper;grace@example.org;yes;false;1\r\n";
+    let res = b
+        .post_form(&import, &[("csrf", &csrf), ("step", "preview"), ("csv", good), ("send_confirmation", "true")])
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("2 participants ready to import") && page.contains("Grace Hopper"), "{page}");
+    assert!(page.contains("all partners"));
+    assert_eq!(crate::common::count_rows(&app, "attendees"), 0, "a preview stores nothing");
+
+    // Confirming is the API's import: all stored, the count said on the list.
+    let mails = crate::common::count_rows(&app, "mail_outbox");
+    let res = b
+        .post_form(&import, &[("csrf", &csrf), ("step", "import"), ("csv", good), ("send_confirmation", "true")])
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let page = b.get(&location(&res)).await.text().await.unwrap();
+    assert!(page.contains("2 participants imported."), "{page}");
+    assert_eq!(crate::common::count_rows(&app, "attendees"), 2);
+    assert_eq!(crate::common::count_rows(&app, "mail_outbox"), mails + 2);
+    // The same file again: every row already registered, nothing stored twice.
+    let res = b.post_form(&import, &[("csrf", &csrf), ("step", "import"), ("csv", good)]).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("is already registered for this event"));
+    assert_eq!(crate::common::count_rows(&app, "attendees"), 2);
+}
+
+async fn badges_print_at_three_stock_sizes_and_are_ledgered(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let world = World::builder().build(&app).await;
+    for (name, email) in
+        [("Ada", "ada@example.org"), ("Maria Fernanda de la Concepción Ramírez-Villanueva y Santos", "m@example.org")]
+    {
+        app.register(&world.admin, &world.event, json!({"name": name, "email": email, "is_adult": true})).await;
+    }
+    let registrar = staff(&app, Role::Registrar).await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&registrar, PASSWORD).await;
+    let print = format!("/console/events/{}/badges/print", world.event);
+    for (size, page_size) in
+        [("a6", "size:121mm 164mm"), ("4x3", "size:117.6mm 92.2mm"), ("cr80", "size:104.9mm 73.15mm")]
+    {
+        let before = crate::common::count_rows(&app, "disclosures");
+        let res = b.get(&format!("{print}?size={size}")).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let csp = res.headers()["content-security-policy"].to_str().unwrap().to_string();
+        assert!(csp.contains("style-src 'sha256-") && !csp.contains("script-src"), "{csp}");
+        let page = res.text().await.unwrap();
+        assert!(page.contains(page_size), "{size}");
+        assert_eq!(page.matches("class=\"page\"").count(), 2);
+        assert!(
+            page.contains("class=\"name n1\"") && page.contains("class=\"name n4\""),
+            "long names get a smaller type"
+        );
+        assert!(page.contains("<svg"));
+        assert_eq!(crate::common::count_rows(&app, "disclosures"), before + 2, "each badge is a staff read");
+    }
+    let res = b.get(&format!("{print}?size=letter")).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let mut stranger = Browser::new(&app);
+    assert_eq!(stranger.get(&print).await.status(), StatusCode::SEE_OTHER);
+}
+
 on_both_backends!(
     staff_sign_in_lands_on_the_console_with_a_session_cookie_that_scripts_cannot_read,
     under_tls_the_cookie_is_secure_and_host_prefixed,
@@ -555,4 +810,8 @@ on_both_backends!(
     a_next_target_only_leads_within_the_site,
     the_attendee_list_and_badge_sheet_read_through_the_apis_core_and_are_ledgered,
     admins_create_and_edit_events_through_the_apis_rules,
+    event_times_are_typed_and_shown_in_the_events_time_zone,
+    staff_register_view_and_act_on_participants_through_the_apis_core,
+    a_csv_import_is_previewed_with_its_row_errors_then_imported,
+    badges_print_at_three_stock_sizes_and_are_ledgered,
 );

@@ -17,6 +17,7 @@ mod accounts;
 mod at_rest;
 mod browser;
 mod browser_portal;
+mod browser_console;
 mod console;
 mod edges;
 mod exports;

@@ -266,6 +266,21 @@ impl Browser {
     pub async fn value(&self, css: &str) -> String {
         self.find(css).await.prop("value").await.unwrap().unwrap_or_default()
     }
+
+    /// Runs `script` in the page (through WebDriver, which the pages' no-script policy does
+    /// not govern) and answers what it returns.
+    pub async fn eval(&self, script: &str, args: Vec<Value>) -> Value {
+        self.client.execute(script, args).await.unwrap_or_else(|e| panic!("script failed: {e}"))
+    }
+
+    /// Sets the form field `css` to `value` as if typed: for fields whose typing depends on
+    /// the browser's locale (`datetime-local`) and for text with line breaks or a BOM.
+    pub async fn set_value(&self, css: &str, value: &str) {
+        let set = "const f = document.querySelector(arguments[0]); f.value = arguments[1]; return f.value";
+        let got = self.eval(set, vec![json!(css), json!(value)]).await;
+        // A text area holds line breaks as LF (and sends them as CRLF).
+        assert_eq!(got, json!(value.replace("\r\n", "\n")), "`{css}` did not take the value");
+    }
 }
 
 impl Drop for Browser {
