@@ -58,7 +58,7 @@ where
 {
     Box::new(move |conn: &mut DbConn| {
         let result = super::savepoint(conn, f);
-        Box::new(move |committed: AppResult<()>| {
+        let completion: Completion = Box::new(move |committed: AppResult<()>| {
             let answer = match (result, committed) {
                 (Err(own), _) => Err(own),
                 (Ok(_), Err(commit)) => Err(commit),
@@ -66,7 +66,8 @@ where
             };
             // The request may have gone away (client disconnected); nothing to tell.
             let _ = reply.send(answer);
-        }) as Completion
+        });
+        completion
     })
 }
 

@@ -38,7 +38,9 @@ th{background:#f3f3f3}\
 main nav a[aria-current=page]{font-weight:700;text-decoration:none}.hint{font-weight:normal;color:#555}\
 svg{max-width:100%;height:auto}#badge svg,.badge-qr{width:100%;max-width:16rem}\
 code{font-size:1.05rem;overflow-wrap:anywhere}\
-a{color:#0b57d0}:focus-visible{outline:3px solid #f4b400;outline-offset:2px}";
+a{color:#0b57d0}:focus-visible{outline:3px solid #f4b400;outline-offset:2px}\
+pre.report{white-space:pre-wrap;overflow-wrap:anywhere;font-family:inherit;background:#f7f7f7;padding:.6rem;border-radius:4px}\
+fieldset{margin-top:1rem;border:1px solid #ccc;border-radius:4px}";
 
 /// A link of the signed-in header.
 pub struct NavLink<'a> {
