@@ -17,6 +17,7 @@ mod accounts;
 mod at_rest;
 mod browser;
 mod console;
+mod console_records;
 mod edges;
 mod exports;
 mod floor_plan;
