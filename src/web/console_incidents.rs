@@ -41,7 +41,7 @@ fn deadline(label: &str, due: &str, met: Option<&str>, now: i64) -> Markup {
     let passed = met.is_none() && due_ms.is_some_and(|d| d < now);
     html! {
         div.card.overdue[passed] {
-            b { (label) }
+            strong { (label) } br;
             @if let Some(m) = met { "Done " (at(m)) " (due " (at(due)) ")" }
             @else if let Some(d) = due_ms {
                 @if passed { strong { "Passed " (clock(d, now)) } } @else { "Due " (clock(d, now)) }
@@ -387,9 +387,24 @@ const UPDATE_FIELDS: [(&str, &str); 5] = [
     ("corrective_action", "Corrective action"),
 ];
 
+/// The scope as staff read it: the event's or partner's name (a user stays an id).
+fn scope_text(v: &IncidentView, scopes: &Scopes) -> String {
+    let event = |id: &str| scopes.iter().find(|(e, _)| e.id == id).map(|(e, _)| e.name.clone());
+    let partner = |id: &str| {
+        scopes.iter().find_map(|(e, ps)| ps.iter().find(|p| p.id == id).map(|p| format!("{} ({})", p.name, e.name)))
+    };
+    match (&v.scope.event_id, &v.scope.partner_id, &v.scope.user_id) {
+        (Some(e), _, _) => format!("every partner of {}", event(e).unwrap_or_else(|| e.clone())),
+        (_, Some(p), _) => format!("partner {}", partner(p).unwrap_or_else(|| p.clone())),
+        (_, _, Some(u)) => format!("user {u}"),
+        _ => String::new(),
+    }
+}
+
 fn incident_page(
     s: &SignedIn<AdminOnly>,
     v: &IncidentView,
+    scope: &str,
     edit: &EditForm,
     update: &UpdateForm,
     errors: &[FieldError],
@@ -399,12 +414,6 @@ fn incident_page(
     let base = format!("/console/incidents/{}", v.id);
     let d = &v.deadlines;
     let err = |field: &str, label: &str| error_of(errors, field, label);
-    let scope = match (&v.scope.event_id, &v.scope.partner_id, &v.scope.user_id) {
-        (Some(e), _, _) => format!("every partner of event {e}"),
-        (_, Some(p), _) => format!("partner {p}"),
-        (_, _, Some(u)) => format!("user {u}"),
-        _ => String::new(),
-    };
     let content = html! {
         h1 { (v.title) }
         @if let Some(m) = done_message(done) { p.notice role="status" { (m) } }
@@ -470,8 +479,9 @@ pub async fn incident_detail(
     query: web::Query<DoneQuery>,
 ) -> AppResult<HttpResponse> {
     let id = path.into_inner();
-    let v = db.read(move |conn| records::view_by_id(conn, &id)).await?;
-    Ok(incident_page(&s, &v, &EditForm::of_view(&v), &UpdateForm::default(), &[], query.done.as_deref()))
+    let (v, scopes) = db.read(move |conn| Ok((records::view_by_id(conn, &id)?, scopes(conn)?))).await?;
+    let scope = scope_text(&v, &scopes);
+    Ok(incident_page(&s, &v, &scope, &EditForm::of_view(&v), &UpdateForm::default(), &[], query.done.as_deref()))
 }
 
 /// `POST /console/incidents/{incident_id}/edit`: `records::patch`, as `PATCH /api/v1/incidents/{id}`.
@@ -494,8 +504,9 @@ pub async fn incident_edit(
     match outcome {
         Ok(_) => Ok(see_other(&format!("/console/incidents/{id}?done=saved"))),
         Err(AppError::Validation(errors)) => {
-            let v = db.read(move |conn| records::view_by_id(conn, &id)).await?;
-            let page = incident_page(&s, &v, &edit, &UpdateForm::default(), &errors, None);
+            let (v, scopes) = db.read(move |conn| Ok((records::view_by_id(conn, &id)?, scopes(conn)?))).await?;
+            let scope = scope_text(&v, &scopes);
+            let page = incident_page(&s, &v, &scope, &edit, &UpdateForm::default(), &errors, None);
             Ok(with_status(page, StatusCode::UNPROCESSABLE_ENTITY))
         }
         Err(other) => Err(other.into()),
@@ -521,8 +532,9 @@ pub async fn incident_update(
     match db.write(move |conn| records::add_update(conn, &actor, &rid, &u)).await {
         Ok(_) => Ok(see_other(&format!("/console/incidents/{id}?done=update"))),
         Err(AppError::Validation(errors)) => {
-            let v = db.read(move |conn| records::view_by_id(conn, &id)).await?;
-            let page = incident_page(&s, &v, &EditForm::of_view(&v), &typed, &errors, None);
+            let (v, scopes) = db.read(move |conn| Ok((records::view_by_id(conn, &id)?, scopes(conn)?))).await?;
+            let scope = scope_text(&v, &scopes);
+            let page = incident_page(&s, &v, &scope, &EditForm::of_view(&v), &typed, &errors, None);
             Ok(with_status(page, StatusCode::UNPROCESSABLE_ENTITY))
         }
         Err(other) => Err(other.into()),

@@ -151,36 +151,32 @@ fn partner_page(
         h2 { "Users" }
         @if people.is_empty() { p { "No users yet." } }
         @else {
-            div.table-wrap { table {
-                thead { tr { th { "E-mail" } th { "Role" } th { "State" } th { "Actions" } } }
-                tbody { @for u in people { tr {
-                    td { (u.email) }
-                    td { @if u.role == Role::PartnerAdmin { "partner admin" } @else { "scanner" } }
-                    td {
-                        @if u.disabled { "disabled" }
-                        @else if u.password_set { "active" }
-                        @else { "invited, no password yet" }
+            // One block per user rather than a table: long addresses and the action buttons
+            // fit a phone's width without scrolling sideways.
+            ul.people { @for u in people { li {
+                strong { (u.email) } br;
+                @if u.role == Role::PartnerAdmin { "partner admin" } @else { "scanner" }
+                " · "
+                @if u.disabled { "disabled" }
+                @else if u.password_set { "active" }
+                @else { "invited, no password yet" }
+                @if !u.disabled { div {
+                    @if !u.password_set {
+                        form.inline method="post" action={ (base) "/users/" (u.id) "/invitation" } {
+                            input type="hidden" name="csrf" value=(s.csrf);
+                            button type="submit" { "Send the invitation again" }
+                        } " "
                     }
-                    td {
-                        @if !u.disabled {
-                            @if !u.password_set {
-                                form.inline method="post" action={ (base) "/users/" (u.id) "/invitation" } {
-                                    input type="hidden" name="csrf" value=(s.csrf);
-                                    button type="submit" { "Send the invitation again" }
-                                } " "
-                            }
-                            form.inline method="post" action={ (base) "/users/" (u.id) "/revoke-sessions" } {
-                                input type="hidden" name="csrf" value=(s.csrf);
-                                button type="submit" { "End sessions" }
-                            } " "
-                            form.inline method="post" action={ (base) "/users/" (u.id) "/disable" } {
-                                input type="hidden" name="csrf" value=(s.csrf);
-                                button type="submit" { "Disable" }
-                            }
-                        }
+                    form.inline method="post" action={ (base) "/users/" (u.id) "/revoke-sessions" } {
+                        input type="hidden" name="csrf" value=(s.csrf);
+                        button type="submit" { "End sessions" }
+                    } " "
+                    form.inline method="post" action={ (base) "/users/" (u.id) "/disable" } {
+                        input type="hidden" name="csrf" value=(s.csrf);
+                        button type="submit" { "Disable" }
                     }
-                } } }
-            } }
+                } }
+            } } }
         }
         h2 { "Invite a user" }
         p.hint { "They receive an e-mail with a link to choose their own password." }

@@ -189,13 +189,13 @@ pub async fn requests_list(
         p { (list.total) " request" @if list.total != 1 { "s" } "." }
         @if !list.items.is_empty() {
             div.table-wrap { table {
-                thead { tr { th { "Kind" } th { "Event" } th { "Received" } th { "Due" } th { "Status" } } }
+                thead { tr { th { "Kind" } th { "Status" } th { "Event" } th { "Received" } th { "Due" } } }
                 tbody { @for r in &list.items { tr.overdue[r.overdue] {
                     td { a href={ "/console/requests/" (r.id) } { (r.kind.as_str()) } }
+                    td { @if r.overdue { strong { (due_clock(r, now)) } } @else { (due_clock(r, now)) } }
                     td { (events.iter().find(|e| e.id == r.event_id).map(|e| e.name.as_str()).unwrap_or("")) }
                     td { (when_in(&events, &r.event_id, &r.received_at)) }
                     td { (when_in(&events, &r.event_id, &r.due_at)) }
-                    td { @if r.overdue { strong { (due_clock(r, now)) } } @else { (due_clock(r, now)) } }
                 } } }
             } }
         }
