@@ -114,7 +114,8 @@ pub fn search(
     Ok((query.load::<(DisclosureRow, Option<String>)>(conn)?, total))
 }
 
-/// A ledger row as staff read it (the API's JSON and the console's table).
+// A ledger row as staff read it (the API's JSON and the console's CSV). A plain comment:
+// a doc comment would become the schema's description in the OpenAPI document.
 #[derive(Serialize, ToSchema)]
 pub struct DisclosureView {
     pub occurred_at: String,

@@ -42,7 +42,8 @@ a{color:#0b57d0}:focus-visible{outline:3px solid #f4b400;outline-offset:2px}\
 pre.report{white-space:pre-wrap;overflow-wrap:anywhere;font-family:inherit;background:#f7f7f7;padding:.6rem;border-radius:4px}\
 fieldset{margin-top:1rem;border:1px solid #ccc;border-radius:4px}\
 ul.people{list-style:none;padding:0}ul.people li{border-bottom:1px solid #ddd;padding:.5rem 0;overflow-wrap:anywhere}\
-ul.people form{display:inline-block;margin:.4rem .4rem 0 0}";
+ul.people form{display:inline-block;margin:.4rem .4rem 0 0}\
+header.top>span{min-width:0;overflow-wrap:anywhere}";
 
 /// A link of the signed-in header.
 pub struct NavLink<'a> {

@@ -502,7 +502,80 @@ async fn every_records_form_refuses_a_wrong_csrf_token(backend: Backend) {
     assert_eq!(d2_posts, posts.len());
 }
 
+/// The D2 pages in a real browser at phone width: an admin signs in, adds a partner's user
+/// by the form, searches the ledger, answers nothing, opens an incident after previewing
+/// its scope and reads its notice; every page passes axe-core and fits 390 px.
+async fn the_records_pages_work_and_fit_a_phone_in_a_real_browser(backend: Backend) {
+    let Some(browser) = crate::common::browser::Browser::start("console_records", 390, 1000).await else { return };
+    let app = TestApp::spawn(backend).await;
+    let (w, ann) = scanned_world(&app).await;
+    file_request(&app, &w, &ann, 40).await;
+    let email = format!("admin-{}@example.org", uuid::Uuid::new_v4().simple());
+    app.create_staff(&email, Role::Admin).await;
+    let base = &app.url;
+    let event = &w.event;
+    let acme = &w.acme;
+
+    browser
+        .step("sign in", async {
+            browser.visit(&format!("{base}/login")).await;
+            browser.fill("#email", &email).await;
+            browser.fill("#password", PASSWORD).await;
+            browser.click("button[type=submit]").await;
+            browser.wait_for("h1").await;
+            assert!(browser.url().await.ends_with("/console/"));
+        })
+        .await;
+    browser
+        .step("partners", async {
+            browser.visit(&format!("{base}/console/events/{event}/partners")).await;
+            browser.visit(&format!("{base}/console/events/{event}/partners/{acme}")).await;
+            browser.fill("#email", "a.rather.long.booth.address@acme-industrial.example").await;
+            browser.click("form[action$='/users'] button[type=submit]").await;
+            browser.wait_for("p.notice").await;
+            browser.check_page().await;
+            assert!(browser.source().await.contains("a.rather.long.booth.address@acme-industrial.example"));
+        })
+        .await;
+    browser
+        .step("ledger", async {
+            browser.visit(&format!("{base}/console/events/{event}/ledger?partner_id={acme}")).await;
+            assert!(browser.source().await.contains("Download as CSV"));
+            browser.visit(&format!("{base}/console/events/{event}/ledger?from=soon")).await;
+        })
+        .await;
+    browser
+        .step("requests", async {
+            browser.visit(&format!("{base}/console/requests")).await;
+            browser.click("td a").await;
+            browser.wait_for("h1").await;
+            browser.check_page().await;
+        })
+        .await;
+    browser
+        .step("incident", async {
+            browser.visit(&format!("{base}/console/incidents/new")).await;
+            browser.fill("#title", "Lost phone").await;
+            browser.fill("#description", "A booth phone went missing.").await;
+            let scope = format!("partner:{acme}");
+            browser.set_value("#scope", &scope).await;
+            browser.set_value("#from", "2020-01-01T00:00").await;
+            browser.click("button[value=preview]").await;
+            browser.wait_for("#preview").await;
+            browser.check_page().await;
+            browser.click("button[value=open]").await;
+            browser.wait_for("p.notice").await;
+            browser.check_page().await;
+            let incident = browser.url().await.split('?').next().unwrap().to_string();
+            browser.visit(&format!("{incident}/report")).await;
+            browser.visit(&format!("{incident}/notice")).await;
+            browser.visit(&format!("{base}/console/incidents")).await;
+        })
+        .await;
+}
+
 crate::on_both_backends!(
+    the_records_pages_work_and_fit_a_phone_in_a_real_browser,
     admins_manage_partners_and_invite_their_users_by_mail,
     the_request_register_highlights_overdue_requests_and_answers_them,
     the_ledger_search_filters_in_the_events_zone_pages_and_downloads_csv,

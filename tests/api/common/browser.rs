@@ -224,6 +224,14 @@ impl Browser {
         field.send_keys(value).await.unwrap_or_else(|e| panic!("could not type into `{css}`: {e}"));
     }
 
+    /// Sets the value of the control `css` as a script would: for a `select` or a
+    /// `datetime-local` field, whose typing depends on the browser's locale.
+    pub async fn set_value(&self, css: &str, value: &str) {
+        let script = "const e = document.querySelector(arguments[0]); if (!e) return false; e.value = arguments[1]; return true;";
+        let done = self.client.execute(script, vec![json!(css), json!(value)]).await;
+        assert_eq!(done.ok(), Some(Value::Bool(true)), "no `{css}` on {}", self.url().await);
+    }
+
     /// Clicks `css` (a button, link or checkbox).
     pub async fn click(&self, css: &str) {
         self.find(css).await.click().await.unwrap_or_else(|e| panic!("could not click `{css}`: {e}"));
