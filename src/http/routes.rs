@@ -148,6 +148,7 @@ pages! {
     POST "/console/events/{event_id}/partners/{partner_id}/users/{user_id}/disable" => console_partners::user_disable;
     POST "/console/events/{event_id}/partners/{partner_id}/users/{user_id}/revoke-sessions" => console_partners::user_revoke;
     GET "/console/requests" => console_records::requests_list;
+    POST "/console/requests" => console_records::request_file;
     GET "/console/requests/{request_id}" => console_records::request_detail;
     POST "/console/requests/{request_id}/complete" => console_records::request_complete;
     GET "/console/events/{event_id}/ledger" => console_records::ledger_search;

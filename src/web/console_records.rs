@@ -154,13 +154,39 @@ pub async fn requests_list(
     query: web::Query<RequestsQuery>,
 ) -> AppResult<HttpResponse> {
     let RequestsQuery { status, page } = query.into_inner();
+    requests_page(&s, &db, status, page, &FileForm::default(), &[]).await
+}
+
+/// A request that arrived by e-mail, post, phone or in person, as typed.
+#[derive(Default)]
+struct FileForm {
+    event_id: String,
+    attendee_id: String,
+    kind: String,
+    channel: String,
+    received_at: String,
+    notes: String,
+}
+
+async fn requests_page(
+    s: &SignedIn<AdminOnly>,
+    db: &Db,
+    status: Option<String>,
+    page: Option<i64>,
+    filing: &FileForm,
+    errors: &[FieldError],
+) -> AppResult<HttpResponse> {
     let status = status.filter(|v| !v.is_empty());
     let q = RequestQuery { status: status.clone(), page, per_page: Some(PER_PAGE) };
-    let (list, events) = db
+    let (list, events, all_events) = db
         .read(move |conn| {
             let list = requests::list(conn, &q)?;
             let events = events_of(conn, &list.items)?;
-            Ok((list, events))
+            let all = events::list(
+                conn,
+                &crate::paging::PageQuery { page: Some(1), per_page: Some(crate::paging::MAX_PER_PAGE) },
+            )?;
+            Ok((list, events, all.items))
         })
         .await?;
     let now = now_ms();
@@ -200,8 +226,99 @@ pub async fn requests_list(
             } }
         }
         (pager(list.page, list.total, list.per_page, link))
+        h2 id="file" { "Record a request" }
+        p.hint { "One that arrived by e-mail, post, phone or in person; its 30 days run from its receipt." }
+        @if !errors.is_empty() { p.alert role="alert" { "Please correct the marked fields." } }
+        form method="post" action="/console/requests" novalidate {
+            input type="hidden" name="csrf" value=(s.csrf);
+            label for="event_id" { "Event" }
+            select id="event_id" name="event_id" {
+                @for e in &all_events { option value=(e.id) selected[filing.event_id == e.id] { (e.name) } }
+            }
+            @if let Some(e) = error_of(errors, "event_id", "The event") { div.error { (e) } }
+            (input("attendee_id", "Participant id", "text", &filing.attendee_id, error_of(errors, "attendee_id", "The participant id")))
+            label for="kind" { "Asked for" }
+            select id="kind" name="kind" {
+                @for k in ["access", "correction", "erasure", "withdrawal"] { option value=(k) selected[filing.kind == k] { (k) } }
+            }
+            @if let Some(e) = error_of(errors, "kind", "What was asked for") { div.error { (e) } }
+            label for="channel" { "Arrived by" }
+            select id="channel" name="channel" {
+                @for (v, l) in [("email", "e-mail"), ("post", "post"), ("phone", "phone"), ("in_person", "in person")] {
+                    option value=(v) selected[filing.channel == v] { (l) }
+                }
+            }
+            @if let Some(e) = error_of(errors, "channel", "How it arrived") { div.error { (e) } }
+            (input("received_at", "Received (the event's time zone; empty: now)", "datetime-local", &filing.received_at,
+                error_of(errors, "received_at", "The receipt time")))
+            (input("notes", "Notes (optional)", "textarea", &filing.notes, error_of(errors, "notes", "The notes")))
+            button type="submit" { "Record the request" }
+        }
     };
-    Ok(console_page(&s, "Requests", "/console/requests", content))
+    let res = console_page(s, "Requests", "/console/requests", content);
+    Ok(if errors.is_empty() { res } else { with_status(res, StatusCode::UNPROCESSABLE_ENTITY) })
+}
+
+/// `POST /console/requests`: `requests::file`, as `POST /api/v1/requests`; the receipt
+/// time is typed in the event's zone.
+pub async fn request_file(
+    s: SignedIn<AdminOnly>,
+    db: web::Data<Db>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> actix_web::Result<HttpResponse> {
+    let form = Form::read(&req, payload).await?;
+    form.check(&s)?;
+    let f = FileForm {
+        event_id: form.get("event_id"),
+        attendee_id: form.get("attendee_id").trim().to_string(),
+        kind: form.get("kind"),
+        channel: form.get("channel"),
+        received_at: form.get("received_at"),
+        notes: form.get("notes"),
+    };
+    let (event_id, attendee_id, kind, channel, received, notes) = (
+        f.event_id.clone(),
+        f.attendee_id.clone(),
+        f.kind.clone(),
+        f.channel.clone(),
+        f.received_at.clone(),
+        f.notes.clone(),
+    );
+    let outcome = db
+        .write(move |conn| {
+            let event = events::find(conn, &event_id)
+                .map_err(|_| AppError::Validation(vec![FieldError::new("event_id", "must be chosen from the list")]))?;
+            let received_at = match received.trim() {
+                "" => None,
+                v => Some(
+                    local_to_ms(&event.zone(), v)
+                        .map(crate::db::ms_to_rfc3339)
+                        .ok_or_else(|| AppError::field("received_at", "must be a date and time"))?,
+                ),
+            };
+            if attendee_id.is_empty() {
+                return Err(AppError::field("attendee_id", "is required"));
+            }
+            let input = requests::FileRequest {
+                event_id,
+                attendee_id,
+                kind,
+                channel,
+                received_at,
+                notes: Some(notes).filter(|n| !n.trim().is_empty()),
+            };
+            requests::file(conn, input)
+        })
+        .await;
+    let errors = match outcome {
+        Ok(row) => return Ok(see_other(&format!("/console/requests/{}", row.id))),
+        Err(AppError::Validation(errors)) => errors,
+        // A participant id that is not one of the event's.
+        Err(AppError::NotFound) => vec![FieldError::new("attendee_id", "is not a participant of this event")],
+        Err(other) => return Err(other.into()),
+    };
+    Ok(requests_page(&s, &db, None, None, &f, &errors).await?)
 }
 
 fn request_page(

@@ -243,6 +243,32 @@ async fn the_request_register_highlights_overdue_requests_and_answers_them(backe
     assert!(res.text().await.unwrap().contains("already completed"));
     assert_eq!(b.get("/console/requests/no-such-request").await.status(), StatusCode::NOT_FOUND);
 
+    // A request that arrived by post is recorded through the page, as the API files it.
+    let file = |attendee: &str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("event_id", w.event.clone()),
+            ("attendee_id", attendee.to_string()),
+            ("kind", "erasure".to_string()),
+            ("channel", "post".to_string()),
+            ("received_at", String::new()),
+            ("notes", "Letter of 3 May".to_string()),
+        ]
+    };
+    let f = file("");
+    let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let res = b.post_form("/console/requests", &pairs).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("The participant id is required"));
+    let f = file(ann);
+    let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let res = b.post_form("/console/requests", &pairs).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, page) = b.page(&location(&res)).await;
+    assert!(page.contains("Request: erasure") && page.contains("Letter of 3 May") && page.contains("due in 29 d"));
+    let api: Value = json_of(&app, &w.admin, "/api/v1/requests?status=open").await;
+    assert!(api["items"].as_array().unwrap().iter().any(|r| r["kind"] == "erasure" && r["channel"] == "post"));
+
     // The register is the admin's, as in the API.
     let (mut r, rcsrf) = staff_browser(&app, Role::Registrar).await;
     assert_eq!(r.get("/console/requests").await.status(), StatusCode::FORBIDDEN);
@@ -472,6 +498,7 @@ async fn every_records_form_refuses_a_wrong_csrf_token(backend: Backend) {
         format!("{partner}/users/{user}/disable"),
         format!("{partner}/users/{user}/revoke-sessions"),
         format!("/console/requests/{request}/complete"),
+        "/console/requests".to_string(),
         "/console/incidents/new".to_string(),
         format!("/console/incidents/{incident}/edit"),
         format!("/console/incidents/{incident}/updates"),
