@@ -11,7 +11,10 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_actix_web::{AppExt, UtoipaApp, scope};
 
 use crate::http::ops;
-use crate::web::{accounts, confirm, console, login, me, portal, register, resend};
+use crate::web::{
+    accounts, confirm, console, console_incidents, console_partners, console_records, login, me, portal, register,
+    resend,
+};
 use crate::{
     attendees, auth, badges, consent, events, exports, incidents, leads, ledger, mail, notices, partners, questions,
     rights, scans, security,
@@ -163,6 +166,33 @@ pages! {
     POST "/console/events/{event_id}/attendees/{attendee_id}/privacy-link" => console::send_privacy_link;
     POST "/console/events/{event_id}/attendees/{attendee_id}/erasure" => console::erase_attendee;
     POST "/console/events/{event_id}/attendees/{attendee_id}/under-18" => console::flag_under_18;
+    // Task D2: partners and their users, requests, ledger search, incidents.
+    GET "/console/events/{event_id}/partners" => console_partners::partners_list;
+    POST "/console/events/{event_id}/partners" => console_partners::partner_create;
+    GET "/console/events/{event_id}/partners/{partner_id}" => console_partners::partner_detail;
+    POST "/console/events/{event_id}/partners/{partner_id}/edit" => console_partners::partner_rename;
+    POST "/console/events/{event_id}/partners/{partner_id}/revoke-sessions" => console_partners::partner_revoke;
+    POST "/console/events/{event_id}/partners/{partner_id}/users" => console_partners::user_invite;
+    POST "/console/events/{event_id}/partners/{partner_id}/users/{user_id}/invitation" => console_partners::user_resend;
+    POST "/console/events/{event_id}/partners/{partner_id}/users/{user_id}/disable" => console_partners::user_disable;
+    POST "/console/events/{event_id}/partners/{partner_id}/users/{user_id}/revoke-sessions" => console_partners::user_revoke;
+    GET "/console/requests" => console_records::requests_list;
+    POST "/console/requests" => console_records::request_file;
+    GET "/console/requests/{request_id}" => console_records::request_detail;
+    POST "/console/requests/{request_id}/complete" => console_records::request_complete;
+    GET "/console/events/{event_id}/ledger" => console_records::ledger_search;
+    GET "/console/events/{event_id}/ledger.csv" => console_records::ledger_csv;
+    GET "/console/incidents" => console_incidents::incidents_list;
+    GET "/console/incidents/new" => console_incidents::incident_new;
+    POST "/console/incidents/new" => console_incidents::incident_create;
+    GET "/console/incidents/{incident_id}" => console_incidents::incident_detail;
+    POST "/console/incidents/{incident_id}/edit" => console_incidents::incident_edit;
+    POST "/console/incidents/{incident_id}/updates" => console_incidents::incident_update;
+    GET "/console/incidents/{incident_id}/report" => console_incidents::incident_report;
+    GET "/console/incidents/{incident_id}/report.md" => console_incidents::incident_report_md;
+    GET "/console/incidents/{incident_id}/affected.csv" => console_incidents::incident_affected_csv;
+    GET "/console/incidents/{incident_id}/notice" => console_incidents::notice_preview;
+    POST "/console/incidents/{incident_id}/notice" => console_incidents::notice_send;
 }
 
 #[derive(OpenApi)]

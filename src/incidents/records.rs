@@ -162,9 +162,9 @@ fn time_field(errors: &mut Vec<FieldError>, field: &str, value: &str) -> i64 {
     })
 }
 
-/// Opens an incident for staff user `actor`; the answer already holds what the scope
-/// obtained in the window.
-pub fn open(conn: &mut DbConn, actor: &str, input: &CreateIncident) -> AppResult<IncidentView> {
+/// The incident row `input` describes, checked as opening it checks it (fields, exactly
+/// one scope, and that the scope exists); nothing is written.
+fn checked_row(conn: &mut DbConn, actor: &str, input: &CreateIncident) -> AppResult<IncidentRow> {
     let mut errors = Vec::new();
     let title = clean_text(&mut errors, "title", &input.title, 200, false);
     if title.is_empty() {
@@ -215,6 +215,21 @@ pub fn open(conn: &mut DbConn, actor: &str, input: &CreateIncident) -> AppResult
     if !scope_exists {
         return Err(AppError::field("scope", "no such partner, user or event"));
     }
+    Ok(row)
+}
+
+/// What an incident described by `input` would find its scope obtained in its window,
+/// before it is opened (the console's scope preview): the same checks and the same
+/// exposure as [`open`], nothing written.
+pub fn preview(conn: &mut DbConn, actor: &str, input: &CreateIncident) -> AppResult<Exposure> {
+    let row = checked_row(conn, actor, input)?;
+    exposure(conn, &row)
+}
+
+/// Opens an incident for staff user `actor`; the answer already holds what the scope
+/// obtained in the window.
+pub fn open(conn: &mut DbConn, actor: &str, input: &CreateIncident) -> AppResult<IncidentView> {
+    let row = checked_row(conn, actor, input)?;
     diesel::insert_into(incidents::table).values(&row).execute(conn)?;
     tracing::warn!(incident_id = %row.id, "incident opened");
     view(conn, row)

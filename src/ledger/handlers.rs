@@ -2,13 +2,12 @@
 //! partner received in a window. JSON pages or CSV.
 
 use actix_web::{HttpResponse, get, web};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
-use super::{Basis, Channel, DisclosureRow};
+pub use super::{DisclosureView, view};
 use crate::auth::AdminOnly;
-use crate::csv_cells::csv_bytes;
-use crate::db::{Db, ms_to_rfc3339, parse_rfc3339_ms};
+use crate::db::{Db, parse_rfc3339_ms};
 use crate::error::{AppError, AppResult, FieldError, Problem};
 use crate::http::auth::Auth;
 use crate::paging::{DEFAULT_PER_PAGE, MAX_PER_PAGE, Page};
@@ -25,36 +24,6 @@ pub struct DisclosureQuery {
     pub per_page: Option<i64>,
     /// `csv` for every matching row as CSV.
     pub format: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct DisclosureView {
-    pub occurred_at: String,
-    /// Null for a release to the operator's own staff.
-    pub partner_id: Option<String>,
-    pub partner_name: String,
-    pub user_id: Option<String>,
-    pub attendee_id: String,
-    pub fields: Vec<String>,
-    #[schema(value_type = String)]
-    pub basis: Basis,
-    #[schema(value_type = String)]
-    pub channel: Channel,
-    pub export_id: Option<String>,
-}
-
-pub fn view(row: DisclosureRow, partner_name: Option<String>) -> DisclosureView {
-    DisclosureView {
-        partner_name: partner_name.unwrap_or_else(|| "operator staff".to_string()),
-        occurred_at: ms_to_rfc3339(row.occurred_at),
-        partner_id: row.partner_id,
-        user_id: row.user_id,
-        attendee_id: row.attendee_id,
-        fields: row.fields.split(',').filter(|f| !f.is_empty()).map(str::to_string).collect(),
-        basis: row.basis,
-        channel: row.channel,
-        export_id: row.export_id,
-    }
 }
 
 /// The ledger of one event, filtered by participant and/or partner and time window (admin).
@@ -104,33 +73,7 @@ pub async fn list_disclosures(
     let (rows, total) = db.read(move |conn| super::search(conn, &event_id, &filter, window)).await?;
     let items: Vec<DisclosureView> = rows.into_iter().map(|(r, name)| view(r, name)).collect();
     if csv {
-        let header = [
-            "occurred_at",
-            "partner_id",
-            "partner_name",
-            "user_id",
-            "attendee_id",
-            "fields",
-            "basis",
-            "channel",
-            "export_id",
-        ]
-        .map(String::from)
-        .to_vec();
-        let records = std::iter::once(header).chain(items.into_iter().map(|d| {
-            vec![
-                d.occurred_at,
-                d.partner_id.unwrap_or_default(),
-                d.partner_name,
-                d.user_id.unwrap_or_default(),
-                d.attendee_id,
-                d.fields.join(","),
-                d.basis.to_string(),
-                d.channel.to_string(),
-                d.export_id.unwrap_or_default(),
-            ]
-        }));
-        let bytes = csv_bytes(records)?;
+        let bytes = super::csv_of(items)?;
         return Ok(HttpResponse::Ok()
             .content_type("text/csv; charset=utf-8")
             .insert_header(("Content-Disposition", "attachment; filename=\"disclosures.csv\""))

@@ -5,9 +5,11 @@
 pub mod handlers;
 
 use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::db::schema::{disclosures, partners};
-use crate::db::{DbConn, text_enum};
+use crate::db::{DbConn, ms_to_rfc3339, text_enum};
 use crate::error::AppResult;
 
 text_enum! {
@@ -110,4 +112,68 @@ pub fn search(
         query = query.limit(per_page).offset((page - 1) * per_page);
     }
     Ok((query.load::<(DisclosureRow, Option<String>)>(conn)?, total))
+}
+
+// A ledger row as staff read it (the API's JSON and the console's CSV). A plain comment:
+// a doc comment would become the schema's description in the OpenAPI document.
+#[derive(Serialize, ToSchema)]
+pub struct DisclosureView {
+    pub occurred_at: String,
+    /// Null for a release to the operator's own staff.
+    pub partner_id: Option<String>,
+    pub partner_name: String,
+    pub user_id: Option<String>,
+    pub attendee_id: String,
+    pub fields: Vec<String>,
+    #[schema(value_type = String)]
+    pub basis: Basis,
+    #[schema(value_type = String)]
+    pub channel: Channel,
+    pub export_id: Option<String>,
+}
+
+pub fn view(row: DisclosureRow, partner_name: Option<String>) -> DisclosureView {
+    DisclosureView {
+        partner_name: partner_name.unwrap_or_else(|| "operator staff".to_string()),
+        occurred_at: ms_to_rfc3339(row.occurred_at),
+        partner_id: row.partner_id,
+        user_id: row.user_id,
+        attendee_id: row.attendee_id,
+        fields: row.fields.split(',').filter(|f| !f.is_empty()).map(str::to_string).collect(),
+        basis: row.basis,
+        channel: row.channel,
+        export_id: row.export_id,
+    }
+}
+
+/// The ledger search's CSV (the API's `?format=csv` and the console's download): one
+/// header, one record per row, written by the csv crate with formula cells made inert.
+pub fn csv_of(items: Vec<DisclosureView>) -> AppResult<Vec<u8>> {
+    let header = [
+        "occurred_at",
+        "partner_id",
+        "partner_name",
+        "user_id",
+        "attendee_id",
+        "fields",
+        "basis",
+        "channel",
+        "export_id",
+    ]
+    .map(String::from)
+    .to_vec();
+    let records = std::iter::once(header).chain(items.into_iter().map(|d| {
+        vec![
+            d.occurred_at,
+            d.partner_id.unwrap_or_default(),
+            d.partner_name,
+            d.user_id.unwrap_or_default(),
+            d.attendee_id,
+            d.fields.join(","),
+            d.basis.to_string(),
+            d.channel.to_string(),
+            d.export_id.unwrap_or_default(),
+        ]
+    }));
+    crate::csv_cells::csv_bytes(records)
 }

@@ -72,6 +72,22 @@ pub fn create(conn: &mut DbConn, event_id: &str, input: &CreatePartner) -> AppRe
     Ok(row)
 }
 
+/// Renames a partner of an event (the console's partner form); the name is checked as at
+/// creation.
+pub fn rename(conn: &mut DbConn, event_id: &str, partner_id: &str, input: &CreatePartner) -> AppResult<PartnerRow> {
+    let mut errors = Vec::new();
+    let name = clean_text(&mut errors, "name", &input.name, 200, false);
+    if name.is_empty() {
+        errors.push(FieldError::new("name", "is required"));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    find_in_event(conn, event_id, partner_id)?;
+    diesel::update(partners::table.find(partner_id)).set(partners::name.eq(&name)).execute(conn)?;
+    find_in_event(conn, event_id, partner_id)
+}
+
 /// A page of an event's partners, by name.
 pub fn list(conn: &mut DbConn, event_id: &str, paging: &PageQuery) -> AppResult<Page<PartnerView>> {
     let (page, per_page) = paging.resolve()?;

@@ -258,6 +258,17 @@ pub fn complete(conn: &mut DbConn, id: &str, by: &str, input: &CompleteRequest) 
     Ok(requests::table.find(id).select(RequestRow::as_select()).first(conn)?)
 }
 
+/// One request of the register, or 404.
+pub fn find(conn: &mut DbConn, id: &str) -> AppResult<RequestView> {
+    requests::table
+        .find(id)
+        .select(RequestRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Into::into)
+        .ok_or(AppError::NotFound)
+}
+
 /// The request register, oldest due first.
 pub fn list(conn: &mut DbConn, q: &RequestQuery) -> AppResult<Page<RequestView>> {
     let (page, per_page) = PageQuery { page: q.page, per_page: q.per_page }.resolve()?;

@@ -14,7 +14,12 @@ use crate::events;
 use crate::http::session::SignedIn;
 use crate::paging::PageQuery;
 
-pub const NAV: &[NavLink<'static>] = &[NavLink { href: "/console/", label: "Events" }];
+pub const NAV: &[NavLink<'static>] = &[
+    NavLink { href: "/console/", label: "Events" },
+    // Task D2's registers (admin).
+    NavLink { href: "/console/requests", label: "Requests" },
+    NavLink { href: "/console/incidents", label: "Incidents" },
+];
 
 /// A console page in the one layout, with the session's sign-out form.
 pub fn console_page<P: Policy>(s: &SignedIn<P>, title: &str, current: &str, content: Markup) -> HttpResponse {
@@ -137,12 +142,15 @@ pub async fn event_dashboard(
 }
 
 /// The links of one event's pages, above each of them.
-fn event_links(event_id: &str, current: &str) -> Markup {
+pub(crate) fn event_links(event_id: &str, current: &str) -> Markup {
     let links = [
         (format!("/console/events/{event_id}"), "Dashboard"),
         (format!("/console/events/{event_id}/attendees"), "Attendees"),
         (format!("/console/events/{event_id}/attendees/import"), "Import"),
         (format!("/console/events/{event_id}/badges/print"), "Print badges"),
+        // Task D2's pages.
+        (format!("/console/events/{event_id}/partners"), "Partners"),
+        (format!("/console/events/{event_id}/ledger"), "Ledger"),
     ];
     html! {
         nav.filters aria-label="This event" {
@@ -437,7 +445,7 @@ fn event_form(action: &str, f: &EventForm, errors: &[FieldError], csrf: &str, ed
     }
 }
 
-fn see_other(location: &str) -> HttpResponse {
+pub(crate) fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther().insert_header(("Location", location.to_string())).finish()
 }
 

@@ -40,7 +40,11 @@ svg{max-width:100%;height:auto}#badge svg,.badge-qr{width:100%;max-width:16rem}\
 code{font-size:1.05rem;overflow-wrap:anywhere}\
 a{color:#0b57d0}:focus-visible{outline:3px solid #f4b400;outline-offset:2px}\
 header.top>span{overflow-wrap:anywhere;min-width:0}\
-fieldset{margin:1rem 0;border:1px solid #ccc;border-radius:4px}.chart{margin:1rem 0}";
+.chart{margin:1rem 0}\
+pre.report{white-space:pre-wrap;overflow-wrap:anywhere;font-family:inherit;background:#f7f7f7;padding:.6rem;border-radius:4px}\
+fieldset{margin-top:1rem;border:1px solid #ccc;border-radius:4px}\
+ul.people{list-style:none;padding:0}ul.people li{border-bottom:1px solid #ddd;padding:.5rem 0;overflow-wrap:anywhere}\
+ul.people form{display:inline-block;margin:.4rem .4rem 0 0}";
 
 /// A link of the signed-in header.
 pub struct NavLink<'a> {

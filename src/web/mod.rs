@@ -4,6 +4,9 @@
 pub mod accounts;
 pub mod confirm;
 pub mod console;
+pub mod console_incidents;
+pub mod console_partners;
+pub mod console_records;
 pub mod fields;
 pub mod layout;
 pub mod login;
