@@ -43,8 +43,7 @@ pub struct Dashboard {
     pub open_incidents: Option<Vec<OpenIncident>>,
 }
 
-/// The dashboard of one event at `now`. The day is the UTC day until events carry a time
-/// zone.
+/// The dashboard of one event at `now`; "today" is the event's local day.
 pub fn dashboard(conn: &mut DbConn, event_id: &str, admin_registers: bool, now: i64) -> AppResult<Dashboard> {
     let event = super::find(conn, event_id)?;
     let registrations: i64 = attendees::table
@@ -52,11 +51,14 @@ pub fn dashboard(conn: &mut DbConn, event_id: &str, admin_registers: bool, now: 
         .filter(attendees::erased_at.is_null())
         .select(count_star())
         .first(conn)?;
-    let day_start = now.div_euclid(DAY_MS) * DAY_MS;
+    let utc_day = now.div_euclid(DAY_MS) * DAY_MS;
+    let (day_start, day_end, today) = event
+        .local_day(now)
+        .unwrap_or_else(|| (utc_day, utc_day + DAY_MS, crate::db::ms_to_rfc3339(utc_day).chars().take(10).collect()));
     let scans_today: i64 = scans::table
         .filter(scans::event_id.eq(event_id))
         .filter(scans::scanned_at.ge(day_start))
-        .filter(scans::scanned_at.lt(day_start + DAY_MS))
+        .filter(scans::scanned_at.lt(day_end))
         .select(count_star())
         .first(conn)?;
     let counts: Vec<(String, i64)> = leads::table
@@ -96,6 +98,5 @@ pub fn dashboard(conn: &mut DbConn, event_id: &str, admin_registers: bool, now: 
     } else {
         None
     };
-    let today = crate::db::ms_to_rfc3339(day_start).chars().take(10).collect();
     Ok(Dashboard { event, registrations, scans_today, today, leads_per_partner, overdue_requests, open_incidents })
 }

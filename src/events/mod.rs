@@ -74,6 +74,14 @@ impl EventRow {
         (0..=9999).contains(&zoned.year()).then_some(zoned)
     }
 
+    /// The event's local day around `ms`: its first instant, the next day's first instant
+    /// (23 or 25 hours later across a daylight-saving change), and its date.
+    pub fn local_day(&self, ms: i64) -> Option<(i64, i64, String)> {
+        let start = self.zoned(ms)?.start_of_day().ok()?;
+        let end = start.tomorrow().ok()?.start_of_day().ok()?;
+        Some((start.timestamp().as_millisecond(), end.timestamp().as_millisecond(), start.date().to_string()))
+    }
+
     /// An instant as the event's wall clock shows it: RFC 3339 to the second, with the
     /// zone's offset at that instant (daylight saving can move it within one event), so a
     /// CRM reads the local time of the show and still the exact instant. Empty for an

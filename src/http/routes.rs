@@ -64,6 +64,7 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .service(rights::handlers::reissue_privacy_link)
         .service(rights::handlers::erase_attendee)
         .service(rights::handlers::flag_under_18)
+        .service(rights::handlers::staff_correct)
         .service(rights::handlers::file_request)
         .service(rights::handlers::complete_request)
         .service(rights::handlers::list_requests)
@@ -166,6 +167,7 @@ pages! {
     POST "/console/events/{event_id}/attendees/{attendee_id}/privacy-link" => console::send_privacy_link;
     POST "/console/events/{event_id}/attendees/{attendee_id}/erasure" => console::erase_attendee;
     POST "/console/events/{event_id}/attendees/{attendee_id}/under-18" => console::flag_under_18;
+    POST "/console/events/{event_id}/attendees/{attendee_id}/correction" => console::correct_attendee;
     // Task D2: partners and their users, requests, ledger search, incidents.
     GET "/console/events/{event_id}/partners" => console_partners::partners_list;
     POST "/console/events/{event_id}/partners" => console_partners::partner_create;

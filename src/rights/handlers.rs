@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::requests::{self, CompleteRequest, FileRequest, RequestQuery, RequestView};
-use super::self_service::{self, Correction};
+use super::self_service::{self, Correction, StaffCorrection};
 use super::{ErasureResult, Links, ParticipantRecord};
 use crate::attendees::privacy_url;
 use crate::auth::{AdminOnly, Registration};
@@ -239,4 +239,30 @@ pub async fn list_requests(
 ) -> AppResult<web::Json<Page<RequestView>>> {
     let q = query.into_inner();
     Ok(web::Json(db.read(move |conn| requests::list(conn, &q)).await?))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CorrectionDone {
+    /// Whether a contact field changed (a completed correction request is then recorded).
+    pub changed: bool,
+}
+
+/// Correct a participant's data on their request (admin or registrar), with the checks of
+/// registration; recorded as a completed correction request with its channel.
+#[utoipa::path(tag = "rights", security(("bearer" = [])), request_body = StaffCorrection,
+    responses((status = 200, body = CorrectionDone), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+#[patch("/events/{event_id}/attendees/{attendee_id}")]
+pub async fn staff_correct(
+    db: web::Data<Db>,
+    auth: Auth<Registration>,
+    path: web::Path<(String, String)>,
+    body: ApiJson<StaffCorrection>,
+) -> AppResult<HttpResponse> {
+    let (event_id, attendee_id) = path.into_inner();
+    let (channel, correction) = body.0.parts()?;
+    let by = auth.caller.user_id.clone();
+    let changed = db
+        .write(move |conn| self_service::staff_correct(conn, &event_id, &attendee_id, channel, &by, &correction))
+        .await?;
+    Ok(HttpResponse::Ok().json(CorrectionDone { changed }))
 }

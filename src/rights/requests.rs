@@ -113,18 +113,31 @@ pub fn record_self_service(
     attendee_id: &str,
     kind: RequestKind,
 ) -> AppResult<String> {
+    record_completed(conn, event_id, attendee_id, kind, RequestChannel::SelfService, "participant")
+}
+
+/// A request handled at once, by the participant (self-service) or by staff on a request
+/// that came by `channel`; recorded as completed.
+pub fn record_completed(
+    conn: &mut DbConn,
+    event_id: &str,
+    attendee_id: &str,
+    kind: RequestKind,
+    channel: RequestChannel,
+    handled_by: &str,
+) -> AppResult<String> {
     let now = now_ms();
     let row = RequestRow {
         id: new_id(),
         event_id: event_id.to_string(),
         attendee_id: attendee_id.to_string(),
         kind,
-        channel: RequestChannel::SelfService,
+        channel,
         received_at: now,
         due_at: now + DUE_AFTER_MS,
         status: RequestStatus::Completed,
         completed_at: Some(now),
-        handled_by: Some("participant".into()),
+        handled_by: Some(handled_by.to_string()),
         notes: None,
     };
     diesel::insert_into(requests::table).values(&row).execute(conn)?;

@@ -35,7 +35,83 @@ pub struct Correction {
 /// correction request when contact fields changed.
 pub fn apply_correction(conn: &mut DbConn, token: &str, c: Correction) -> AppResult<()> {
     savepoint(conn, |conn| {
-        let mut a = by_privacy_token(conn, token).map_err(|_| AppError::Unauthorized)?;
+        let a = by_privacy_token(conn, token).map_err(|_| AppError::Unauthorized)?;
+        let changed = correct_row(conn, a.clone(), &c).map_err(|e| match e {
+            AppError::NotFound => AppError::Unauthorized,
+            other => other,
+        })?;
+        if changed {
+            requests::record_self_service(conn, &a.event_id, &a.id, RequestKind::Correction)?;
+        }
+        Ok(())
+    })
+}
+
+/// A correction staff make on a participant's request: the fields to change (as in
+/// [`Correction`]) and how the request arrived.
+#[derive(Deserialize, ToSchema, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct StaffCorrection {
+    /// How the participant asked: `email`, `post`, `phone` or `in_person`.
+    #[schema(example = "email")]
+    pub channel: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub company: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    pub marketing_emails: Option<bool>,
+}
+
+impl StaffCorrection {
+    /// The request's channel (self-service is the participant's own page, not staff's).
+    pub fn parts(&self) -> AppResult<(requests::RequestChannel, Correction)> {
+        let channel = match self.channel.parse::<requests::RequestChannel>() {
+            Ok(requests::RequestChannel::SelfService) | Err(_) => {
+                return Err(AppError::field("channel", "must be email, post, phone or in_person"));
+            }
+            Ok(c) => c,
+        };
+        let c = Correction {
+            name: self.name.clone(),
+            email: self.email.clone(),
+            company: self.company.clone(),
+            phone: self.phone.clone(),
+            address: self.address.clone(),
+            marketing_emails: self.marketing_emails,
+        };
+        Ok((channel, c))
+    }
+}
+
+/// Staff correct a participant's data on their request (which came by `channel`): the same
+/// checks as the participant's own correction; recorded as a completed correction request
+/// handled by `by`. Answers whether anything changed.
+pub fn staff_correct(
+    conn: &mut DbConn,
+    event_id: &str,
+    attendee_id: &str,
+    channel: requests::RequestChannel,
+    by: &str,
+    c: &Correction,
+) -> AppResult<bool> {
+    savepoint(conn, |conn| {
+        let a = attendees::find_in_event(conn, event_id, attendee_id)?;
+        if a.erased_at.is_some() {
+            return Err(AppError::NotFound);
+        }
+        let changed = correct_row(conn, a, c)?;
+        if changed {
+            requests::record_completed(conn, event_id, attendee_id, RequestKind::Correction, channel, by)?;
+        }
+        Ok(changed)
+    })
+}
+
+/// Applies `c` to `a` with the registration's checks; `NotFound` if it was erased meanwhile.
+/// Answers whether a contact field changed.
+fn correct_row(conn: &mut DbConn, mut a: AttendeeRow, c: &Correction) -> AppResult<bool> {
+    {
         let mut errors = Vec::new();
         let mut changed = false;
         // The same checks as registration, on the fields given; an empty optional field
@@ -91,14 +167,11 @@ pub fn apply_correction(conn: &mut DbConn, token: &str, c: Correction) -> AppRes
             Err(e) if is_unique_violation(&e) => {
                 return Err(AppError::Conflict("this e-mail is already registered for this event".into()));
             }
-            Ok(0) => return Err(AppError::Unauthorized),
+            Ok(0) => return Err(AppError::NotFound),
             other => other?,
         };
-        if changed {
-            requests::record_self_service(conn, &a.event_id, &a.id, RequestKind::Correction)?;
-        }
-        Ok(())
-    })
+        Ok(changed)
+    }
 }
 
 /// A correction, then the record as it now stands.

@@ -955,6 +955,8 @@ text_enum! {
         LinkThrottled = "link-throttled",
         Erased = "erased",
         Under18 = "under-18",
+        Corrected = "corrected",
+        Unchanged = "unchanged",
     }
 }
 
@@ -971,6 +973,8 @@ impl Done {
             }
             Done::Erased => "Erased: personal fields overwritten, badge and links revoked, partners told.",
             Done::Under18 => "Flagged as under 18 and erased at once.",
+            Done::Corrected => "Corrected, and recorded as a completed correction request.",
+            Done::Unchanged => "Nothing changed: the values given were the ones already stored.",
         }
     }
 }
@@ -1253,6 +1257,7 @@ pub async fn attendee_detail(
                 input type="hidden" name="csrf" value=(s.csrf);
                 button type="submit" { "E-mail a new privacy link" }
             }
+            (correction_form(&base, &CorrectionValues::of(r), &[], &s.csrf))
             @if admin {
                 (danger_form(&base, "under-18", "Flag as under 18 (erases at once)", None, &s.csrf))
                 (danger_form(&base, "erasure", "Erase this participant", None, &s.csrf))
@@ -1260,6 +1265,143 @@ pub async fn attendee_detail(
         }
     };
     Ok(console_page(&s, &name, "", content))
+}
+
+/// The correction form as shown or as typed.
+#[derive(Default)]
+struct CorrectionValues {
+    channel: String,
+    name: String,
+    email: String,
+    company: String,
+    phone: String,
+    address: String,
+    csrf: String,
+}
+
+impl CorrectionValues {
+    fn of(r: &crate::gate::StaffRecord) -> CorrectionValues {
+        let c = &r.contact;
+        CorrectionValues {
+            channel: "email".into(),
+            name: c.name.clone().unwrap_or_default(),
+            email: c.email.clone().unwrap_or_default(),
+            company: c.company.clone().unwrap_or_default(),
+            phone: c.phone.clone().unwrap_or_default(),
+            address: c.address.clone().unwrap_or_default(),
+            csrf: String::new(),
+        }
+    }
+
+    fn parse(body: &[u8]) -> Result<CorrectionValues, AppError> {
+        let mut v = CorrectionValues::default();
+        for (key, value) in crate::http::input::decode_form(body).map_err(AppError::Validation)? {
+            match key.as_str() {
+                "channel" => v.channel = value,
+                "name" => v.name = value,
+                "email" => v.email = value,
+                "company" => v.company = value,
+                "phone" => v.phone = value,
+                "address" => v.address = value,
+                "csrf" => v.csrf = value,
+                _ => {}
+            }
+        }
+        Ok(v)
+    }
+}
+
+/// Staff correct a participant's data on their request (the API's
+/// `PATCH /api/v1/events/{event_id}/attendees/{attendee_id}`).
+fn correction_form(base: &str, v: &CorrectionValues, errors: &[FieldError], csrf: &str) -> Markup {
+    let error_of = |field: &str| errors.iter().find(|e| e.field == field).map(|e| e.message.clone());
+    let field = |name: &'static str, label: &'static str, kind: &'static str, auto: &'static str, value: &str| {
+        let err = error_of(name);
+        let id = format!("fix-{name}");
+        html! {
+            label for=(id) { (label) }
+            input type=(kind) id=(id) name=(name) value=(value) autocomplete=(auto)
+                aria-invalid=[err.as_ref().map(|_| "true")]
+                aria-describedby=[err.as_ref().map(|_| format!("{id}-error"))];
+            @if let Some(e) = &err { div.error id={ (id) "-error" } { (label) " " (e) } }
+        }
+    };
+    let channels = [("email", "E-mail"), ("post", "Post"), ("phone", "Phone"), ("in_person", "In person")];
+    html! {
+        form method="post" action={ (base) "/correction" } {
+            input type="hidden" name="csrf" value=(csrf);
+            fieldset {
+                legend { "Correct the data (on the participant's request)" }
+                label for="fix-channel" { "The request came by" }
+                select id="fix-channel" name="channel" {
+                    @for (value, label) in channels {
+                        option value=(value) selected[v.channel == value] { (label) }
+                    }
+                }
+                (field("name", "Name", "text", "off", &v.name))
+                (field("email", "E-mail", "email", "off", &v.email))
+                (field("company", "Company", "text", "off", &v.company))
+                (field("phone", "Phone", "tel", "off", &v.phone))
+                label for="fix-address" { "Address" }
+                textarea id="fix-address" name="address" rows="3"
+                    aria-invalid=[error_of("address").map(|_| "true")]
+                    aria-describedby=[error_of("address").map(|_| "fix-address-error")] { (v.address) }
+                @if let Some(e) = error_of("address") { div.error id="fix-address-error" { "Address " (e) } }
+                button type="submit" { "Save the correction" }
+            }
+        }
+    }
+}
+
+/// `POST …/attendees/{attendee_id}/correction`: `rights::self_service::staff_correct`, as the
+/// API's PATCH; errors come back beside their fields with what was typed.
+pub async fn correct_attendee(
+    s: SignedIn<Registration>,
+    db: web::Data<Db>,
+    path: web::Path<(String, String)>,
+    req: actix_web::HttpRequest,
+    payload: web::Payload,
+) -> actix_web::Result<HttpResponse> {
+    let (event_id, attendee_id) = path.into_inner();
+    let body = crate::http::json::read_body(&req, &mut payload.into_inner(), 16 * 1024).await?;
+    let v = CorrectionValues::parse(&body)?;
+    s.check_csrf(&v.csrf)?;
+    let input = crate::rights::self_service::StaffCorrection {
+        channel: v.channel.clone(),
+        name: Some(v.name.clone()),
+        email: Some(v.email.clone()),
+        company: Some(v.company.clone()),
+        phone: Some(v.phone.clone()),
+        address: Some(v.address.clone()),
+        marketing_emails: None,
+    };
+    let by = s.caller.user_id.clone();
+    let (id, aid) = (event_id.clone(), attendee_id.clone());
+    let outcome = db
+        .write(move |conn| {
+            let (channel, correction) = input.parts()?;
+            crate::rights::self_service::staff_correct(conn, &id, &aid, channel, &by, &correction)
+        })
+        .await;
+    let errors = match outcome {
+        Ok(changed) => {
+            let done = if changed { Done::Corrected } else { Done::Unchanged };
+            return Ok(done_at(&event_id, &attendee_id, done));
+        }
+        Err(AppError::Validation(errors)) => errors,
+        Err(AppError::Conflict(message)) => vec![FieldError::new("email", message)],
+        Err(other) => return Err(other.into()),
+    };
+    let base = format!("/console/events/{event_id}/attendees/{attendee_id}");
+    let content = html! {
+        h1 { "Correct the data" }
+        p.alert role="alert" { "Nothing was saved. Please correct the marked fields." }
+        (correction_form(&base, &v, &errors, &s.csrf))
+        p { a href=(base) { "Back to the participant" } }
+    };
+    let mut res = console_page(&s, "Correct the data", "", content);
+    *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(res)
 }
 
 /// A form for an action that cannot be undone: it goes only with its checkbox ticked.

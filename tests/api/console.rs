@@ -797,7 +797,78 @@ async fn badges_print_at_three_stock_sizes_and_are_ledgered(backend: Backend) {
     assert_eq!(stranger.get(&print).await.status(), StatusCode::SEE_OTHER);
 }
 
+async fn staff_correct_a_participants_data_on_request_through_the_api_and_the_console(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let world = World::builder().build(&app).await;
+    let registrar = staff(&app, Role::Registrar).await;
+    let token = app.token(&registrar).await;
+    let reg = app
+        .register(
+            &world.admin,
+            &world.event,
+            serde_json::json!({"name": "Ann Lee", "email": "ann@example.org", "company": "Initech", "is_adult": true}),
+        )
+        .await;
+    let attendee = reg["id"].as_str().unwrap().to_string();
+    let api = format!("/api/v1/events/{}/attendees/{attendee}", world.event);
+
+    // The API: the channel is required and named; bad input names its field; nothing changes.
+    let res = app.patch(&token, &api, &serde_json::json!({"company": "Globex"})).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let res = app.patch(&token, &api, &serde_json::json!({"channel": "self_service", "company": "Globex"})).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("channel"));
+    let res = app.patch(&token, &api, &serde_json::json!({"channel": "email", "email": "not an address"})).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("email"));
+    let res = app.patch(&token, &api, &serde_json::json!({"channel": "phone", "company": "Globex"})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.json::<serde_json::Value>().await.unwrap()["changed"], true);
+    let detail: serde_json::Value = app.get(&token, &api).await.json().await.unwrap();
+    assert_eq!(detail["company"], "Globex", "{detail}");
+    // Recorded as a completed correction request, by phone, handled by the registrar.
+    let requests: serde_json::Value = app.get(&world.admin, "/api/v1/requests").await.json().await.unwrap();
+    let correction = requests["items"].as_array().unwrap().iter().find(|r| r["kind"] == "correction").unwrap().clone();
+    assert_eq!(correction["channel"], "phone");
+    assert_eq!(correction["status"], "completed");
+
+    // The console: the form on the participant's page; errors beside the field, typed kept.
+    let mut b = Browser::new(&app);
+    b.sign_in(&registrar, PASSWORD).await;
+    let page = format!("/console/events/{}/attendees/{attendee}", world.event);
+    let csrf = b.csrf_of(&page).await;
+    let form = |email: &'static str| {
+        vec![
+            ("channel", "email"),
+            ("name", "Ann Lee-Smith"),
+            ("email", email),
+            ("company", "Globex"),
+            ("phone", ""),
+            ("address", ""),
+        ]
+    };
+    let mut fields = form("broken");
+    fields.push(("csrf", csrf.as_str()));
+    let res = b.post_form(&format!("{page}/correction"), &fields).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let text = res.text().await.unwrap();
+    assert!(text.contains("id=\"fix-email-error\"") && text.contains("value=\"Ann Lee-Smith\""), "{text}");
+    let mut fields = form("ann.smith@example.org");
+    fields.push(("csrf", csrf.as_str()));
+    let res = b.post_form(&format!("{page}/correction"), &fields).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let text = b.get(&location(&res)).await.text().await.unwrap();
+    assert!(
+        text.contains("Corrected") && text.contains("Ann Lee-Smith") && text.contains("ann.smith@example.org"),
+        "{text}"
+    );
+    // Without the session's token nothing happens.
+    let fields = form("x@example.org");
+    assert_eq!(b.post_form(&format!("{page}/correction"), &fields).await.status(), StatusCode::FORBIDDEN);
+}
+
 on_both_backends!(
+    staff_correct_a_participants_data_on_request_through_the_api_and_the_console,
     staff_sign_in_lands_on_the_console_with_a_session_cookie_that_scripts_cannot_read,
     under_tls_the_cookie_is_secure_and_host_prefixed,
     a_wrong_password_answers_as_an_unknown_address_and_is_throttled_like_the_api,
