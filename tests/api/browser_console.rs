@@ -91,6 +91,15 @@ async fn staff_create_an_event_import_a_spreadsheet_and_print_badges(backend: Ba
         })
         .await;
 
+    browser
+        .step("participant page with the correction form", async {
+            browser.click("main table a").await;
+            browser.wait_for("#fix-channel").await;
+            browser.check_page().await;
+            browser.screenshot("attendee-detail").await;
+        })
+        .await;
+
     for size in ["a6", "4x3", "cr80"] {
         browser
             .step(&format!("print {size}"), async {
