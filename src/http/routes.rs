@@ -37,6 +37,7 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .service(partners::handlers::create_user)
         .service(partners::handlers::list_users)
         .service(partners::handlers::disable_user)
+        .service(partners::handlers::revoke_user_sessions)
         .service(partners::handlers::resend_invitation)
         .service(attendees::handlers::register)
         .service(attendees::handlers::get_attendee)
@@ -152,6 +153,7 @@ pages! {
     GET "/portal/scanners" => portal::scanners;
     POST "/portal/scanners" => portal::invite;
     POST "/portal/scanners/{user_id}/disable" => portal::disable;
+    POST "/portal/scanners/{user_id}/revoke-sessions" => portal::revoke_sessions;
     GET "/portal/questions" => portal::questions_form;
     POST "/portal/questions" => portal::questions_save;
     GET "/portal/notices" => portal::notices_list;

@@ -121,3 +121,20 @@ pub async fn disable_user(
     tracing::info!(by = %auth.caller.user_id, "partner user disabled");
     Ok(HttpResponse::NoContent().finish())
 }
+
+/// End every session and token of a partner user (a lost phone) without disabling it
+/// (staff admins, or the partner's own admin for its scanners).
+#[utoipa::path(tag = "partners", security(("bearer" = [])),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+#[post("/events/{event_id}/partners/{partner_id}/users/{user_id}/revoke-sessions")]
+pub async fn revoke_user_sessions(
+    db: web::Data<Db>,
+    auth: Auth<AnyUser>,
+    path: web::Path<(String, String, String)>,
+) -> AppResult<HttpResponse> {
+    let (event_id, partner_id, user_id) = path.into_inner();
+    let caller = auth.caller.clone();
+    db.write(move |conn| users::revoke_sessions(conn, &caller, &event_id, &partner_id, &user_id)).await?;
+    tracing::info!(by = %auth.caller.user_id, "partner user's sessions revoked");
+    Ok(HttpResponse::NoContent().finish())
+}

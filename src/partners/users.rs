@@ -184,12 +184,31 @@ pub fn list(conn: &mut DbConn, caller: &Caller, event_id: &str, partner_id: &str
 
 /// Disables a partner user; all of its tokens end at once.
 pub fn disable(conn: &mut DbConn, caller: &Caller, event_id: &str, partner_id: &str, user_id: &str) -> AppResult<()> {
+    managed_user(conn, caller, event_id, partner_id, user_id)?;
+    users::set_disabled(conn, user_id, true)
+}
+
+/// Ends every session and token of a partner user (a lost phone) without disabling the
+/// account: the user signs in again. The same rule as [`disable`] decides who may.
+pub fn revoke_sessions(
+    conn: &mut DbConn,
+    caller: &Caller,
+    event_id: &str,
+    partner_id: &str,
+    user_id: &str,
+) -> AppResult<()> {
+    managed_user(conn, caller, event_id, partner_id, user_id)?;
+    users::bump_token_version(conn, user_id)?;
+    Ok(())
+}
+
+/// A user of `partner_id` that `caller` may manage; `NotFound` for anyone else's.
+fn managed_user(conn: &mut DbConn, caller: &Caller, event_id: &str, partner_id: &str, user_id: &str) -> AppResult<()> {
     may_manage(caller, event_id, partner_id, None)?;
     find_in_event(conn, event_id, partner_id)?;
     let target = users::find(conn, user_id)?.ok_or(AppError::NotFound)?;
     if target.partner_id.as_deref() != Some(partner_id) {
         return Err(AppError::NotFound);
     }
-    may_manage(caller, event_id, partner_id, Some(target.role))?;
-    users::set_disabled(conn, user_id, true)
+    may_manage(caller, event_id, partner_id, Some(target.role))
 }

@@ -449,7 +449,8 @@ async fn scanners_page(
         h1 { "Scanner users" }
         @if let Some(n) = notice { p.notice role="status" { (n) } }
         p { "Scanner users sign in to the phone app and scan badges; they see name and company only. "
-            "Disabling one ends its phone's and browser's sessions at once." }
+            "Signing one out everywhere (a lost phone) ends its phone's and browser's sessions; \
+            disabling it also stops it signing in again." }
         @if list.is_empty() { p { "No users yet." } } @else {
             div.table-wrap { table {
                 thead { tr { th scope="col" { "E-mail" } th scope="col" { "Role" } th scope="col" { "State" } th scope="col" { span.hint { "Action" } } } }
@@ -458,6 +459,11 @@ async fn scanners_page(
                     td { @if u.role == Role::Scanner { "Scanner" } @else { "Administrator" } }
                     td { @if u.disabled { "Disabled" } @else if !u.password_set { "Invited" } @else { "Active" } }
                     td { @if u.role == Role::Scanner && !u.disabled {
+                        form.inline method="post" action={ "/portal/scanners/" (u.id) "/revoke-sessions" } {
+                            input type="hidden" name="csrf" value=(s.csrf);
+                            button type="submit" { "Sign out everywhere" span.hint { " " (u.email) } }
+                        }
+                        " "
                         form.inline method="post" action={ "/portal/scanners/" (u.id) "/disable" } {
                             input type="hidden" name="csrf" value=(s.csrf);
                             button type="submit" { "Disable" span.hint { " " (u.email) } }
@@ -530,6 +536,32 @@ pub async fn disable(
     let caller = s.caller.clone();
     db.write(move |conn| users::disable(conn, &caller, &scope.event_id, &scope.partner_id, &user_id)).await?;
     Ok(scanners_page(&s, &db, "", &[], Some("The user is disabled and signed out everywhere."), StatusCode::OK).await?)
+}
+
+/// `POST /portal/scanners/{user_id}/revoke-sessions`: a lost phone; the core of
+/// `POST /api/v1/events/{event_id}/partners/{partner_id}/users/{user_id}/revoke-sessions`.
+pub async fn revoke_sessions(
+    req: HttpRequest,
+    s: SignedIn<PartnerAdminOnly>,
+    db: web::Data<Db>,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> actix_web::Result<HttpResponse> {
+    let fields = form_fields(&req, payload).await?;
+    s.check_csrf(value(&fields, "csrf"))?;
+    let scope = s.caller.partner_scope()?;
+    let user_id = path.into_inner();
+    let caller = s.caller.clone();
+    db.write(move |conn| users::revoke_sessions(conn, &caller, &scope.event_id, &scope.partner_id, &user_id)).await?;
+    Ok(scanners_page(
+        &s,
+        &db,
+        "",
+        &[],
+        Some("The user is signed out everywhere; the account stays active and can sign in again."),
+        StatusCode::OK,
+    )
+    .await?)
 }
 
 // ---------------------------------------------------------------------------------------

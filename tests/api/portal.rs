@@ -324,6 +324,7 @@ async fn every_portal_post_checks_csrf(backend: Backend) {
         format!("/portal/leads/{lead}"),
         "/portal/scanners".to_string(),
         format!("/portal/scanners/{scanner_id}/disable"),
+        format!("/portal/scanners/{scanner_id}/revoke-sessions"),
         "/portal/questions".to_string(),
         "/portal/notices/00000000-0000-0000-0000-000000000000/ack".to_string(),
     ];
@@ -424,20 +425,33 @@ async fn scanner_users_are_invited_and_disabled_from_the_portal(backend: Backend
     let res = b.post_form("/portal/scanners", &[("csrf", &csrf), ("email", "new-scanner@partner.example")]).await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
 
-    // Disabling the scanner ends its API token and its browser session.
+    // A lost phone: signing the scanner out everywhere ends its API token and its browser
+    // session, and it can sign in again.
     let mut scanner_browser = Browser::sign_in(&app, &booth.scanner_email).await;
     assert_eq!(scanner_browser.get("/portal/").await.status(), StatusCode::OK);
     let me: Value = app.get(&booth.scanner_token, "/api/v1/auth/me").await.json().await.unwrap();
     let scanner_id = me["id"].as_str().unwrap();
+    let res = b.post_form(&format!("/portal/scanners/{scanner_id}/revoke-sessions"), &[("csrf", &csrf)]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.text().await.unwrap().contains("signed out everywhere"));
+    assert_eq!(app.get(&booth.scanner_token, "/api/v1/leads").await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(scanner_browser.get("/portal/").await.status(), StatusCode::SEE_OTHER);
+    let fresh = app.token(&booth.scanner_email).await;
+    let mut scanner_browser = Browser::sign_in(&app, &booth.scanner_email).await;
+    assert_eq!(scanner_browser.get("/portal/").await.status(), StatusCode::OK);
+
+    // Disabling the scanner ends its API token and its browser session for good.
     let res = b.post_form(&format!("/portal/scanners/{scanner_id}/disable"), &[("csrf", &csrf)]).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.text().await.unwrap().contains("Disabled"));
-    assert_eq!(app.get(&booth.scanner_token, "/api/v1/leads").await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.get(&fresh, "/api/v1/leads").await.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(scanner_browser.get("/portal/").await.status(), StatusCode::SEE_OTHER);
     // Another partner's user cannot be disabled from here.
     let (other, _) =
         crate::common::partner_user(&app, &booth.world.admin, &booth.world.event, &booth.world.globex, "scanner").await;
     let res = b.post_form(&format!("/portal/scanners/{other}/disable"), &[("csrf", &csrf)]).await;
+    assert!(res.status() == StatusCode::NOT_FOUND || res.status() == StatusCode::FORBIDDEN, "{}", res.status());
+    let res = b.post_form(&format!("/portal/scanners/{other}/revoke-sessions"), &[("csrf", &csrf)]).await;
     assert!(res.status() == StatusCode::NOT_FOUND || res.status() == StatusCode::FORBIDDEN, "{}", res.status());
 }
 
