@@ -153,6 +153,17 @@ async fn a_participant_registers_confirms_and_withdraws_on_a_phone(backend: Back
             assert_eq!(browser.text("h1").await, "This link is not valid");
         })
         .await;
+
+    // The smallest phones in use: every public page still fits a 360 px window.
+    browser
+        .step("the public pages at 360 px", async {
+            browser.set_width(360, 800).await;
+            assert_eq!(browser.eval("return window.innerWidth", vec![]).await, serde_json::json!(360));
+            for page in ["/e/phone-fair/register", "/e/phone-fair/resend", me.as_str(), "/e/no-such-fair/register"] {
+                browser.visit(&format!("{base}{page}")).await;
+            }
+        })
+        .await;
 }
 
 on_both_backends!(a_participant_registers_confirms_and_withdraws_on_a_phone);
