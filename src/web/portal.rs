@@ -12,7 +12,7 @@ use maud::{Markup, html};
 
 use super::fields::{Field, error_for};
 use super::layout::{self, Chrome, NavLink};
-use crate::auth::{AnyPartner, PartnerAdminOnly, Policy, Role};
+use crate::auth::{AnyPartner, Caller, PartnerAdminOnly, Policy, Role};
 use crate::badges::BadgeKey;
 use crate::config::PublicUrl;
 use crate::db::Db;
@@ -520,6 +520,27 @@ pub async fn invite(
     })
 }
 
+/// A partner-user action of the scanner list: `users::disable` or `users::revoke_sessions`,
+/// the API's core for each, then the list with what was done.
+type UserAction = fn(&mut crate::db::DbConn, &Caller, &str, &str, &str) -> AppResult<()>;
+
+async fn scanner_action(
+    req: HttpRequest,
+    s: SignedIn<PartnerAdminOnly>,
+    db: web::Data<Db>,
+    user_id: String,
+    payload: web::Payload,
+    action: UserAction,
+    done: &str,
+) -> actix_web::Result<HttpResponse> {
+    let fields = form_fields(&req, payload).await?;
+    s.check_csrf(value(&fields, "csrf"))?;
+    let scope = s.caller.partner_scope()?;
+    let caller = s.caller.clone();
+    db.write(move |conn| action(conn, &caller, &scope.event_id, &scope.partner_id, &user_id)).await?;
+    Ok(scanners_page(&s, &db, "", &[], Some(done), StatusCode::OK).await?)
+}
+
 /// `POST /portal/scanners/{user_id}/disable`: the API's disable (its tokens and browser
 /// sessions end with its token version).
 pub async fn disable(
@@ -529,13 +550,8 @@ pub async fn disable(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> actix_web::Result<HttpResponse> {
-    let fields = form_fields(&req, payload).await?;
-    s.check_csrf(value(&fields, "csrf"))?;
-    let scope = s.caller.partner_scope()?;
-    let user_id = path.into_inner();
-    let caller = s.caller.clone();
-    db.write(move |conn| users::disable(conn, &caller, &scope.event_id, &scope.partner_id, &user_id)).await?;
-    Ok(scanners_page(&s, &db, "", &[], Some("The user is disabled and signed out everywhere."), StatusCode::OK).await?)
+    let done = "The user is disabled and signed out everywhere.";
+    scanner_action(req, s, db, path.into_inner(), payload, users::disable, done).await
 }
 
 /// `POST /portal/scanners/{user_id}/revoke-sessions`: a lost phone; the core of
@@ -547,21 +563,8 @@ pub async fn revoke_sessions(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> actix_web::Result<HttpResponse> {
-    let fields = form_fields(&req, payload).await?;
-    s.check_csrf(value(&fields, "csrf"))?;
-    let scope = s.caller.partner_scope()?;
-    let user_id = path.into_inner();
-    let caller = s.caller.clone();
-    db.write(move |conn| users::revoke_sessions(conn, &caller, &scope.event_id, &scope.partner_id, &user_id)).await?;
-    Ok(scanners_page(
-        &s,
-        &db,
-        "",
-        &[],
-        Some("The user is signed out everywhere; the account stays active and can sign in again."),
-        StatusCode::OK,
-    )
-    .await?)
+    let done = "The user is signed out everywhere; the account stays active and can sign in again.";
+    scanner_action(req, s, db, path.into_inner(), payload, users::revoke_sessions, done).await
 }
 
 // ---------------------------------------------------------------------------------------
