@@ -36,6 +36,7 @@ async fn a_partner_admin_signs_in_sees_leads_and_downloads_csv_and_xlsx(backend:
         .step("filter and edit", async {
             browser.fill("#q", "analytical").await;
             browser.click("form.filters button[type=submit]").await;
+            browser.wait_for_url("q=analytical").await;
             browser.wait_for("a[href^='/portal/leads/']").await;
             let page = browser.source().await;
             assert!(page.contains("Ada Lovelace") && !page.contains("Bob Builder"));

@@ -210,6 +210,16 @@ impl Browser {
         }
     }
 
+    /// Waits until the address contains `part`: after a click that navigates to a page
+    /// with the same elements as the one it leaves, `wait_for` would find the old page's.
+    pub async fn wait_for_url(&self, part: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !self.url().await.contains(part) {
+            assert!(std::time::Instant::now() < deadline, "the address never contained `{part}`: {}", self.url().await);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     async fn find(&self, css: &str) -> fantoccini::elements::Element {
         match self.client.find(Locator::Css(css)).await {
             Ok(element) => element,
