@@ -24,6 +24,7 @@ pub mod notices;
 pub mod paging;
 pub mod partners;
 pub mod questions;
+pub mod retention;
 pub mod rights;
 pub mod scans;
 pub mod security;

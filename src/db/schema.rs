@@ -16,6 +16,8 @@ diesel::table! {
         privacy_notice_url -> Nullable<Text>,
         organiser_contact -> Nullable<Text>,
         registration_closes_at -> Nullable<BigInt>,
+        retention_days -> Integer,
+        purged_at -> Nullable<BigInt>,
     }
 }
 
@@ -350,3 +352,21 @@ diesel::allow_tables_to_appear_in_same_query!(
     opt_in_confirmations,
     qualification_questions,
 );
+
+diesel::table! {
+    disclosure_counts (id) {
+        id -> Text,
+        event_id -> Text,
+        partner_id -> Nullable<Text>,
+        channel -> Text,
+        basis -> Text,
+        day -> BigInt,
+        releases -> BigInt,
+    }
+}
+
+diesel::table! {
+    ledger_retention (event_id) {
+        event_id -> Text,
+    }
+}

@@ -48,8 +48,9 @@ pub struct ExportQuery {
 
 /// Columns: the contact fields the event releases (of name, company, address, phone,
 /// email), then basis, first_scanned_at, scanned_by, notes, rating, answers (JSON),
-/// lead_id, last_scanned_at. Columns added later go at the end, so a CRM import mapped by
-/// position keeps working. Times are the event's local time with its offset
+/// lead_id, last_scanned_at, delete_by. Columns added later go at the end, so a CRM import
+/// mapped by position keeps working. `delete_by` is the event's local date on which its
+/// retention period ends: the partner must have deleted the file and every copy by then. Times are the event's local time with its offset
 /// ([`EventRow::local_time`]); a participant released by opt-in alone has no lead, so no
 /// lead id and no times.
 fn header(fields: &[&'static str]) -> Vec<String> {
@@ -90,8 +91,9 @@ fn record(r: &Release, fields: &[&'static str], event: &EventRow, scanners: &Has
 }
 
 /// Opens an export record for the partner (refused while the operator suspends it);
-/// answers the event's slug, for the file name, and the record.
-pub fn start(conn: &mut DbConn, scope: &PartnerScope) -> AppResult<(String, ExportRow)> {
+/// answers the event (its slug names the file, its retention end the delete-by date) and
+/// the record.
+pub fn start(conn: &mut DbConn, scope: &PartnerScope) -> AppResult<(EventRow, ExportRow)> {
     gate::ensure_not_suspended(conn, scope)?;
     let event = events::find(conn, &scope.event_id)?;
     let export = ExportRow {
@@ -105,7 +107,12 @@ pub fn start(conn: &mut DbConn, scope: &PartnerScope) -> AppResult<(String, Expo
         sha256: None,
     };
     diesel::insert_into(exports::table).values(&export).execute(conn)?;
-    Ok((event.slug, export))
+    Ok((event, export))
+}
+
+/// The event's local date on which its retention period ends (`YYYY-MM-DD`).
+pub fn delete_by(event: &EventRow) -> String {
+    event.local_time(event.retention_ends_at()).chars().take(10).collect()
 }
 
 /// What every row of one export needs, read once before the first page.
@@ -131,11 +138,15 @@ impl Layout {
     }
 
     fn header(&self) -> Vec<String> {
-        header(&self.fields)
+        let mut h = header(&self.fields);
+        h.push("delete_by".to_string());
+        h
     }
 
     fn record(&self, r: &Release) -> Vec<String> {
-        record(r, &self.fields, &self.event, &self.scanners)
+        let mut cells = record(r, &self.fields, &self.event, &self.scanners);
+        cells.push(delete_by(&self.event));
+        cells
     }
 }
 

@@ -148,7 +148,8 @@ async fn exports_suit_a_crm_phone_numbers_lead_ids_and_times_with_offset(app: Te
             "rating",
             "answers",
             "lead_id",
-            "last_scanned_at"
+            "last_scanned_at",
+            "delete_by"
         ],
         "new columns come after the old ones, in the old order"
     );

@@ -33,6 +33,7 @@ mod openapi;
 mod portal;
 mod public_pages;
 mod registration;
+mod retention;
 mod rights;
 mod scans;
 mod schema;
