@@ -115,6 +115,7 @@ diesel::table! {
         notes -> Nullable<Text>,
         rating -> Nullable<Integer>,
         answers -> Nullable<Text>,
+        notes_updated_at -> Nullable<BigInt>,
     }
 }
 
@@ -131,6 +132,8 @@ diesel::table! {
         rating -> Nullable<Integer>,
         answers -> Nullable<Text>,
         updated_at -> BigInt,
+        notes_by -> Nullable<Text>,
+        notes_at -> Nullable<BigInt>,
     }
 }
 

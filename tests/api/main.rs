@@ -34,6 +34,7 @@ mod portal;
 mod public_pages;
 mod registration;
 mod rights;
+mod scan_notes;
 mod scans;
 mod schema;
 mod staff_reads;
