@@ -225,8 +225,10 @@ pub fn list(conn: &mut DbConn, scope: &PartnerScope, filter: &LeadFilter) -> App
     let query = || {
         let mut q = leads::table.filter(leads::partner_id.eq(&scope.partner_id)).into_boxed();
         if let Some(r) = filter.rating {
-            let rated_on_a_scan =
-                scans::table.filter(scans::partner_id.eq(&scope.partner_id)).filter(scans::rating.eq(r)).select(scans::attendee_id);
+            let rated_on_a_scan = scans::table
+                .filter(scans::partner_id.eq(&scope.partner_id))
+                .filter(scans::rating.eq(r))
+                .select(scans::attendee_id);
             q = q.filter(leads::rating.eq(r).or(leads::attendee_id.eq_any(rated_on_a_scan)));
         }
         if let Some(f) = from {

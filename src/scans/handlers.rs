@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::coalesce::ScanWriter;
-use super::throttle::UnknownBadgeThrottle;
 use super::notes::{NotesInput, ScanNotesView};
+use super::throttle::UnknownBadgeThrottle;
 use super::{
     AlreadyScanned, Card, CardReason, LeadCard, MAX_BATCH, Outcome, RejectReason, ScanItem, ScanStatus, ValidScan,
     validate,

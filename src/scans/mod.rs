@@ -313,11 +313,7 @@ impl Stored {
 /// (client_scan_id, id, attendee_id, user_id, scanned_at) of a stored scan.
 type StoredRow = (String, String, String, String, i64);
 
-fn stored_by_client_id(
-    conn: &mut DbConn,
-    partner_id: &str,
-    client_ids: &[&str],
-) -> AppResult<HashMap<String, Stored>> {
+fn stored_by_client_id(conn: &mut DbConn, partner_id: &str, client_ids: &[&str]) -> AppResult<HashMap<String, Stored>> {
     let mut found: HashMap<String, Stored> = HashMap::new();
     for chunk in client_ids.chunks(500) {
         let rows: Vec<StoredRow> = scans::table

@@ -260,9 +260,8 @@ pub async fn lead_form(
 ) -> AppResult<HttpResponse> {
     let scope = s.caller.partner_scope()?;
     let lead_id = path.into_inner();
-    let (event, lead) = db
-        .write(move |conn| Ok((events::find(conn, &scope.event_id)?, leads::get(conn, &scope, &lead_id)?)))
-        .await?;
+    let (event, lead) =
+        db.write(move |conn| Ok((events::find(conn, &scope.event_id)?, leads::get(conn, &scope, &lead_id)?))).await?;
     let notes = lead.notes.clone().unwrap_or_default();
     let rating = lead.rating.map(|r| r.to_string()).unwrap_or_default();
     Ok(page(&s, "Lead", "", lead_page(&s.csrf, &event, &lead, &notes, &rating, &[])))

@@ -89,7 +89,11 @@ async fn two_scanners_notes_both_show_on_the_lead_the_portal_and_the_export(app:
     let (t1, t2) = (minutes_ago(30), minutes_ago(10));
 
     let first: Value = app
-        .post(&b.scanner_token, "/api/v1/scans", &scan(&badge, &t1, Some("wants a demo"), Some(4), json!({"budget": "high"})))
+        .post(
+            &b.scanner_token,
+            "/api/v1/scans",
+            &scan(&badge, &t1, Some("wants a demo"), Some(4), json!({"budget": "high"})),
+        )
         .await
         .json()
         .await
@@ -97,7 +101,8 @@ async fn two_scanners_notes_both_show_on_the_lead_the_portal_and_the_export(app:
     assert_eq!(first["status"], "created");
     assert_eq!(first["already_scanned"], Value::Null, "nobody scanned Cy before: {first}");
 
-    let res = app.post(&second, "/api/v1/scans", &scan(&badge, &t2, Some("asked about pricing"), Some(2), json!({}))).await;
+    let res =
+        app.post(&second, "/api/v1/scans", &scan(&badge, &t2, Some("asked about pricing"), Some(2), json!({}))).await;
     assert_eq!(res.status(), 201);
     let again: Value = res.json().await.unwrap();
     let already = &again["already_scanned"];
@@ -115,8 +120,12 @@ async fn two_scanners_notes_both_show_on_the_lead_the_portal_and_the_export(app:
     assert_eq!(item["status"], "created");
     assert_eq!(item["already_scanned"]["by"], b.scanner_email.as_str());
     assert_eq!(item["already_scanned"]["by_you"], true);
-    let replay: Value =
-        app.post(&b.scanner_token, "/api/v1/scans/batch", &json!({"scans": [third, {"client_scan_id": "x"}]})).await.json().await.unwrap();
+    let replay: Value = app
+        .post(&b.scanner_token, "/api/v1/scans/batch", &json!({"scans": [third, {"client_scan_id": "x"}]}))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(replay["results"][0]["status"], "duplicate");
     assert_eq!(replay["results"][0]["already_scanned"]["by_you"], true);
     assert!(replay["results"][1].get("already_scanned").is_none(), "a rejected item has none: {replay}");
@@ -135,8 +144,12 @@ async fn two_scanners_notes_both_show_on_the_lead_the_portal_and_the_export(app:
     assert_eq!(ms(notes[0]["at"].as_str().unwrap()), ms(&t1));
     assert_eq!(notes[1]["by"], second_email.as_str());
     assert_eq!(notes[1]["notes"], "asked about pricing");
-    let one: Value =
-        app.get(&b.admin_token, &format!("/api/v1/leads/{}", lead["lead_id"].as_str().unwrap())).await.json().await.unwrap();
+    let one: Value = app
+        .get(&b.admin_token, &format!("/api/v1/leads/{}", lead["lead_id"].as_str().unwrap()))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(one["scan_notes"], lead["scan_notes"]);
 
     // A scanner sees the notes too, beside name and company only.
@@ -160,7 +173,12 @@ async fn two_scanners_notes_both_show_on_the_lead_the_portal_and_the_export(app:
     let row = export_row(&app, &b.admin_token, "Cy Young").await;
     assert_eq!(
         row["notes"],
-        format!("{} {}: wants a demo\n{} {second_email}: asked about pricing", minute(&t1), b.scanner_email, minute(&t2))
+        format!(
+            "{} {}: wants a demo\n{} {second_email}: asked about pricing",
+            minute(&t1),
+            b.scanner_email,
+            minute(&t2)
+        )
     );
     assert_eq!(row["rating"], "2");
     assert_eq!(row["answers"], r#"{"budget":"high"}"#);
@@ -190,7 +208,10 @@ async fn only_the_scans_author_replaces_its_notes_and_only_once_it_synced(app: T
     assert!(ms(saved["updated_at"].as_str().unwrap()) > 0);
     // Idempotent: the same body again, the same notes, still one scan.
     let again: Value = put_notes(&app, &b.scanner_token, &id, &change).await.json().await.unwrap();
-    assert_eq!((&again["notes"], &again["rating"], &again["answers"]), (&saved["notes"], &saved["rating"], &saved["answers"]));
+    assert_eq!(
+        (&again["notes"], &again["rating"], &again["answers"]),
+        (&saved["notes"], &saved["rating"], &saved["answers"])
+    );
     assert_eq!(count_rows(&app, "scans WHERE notes = 'wants 40 seats'"), 1);
     let lead = lead_of(&app, &b.admin_token, "Cy Young").await;
     assert_eq!(lead["scan_notes"][0]["notes"], "wants 40 seats");
@@ -230,7 +251,9 @@ async fn the_admins_note_and_the_scans_notes_never_touch_each_other(app: TestApp
     let lead = lead_of(&app, &b.admin_token, "Cy Young").await;
     let lead_id = lead["lead_id"].as_str().unwrap();
 
-    let res = app.patch(&b.admin_token, &format!("/api/v1/leads/{lead_id}"), &json!({"notes": "call back in May", "rating": 1})).await;
+    let res = app
+        .patch(&b.admin_token, &format!("/api/v1/leads/{lead_id}"), &json!({"notes": "call back in May", "rating": 1}))
+        .await;
     assert_eq!(res.status(), 200);
     let patched: Value = res.json().await.unwrap();
     assert_eq!(patched["notes"], "call back in May");
@@ -278,19 +301,29 @@ async fn an_erased_participant_keeps_no_scan_notes(app: TestApp) {
     assert_eq!(lead["scan_notes"].as_array().unwrap().len(), 1);
 
     let attendee = registered["id"].as_str().unwrap();
-    let res = app.post(&b.world.admin, &format!("/api/v1/events/{}/attendees/{attendee}/erasure", b.world.event), &json!({})).await;
+    let res = app
+        .post(&b.world.admin, &format!("/api/v1/events/{}/attendees/{attendee}/erasure", b.world.event), &json!({}))
+        .await;
     assert_eq!(res.status(), 200);
 
     let lead: Value = app.get(&b.admin_token, &format!("/api/v1/leads/{lead_id}")).await.json().await.unwrap();
     assert_eq!(lead["scan_notes"], json!([]), "{lead}");
     assert_eq!(lead["contact"], Value::Null);
     assert_eq!(
-        count_rows(&app, &format!("scans WHERE attendee_id = '{attendee}' AND (notes IS NOT NULL OR rating IS NOT NULL OR answers IS NOT NULL)")),
+        count_rows(
+            &app,
+            &format!(
+                "scans WHERE attendee_id = '{attendee}' AND (notes IS NOT NULL OR rating IS NOT NULL OR answers IS NOT NULL)"
+            )
+        ),
         0
     );
     // Nothing new is kept about them, by the scanner or by the admin.
     assert_eq!(put_notes(&app, &b.scanner_token, &id, &json!({"notes": "likes golf"})).await.status(), 404);
     let res = app.patch(&b.admin_token, &format!("/api/v1/leads/{lead_id}"), &json!({"notes": "likes golf"})).await;
     assert_eq!(res.status(), 404);
-    assert_eq!(count_rows(&app, "scans WHERE notes = 'likes golf'") + count_rows(&app, "leads WHERE notes = 'likes golf'"), 0);
+    assert_eq!(
+        count_rows(&app, "scans WHERE notes = 'likes golf'") + count_rows(&app, "leads WHERE notes = 'likes golf'"),
+        0
+    );
 }
