@@ -117,6 +117,7 @@ diesel::table! {
         notes -> Nullable<Text>,
         rating -> Nullable<Integer>,
         answers -> Nullable<Text>,
+        notes_updated_at -> Nullable<BigInt>,
     }
 }
 
@@ -133,6 +134,8 @@ diesel::table! {
         rating -> Nullable<Integer>,
         answers -> Nullable<Text>,
         updated_at -> BigInt,
+        notes_by -> Nullable<Text>,
+        notes_at -> Nullable<BigInt>,
     }
 }
 

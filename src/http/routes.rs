@@ -91,7 +91,9 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .service(notices::handlers::list_for_event)
         // Task C (partner portal): the scanner app's qualification questions.
         .service(questions::handlers::get_questions)
-        .service(questions::handlers::put_questions);
+        .service(questions::handlers::put_questions)
+        // Issue 15 (notes): each scanner's own notes on its scan.
+        .service(scans::handlers::put_scan_notes);
 }
 
 /// Liveness and readiness, outside `/api/v1`.

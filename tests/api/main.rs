@@ -35,6 +35,7 @@ mod public_pages;
 mod registration;
 mod retention;
 mod rights;
+mod scan_notes;
 mod scans;
 mod schema;
 mod staff_reads;
