@@ -48,7 +48,11 @@ pub async fn sign_in(s: &LoginServices<'_>, email: &str, password: String) -> Ap
 /// The one credential check of both logins. The attempt is reserved, for known and unknown
 /// addresses alike, before any hashing; unknown address and wrong password answer alike.
 /// Answers the account and the token generation read with it.
-pub async fn check_credentials(s: &LoginServices<'_>, email: &str, password: String) -> AppResult<(users::UserRow, i64)> {
+pub async fn check_credentials(
+    s: &LoginServices<'_>,
+    email: &str,
+    password: String,
+) -> AppResult<(users::UserRow, i64)> {
     let email = users::normalise_email(email);
     let key = s.throttle.key_for(&email)?;
     let throttle = s.throttle.clone();

@@ -87,7 +87,11 @@ pub struct EnrolRequest {
         (status = 422, body = Problem),
         (status = 429, description = "Too many attempts from this client; see Retry-After", body = Problem)))]
 #[post("/auth/enrol")]
-pub async fn enrol(db: web::Data<Db>, tokens: web::Data<TokenKeys>, body: ApiJson<EnrolRequest>) -> AppResult<HttpResponse> {
+pub async fn enrol(
+    db: web::Data<Db>,
+    tokens: web::Data<TokenKeys>,
+    body: ApiJson<EnrolRequest>,
+) -> AppResult<HttpResponse> {
     let EnrolRequest { code, device } = body.into_inner();
     Ok(answer(super::enrol(&db, &tokens, &code, &device.name).await?))
 }

@@ -238,9 +238,8 @@ pub async fn sign_in(s: &LoginServices<'_>, email: &str, password: String, name:
     if !user.role.is_partner() {
         return Err(AppError::field("device", "only partner users (scanner, partner_admin) sign in a device"));
     }
-    let granted = s
-        .db
-        .write(move |conn| {
+    let granted =
+        s.db.write(move |conn| {
             let (device, refresh_token) = create(conn, &user, generation, &name)?;
             Ok(Granted { user, device, generation, refresh_token })
         })
@@ -413,7 +412,8 @@ pub fn list(conn: &mut DbConn, caller: &Caller, event_id: Option<&str>) -> AppRe
             query.filter(devices::partner_id.eq(scope.partner_id))
         }
         Role::Admin => {
-            let event_id = event_id.filter(|e| !e.is_empty()).ok_or_else(|| AppError::field("event_id", "is required"))?;
+            let event_id =
+                event_id.filter(|e| !e.is_empty()).ok_or_else(|| AppError::field("event_id", "is required"))?;
             events::find(conn, event_id)?;
             query.filter(devices::event_id.eq(event_id.to_string()))
         }

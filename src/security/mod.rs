@@ -10,9 +10,9 @@ use utoipa::ToSchema;
 
 use crate::db::schema::{partners, security_actions, settings, users};
 use crate::db::{DbConn, ms_to_rfc3339, new_id, now_ms};
+use crate::devices::{self, RevokeReason};
 use crate::error::{AppError, AppResult};
 use crate::paging::{Page, PageQuery};
-use crate::devices::{self, RevokeReason};
 use crate::{events, partners as partner_domain};
 
 use crate::auth::tokens::{TOKEN_GENERATION, token_generation};

@@ -14,9 +14,9 @@ use crate::config::PublicUrl;
 use crate::db::Db;
 use crate::devices::{self, DeviceList, DeviceState, Enrolment, RevokeReason};
 use crate::error::{AppError, AppResult, FieldError};
+use crate::events;
 use crate::http::session::SignedIn;
 use crate::partners::users::{self, PartnerUserView};
-use crate::events;
 
 const DEVICES: &str = "/portal/devices";
 
@@ -41,9 +41,8 @@ fn state_label(state: DeviceState, reason: Option<RevokeReason>) -> &'static str
 async fn devices_page(s: &SignedIn<PartnerAdminOnly>, db: &Db, notice: Option<&str>) -> AppResult<HttpResponse> {
     let scope = s.caller.partner_scope()?;
     let caller = s.caller.clone();
-    let (event, list): (events::EventRow, DeviceList) = db
-        .read(move |conn| Ok((events::find(conn, &scope.event_id)?, devices::list(conn, &caller, None)?)))
-        .await?;
+    let (event, list): (events::EventRow, DeviceList) =
+        db.read(move |conn| Ok((events::find(conn, &scope.event_id)?, devices::list(conn, &caller, None)?))).await?;
     let at = |t: &str| event.display_rfc3339(t);
     let content = html! {
         h1 { "Devices" }
@@ -169,7 +168,7 @@ fn code_page(user: &PartnerUserView, enrolment: &Enrolment, svg: &str, expires: 
         p { "On the phone, open " code { (app_url) } ", choose to enrol with a code and scan the QR code above." }
         p.hint { "Whoever scans it first is signed in as " (user.email) ". Do not mail it or post a photo of it." }
         p.no-print {
-            button#print type="button" hidden { "Print" }
+            button id="print" type="button" hidden { "Print" }
             " "
             a href={ "/portal/scanners/" (user.id) "/enrol" } { "Make another code" }
             " · " a href="/portal/devices" { "See the devices" }

@@ -112,8 +112,9 @@ async fn a_device_login_answers_a_refresh_token_and_each_refresh_rotates_it(app:
     let device_id = s(&first, "device_id").to_string();
     assert!(s(&first, "refresh_token").len() >= 43 + device_id.len());
     // The event ends tomorrow and keeps scans 72 hours longer.
-    let expires = time::OffsetDateTime::parse(s(&first, "refresh_expires_at"), &time::format_description::well_known::Rfc3339)
-        .unwrap();
+    let expires =
+        time::OffsetDateTime::parse(s(&first, "refresh_expires_at"), &time::format_description::well_known::Rfc3339)
+            .unwrap();
     let hours = (expires - time::OffsetDateTime::now_utc()).whole_hours();
     assert!((94..=96).contains(&hours), "{hours} h");
     let me: Value = app.get(s(&first, "access_token"), "/api/v1/auth/me").await.json().await.unwrap();
@@ -287,8 +288,7 @@ async fn partner_admins_and_staff_admins_list_and_revoke_devices(app: TestApp) {
     assert_eq!(refresh(&app, s(&g, "refresh_token")).await.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(me_status(&app, s(&g, "access_token")).await, StatusCode::UNAUTHORIZED);
     let actions: Value = app.get(&w.admin, "/api/v1/security/actions").await.json().await.unwrap();
-    let revocations =
-        actions["items"].as_array().unwrap().iter().filter(|a| a["action"] == "revoke_device").count();
+    let revocations = actions["items"].as_array().unwrap().iter().filter(|a| a["action"] == "revoke_device").count();
     assert_eq!(revocations, 2, "{actions}");
 }
 
@@ -345,7 +345,9 @@ async fn disabling_a_user_or_ending_its_sessions_ends_its_devices(app: TestApp) 
 
     let (_, d_email) = user(&app, &w, &w.globex, "scanner").await;
     let d = phone(&app, &d_email).await;
-    let res = app.post(&w.admin, &format!("/api/v1/events/{}/partners/{}/revoke-sessions", w.event, w.globex), &json!({})).await;
+    let res = app
+        .post(&w.admin, &format!("/api/v1/events/{}/partners/{}/revoke-sessions", w.event, w.globex), &json!({}))
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(refresh(&app, s(&d, "refresh_token")).await.status(), StatusCode::UNAUTHORIZED);
 
@@ -421,7 +423,13 @@ async fn an_enrolment_code_signs_one_phone_in_once_within_ten_minutes(app: TestA
 
     // Ten minutes later it no longer works.
     let late = make().await;
-    sql(&app, &format!("UPDATE device_enrolments SET expires_at = {} WHERE user_id = '{scanner_id}' AND used_at IS NULL", ms_ago(1)));
+    sql(
+        &app,
+        &format!(
+            "UPDATE device_enrolments SET expires_at = {} WHERE user_id = '{scanner_id}' AND used_at IS NULL",
+            ms_ago(1)
+        ),
+    );
     assert_eq!(enrol(&app, s(&late, "code")).await.status(), StatusCode::UNAUTHORIZED);
 
     // Signing the scanner out everywhere also ends codes made before.
