@@ -11,6 +11,7 @@ pub mod contact;
 pub mod csv_cells;
 pub mod datadir;
 pub mod db;
+pub mod devices;
 pub mod error;
 pub mod events;
 pub mod exports;

@@ -333,9 +333,44 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    devices (id) {
+        id -> Text,
+        user_id -> Text,
+        partner_id -> Text,
+        event_id -> Text,
+        name -> Text,
+        refresh_hash -> Text,
+        refresh_generation -> Integer,
+        token_version -> Integer,
+        token_generation -> BigInt,
+        created_at -> BigInt,
+        last_used_at -> BigInt,
+        expires_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+        revoked_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    device_enrolments (code_hash) {
+        code_hash -> Text,
+        user_id -> Text,
+        partner_id -> Text,
+        event_id -> Text,
+        created_by -> Text,
+        token_version -> Integer,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+        device_id -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(leads -> attendees (attendee_id));
 diesel::joinable!(scans -> attendees (attendee_id));
 diesel::joinable!(disclosures -> partners (partner_id));
+diesel::joinable!(devices -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     events,
@@ -354,6 +389,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     deletion_notices,
     opt_in_confirmations,
     qualification_questions,
+    devices,
+    device_enrolments,
 );
 
 diesel::table! {

@@ -30,11 +30,12 @@ const ADMIN_NAV: &[NavLink<'static>] = &[
     NavLink { href: "/portal/scanners", label: "Scanner users" },
     NavLink { href: "/portal/questions", label: "Questions" },
     NavLink { href: "/portal/notices", label: "Deletion notices" },
+    NavLink { href: "/portal/devices", label: "Devices" },
 ];
 const SCANNER_NAV: &[NavLink<'static>] = &[NavLink { href: "/portal/", label: "My scans" }];
 
 /// A portal page in the one layout, with the navigation of the user's role.
-fn page<P: Policy>(s: &SignedIn<P>, title: &str, current: &str, content: Markup) -> HttpResponse {
+pub(super) fn page<P: Policy>(s: &SignedIn<P>, title: &str, current: &str, content: Markup) -> HttpResponse {
     let nav = if s.caller.role == Role::PartnerAdmin { ADMIN_NAV } else { SCANNER_NAV };
     let chrome = Chrome::SignedIn { nav, current, user: &s.email, csrf: &s.csrf };
     super::html(StatusCode::OK, layout::render(&format!("{title} — badgegate portal"), &chrome, content))
@@ -45,12 +46,12 @@ fn see_other(location: &str) -> HttpResponse {
 }
 
 /// A form's fields, read from its urlencoded body (as the console reads its forms).
-async fn form_fields(req: &HttpRequest, payload: web::Payload) -> AppResult<Vec<(String, String)>> {
+pub(super) async fn form_fields(req: &HttpRequest, payload: web::Payload) -> AppResult<Vec<(String, String)>> {
     let body = crate::http::json::read_body(req, &mut payload.into_inner(), 64 * 1024).await?;
     crate::http::input::decode_form(&body).map_err(AppError::Validation)
 }
 
-fn value<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
+pub(super) fn value<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
     fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or("")
 }
 
@@ -508,6 +509,8 @@ async fn scanners_page(
                     td { @if u.role == Role::Scanner { "Scanner" } @else { "Administrator" } }
                     td { @if u.disabled { "Disabled" } @else if !u.password_set { "Invited" } @else { "Active" } }
                     td { @if u.role == Role::Scanner && !u.disabled {
+                        a href={ "/portal/scanners/" (u.id) "/enrol" } { "Enrol a phone" span.hint { " " (u.email) } }
+                        " "
                         form.inline method="post" action={ "/portal/scanners/" (u.id) "/revoke-sessions" } {
                             input type="hidden" name="csrf" value=(s.csrf);
                             button type="submit" { "Sign out everywhere" span.hint { " " (u.email) } }

@@ -20,6 +20,7 @@ mod browser_console;
 mod browser_portal;
 mod console;
 mod console_records;
+mod devices;
 mod edges;
 mod exports;
 mod floor_plan;
