@@ -11,7 +11,9 @@ use crate::http::auth::Auth;
 /// Download the leads the gate allows for the caller's partner as CSV (partner admin).
 #[utoipa::path(tag = "leads", security(("bearer" = [])), params(ExportQuery),
     responses((status = 200, content_type = "text/csv", body = String,
-        description = "RFC 4180, CRLF, every field quoted; header X-Export-Id names the export record"),
+        description = "RFC 4180, CRLF, every field quoted; header X-Export-Id names the export record",
+        headers(("X-Export-Id" = String, description = "The export record (disclosure ledger) of this download"),
+            ("Content-Disposition" = String, description = "attachment; filename=\"leads-{slug}-{UTC time}.csv\""))),
         (status = 403, body = Problem)))]
 #[get("/leads/export.csv")]
 pub async fn export_csv(
@@ -65,7 +67,9 @@ const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.
 #[utoipa::path(tag = "leads", security(("bearer" = [])),
     responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         body = Vec<u8>,
-        description = "One sheet, bold frozen header, the CSV's columns; header X-Export-Id names the export record"),
+        description = "One sheet, bold frozen header, the CSV's columns; header X-Export-Id names the export record",
+        headers(("X-Export-Id" = String, description = "The export record (disclosure ledger) of this download"),
+            ("Content-Disposition" = String, description = "attachment; filename=\"leads-{slug}-{UTC time}.xlsx\""))),
         (status = 403, body = Problem)))]
 #[get("/leads/export.xlsx")]
 pub async fn export_xlsx(db: web::Data<Db>, auth: Auth<PartnerAdminOnly>) -> AppResult<HttpResponse> {
