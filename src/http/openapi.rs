@@ -15,8 +15,8 @@
 //! Every answer of 400 and above is `application/problem+json` with the `Problem` schema:
 //! handlers annotate errors with `body = Problem`, which utoipa files as `application/json`.
 
-use utoipa::openapi::path::{HttpMethod, Operation, ParameterIn};
 use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::path::{HttpMethod, Operation, ParameterIn};
 use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::{Content, Header, OpenApi, Ref, RefOr};
@@ -57,7 +57,9 @@ fn integer_header(description: &str) -> Header {
 }
 
 fn problem(description: &str) -> ResponseBuilder {
-    ResponseBuilder::new().description(description).content(PROBLEM_JSON, Content::new(Some(Ref::from_schema_name("Problem"))))
+    ResponseBuilder::new()
+        .description(description)
+        .content(PROBLEM_JSON, Content::new(Some(Ref::from_schema_name("Problem"))))
 }
 
 fn security_schemes(operation: &Operation) -> Vec<String> {
@@ -115,8 +117,7 @@ fn document(path: &str, method: &HttpMethod, operation: &mut Operation) {
     if !schemes.is_empty() {
         add(
             "401",
-            problem("No valid token, or the token was revoked")
-                .header("WWW-Authenticate", string_header("`Bearer`")),
+            problem("No valid token, or the token was revoked").header("WWW-Authenticate", string_header("`Bearer`")),
         );
     }
     if schemes.iter().any(|s| s == "bearer") {
@@ -180,7 +181,9 @@ fn add_text_patterns(doc: &mut serde_json::Value) {
             let Some(item) = item.as_object_mut() else { continue };
             for operation in item.values_mut() {
                 for parameter in operation.get_mut("parameters").and_then(Value::as_array_mut).into_iter().flatten() {
+                    let name = parameter.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
                     if let Some(schema) = parameter.get_mut("schema") {
+                        by_name(&name, schema);
                         constrain(schema, crate::text::TextKind::SingleLine, &mut pending);
                     }
                 }
@@ -241,11 +244,78 @@ fn constrain(schema: &mut serde_json::Value, kind: crate::text::TextKind, refs: 
     if let Some(keys) = object.get_mut("propertyNames") {
         constrain(keys, TextKind::SingleLine, refs);
     }
+    let mut must_be_present = Vec::new();
     if let Some(properties) = object.get_mut("properties").and_then(Value::as_object_mut) {
         for (name, property) in properties.iter_mut() {
+            if by_name(name, property) {
+                must_be_present.push(Value::String(name.clone()));
+            }
             // As `http::input` walks a body: below a multi-line key, everything is multi-line.
             let kind = if kind == TextKind::MultiLine { kind } else { TextKind::of_field(name) };
             constrain(property, kind, refs);
         }
     }
+    if !must_be_present.is_empty()
+        && let Value::Array(required) = object.entry("required").or_insert_with(|| Value::Array(Vec::new()))
+    {
+        for name in must_be_present {
+            if !required.contains(&name) {
+                required.push(name);
+            }
+        }
+    }
+}
+
+/// A string that holds something besides white space and no control character (the core
+/// trims names and titles and refuses what is left empty).
+pub const NOT_BLANK: &str =
+    r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$";
+
+/// The rules that go with a field's name wherever the API uses it, because one function of
+/// the core checks that field everywhere: paging (`paging`), passwords (`auth::passwords`),
+/// e-mail addresses (`auth::users::check_email`), instants (`db::parse_rfc3339_ms`), names,
+/// and the flags that must be `true` (an adult's registration, an erasure's confirmation).
+/// Answers whether the field must be present.
+fn by_name(name: &str, schema: &mut serde_json::Value) -> bool {
+    use serde_json::{Value, json};
+    let Some(object) = schema.as_object_mut() else { return false };
+    let has_type = |t: &str| match object.get("type") {
+        Some(Value::String(s)) => s == t,
+        Some(Value::Array(types)) => types.iter().any(|x| x == t),
+        _ => false,
+    };
+    let (is_string, is_integer, is_boolean) = (has_type("string"), has_type("integer"), has_type("boolean"));
+    let set = |object: &mut serde_json::Map<String, Value>, key: &str, value: Value| {
+        object.entry(key.to_string()).or_insert(value);
+    };
+    match name {
+        "page" if is_integer => {
+            set(object, "minimum", json!(1));
+            set(object, "maximum", json!(crate::paging::MAX_PAGE));
+        }
+        "per_page" if is_integer => {
+            set(object, "minimum", json!(1));
+            set(object, "maximum", json!(crate::paging::MAX_PER_PAGE));
+        }
+        "password" | "new_password" if is_string => {
+            set(object, "minLength", json!(crate::auth::passwords::MIN_PASSWORD_CHARS));
+            set(object, "maxLength", json!(crate::auth::passwords::MAX_PASSWORD_CHARS));
+        }
+        "email" if is_string => {
+            set(object, "format", json!("email"));
+            set(object, "maxLength", json!(254));
+        }
+        "name" | "title" if is_string => {
+            set(object, "minLength", json!(1));
+            set(object, "pattern", json!(NOT_BLANK));
+        }
+        n if is_string && n.ends_with("_at") => set(object, "format", json!("date-time")),
+        "confirm" | "is_adult" if is_boolean => {
+            object.insert("type".to_string(), json!("boolean"));
+            object.insert("const".to_string(), json!(true));
+            return true;
+        }
+        _ => {}
+    }
+    false
 }

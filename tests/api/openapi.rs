@@ -29,7 +29,10 @@ fn the_document_covers_the_phone_flow() {
     }
 }
 
-both_backends!(allow_lists_each_method_of_the_resource_once, a_method_the_literal_route_lacks_is_405_not_its_neighbours);
+both_backends!(
+    allow_lists_each_method_of_the_resource_once,
+    a_method_the_literal_route_lacks_is_405_not_its_neighbours
+);
 
 use crate::common::TestApp;
 
@@ -40,7 +43,9 @@ fn documented_paths() -> Vec<(String, Vec<String>)> {
     for (path, item) in doc["paths"].as_object().unwrap() {
         let concrete: Vec<String> = path
             .split('/')
-            .map(|s| if s.starts_with('{') { "00000000-0000-4000-8000-000000000000".to_string() } else { s.to_string() })
+            .map(
+                |s| if s.starts_with('{') { "00000000-0000-4000-8000-000000000000".to_string() } else { s.to_string() },
+            )
             .collect();
         let methods = ["get", "post", "put", "patch", "delete"]
             .iter()
@@ -81,7 +86,12 @@ async fn a_method_the_literal_route_lacks_is_405_not_its_neighbours(app: TestApp
     let res = app.client.post(&export).bearer_auth(&admin).send().await.unwrap();
     assert_eq!(res.status(), 405);
     assert_eq!(allow_of(&res), ["GET"], "the export, not the lead `export.csv`");
-    let res = app.client.delete(format!("{}/api/v1/leads/00000000-0000-4000-8000-000000000000", app.url)).send().await.unwrap();
+    let res = app
+        .client
+        .delete(format!("{}/api/v1/leads/00000000-0000-4000-8000-000000000000", app.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 405);
     assert_eq!(allow_of(&res), ["GET", "PATCH"]);
 }
