@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The API contract, checked by a generic client: schemathesis against a live server.
 
-    scripts/contract.py [--max-examples 15] [--max-time 60] [--backend sqlite|postgres]
+    scripts/contract.py [--max-examples 15] [--max-time 45] [--backend sqlite|postgres]
 
 Starts the service (debug build, `cargo build` first unless BADGEGATE_CONTRACT_BIN names a
 binary) on a fresh data dir and a free port, creates an event, a partner, a partner admin,
@@ -220,9 +220,9 @@ def config_file(dirname, ids):
     return path
 
 
-def run_st(config, srv, caller, token, args, report_dir, extra):
+def run_st(config, srv, caller, token, args, report_dir, extra, max_time=None):
     cmd = ["st", "--config-file", config, "run", SCHEMA, "--url", srv.url, "--checks", CHECKS,
-           "--max-examples", str(args.max_examples), "--max-time", str(args.max_time),
+           "--max-examples", str(args.max_examples), "--max-time", str(max_time or args.max_time),
            "--phases", args.phases, "--workers", "1", "--seed", str(args.seed), "--no-color",
            "--report", "junit", "--report-junit-path", os.path.join(report_dir, f"{caller}.xml")] + extra
     if token:
@@ -238,7 +238,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--max-examples", type=int, default=15)
-    parser.add_argument("--max-time", type=int, default=60, help="seconds per caller")
+    parser.add_argument("--max-time", type=int, default=45, help="seconds per caller")
     parser.add_argument("--phases", default="examples,coverage,fuzzing,stateful")
     parser.add_argument("--seed", type=int, default=int(os.environ.get("CONTRACT_SEED", "1")))
     parser.add_argument("--callers", default="none,participant,scanner,partner_admin,admin")
@@ -263,7 +263,7 @@ def main():
             include = []
             for path in LAST:
                 include += ["--include-path", path]
-            if run_st(config, srv, "admin-last", tokens["admin"], args, report_dir, include) != 0:
+            if run_st(config, srv, "admin-last", tokens["admin"], args, report_dir, include, max_time=10) != 0:
                 failed.append("admin-last")
         if srv.proc.poll() is not None:
             failed.append("server exited")
