@@ -14,8 +14,10 @@ pub const MAX_PAGE: i64 = 1_000_000;
 #[derive(Debug, Default, Clone, Deserialize, IntoParams)]
 pub struct PageQuery {
     /// 1-based page number.
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<i64>,
     /// Items per page (1–500, default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub per_page: Option<i64>,
 }
 

@@ -12,8 +12,9 @@ use crate::http::auth::Auth;
 #[utoipa::path(tag = "leads", security(("bearer" = [])), params(ExportQuery),
     responses((status = 200, content_type = "text/csv", body = String,
         description = "RFC 4180, CRLF, every field quoted; the last column, delete_by, is the date by which the partner must delete the file",
-        headers(("X-Export-Id" = String, description = "The export record"),
-            ("X-Delete-After" = String, description = "The event's retention end (YYYY-MM-DD): delete the file and every copy by then"))),
+        headers(("X-Export-Id" = String, description = "The export record (disclosure ledger) of this download"),
+            ("X-Delete-After" = String, description = "The event's retention end (YYYY-MM-DD): delete the file and every copy by then"),
+            ("Content-Disposition" = String, description = "attachment; filename=\"leads-{slug}-{UTC time}.csv\""))),
         (status = 403, body = Problem)))]
 #[get("/leads/export.csv")]
 pub async fn export_csv(
@@ -69,8 +70,9 @@ const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.
     responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         body = Vec<u8>,
         description = "One sheet, bold frozen header, the CSV's columns",
-        headers(("X-Export-Id" = String, description = "The export record"),
-            ("X-Delete-After" = String, description = "The event's retention end (YYYY-MM-DD): delete the file and every copy by then"))),
+        headers(("X-Export-Id" = String, description = "The export record (disclosure ledger) of this download"),
+            ("X-Delete-After" = String, description = "The event's retention end (YYYY-MM-DD): delete the file and every copy by then"),
+            ("Content-Disposition" = String, description = "attachment; filename=\"leads-{slug}-{UTC time}.xlsx\""))),
         (status = 403, body = Problem)))]
 #[get("/leads/export.xlsx")]
 pub async fn export_xlsx(db: web::Data<Db>, auth: Auth<PartnerAdminOnly>) -> AppResult<HttpResponse> {

@@ -44,6 +44,7 @@ pub struct ExportRow {
 #[derive(Deserialize, IntoParams)]
 pub struct ExportQuery {
     /// `excel` prepends a UTF-8 byte order mark so Excel reads UTF-8.
+    #[param(value_type = Option<String>, pattern = "^excel$")]
     pub dialect: Option<String>,
 }
 

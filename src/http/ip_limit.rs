@@ -74,6 +74,12 @@ impl LimitClass {
     }
 }
 
+/// Whether requests to this route pattern draw on a per-IP budget (and so may answer 429):
+/// the OpenAPI document declares it.
+pub fn has_budget(method: &Method, pattern: &str) -> bool {
+    LimitClass::of(method, pattern).is_some()
+}
+
 pub struct IpLimits {
     trusted_proxies: Vec<IpNet>,
     sign_in: Option<DefaultKeyedRateLimiter<IpAddr>>,

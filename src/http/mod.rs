@@ -9,6 +9,7 @@ pub mod input;
 pub mod ip_limit;
 pub mod json;
 pub mod middleware;
+pub mod openapi;
 pub mod ops;
 pub mod problem;
 pub mod routes;

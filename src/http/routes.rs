@@ -256,5 +256,9 @@ where
 
 /// The OpenAPI document, generated from the registered handlers (so none is left out).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    documented(App::new().into_utoipa_app()).split_for_parts().1
+    let mut doc = documented(App::new().into_utoipa_app()).split_for_parts().1;
+    // After the handlers' paths are in: `ApiDoc`'s own modifiers run before they are.
+    utoipa::Modify::modify(&crate::http::openapi::SharedAnswers, &mut doc);
+    utoipa::Modify::modify(&crate::http::openapi::TextPatterns, &mut doc);
+    doc
 }

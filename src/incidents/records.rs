@@ -459,6 +459,7 @@ pub fn markdown(r: &Report) -> String {
 #[derive(Deserialize, IntoParams)]
 pub struct ReportQuery {
     /// `markdown` (default) or `json`.
+    #[param(pattern = "^(markdown|json)$")]
     pub format: Option<String>,
 }
 

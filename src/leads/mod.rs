@@ -114,16 +114,23 @@ pub struct LeadQuery {
     /// Items per page (1–500, default 50).
     pub per_page: Option<i64>,
     /// `scan`, `opt_in+scan` or `none`.
+    #[param(pattern = r"^(scan|opt_in\+scan|none)?$")]
     pub basis: Option<String>,
     /// 0–5: leads rated exactly so, by the partner admin or on any of the partner's scans.
+    #[param(pattern = "^[0-5]?$")]
     pub rating: Option<String>,
     /// `YYYY-MM-DD`, first scan on or after that day, in the event's time zone.
+    #[param(format = Date)]
     pub from: Option<String>,
-    /// `YYYY-MM-DD`, first scan on or before that day, in the event's time zone.
+    /// `YYYY-MM-DD`, first scan on or before that day (not before `from`), in the event's
+    /// time zone.
+    #[param(format = Date)]
     pub to: Option<String>,
     /// Text searched in the notes and in the contact fields the caller may receive.
+    #[param(max_length = 200)]
     pub q: Option<String>,
     /// `true`: only leads first scanned by the caller.
+    #[param(pattern = "^(true|false)?$")]
     pub mine: Option<String>,
 }
 

@@ -17,18 +17,24 @@ pub struct DisclosureQuery {
     pub attendee_id: Option<String>,
     pub partner_id: Option<String>,
     /// RFC 3339, inclusive.
+    #[param(format = DateTime)]
     pub from: Option<String>,
     /// RFC 3339, exclusive.
+    #[param(format = DateTime)]
     pub to: Option<String>,
     pub page: Option<i64>,
     pub per_page: Option<i64>,
     /// `csv` for every matching row as CSV.
+    #[param(pattern = "^csv$")]
     pub format: Option<String>,
 }
 
 /// The ledger of one event, filtered by participant and/or partner and time window (admin).
 #[utoipa::path(tag = "ledger", security(("bearer" = [])), params(DisclosureQuery),
-    responses((status = 200, body = Page<DisclosureView>), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, content(
+            (Page<DisclosureView> = "application/json"),
+            (String = "text/csv", example = "with `format=csv`: every matching row"))),
+        (status = 404, body = Problem), (status = 422, body = Problem)))]
 #[get("/events/{event_id}/disclosures")]
 pub async fn list_disclosures(
     db: web::Data<Db>,

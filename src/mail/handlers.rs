@@ -15,6 +15,7 @@ use crate::paging::{Page, PageQuery};
 #[derive(Deserialize, IntoParams)]
 pub struct MailQuery {
     /// `queued`, `sending`, `sent` or `failed`; all when absent.
+    #[param(pattern = "^(queued|sending|sent|failed)$")]
     pub status: Option<String>,
     pub page: Option<i64>,
     pub per_page: Option<i64>,

@@ -251,6 +251,7 @@ text_enum! {
 #[into_params(parameter_in = Query)]
 pub struct NoticeQuery {
     /// `unacknowledged` (the default: unacknowledged for more than 7 days) or `all`.
+    #[param(pattern = "^(unacknowledged|all)$")]
     pub status: Option<String>,
 }
 

@@ -183,10 +183,13 @@ pub struct FileRequest {
     pub event_id: String,
     pub attendee_id: String,
     /// `access`, `correction`, `erasure` or `withdrawal`.
+    #[schema(pattern = "^(access|correction|erasure|withdrawal)$")]
     pub kind: String,
     /// How it arrived: `email`, `post`, `phone` or `in_person`.
+    #[schema(pattern = "^(email|post|phone|in_person)$")]
     pub channel: String,
     /// RFC 3339; defaults to now. The 30 days run from here.
+    #[schema(format = DateTime)]
     pub received_at: Option<String>,
     pub notes: Option<String>,
 }
@@ -200,6 +203,7 @@ pub struct CompleteRequest {
 #[derive(Deserialize, IntoParams)]
 pub struct RequestQuery {
     /// `open`, `overdue` (open and past due) or `completed`; all when absent.
+    #[param(pattern = "^(open|overdue|completed)$")]
     pub status: Option<String>,
     pub page: Option<i64>,
     pub per_page: Option<i64>,

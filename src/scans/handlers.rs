@@ -57,8 +57,12 @@ pub struct ScanResponse {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchRequest {
-    /// Up to 500 scans; each stands alone.
-    #[schema(value_type = Vec<ScanItem>)]
+    /// Up to 500 scans (more: 413). Each stands alone: an item that breaks the `ScanItem`
+    /// schema or a scan rule does not fail the batch; it gets its own result with status
+    /// `rejected`, its `errors` (field checks) or `reason` (scan rules), and the other items
+    /// are stored. So the answer is 200 whenever the body is one object with a `scans`
+    /// array; only its items' results say what was stored.
+    #[schema(value_type = Vec<ScanItem>, max_items = 500)]
     pub scans: Vec<serde_json::Value>,
 }
 

@@ -38,16 +38,35 @@ pub const MAX_BATCH: usize = 500;
 #[serde(deny_unknown_fields)]
 pub struct ScanItem {
     /// UUID made on the phone, unique per partner; UUIDv7 (time-ordered) recommended.
+    #[schema(format = Uuid)]
     pub client_scan_id: String,
     /// The QR payload as read, or the typed fallback code: any case, dashes and spaces
     /// anywhere or left out, `0` for `O` and `1`, `I`, `L` for one another forgiven.
+    #[schema(max_length = 200)]
     pub badge: String,
     /// RFC 3339, the phone's time of the scan.
+    #[schema(format = DateTime)]
     pub scanned_at: String,
+    #[schema(max_length = 2000)]
     pub notes: Option<String>,
     /// 0–5.
+    #[schema(minimum = 0, maximum = 5)]
     pub rating: Option<i64>,
+    /// Answers to the partner's questions: at most 50, keys and values of at most 500
+    /// characters.
+    #[schema(schema_with = answers_schema)]
     pub answers: Option<BTreeMap<String, String>>,
+}
+
+fn answers_schema() -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Type};
+    let text = ObjectBuilder::new().schema_type(Type::String).max_length(Some(MAX_ANSWER_CHARS));
+    ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([Type::Object, Type::Null]))
+        .max_properties(Some(MAX_ANSWERS))
+        .property_names(Some(ObjectBuilder::new().schema_type(Type::String).max_length(Some(MAX_ANSWER_CHARS))))
+        .additional_properties(Some(AdditionalProperties::RefOr(text.into())))
+        .build()
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
