@@ -30,6 +30,7 @@ CI), psql for PostgreSQL.
 import argparse
 import csv
 import glob
+import http.client
 import io
 import json
 import os
@@ -267,7 +268,7 @@ class Phone(threading.Thread):
                 self.failures += 1
                 time.sleep(0.02)
                 continue
-            except (OSError, urllib.error.URLError, ConnectionError, json.JSONDecodeError):
+            except (OSError, urllib.error.URLError, http.client.HTTPException, json.JSONDecodeError):
                 # Killed mid-request, refused while down, or a cut answer: send it all again.
                 self.failures += 1
                 time.sleep(0.02)

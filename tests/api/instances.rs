@@ -328,7 +328,7 @@ async fn both_instances_deliver_each_queued_message_exactly_once(a: TestApp, b: 
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap());
+    assert_eq!(res.status(), StatusCode::CREATED, "{}", res.text().await.unwrap());
     let queued = outbox_ids(&a);
     assert_eq!(queued.len(), 200);
 
