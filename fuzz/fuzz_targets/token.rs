@@ -22,9 +22,8 @@ fuzz_target!(|data: &[u8]| {
             assert!(keys.verify(&text, 1).is_err(), "a token nobody issued verified: {text:?}");
         }
         1 => {
-            let genuine = keys
-                .issue(1, "user-1", Role::Scanner, 3, Some("event-1".into()), Some("partner-1".into()))
-                .unwrap();
+            let genuine =
+                keys.issue(1, "user-1", Role::Scanner, 3, Some("event-1".into()), Some("partner-1".into())).unwrap();
             let Some((&at, splice)) = rest.split_first() else { return };
             let at = usize::from(at) % (genuine.len() + 1);
             let mut altered = genuine.as_bytes()[..at].to_vec();

@@ -100,7 +100,10 @@ struct Jar {
 
 impl Jar {
     fn new() -> Jar {
-        Jar { client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(), cookies: BTreeMap::new() }
+        Jar {
+            client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+            cookies: BTreeMap::new(),
+        }
     }
 
     fn header(&self) -> String {
@@ -230,10 +233,9 @@ fn scans_per_client_id(app: &TestApp) -> HashMap<String, i64> {
     }
     let db = app.db();
     let mut conn = db.get().unwrap();
-    let rows: Vec<Row> =
-        diesel::sql_query("SELECT client_scan_id, COUNT(*) AS n FROM scans GROUP BY client_scan_id")
-            .load(&mut *conn)
-            .unwrap();
+    let rows: Vec<Row> = diesel::sql_query("SELECT client_scan_id, COUNT(*) AS n FROM scans GROUP BY client_scan_id")
+        .load(&mut *conn)
+        .unwrap();
     rows.into_iter().map(|r| (r.client_scan_id, r.n)).collect()
 }
 
@@ -263,9 +265,11 @@ async fn a_scan_sent_through_both_instances_is_stored_once(a: TestApp, b: TestAp
     let batch: Vec<Value> = badges[1..].iter().map(|p| scan_body(p)).collect();
     for round in 0..5 {
         let body = json!({"scans": batch});
-        let (ra, rb) =
-            futures_util::future::join(a.post(&scanner, "/api/v1/scans/batch", &body), b.post(&scanner, "/api/v1/scans/batch", &body))
-                .await;
+        let (ra, rb) = futures_util::future::join(
+            a.post(&scanner, "/api/v1/scans/batch", &body),
+            b.post(&scanner, "/api/v1/scans/batch", &body),
+        )
+        .await;
         assert_eq!((ra.status(), rb.status()), (StatusCode::OK, StatusCode::OK), "round {round}");
         let (ra, rb): (Value, Value) = (ra.json().await.unwrap(), rb.json().await.unwrap());
         let ids = |v: &Value| -> Vec<(String, String)> {
@@ -273,7 +277,9 @@ async fn a_scan_sent_through_both_instances_is_stored_once(a: TestApp, b: TestAp
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|r| (r["client_scan_id"].as_str().unwrap().to_string(), r["scan_id"].as_str().unwrap().to_string()))
+                .map(|r| {
+                    (r["client_scan_id"].as_str().unwrap().to_string(), r["scan_id"].as_str().unwrap().to_string())
+                })
                 .collect()
         };
         assert_eq!(ids(&ra), ids(&rb), "round {round}: both instances answer the same stored scans");
@@ -361,7 +367,8 @@ async fn both_instances_deliver_each_queued_message_exactly_once(a: TestApp, b: 
 #[actix_web::test]
 async fn concurrent_claims_of_the_outbox_never_take_the_same_message() {
     use badgegate::mail::worker::claim;
-    let Some(admin_url) = crate::common::postgres_url_or_skip("concurrent_claims_of_the_outbox_never_take_the_same_message")
+    let Some(admin_url) =
+        crate::common::postgres_url_or_skip("concurrent_claims_of_the_outbox_never_take_the_same_message")
     else {
         return;
     };
@@ -426,7 +433,8 @@ async fn concurrent_claims_of_the_outbox_never_take_the_same_message() {
 /// upgrade with new migrations) all come up: one migrates, the others wait for it.
 #[actix_web::test]
 async fn instances_started_together_on_a_fresh_database_all_come_up() {
-    let Some(admin_url) = crate::common::postgres_url_or_skip("instances_started_together_on_a_fresh_database_all_come_up")
+    let Some(admin_url) =
+        crate::common::postgres_url_or_skip("instances_started_together_on_a_fresh_database_all_come_up")
     else {
         return;
     };
