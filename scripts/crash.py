@@ -239,6 +239,7 @@ class Phone(threading.Thread):
         self.failures = 0        # batches without an answer (killed server, reset, timeout, 5xx)
         self.unexpected = []     # answers that break the contract
         self.answer_lost = 0     # scans stored, then first acknowledged as `duplicate`
+        self.throttled = 0       # 429 answers (login throttle), waited out
 
     def make(self, n):
         now = rfc3339(time.time())
@@ -263,6 +264,13 @@ class Phone(threading.Thread):
             except HttpError as e:
                 if e.status == 401:
                     self.token = None
+                elif e.status == 429:
+                    # The login throttle: a login cut off by a kill stays counted as an
+                    # attempt, and a phone that lost its token several times meets the
+                    # lock. The app waits and tries again, as here.
+                    self.throttled += 1
+                    time.sleep(1)
+                    continue
                 elif e.status < 500:
                     self.unexpected.append(f"HTTP {e.status} for a batch")
                 self.failures += 1
@@ -367,12 +375,13 @@ def main():
         failures = sum(ph.failures for ph in phones)
         batches = sum(ph.batches_ok for ph in phones)
         answer_lost = sum(ph.answer_lost for ph in phones)
+        throttled = sum(ph.throttled for ph in phones)
 
         print(f"crash [{args.backend}]: {args.cycles} kill -9 cycles in {elapsed:.0f} s (seed {seed}, "
               f"{args.phones} phones, {downtime / max(args.cycles, 1) * 1000:.0f} ms to restart on average); "
               f"scans sent {len(sent)}, acknowledged {len(acked)}, rows {total_rows}; "
               f"batches answered {batches}, batches cut off or refused {failures}, "
-              f"scans stored whose answer was cut off {answer_lost}; "
+              f"scans stored whose answer was cut off {answer_lost}, 429 waited out {throttled}; "
               f"acknowledged scans lost: {lost_db} in the database, {lost_api} through the API; "
               f"scans stored twice: {twice}; scan ids changed on replay: {changed_id}; "
               f"rows never sent: {stray}; left unsent: {stuck}; unexpected answers: {len(unexpected)}; "
