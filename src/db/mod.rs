@@ -453,9 +453,21 @@ impl Db {
     }
 }
 
+/// Key of the PostgreSQL advisory lock held while migrating (any constant; "bgmigr").
+const MIGRATION_LOCK: i64 = 0x6267_6d69_6772;
+
 fn run_migrations(conn: &mut DbConn) -> Result<(), String> {
     let result = match conn {
-        DbConn::Pg(c) => c.run_pending_migrations(PG_MIGRATIONS).map(|_| ()),
+        // Instances started together on one database would otherwise run the same
+        // migration at once, and all but one would fail to start ("relation already
+        // exists"). The lock is the session's: the others wait, then find nothing pending.
+        DbConn::Pg(c) => {
+            c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+                .map_err(|e| format!("cannot take the migration lock: {e}"))?;
+            let run = c.run_pending_migrations(PG_MIGRATIONS).map(|_| ());
+            let unlocked = c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"));
+            run.and_then(|()| unlocked.map_err(Into::into))
+        }
         DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
     };
     result.map_err(|e| format!("migrations failed: {e}"))

@@ -91,16 +91,26 @@ pub fn claim(conn: &mut DbConn, owner: &str, limit: i64, lease: Duration) -> App
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    diesel::update(mail_outbox::table.filter(mail_outbox::id.eq_any(&ids)))
-        .set((
-            mail_outbox::status.eq(MailStatus::Sending),
-            mail_outbox::lease_owner.eq(owner),
-            mail_outbox::lease_until.eq(now.saturating_add(ms(lease))),
-            mail_outbox::attempts.eq(mail_outbox::attempts + 1),
-        ))
-        .execute(conn)?;
+    // The update repeats the conditions of `due_ids`, and only the rows it changed are
+    // returned: a row that another worker claimed after it was chosen (possible only if
+    // the row lock above were ever lost, e.g. on a backend without one) stays theirs.
+    diesel::update(
+        mail_outbox::table.filter(mail_outbox::id.eq_any(&ids)).filter(
+            (mail_outbox::status.eq(MailStatus::Queued).and(mail_outbox::next_attempt_at.le(now)))
+                .or(mail_outbox::status.eq(MailStatus::Sending).and(mail_outbox::lease_until.lt(now))),
+        ),
+    )
+    .set((
+        mail_outbox::status.eq(MailStatus::Sending),
+        mail_outbox::lease_owner.eq(owner),
+        mail_outbox::lease_until.eq(now.saturating_add(ms(lease))),
+        mail_outbox::attempts.eq(mail_outbox::attempts + 1),
+    ))
+    .execute(conn)?;
     Ok(mail_outbox::table
         .filter(mail_outbox::id.eq_any(&ids))
+        .filter(mail_outbox::status.eq(MailStatus::Sending))
+        .filter(mail_outbox::lease_owner.eq(owner))
         .order(mail_outbox::next_attempt_at)
         .select(MailRow::as_select())
         .load(conn)?)

@@ -28,6 +28,7 @@ mod foundation;
 mod gate_property;
 mod hostile_input;
 mod incidents;
+mod instances;
 mod mail;
 mod mail_participants;
 mod openapi;

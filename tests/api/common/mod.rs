@@ -240,6 +240,38 @@ impl TestApp {
     }
 }
 
+/// Several instances on one database (`tests/api/instances.rs`).
+impl TestApp {
+    /// Another instance of the service on this app's PostgreSQL database, as an operator
+    /// runs several behind a load balancer: its own data directory (so its own `.eml`
+    /// outbox) holding copies of the same token and badge secrets, as the README asks.
+    /// The database stays this app's: dropping the second instance leaves it.
+    pub async fn spawn_instance(&self) -> TestApp {
+        assert_eq!(self.backend, Backend::Postgres, "instances share a PostgreSQL database");
+        let data_dir = tempfile::tempdir().unwrap();
+        for secret in ["token-secret", "badge-secret"] {
+            // `copy` keeps the file's mode (0600), which the start-up check insists on.
+            std::fs::copy(self.data_dir.path().join(secret), data_dir.path().join(secret)).unwrap();
+        }
+        let mut settings = test_settings(data_dir.path());
+        settings.database_url = Some(self.database_url.clone());
+        let app = Application::build(settings).await.unwrap();
+        let url = app.public_url().to_string();
+        let server = app.into_server();
+        let handle = server.handle();
+        actix_web::rt::spawn(server);
+        TestApp {
+            url,
+            client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+            backend: self.backend,
+            database_url: self.database_url.clone(),
+            data_dir,
+            pg: None,
+            server: handle,
+        }
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         // Stop accepting work; the runtime ends with the test. The PostgreSQL database is
