@@ -13,7 +13,7 @@ use utoipa_actix_web::{AppExt, UtoipaApp, scope};
 use crate::http::ops;
 use crate::web::{
     accounts, confirm, console, console_incidents, console_partners, console_records, login, me, portal, register,
-    resend,
+    resend, scanner,
 };
 use crate::{
     attendees, auth, badges, consent, events, exports, incidents, leads, ledger, mail, notices, partners, questions,
@@ -197,6 +197,9 @@ pages! {
     GET "/console/incidents/{incident_id}/affected.csv" => console_incidents::incident_affected_csv;
     GET "/console/incidents/{incident_id}/notice" => console_incidents::notice_preview;
     POST "/console/incidents/{incident_id}/notice" => console_incidents::notice_send;
+    // Issue 15 (scanner): the phone scanner app, its files embedded in the binary.
+    GET "/scan" => scanner::shell;
+    GET "/scan/{asset:.*}" => scanner::asset;
 }
 
 #[derive(OpenApi)]

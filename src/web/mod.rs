@@ -14,6 +14,7 @@ pub mod me;
 pub mod portal;
 pub mod register;
 pub mod resend;
+pub mod scanner;
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
