@@ -92,6 +92,13 @@ export async function enrol(code, name) {
   return s;
 }
 
+// The server ended this session: keep only the address (to fill in the sign-in form) and
+// the queue; tokens and lead cards go.
+async function endSession(s) {
+  await db.saveSession({ email: s.email, signed_out: true });
+  await db.forgetCards();
+}
+
 let refreshing = null;
 
 // Exchanges the refresh token once; a second caller waits for the same exchange, because
@@ -107,7 +114,7 @@ async function refresh(current) {
         return s;
       } catch (e) {
         if (e instanceof HttpError && e.status < 500 && e.status !== 429) {
-          await db.put("session", { ...current, access_token: null, refresh_token: null, signed_out: true }, "current");
+          await endSession(current);
           throw new SignedOut("refresh refused");
         }
         throw e;
@@ -134,7 +141,7 @@ export async function call(method, path, body) {
       s = latest;
     } else {
       if (!s.refresh_token) {
-        await db.put("session", { ...s, access_token: null, signed_out: true }, "current");
+        await endSession(s);
         throw new SignedOut("token refused");
       }
       s = await refresh(s);
@@ -143,7 +150,7 @@ export async function call(method, path, body) {
       return await send(method, path, body, s.access_token);
     } catch (e2) {
       if (e2 instanceof HttpError && e2.status === 401) {
-        await db.put("session", { ...s, access_token: null, refresh_token: null, signed_out: true }, "current");
+        await endSession(s);
         throw new SignedOut("token refused after refresh");
       }
       throw e2;

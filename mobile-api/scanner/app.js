@@ -387,6 +387,7 @@ async function boot() {
     await showSignin(s && s.signed_out ? "Your session has ended. Sign in again." : "");
   }
   document.documentElement.dataset.ready = "1";
+  performance.mark("app-ready");
 }
 
 boot();

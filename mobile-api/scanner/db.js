@@ -70,3 +70,16 @@ export const clearAll = () =>
     s.scans.clear();
     s.notes.clear();
   });
+
+// When the server ends the session (device revoked, user disabled): the lead cards and
+// colleagues' addresses go, the unsynced queue stays for whoever signs in next.
+export const forgetCards = () =>
+  tx(["scans"], "readwrite", (s) => {
+    const req = s.scans.openCursor();
+    req.onsuccess = () => {
+      const c = req.result;
+      if (!c) return;
+      if (c.value.lead || c.value.already_scanned) c.update({ ...c.value, lead: null, already_scanned: null });
+      c.continue();
+    };
+  });

@@ -39,7 +39,7 @@ self.addEventListener("fetch", (event) => {
   const key = url.pathname === "/scan/" ? "/scan" : url.pathname;
   event.respondWith(
     caches.open(CACHE).then(async (cache) => {
-      const hit = await cache.match(key);
+      const hit = await cache.match(key, { ignoreVary: true, ignoreSearch: true });
       if (hit) return hit;
       const res = await fetch(event.request);
       if (res.ok && url.pathname.startsWith("/scan/vendor/")) cache.put(key, res.clone());
