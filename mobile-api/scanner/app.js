@@ -264,6 +264,7 @@ async function showSignin(message) {
   const kept = c.scans || c.notes
     ? ` The ${c.scans} scans and ${c.notes} notes on this phone are kept and sync once you are signed in.` : "";
   $("signin-msg").textContent = message ? message + kept : "";
+  $("signin-msg").classList.remove("info");
   show("signin");
   await renderPending();
 }
@@ -346,6 +347,7 @@ async function signOut() {
   $("result").replaceChildren();
   await showSignin();
   $("signin-msg").textContent = "Signed out. Lead cards and tokens were removed from this phone.";
+  $("signin-msg").classList.add("info");
 }
 
 async function boot() {

@@ -98,7 +98,12 @@ static ASSETS: &[Asset] = &[
         "application/wasm",
         Immutable
     ),
-    asset!("/scan/vendor/zxing-wasm-3.1.3/LICENSE", "vendor/zxing-wasm-3.1.3/LICENSE", "text/plain; charset=utf-8", Immutable),
+    asset!(
+        "/scan/vendor/zxing-wasm-3.1.3/LICENSE",
+        "vendor/zxing-wasm-3.1.3/LICENSE",
+        "text/plain; charset=utf-8",
+        Immutable
+    ),
     asset!(
         "/scan/vendor/zxing-wasm-3.1.3/LICENSE.zxing-cpp",
         "vendor/zxing-wasm-3.1.3/LICENSE.zxing-cpp",
@@ -158,16 +163,14 @@ fn prepared() -> &'static HashMap<&'static str, Prepared> {
 }
 
 fn accepts_gzip(req: &HttpRequest) -> bool {
-    req.headers()
-        .get_all(header::ACCEPT_ENCODING)
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|coding| {
+    req.headers().get_all(header::ACCEPT_ENCODING).filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(
+        |coding| {
             let mut parts = coding.split(';');
             let name = parts.next().unwrap_or("").trim();
             let refused = parts.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
             name.eq_ignore_ascii_case("gzip") && !refused
-        })
+        },
+    )
 }
 
 fn answer(req: &HttpRequest, path: &str) -> HttpResponse {
@@ -201,9 +204,7 @@ fn answer(req: &HttpRequest, path: &str) -> HttpResponse {
     }
     res.content_type(file.content_type);
     match &file.gzip {
-        Some(gz) if accepts_gzip(req) => {
-            res.insert_header((header::CONTENT_ENCODING, "gzip")).body(gz.clone())
-        }
+        Some(gz) if accepts_gzip(req) => res.insert_header((header::CONTENT_ENCODING, "gzip")).body(gz.clone()),
         _ => res.body(file.body.clone()),
     }
 }
