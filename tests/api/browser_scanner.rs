@@ -10,7 +10,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::common::browser::Browser;
-use crate::common::{Backend, PASSWORD, TestApp, accept_invitation, count_rows, invite, world};
+use crate::common::{Backend, PASSWORD, TestApp, accept_invitation, count_rows, invite, partner_user, world};
 
 /// A scanner of Acme with a known e-mail, and its token.
 async fn scanner(app: &TestApp) -> (crate::common::World, String, String) {
@@ -160,6 +160,20 @@ async fn the_camera_reads_a_badge_and_the_lead_card_shows(backend: Backend) {
     }
     let app = TestApp::spawn(backend).await;
     let (world, email, token) = scanner(&app).await;
+    let (_, acme_admin) = partner_user(&app, &world.admin, &world.event, &world.acme, "partner_admin").await;
+    let questions = json!({"questions": [
+        {"id": "product", "text": "Which product line?", "kind": "choice", "options": ["Engines", "Looms"]},
+        {"id": "budget", "text": "Budget this year?", "kind": "text"},
+    ]});
+    let res = app
+        .client
+        .put(format!("{}/api/v1/partner/questions", app.url))
+        .bearer_auth(&acme_admin)
+        .json(&questions)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
     let ada = register(&app, &world, "Ada Lovelace", "Analytical Ltd").await;
     let ada_id = ada["id"].as_str().unwrap();
     let png = app.get(&world.admin, &format!("/api/v1/events/{}/attendees/{ada_id}/badge.png", world.event)).await;
@@ -217,11 +231,17 @@ async fn the_camera_reads_a_badge_and_the_lead_card_shows(backend: Backend) {
             browser.click("#result button").await;
             browser.wait_for("#note:not([hidden])").await;
             browser.check_page().await;
+            // The partner's qualification questions, as the portal set them.
+            let form = browser.text("#questions").await;
+            assert!(form.contains("Which product line?") && form.contains("Budget this year?"), "{form}");
             browser.fill("#note-text", "Wants a demo on Tuesday").await;
             browser.set_value("#note-rating", "4").await;
+            browser.set_value("#q-0", "Looms").await;
+            browser.fill("#q-1", "About 20k").await;
             browser.screenshot("1280-note").await;
             browser.click("#note-form button[type=submit]").await;
             browser.wait_for("#scan:not([hidden])").await;
+            assert_eq!(browser.text("#result button").await, "Edit note");
         })
         .await;
 }
