@@ -26,8 +26,7 @@ pub const SCANNER_CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsaf
      manifest-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 /// The camera for this origin only (the rest of the site sends no camera permission).
-pub const SCANNER_PERMISSIONS: &str =
-    "camera=(self), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()";
+pub const SCANNER_PERMISSIONS: &str = "camera=(self), microphone=(), geolocation=(), payment=(), usb=()";
 
 /// The placeholder in `sw.js` that the build's hash replaces.
 const VERSION_PLACEHOLDER: &str = "__SCANNER_VERSION__";
