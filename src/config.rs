@@ -129,10 +129,12 @@ pub enum Command {
     },
     /// Print the OpenAPI document of the API.
     Openapi,
-    /// Remove old row versions left in the database files (run while the service runs).
+    /// Purge every event past its retention period (`retention_days` after its end) and
+    /// rewrite the tables it changed; run while the service runs (it also runs daily).
     Purge {
-        /// Rewrite every table that ever held personal data (VACUUM FULL on PostgreSQL;
-        /// VACUUM and an emptied WAL on SQLite). Takes each table's lock for its rewrite.
+        /// Also rewrite every table that ever held personal data when no event was due
+        /// (VACUUM FULL on PostgreSQL; VACUUM and an emptied WAL on SQLite), so erasures'
+        /// old row versions leave the files. Takes each table's lock for its rewrite.
         #[arg(long)]
         compact: bool,
     },

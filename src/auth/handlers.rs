@@ -18,6 +18,10 @@ use crate::http::auth::Auth;
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
+    /// Sign in a scanner phone (partner users only): the answer then carries a refresh
+    /// token bound to a new device.
+    #[serde(default)]
+    pub device: Option<crate::devices::DeviceInput>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -28,6 +32,15 @@ pub struct LoginResponse {
     /// Seconds until the token expires.
     pub expires_in: i64,
     pub role: Role,
+    /// With `device` only: single use; see `POST /api/v1/auth/refresh`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// With `device` only: the event's end plus its scan grace period.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_expires_at: Option<String>,
+    /// With `device` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -39,13 +52,16 @@ pub struct MeResponse {
     pub partner_id: Option<String>,
 }
 
-/// Log in with e-mail and password; answers a bearer token valid for 15 minutes.
+/// Log in with e-mail and password; answers a bearer token valid for 15 minutes. With
+/// `device` (a scanner phone; partner users only), also a refresh token bound to a new
+/// device, valid until the event's end plus its scan grace period.
 #[utoipa::path(
     tag = "auth",
     request_body = LoginRequest,
     responses(
         (status = 200, body = LoginResponse),
         (status = 401, description = "Unknown e-mail or wrong password (same answer for both)", body = Problem),
+        (status = 422, description = "`device` given for a staff account, or a bad device name", body = Problem),
         (status = 429, description = "Too many failures for this address (known or not), or too many attempts from this client; see Retry-After", body = Problem),
     )
 )]
@@ -57,15 +73,35 @@ pub async fn login(
     tokens: web::Data<TokenKeys>,
     body: ApiJson<LoginRequest>,
 ) -> AppResult<HttpResponse> {
-    let LoginRequest { email, password } = body.into_inner();
+    let LoginRequest { email, password, device } = body.into_inner();
     let services = LoginServices { db: &db, throttle: throttle.into_inner(), passwords: &passwords, tokens: &tokens };
-    let session = session::login(&services, &email, password).await?;
-    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(LoginResponse {
-        access_token: session.access_token,
-        token_type: "Bearer",
-        expires_in: TOKEN_LIFETIME_SECS,
-        role: session.role,
-    }))
+    let response = match device {
+        None => {
+            let session = session::login(&services, &email, password).await?;
+            LoginResponse {
+                access_token: session.access_token,
+                token_type: "Bearer",
+                expires_in: TOKEN_LIFETIME_SECS,
+                role: session.role,
+                refresh_token: None,
+                refresh_expires_at: None,
+                device_id: None,
+            }
+        }
+        Some(device) => {
+            let d = crate::devices::sign_in(&services, &email, password, &device.name).await?;
+            LoginResponse {
+                access_token: d.access_token,
+                token_type: "Bearer",
+                expires_in: TOKEN_LIFETIME_SECS,
+                role: d.role,
+                refresh_token: Some(d.refresh_token),
+                refresh_expires_at: Some(crate::db::ms_to_rfc3339(d.refresh_expires_at)),
+                device_id: Some(d.device_id),
+            }
+        }
+    };
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(response))
 }
 
 /// The caller's own account.

@@ -31,8 +31,7 @@ pub struct LoginServices<'a> {
 pub async fn login(s: &LoginServices<'_>, email: &str, password: String) -> AppResult<Session> {
     let (user, generation) = check_credentials(s, email, password).await?;
     let role = user.role;
-    let access_token =
-        s.tokens.issue(generation, &user.id, role, user.token_version, user.event_id, user.partner_id)?;
+    let access_token = s.tokens.issue(generation, user.subject())?;
     tracing::info!(user_id = %user.id, role = role.as_str(), "login");
     Ok(Session { access_token, role })
 }
@@ -49,7 +48,11 @@ pub async fn sign_in(s: &LoginServices<'_>, email: &str, password: String) -> Ap
 /// The one credential check of both logins. The attempt is reserved, for known and unknown
 /// addresses alike, before any hashing; unknown address and wrong password answer alike.
 /// Answers the account and the token generation read with it.
-async fn check_credentials(s: &LoginServices<'_>, email: &str, password: String) -> AppResult<(users::UserRow, i64)> {
+pub async fn check_credentials(
+    s: &LoginServices<'_>,
+    email: &str,
+    password: String,
+) -> AppResult<(users::UserRow, i64)> {
     let email = users::normalise_email(email);
     let key = s.throttle.key_for(&email)?;
     let throttle = s.throttle.clone();

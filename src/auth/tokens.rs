@@ -28,6 +28,21 @@ pub struct Claims {
     pub evt: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ptn: Option<String>,
+    /// The device (scanner phone) the token was issued to, if any: the token ends with the
+    /// device, not only after its 15 minutes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dev: Option<String>,
+}
+
+/// Whom a token is for: the account as read from the database, and the device when the
+/// token goes to a signed-in phone.
+pub struct Subject<'a> {
+    pub user_id: &'a str,
+    pub role: Role,
+    pub version: i32,
+    pub event_id: Option<String>,
+    pub partner_id: Option<String>,
+    pub device_id: Option<String>,
 }
 
 /// Signing keys are derived from the token secret and the token generation kept in the
@@ -58,15 +73,8 @@ impl TokenKeys {
         Ok(mac.finalize().into_bytes().to_vec())
     }
 
-    pub fn issue(
-        &self,
-        generation: i64,
-        user_id: &str,
-        role: Role,
-        version: i32,
-        event_id: Option<String>,
-        partner_id: Option<String>,
-    ) -> AppResult<String> {
+    pub fn issue(&self, generation: i64, subject: Subject<'_>) -> AppResult<String> {
+        let Subject { user_id, role, version, event_id, partner_id, device_id } = subject;
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let claims = Claims {
             iss: ISSUER.to_string(),
@@ -80,6 +88,7 @@ impl TokenKeys {
             ver: version,
             evt: event_id,
             ptn: partner_id,
+            dev: device_id,
         };
         let mut header = Header::new(Algorithm::HS256);
         header.typ = Some("JWT".to_string());

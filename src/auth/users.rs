@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use super::tokens::TokenKeys;
+use super::tokens::{Subject, TokenKeys};
 use super::{Caller, Role, passwords};
 use crate::db::schema::users;
 use crate::db::{DbConn, new_id, now_ms};
@@ -22,6 +22,20 @@ pub struct UserRow {
     // `failed_logins` and `locked_until` stay in the table but are not read: failures are
     // counted per address in `login_throttle`.
     pub created_at: i64,
+}
+
+impl UserRow {
+    /// The account as a token's subject, bound to no device.
+    pub fn subject(&self) -> Subject<'_> {
+        Subject {
+            user_id: &self.id,
+            role: self.role,
+            version: self.token_version,
+            event_id: self.event_id.clone(),
+            partner_id: self.partner_id.clone(),
+            device_id: None,
+        }
+    }
 }
 
 #[derive(Insertable)]
@@ -140,6 +154,23 @@ pub fn authenticate(conn: &mut DbConn, tokens: &TokenKeys, token: &str) -> AppRe
         || row.partner_id != claims.ptn
     {
         return Err(AppError::Unauthorized);
+    }
+    if let Some(device_id) = &claims.dev {
+        // A phone's token ends with its device (revoked, or past the event's scan period)
+        // at once, not 15 minutes later. The device's own rules live in `devices`; this is
+        // the one read every request of a phone needs.
+        use crate::db::schema::devices;
+        let live = devices::table
+            .find(device_id)
+            .filter(devices::user_id.eq(&claims.sub))
+            .filter(devices::revoked_at.is_null())
+            .filter(devices::expires_at.gt(crate::db::now_ms()))
+            .select(devices::id)
+            .first::<String>(conn)
+            .optional()?;
+        if live.is_none() {
+            return Err(AppError::Unauthorized);
+        }
     }
     Ok(Caller { user_id: claims.sub, role: claims.role, event_id: claims.evt, partner_id: claims.ptn })
 }

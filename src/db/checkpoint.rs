@@ -90,6 +90,7 @@ fn run<W>(path: &str, writer: &Mutex<W>, stop: &(Mutex<bool>, Condvar)) {
     let (flag, wake) = stop;
     let mut truncated = TRUNCATE_WANTED.load(Ordering::SeqCst);
     let mut attempts = 0u32;
+    let mut wal = WalState::default();
     let mut stopped = flag.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     while !*stopped {
         stopped = wake.wait_timeout(stopped, INTERVAL).unwrap_or_else(std::sync::PoisonError::into_inner).0;
@@ -112,7 +113,7 @@ fn run<W>(path: &str, writer: &Mutex<W>, stop: &(Mutex<bool>, Condvar)) {
                 Err(e) => tracing::warn!(error = %e, "WAL truncation after an erasure failed; retrying"),
             }
         }
-        if let Err(e) = checkpoint(&mut conn, writer) {
+        if let Err(e) = checkpoint(&mut conn, writer, &mut wal) {
             tracing::warn!(error = %e, "WAL checkpoint failed");
         }
     }
@@ -134,17 +135,41 @@ fn truncate<W>(conn: &mut SqliteConnection, writer: &Mutex<W>) -> QueryResult<bo
     Ok(result?.busy == 0)
 }
 
-fn checkpoint<W>(conn: &mut SqliteConnection, writer: &Mutex<W>) -> QueryResult<()> {
+/// What the thread remembers between ticks, so a condition is logged once when it starts
+/// and once when it ends, not on every tick.
+#[derive(Default)]
+struct WalState {
+    /// The WAL size (frames) right after the last restarting checkpoint that no reader
+    /// blocked. Until a writer appends (and so starts the WAL over) the file keeps that size
+    /// and another restart would only take the writer lock for nothing.
+    restarted_at: Option<i32>,
+    /// Restarting checkpoints are under way (the WAL crossed [`RESTART_FRAMES`]).
+    grown: bool,
+}
+
+fn checkpoint<W>(conn: &mut SqliteConnection, writer: &Mutex<W>, wal: &mut WalState) -> QueryResult<()> {
     let passive: CheckpointResult = diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)").get_result(conn)?;
-    if passive.log >= RESTART_FRAMES {
-        let _writer = writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let restart: CheckpointResult = diesel::sql_query("PRAGMA wal_checkpoint(RESTART)").get_result(conn)?;
+    if passive.log < RESTART_FRAMES {
+        if wal.grown {
+            tracing::info!(frames = passive.log, "WAL back under its restart size");
+        }
+        *wal = WalState::default();
+        return Ok(());
+    }
+    if wal.restarted_at == Some(passive.log) {
+        return Ok(());
+    }
+    let _writer = writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let restart: CheckpointResult = diesel::sql_query("PRAGMA wal_checkpoint(RESTART)").get_result(conn)?;
+    if !wal.grown {
         tracing::info!(
             frames = restart.log,
             checkpointed = restart.checkpointed,
             busy = restart.busy,
-            "WAL grew under sustained writes; writers waited for a full checkpoint"
+            "WAL grew under sustained writes; writers wait for restarting checkpoints until it is back under its restart size"
         );
+        wal.grown = true;
     }
+    wal.restarted_at = (restart.busy == 0).then_some(restart.log);
     Ok(())
 }

@@ -16,6 +16,8 @@ diesel::table! {
         privacy_notice_url -> Nullable<Text>,
         organiser_contact -> Nullable<Text>,
         registration_closes_at -> Nullable<BigInt>,
+        retention_days -> Integer,
+        purged_at -> Nullable<BigInt>,
     }
 }
 
@@ -115,6 +117,7 @@ diesel::table! {
         notes -> Nullable<Text>,
         rating -> Nullable<Integer>,
         answers -> Nullable<Text>,
+        notes_updated_at -> Nullable<BigInt>,
     }
 }
 
@@ -131,6 +134,8 @@ diesel::table! {
         rating -> Nullable<Integer>,
         answers -> Nullable<Text>,
         updated_at -> BigInt,
+        notes_by -> Nullable<Text>,
+        notes_at -> Nullable<BigInt>,
     }
 }
 
@@ -328,9 +333,44 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    devices (id) {
+        id -> Text,
+        user_id -> Text,
+        partner_id -> Text,
+        event_id -> Text,
+        name -> Text,
+        refresh_hash -> Text,
+        refresh_generation -> Integer,
+        token_version -> Integer,
+        token_generation -> BigInt,
+        created_at -> BigInt,
+        last_used_at -> BigInt,
+        expires_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+        revoked_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    device_enrolments (code_hash) {
+        code_hash -> Text,
+        user_id -> Text,
+        partner_id -> Text,
+        event_id -> Text,
+        created_by -> Text,
+        token_version -> Integer,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+        device_id -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(leads -> attendees (attendee_id));
 diesel::joinable!(scans -> attendees (attendee_id));
 diesel::joinable!(disclosures -> partners (partner_id));
+diesel::joinable!(devices -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     events,
@@ -349,4 +389,24 @@ diesel::allow_tables_to_appear_in_same_query!(
     deletion_notices,
     opt_in_confirmations,
     qualification_questions,
+    devices,
+    device_enrolments,
 );
+
+diesel::table! {
+    disclosure_counts (id) {
+        id -> Text,
+        event_id -> Text,
+        partner_id -> Nullable<Text>,
+        channel -> Text,
+        basis -> Text,
+        day -> BigInt,
+        releases -> BigInt,
+    }
+}
+
+diesel::table! {
+    ledger_retention (event_id) {
+        event_id -> Text,
+    }
+}

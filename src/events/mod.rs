@@ -35,7 +35,17 @@ pub struct EventRow {
     pub organiser_contact: Option<String>,
     /// When the public form stops taking registrations; `None` means at `ends_at`.
     pub registration_closes_at: Option<i64>,
+    /// Days after `ends_at` after which the retention purge removes partners' notes, lead
+    /// details and the ledger's per-release detail (see `crate::retention`).
+    pub retention_days: i32,
+    /// When the retention purge ran for this event.
+    pub purged_at: Option<i64>,
 }
+
+/// Days after an event's end until the retention purge, unless the event says otherwise.
+pub const DEFAULT_RETENTION_DAYS: i32 = 180;
+/// Ten years: beyond that a retention period is a mistake, not a policy.
+pub const MAX_RETENTION_DAYS: i64 = 3650;
 
 /// Hours after the event's end during which the server still accepts scans (phones that
 /// were offline at the show sync them later); after that a scan is no basis.
@@ -46,6 +56,12 @@ impl EventRow {
     /// The moment after which the server accepts no new scan for this event.
     pub fn scans_close_at(&self) -> i64 {
         self.ends_at.saturating_add(i64::from(self.scan_grace_hours).saturating_mul(3_600_000))
+    }
+
+    /// When the retention purge is due: `retention_days` after the event's end. Partners'
+    /// exports name this as the date after which they must delete what they downloaded.
+    pub fn retention_ends_at(&self) -> i64 {
+        self.ends_at.saturating_add(i64::from(self.retention_days).saturating_mul(86_400_000))
     }
 
     pub fn released_fields(&self) -> Vec<String> {
@@ -155,6 +171,10 @@ pub struct CreateEvent {
     pub organiser_contact: Option<String>,
     /// RFC 3339; after it the public form takes no registration. Defaults to `ends_at`.
     pub registration_closes_at: Option<String>,
+    /// Days after `ends_at` until the retention purge removes partners' notes and answers,
+    /// lead details and the ledger's per-release detail (1–3650, default 180).
+    #[schema(minimum = 1, maximum = 3650)]
+    pub retention_days: Option<i64>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -178,6 +198,10 @@ pub struct UpdateEvent {
     pub organiser_contact: Option<String>,
     /// RFC 3339; after it the public form takes no registration. Defaults to `ends_at`.
     pub registration_closes_at: Option<String>,
+    /// Days after `ends_at` until the retention purge removes partners' notes and answers,
+    /// lead details and the ledger's per-release detail (1–3650, default 180).
+    #[schema(minimum = 1, maximum = 3650)]
+    pub retention_days: Option<i64>,
 }
 
 /// What participants see of an event besides its name and dates, as a create or a
@@ -285,6 +309,13 @@ pub struct EventView {
     pub organiser_contact: Option<String>,
     /// When the public form stops taking registrations (the event's end unless set).
     pub registration_closes_at: String,
+    /// Days after `ends_at` until the retention purge.
+    pub retention_days: i32,
+    /// `ends_at` plus `retention_days`: when the purge runs, and the date after which
+    /// partners must have deleted what they exported.
+    pub retention_ends_at: String,
+    /// When the retention purge ran, if it has.
+    pub purged_at: Option<String>,
 }
 
 impl EventView {
@@ -294,6 +325,9 @@ impl EventView {
             released_fields: row.released_fields(),
             scan_grace_hours: row.scan_grace_hours,
             registration_closes_at: ms_to_rfc3339(row.registration_closes_at()),
+            retention_days: row.retention_days,
+            retention_ends_at: ms_to_rfc3339(row.retention_ends_at()),
+            purged_at: row.purged_at.map(ms_to_rfc3339),
             time_zone: row.time_zone,
             privacy_notice_url: row.privacy_notice_url,
             organiser_contact: row.organiser_contact,
@@ -340,6 +374,17 @@ fn check_scan_grace(errors: &mut Vec<FieldError>, hours: Option<i64>) -> Option<
         Ok(h) if (0..=MAX_SCAN_GRACE_HOURS).contains(&hours) => Some(h),
         _ => {
             errors.push(FieldError::new("scan_grace_hours", format!("must be between 0 and {MAX_SCAN_GRACE_HOURS}")));
+            None
+        }
+    }
+}
+
+fn check_retention(errors: &mut Vec<FieldError>, days: Option<i64>) -> Option<i32> {
+    let days = days?;
+    match i32::try_from(days) {
+        Ok(d) if (1..=MAX_RETENTION_DAYS).contains(&days) => Some(d),
+        _ => {
+            errors.push(FieldError::new("retention_days", format!("must be between 1 and {MAX_RETENTION_DAYS}")));
             None
         }
     }
@@ -398,6 +443,7 @@ pub fn create(conn: &mut DbConn, input: &CreateEvent) -> AppResult<EventRow> {
         None => contact::FIELDS.join(","),
     };
     let grace = check_scan_grace(&mut errors, input.scan_grace_hours);
+    let retention = check_retention(&mut errors, input.retention_days);
     let public = check_public(&mut errors, input.public());
     let explicit_slug = input.slug.clone();
     if let Some(slug) = &explicit_slug
@@ -423,6 +469,8 @@ pub fn create(conn: &mut DbConn, input: &CreateEvent) -> AppResult<EventRow> {
         privacy_notice_url: public.privacy_notice_url.flatten(),
         organiser_contact: public.organiser_contact.flatten(),
         registration_closes_at: public.registration_closes_at,
+        retention_days: retention.unwrap_or(DEFAULT_RETENTION_DAYS),
+        purged_at: None,
     };
     let base = row.slug.clone();
     for attempt in 0..20 {
@@ -471,6 +519,7 @@ pub fn update(conn: &mut DbConn, event_id: &str, input: &UpdateEvent) -> AppResu
         errors.push(FieldError::new("privacy_notice_version", "must not be empty"));
     }
     let grace = check_scan_grace(&mut errors, input.scan_grace_hours);
+    let retention = check_retention(&mut errors, input.retention_days);
     let public = check_public(&mut errors, input.public());
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
@@ -498,6 +547,9 @@ pub fn update(conn: &mut DbConn, event_id: &str, input: &UpdateEvent) -> AppResu
     if let Some(grace) = grace {
         diesel::update(events::table.find(event_id)).set(events::scan_grace_hours.eq(grace)).execute(conn)?;
     }
+    if let Some(days) = retention {
+        diesel::update(events::table.find(event_id)).set(events::retention_days.eq(days)).execute(conn)?;
+    }
     find(conn, event_id)
 }
 
@@ -521,6 +573,8 @@ mod tests {
             privacy_notice_url: None,
             organiser_contact: None,
             registration_closes_at: None,
+            retention_days: 180,
+            purged_at: None,
         }
     }
 

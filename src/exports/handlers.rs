@@ -11,7 +11,9 @@ use crate::http::auth::Auth;
 /// Download the leads the gate allows for the caller's partner as CSV (partner admin).
 #[utoipa::path(tag = "leads", security(("bearer" = [])), params(ExportQuery),
     responses((status = 200, content_type = "text/csv", body = String,
-        description = "RFC 4180, CRLF, every field quoted; header X-Export-Id names the export record"),
+        description = "RFC 4180, CRLF, every field quoted; the last column, delete_by, is the date by which the partner must delete the file",
+        headers(("X-Export-Id" = String, description = "The export record"),
+            ("X-Delete-After" = String, description = "The event's retention end (YYYY-MM-DD): delete the file and every copy by then"))),
         (status = 403, body = Problem)))]
 #[get("/leads/export.csv")]
 pub async fn export_csv(
@@ -31,7 +33,7 @@ pub async fn csv_response(db: web::Data<Db>, scope: PartnerScope, dialect: Optio
         Some(_) => return Err(AppError::field("dialect", "the only dialect is `excel`")),
     };
     let preflight = scope.clone();
-    let (slug, export) = db.write(move |conn| super::start(conn, &preflight)).await?;
+    let (event, export) = db.write(move |conn| super::start(conn, &preflight)).await?;
     let export_id = export.id.clone();
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<web::Bytes, std::io::Error>>(4);
     let db = db.into_inner();
@@ -52,7 +54,8 @@ pub async fn csv_response(db: web::Data<Db>, scope: PartnerScope, dialect: Optio
     let body = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
-        .insert_header(("Content-Disposition", disposition(&slug, "csv")))
+        .insert_header(("Content-Disposition", disposition(&event.slug, "csv")))
+        .insert_header(("X-Delete-After", super::delete_by(&event)))
         .insert_header(("Cache-Control", "no-store"))
         .insert_header(("X-Export-Id", export_id))
         .streaming(body))
@@ -65,7 +68,9 @@ const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.
 #[utoipa::path(tag = "leads", security(("bearer" = [])),
     responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         body = Vec<u8>,
-        description = "One sheet, bold frozen header, the CSV's columns; header X-Export-Id names the export record"),
+        description = "One sheet, bold frozen header, the CSV's columns",
+        headers(("X-Export-Id" = String, description = "The export record"),
+            ("X-Delete-After" = String, description = "The event's retention end (YYYY-MM-DD): delete the file and every copy by then"))),
         (status = 403, body = Problem)))]
 #[get("/leads/export.xlsx")]
 pub async fn export_xlsx(db: web::Data<Db>, auth: Auth<PartnerAdminOnly>) -> AppResult<HttpResponse> {
@@ -75,7 +80,7 @@ pub async fn export_xlsx(db: web::Data<Db>, auth: Auth<PartnerAdminOnly>) -> App
 /// The XLSX download for a partner scope (the API's and the portal's, see [`csv_response`]).
 pub async fn xlsx_response(db: web::Data<Db>, scope: PartnerScope) -> AppResult<HttpResponse> {
     let preflight = scope.clone();
-    let (slug, export) = db.write(move |conn| super::start(conn, &preflight)).await?;
+    let (event, export) = db.write(move |conn| super::start(conn, &preflight)).await?;
     let export_id = export.id.clone();
     let db = db.into_inner();
     let id = export_id.clone();
@@ -84,7 +89,8 @@ pub async fn xlsx_response(db: web::Data<Db>, scope: PartnerScope) -> AppResult<
     let bytes = web::block(move || super::xlsx(&db, &scope, &id)).await.map_err(AppError::internal)??;
     Ok(HttpResponse::Ok()
         .content_type(XLSX)
-        .insert_header(("Content-Disposition", disposition(&slug, "xlsx")))
+        .insert_header(("Content-Disposition", disposition(&event.slug, "xlsx")))
+        .insert_header(("X-Delete-After", super::delete_by(&event)))
         .insert_header(("Cache-Control", "no-store"))
         .insert_header(("X-Export-Id", export_id))
         .body(bytes))

@@ -19,11 +19,12 @@ use utoipa::IntoParams;
 
 use crate::auth::PartnerScope;
 use crate::csv_cells::csv_bytes;
-use crate::db::schema::{exports, users};
+use crate::db::schema::{exports, leads, users};
 use crate::db::{Db, DbConn, new_id, now_ms};
 use crate::error::AppResult;
 use crate::events::{self, EventRow};
 use crate::gate::{self, Channel, Release, Selection};
+use crate::scans::notes::{self as scan_notes, ScanNote};
 
 const PAGE: i64 = 1000;
 
@@ -48,10 +49,14 @@ pub struct ExportQuery {
 
 /// Columns: the contact fields the event releases (of name, company, address, phone,
 /// email), then basis, first_scanned_at, scanned_by, notes, rating, answers (JSON),
-/// lead_id, last_scanned_at. Columns added later go at the end, so a CRM import mapped by
-/// position keeps working. Times are the event's local time with its offset
+/// lead_id, last_scanned_at, delete_by. Columns added later go at the end, so a CRM import
+/// mapped by position keeps working. `delete_by` is the event's local date on which its
+/// retention period ends: the partner must have deleted the file and every copy by then. Times are the event's local time with its offset
 /// ([`EventRow::local_time`]); a participant released by opt-in alone has no lead, so no
-/// lead id and no times.
+/// lead id and no times. `notes` holds every note, one per line as
+/// `YYYY-MM-DD HH:MM <author e-mail>: <text>` in the event's local time: the partner
+/// admin's first, then each scan's, oldest scan first. `rating` is the admin's, else the
+/// latest scan's that has one; `answers` per question the latest scan's answer.
 fn header(fields: &[&'static str]) -> Vec<String> {
     let mut h: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
     h.extend(
@@ -61,7 +66,73 @@ fn header(fields: &[&'static str]) -> Vec<String> {
     h
 }
 
-fn record(r: &Release, fields: &[&'static str], event: &EventRow, scanners: &HashMap<String, String>) -> Vec<String> {
+/// What a page of the export needs beside the gate's release: the scans' own notes and who
+/// wrote the admin's note, each read with one query per page.
+#[derive(Default)]
+struct PageNotes {
+    scans: HashMap<String, Vec<ScanNote>>,
+    /// Per participant: the admin note's author (user id) and time.
+    admin: HashMap<String, (Option<String>, Option<i64>)>,
+}
+
+impl PageNotes {
+    fn read(conn: &mut DbConn, scope: &PartnerScope, page: &[Release]) -> AppResult<PageNotes> {
+        let scanned: Vec<&str> = page.iter().filter(|r| r.lead.is_some()).map(|r| r.attendee_id.as_str()).collect();
+        if scanned.is_empty() {
+            return Ok(PageNotes::default());
+        }
+        let scans = scan_notes::for_leads(conn, &scope.partner_id, &scanned)?;
+        let mut admin = HashMap::new();
+        for chunk in scanned.chunks(500) {
+            let rows: Vec<(String, Option<String>, Option<i64>)> = leads::table
+                .filter(leads::partner_id.eq(&scope.partner_id))
+                .filter(leads::attendee_id.eq_any(chunk))
+                .filter(leads::notes.is_not_null())
+                .select((leads::attendee_id, leads::notes_by, leads::notes_at))
+                .load(conn)?;
+            admin.extend(rows.into_iter().map(|(a, by, at)| (a, (by, at))));
+        }
+        Ok(PageNotes { scans, admin })
+    }
+}
+
+/// `YYYY-MM-DD HH:MM` in the event's zone.
+fn minute(event: &EventRow, ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.to_zoned_datetime(event.zone()).strftime("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default()
+}
+
+/// The `notes` cell: the admin's note, then each scan's, one `time author: text` each.
+fn notes_cell(
+    r: &Release,
+    event: &EventRow,
+    users: &HashMap<String, String>,
+    scans: &[ScanNote],
+    admin: Option<&(Option<String>, Option<i64>)>,
+) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    if let Some(text) = r.lead.as_ref().and_then(|l| l.notes.as_deref()) {
+        let (by, at) = admin.cloned().unwrap_or_default();
+        // A note kept from before notes had authors (migration 000016) has none.
+        let author = by.and_then(|b| users.get(&b).cloned()).unwrap_or_else(|| "(partner admin)".to_string());
+        lines.push(format!("{} {author}: {text}", at.map(|t| minute(event, t)).unwrap_or_default()));
+    }
+    for n in scans {
+        if let Some(text) = &n.notes {
+            lines.push(format!("{} {}: {text}", minute(event, n.scanned_at), n.by));
+        }
+    }
+    lines.join("\n")
+}
+
+fn record(
+    r: &Release,
+    fields: &[&'static str],
+    event: &EventRow,
+    scanners: &HashMap<String, String>,
+    notes: &PageNotes,
+) -> Vec<String> {
     let c = &r.contact;
     let mut cells: Vec<String> = fields
         .iter()
@@ -81,17 +152,24 @@ fn record(r: &Release, fields: &[&'static str], event: &EventRow, scanners: &Has
     cells.push(r.basis.as_str().to_string());
     cells.push(lead.map(|l| event.local_time(l.first_scanned_at)).unwrap_or_default());
     cells.push(lead.and_then(|l| scanners.get(&l.first_scanned_by).cloned()).unwrap_or_default());
-    cells.push(lead.and_then(|l| l.notes.clone()).unwrap_or_default());
-    cells.push(lead.and_then(|l| l.rating).map(|r| r.to_string()).unwrap_or_default());
-    cells.push(lead.and_then(|l| l.answers.clone()).unwrap_or_default());
+    let scans = notes.scans.get(&r.attendee_id).map(Vec::as_slice).unwrap_or_default();
+    cells.push(notes_cell(r, event, scanners, scans, notes.admin.get(&r.attendee_id)));
+    let rating = scan_notes::summary_rating(lead.and_then(|l| l.rating), scans);
+    cells.push(rating.map(|r| r.to_string()).unwrap_or_default());
+    let answers = match scan_notes::summary_answers(scans) {
+        Some(a) => serde_json::to_string(&a).unwrap_or_default(),
+        None => lead.and_then(|l| l.answers.clone()).unwrap_or_default(),
+    };
+    cells.push(answers);
     cells.push(lead.map(|l| l.id.clone()).unwrap_or_default());
     cells.push(lead.map(|l| event.local_time(l.last_scanned_at)).unwrap_or_default());
     cells
 }
 
 /// Opens an export record for the partner (refused while the operator suspends it);
-/// answers the event's slug, for the file name, and the record.
-pub fn start(conn: &mut DbConn, scope: &PartnerScope) -> AppResult<(String, ExportRow)> {
+/// answers the event (its slug names the file, its retention end the delete-by date) and
+/// the record.
+pub fn start(conn: &mut DbConn, scope: &PartnerScope) -> AppResult<(EventRow, ExportRow)> {
     gate::ensure_not_suspended(conn, scope)?;
     let event = events::find(conn, &scope.event_id)?;
     let export = ExportRow {
@@ -105,7 +183,12 @@ pub fn start(conn: &mut DbConn, scope: &PartnerScope) -> AppResult<(String, Expo
         sha256: None,
     };
     diesel::insert_into(exports::table).values(&export).execute(conn)?;
-    Ok((event.slug, export))
+    Ok((event, export))
+}
+
+/// The event's local date on which its retention period ends (`YYYY-MM-DD`).
+pub fn delete_by(event: &EventRow) -> String {
+    event.local_time(event.retention_ends_at()).chars().take(10).collect()
 }
 
 /// What every row of one export needs, read once before the first page.
@@ -131,11 +214,15 @@ impl Layout {
     }
 
     fn header(&self) -> Vec<String> {
-        header(&self.fields)
+        let mut h = header(&self.fields);
+        h.push("delete_by".to_string());
+        h
     }
 
-    fn record(&self, r: &Release) -> Vec<String> {
-        record(r, &self.fields, &self.event, &self.scanners)
+    fn record(&self, r: &Release, notes: &PageNotes) -> Vec<String> {
+        let mut cells = record(r, &self.fields, &self.event, &self.scanners, notes);
+        cells.push(delete_by(&self.event));
+        cells
     }
 }
 
@@ -145,25 +232,27 @@ fn release_pages(
     db: &Db,
     scope: &PartnerScope,
     export_id: &str,
-    mut each: impl FnMut(&[Release]) -> AppResult<bool>,
+    mut each: impl FnMut(&[Release], &PageNotes) -> AppResult<bool>,
 ) -> AppResult<i64> {
     let mut rows = 0i64;
     let mut after: Option<String> = None;
     loop {
-        let page = db.write_blocking(|conn| {
-            gate::release(
+        let (page, notes) = db.write_blocking(|conn| {
+            let page = gate::release(
                 conn,
                 scope,
                 Channel::Export,
                 Selection::After { after: after.as_deref(), limit: PAGE },
                 Some(export_id),
-            )
+            )?;
+            let notes = PageNotes::read(conn, scope, &page)?;
+            Ok((page, notes))
         })?;
         let Some(last) = page.last() else { break };
         after = Some(last.attendee_id.clone());
         let page_rows = i64::try_from(page.len()).unwrap_or(i64::MAX);
         rows += page_rows;
-        if !each(&page)? || page_rows < PAGE {
+        if !each(&page, &notes)? || page_rows < PAGE {
             break;
         }
     }
@@ -207,8 +296,8 @@ pub fn stream(
         return Ok(());
     }
     let mut gone = false;
-    let rows = release_pages(db, scope, export_id, |page| {
-        let bytes = csv_bytes(page.iter().map(|r| layout.record(r)))?;
+    let rows = release_pages(db, scope, export_id, |page, notes| {
+        let bytes = csv_bytes(page.iter().map(|r| layout.record(r, notes)))?;
         hasher.update(&bytes);
         gone = !send(bytes);
         Ok(!gone)
@@ -237,9 +326,9 @@ pub fn stream(
 pub fn xlsx(db: &Db, scope: &PartnerScope, export_id: &str) -> AppResult<Vec<u8>> {
     let layout = Layout::read(db, scope)?;
     let mut sheet = workbook::Sheet::new(&layout.header())?;
-    let rows = release_pages(db, scope, export_id, |page| {
+    let rows = release_pages(db, scope, export_id, |page, notes| {
         for r in page {
-            sheet.push(&layout.record(r))?;
+            sheet.push(&layout.record(r, notes))?;
         }
         Ok(true)
     })?;

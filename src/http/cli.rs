@@ -58,10 +58,6 @@ pub async fn run(cli: Cli) -> ExitCode {
             }
         }
         Command::Purge { compact } => {
-            if !compact {
-                eprintln!("badgegate: nothing to do; `badgegate purge --compact` rewrites the tables");
-                return ExitCode::FAILURE;
-            }
             let url = cli.settings.database_url();
             if let Ok(parsed) = crate::db::DbUrl::parse(&url)
                 && parsed.backend == crate::db::Backend::Sqlite
@@ -70,10 +66,37 @@ pub async fn run(cli: Cli) -> ExitCode {
                 eprintln!("badgegate: no database at {}", parsed.target);
                 return ExitCode::FAILURE;
             }
-            let result = actix_web::web::block(move || Db::connect(&url, 1).and_then(|db| db.compact())).await;
+            // The retention purge compacts by itself when it removed anything; `--compact`
+            // rewrites the tables even when it did not (the nightly run after erasures).
+            let result = actix_web::web::block(move || {
+                let db = Db::connect(&url, 1)?;
+                let purged = crate::retention::purge_due(&db, crate::db::now_ms())?;
+                if compact && purged.is_empty() {
+                    db.compact()?;
+                }
+                Ok::<_, String>(purged)
+            })
+            .await;
             match result {
-                Ok(Ok(())) => {
-                    println!("compacted: no old row version remains in the database files");
+                Ok(Ok(purged)) => {
+                    if purged.is_empty() {
+                        println!("retention: no event past its retention period");
+                    }
+                    for p in &purged {
+                        println!(
+                            "retention: event {} purged: {} notes cleared, {} ledger rows kept as {} daily counts, \
+                             {} messages deleted, {} erased participants compacted",
+                            p.event_id,
+                            p.notes_cleared,
+                            p.ledger_rows,
+                            p.count_rows,
+                            p.mail_deleted,
+                            p.erased_compacted
+                        );
+                    }
+                    if compact || !purged.is_empty() {
+                        println!("compacted: no old row version remains in the database files");
+                    }
                     ExitCode::SUCCESS
                 }
                 Ok(Err(e)) => {

@@ -27,7 +27,7 @@ use crate::error::AppError;
 pub enum LimitClass {
     /// `POST /api/v1/auth/login` and `POST /api/v1/auth/password`, one budget; also the
     /// password reset request and every use of a one-time link (API and pages), which hash
-    /// a password or queue a mail, and the sign-in page's POST.
+    /// a password or queue a mail, the sign-in page's POST, and a phone's enrolment code.
     SignIn,
     /// `POST /e/{slug}/register` and `POST /e/{slug}/resend` (the public forms that send mail).
     Registration,
@@ -56,6 +56,8 @@ impl LimitClass {
             | "/api/v1/auth/password-reset"
             | "/api/v1/auth/password-reset/confirm"
             | "/api/v1/auth/invitations/accept"
+            // A scanner phone's enrolment code signs it in, like a password.
+            | "/api/v1/auth/enrol"
             | "/invite/{token}"
             | "/reset/{token}"
             | "/login" => Some(LimitClass::SignIn),
@@ -264,6 +266,8 @@ mod tests {
         assert_eq!(LimitClass::of(&Method::POST, "/api/v1/auth/login"), Some(LimitClass::SignIn));
         assert_eq!(LimitClass::of(&Method::POST, "/api/v1/auth/password-reset"), Some(LimitClass::SignIn));
         assert_eq!(LimitClass::of(&Method::POST, "/invite/{token}"), Some(LimitClass::SignIn));
+        assert_eq!(LimitClass::of(&Method::POST, "/api/v1/auth/enrol"), Some(LimitClass::SignIn));
+        assert_eq!(LimitClass::of(&Method::POST, "/api/v1/auth/refresh"), None);
         assert_eq!(LimitClass::of(&Method::GET, "/reset/{token}"), None);
         assert_eq!(LimitClass::of(&Method::POST, "/me/{token}/erase"), Some(LimitClass::PrivacyPage));
         assert_eq!(LimitClass::of(&Method::GET, "/me/{token}"), None);

@@ -12,12 +12,12 @@ use utoipa_actix_web::{AppExt, UtoipaApp, scope};
 
 use crate::http::ops;
 use crate::web::{
-    accounts, confirm, console, console_incidents, console_partners, console_records, login, me, portal, register,
-    resend, scanner,
+    accounts, confirm, console, console_incidents, console_partners, console_records, login, me, portal,
+    portal_devices, register, resend, scanner,
 };
 use crate::{
-    attendees, auth, badges, consent, events, exports, incidents, leads, ledger, mail, notices, partners, questions,
-    rights, scans, security,
+    attendees, auth, badges, consent, devices, events, exports, incidents, leads, ledger, mail, notices, partners,
+    questions, rights, scans, security,
 };
 
 /// `/api/v1`: the staff, partner, phone and participant API.
@@ -91,7 +91,15 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .service(notices::handlers::list_for_event)
         // Task C (partner portal): the scanner app's qualification questions.
         .service(questions::handlers::get_questions)
-        .service(questions::handlers::put_questions);
+        .service(questions::handlers::put_questions)
+        // Issue 15 (notes): each scanner's own notes on its scan.
+        .service(scans::handlers::put_scan_notes)
+        // Task devices (issue 15): device sessions, refresh tokens, QR enrolment.
+        .service(devices::handlers::refresh)
+        .service(devices::handlers::enrol)
+        .service(devices::handlers::create_enrolment)
+        .service(devices::handlers::list_devices)
+        .service(devices::handlers::revoke_device);
 }
 
 /// Liveness and readiness, outside `/api/v1`.
@@ -197,6 +205,11 @@ pages! {
     GET "/console/incidents/{incident_id}/affected.csv" => console_incidents::incident_affected_csv;
     GET "/console/incidents/{incident_id}/notice" => console_incidents::notice_preview;
     POST "/console/incidents/{incident_id}/notice" => console_incidents::notice_send;
+    // Task devices (issue 15): the portal's device list and QR enrolment.
+    GET "/portal/devices" => portal_devices::devices_list;
+    POST "/portal/devices/{device_id}/revoke" => portal_devices::revoke;
+    GET "/portal/scanners/{user_id}/enrol" => portal_devices::enrol_confirm;
+    POST "/portal/scanners/{user_id}/enrol" => portal_devices::enrol_create;
     // Issue 15 (scanner): the phone scanner app, its files embedded in the binary.
     GET "/scan" => scanner::shell;
     GET "/scan/{asset:.*}" => scanner::asset;

@@ -65,6 +65,11 @@ impl Application {
         let public = web::Data::new(PublicUrl(public_url.clone()));
         // It lives as long as the server's application data and stops when that is dropped.
         let mail_worker = web::Data::new(start_mail_worker(&settings, &db, &badge_secret)?);
+        // The daily retention purge; like the mail worker, it stops with the application data.
+        let retention = web::Data::new(
+            crate::retention::job::RetentionJob::start(db.get_ref().clone())
+                .map_err(|e| format!("cannot start the retention job: {e}"))?,
+        );
         // Its own application data: the limiter middleware needs nothing else.
         let ip_limits = web::Data::new(crate::http::ip_limit::IpLimits::new(
             settings.ip_limits(),
@@ -90,6 +95,7 @@ impl Application {
                 .app_data(login_throttle.clone())
                 .app_data(public.clone())
                 .app_data(mail_worker.clone())
+                .app_data(retention.clone())
                 .app_data(table.clone())
                 .app_data(header_policy.clone())
                 .app_data(ip_limits.clone())

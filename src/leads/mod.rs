@@ -11,12 +11,13 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::PartnerScope;
 use crate::contact::Contact;
-use crate::db::schema::leads;
+use crate::db::schema::{attendees, leads, scans};
 use crate::db::{DbConn, ms_to_rfc3339, now_ms, text_enum};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::gate::{self, Channel, Selection};
 use crate::paging::{Page, PageQuery};
 use crate::scans::LeadRow;
+use crate::scans::notes::{self as scan_notes, ScanNote};
 
 #[derive(Serialize, ToSchema)]
 pub struct ContactView {
@@ -38,15 +39,39 @@ impl From<Contact> for ContactView {
     }
 }
 
+/// One scan's note, rating and answers on a lead, under its scanner.
+#[derive(Serialize, ToSchema)]
+pub struct ScanNoteView {
+    /// The scanner's e-mail.
+    pub by: String,
+    /// RFC 3339: the scan's `scanned_at`.
+    pub at: String,
+    pub notes: Option<String>,
+    pub rating: Option<i32>,
+    #[schema(value_type = Option<Object>)]
+    pub answers: Option<std::collections::BTreeMap<String, String>>,
+}
+
+impl From<ScanNote> for ScanNoteView {
+    fn from(n: ScanNote) -> Self {
+        ScanNoteView { by: n.by, at: ms_to_rfc3339(n.scanned_at), notes: n.notes, rating: n.rating, answers: n.answers }
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct LeadView {
     pub lead_id: String,
     pub first_scanned_at: String,
     pub last_scanned_at: String,
+    /// The partner admin's own note (`PATCH`); scans never change it.
     pub notes: Option<String>,
+    /// The partner admin's own rating (`PATCH`).
     pub rating: Option<i32>,
     #[schema(value_type = Option<Object>)]
     pub answers: Option<serde_json::Value>,
+    /// Each scan's own note, rating and answers, oldest scan first; only scans that carry
+    /// one of them.
+    pub scan_notes: Vec<ScanNoteView>,
     /// `scan` or `opt_in+scan` when contact data is released; null otherwise.
     #[schema(value_type = Option<String>)]
     pub basis: Option<gate::Basis>,
@@ -54,8 +79,9 @@ pub struct LeadView {
     pub contact: Option<ContactView>,
 }
 
-fn view(lead: LeadRow, release: Option<gate::Release>) -> LeadView {
+fn view(lead: LeadRow, release: Option<gate::Release>, notes: Vec<ScanNote>) -> LeadView {
     LeadView {
+        scan_notes: notes.into_iter().map(Into::into).collect(),
         lead_id: lead.id,
         first_scanned_at: ms_to_rfc3339(lead.first_scanned_at),
         last_scanned_at: ms_to_rfc3339(lead.last_scanned_at),
@@ -89,7 +115,7 @@ pub struct LeadQuery {
     pub per_page: Option<i64>,
     /// `scan`, `opt_in+scan` or `none`.
     pub basis: Option<String>,
-    /// 0–5: leads rated exactly so.
+    /// 0–5: leads rated exactly so, by the partner admin or on any of the partner's scans.
     pub rating: Option<String>,
     /// `YYYY-MM-DD`, first scan on or after that day, in the event's time zone.
     pub from: Option<String>,
@@ -199,7 +225,11 @@ pub fn list(conn: &mut DbConn, scope: &PartnerScope, filter: &LeadFilter) -> App
     let query = || {
         let mut q = leads::table.filter(leads::partner_id.eq(&scope.partner_id)).into_boxed();
         if let Some(r) = filter.rating {
-            q = q.filter(leads::rating.eq(r));
+            let rated_on_a_scan = scans::table
+                .filter(scans::partner_id.eq(&scope.partner_id))
+                .filter(scans::rating.eq(r))
+                .select(scans::attendee_id);
+            q = q.filter(leads::rating.eq(r).or(leads::attendee_id.eq_any(rated_on_a_scan)));
         }
         if let Some(f) = from {
             q = q.filter(leads::first_scanned_at.ge(f));
@@ -224,6 +254,10 @@ pub fn list(conn: &mut DbConn, scope: &PartnerScope, filter: &LeadFilter) -> App
             None => Default::default(),
         };
         let needle = filter.q.as_deref().map(str::to_lowercase);
+        let noted = match &needle {
+            Some(n) => scan_notes::matching(conn, &scope.partner_id, n)?,
+            None => Default::default(),
+        };
         all.into_iter()
             .filter(|l| match filter.basis {
                 None => true,
@@ -235,6 +269,7 @@ pub fn list(conn: &mut DbConn, scope: &PartnerScope, filter: &LeadFilter) -> App
                 None => true,
                 Some(n) => {
                     hits.contains_key(&l.attendee_id)
+                        || noted.contains(&l.attendee_id)
                         || l.notes.as_deref().is_some_and(|t| t.to_lowercase().contains(n.as_str()))
                 }
             })
@@ -261,11 +296,14 @@ pub fn list(conn: &mut DbConn, scope: &PartnerScope, filter: &LeadFilter) -> App
     let releases = gate::release(conn, scope, Channel::Api, Selection::Many(&ids), None)?;
     let mut by_attendee: HashMap<String, gate::Release> =
         releases.into_iter().map(|r| (r.attendee_id.clone(), r)).collect();
+    let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let mut notes = scan_notes::for_leads(conn, &scope.partner_id, &id_refs)?;
     let items = rows
         .into_iter()
         .map(|l| {
             let release = by_attendee.remove(&l.attendee_id);
-            view(l, release)
+            let notes = notes.remove(&l.attendee_id).unwrap_or_default();
+            view(l, release, notes)
         })
         .collect();
     Ok(Page { items, total, page, per_page })
@@ -281,8 +319,10 @@ pub struct LeadUpdate {
     pub rating: Option<i64>,
 }
 
-/// Changes a lead's notes and rating; answers the lead as [`get`] does (released and
-/// ledgered like any read). Another partner's lead does not exist here.
+/// Changes a lead's notes and rating, the admin's own (the note keeps who wrote it and
+/// when); answers the lead as [`get`] does (released and ledgered like any read). Another
+/// partner's lead does not exist here, nor does an erased participant's: nothing new is
+/// kept about them.
 pub fn update(conn: &mut DbConn, scope: &PartnerScope, lead_id: &str, input: &LeadUpdate) -> AppResult<LeadView> {
     let mut errors = Vec::new();
     let notes = input.notes.as_deref().map(|n| {
@@ -303,14 +343,24 @@ pub fn update(conn: &mut DbConn, scope: &PartnerScope, lead_id: &str, input: &Le
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    let exists: i64 =
-        leads::table.find(lead_id).filter(leads::partner_id.eq(&scope.partner_id)).count().get_result(conn)?;
+    let exists: i64 = leads::table
+        .inner_join(attendees::table.on(attendees::id.eq(leads::attendee_id)))
+        .filter(leads::id.eq(lead_id))
+        .filter(leads::partner_id.eq(&scope.partner_id))
+        .filter(attendees::erased_at.is_null())
+        .count()
+        .get_result(conn)?;
     if exists == 0 {
         return Err(AppError::NotFound);
     }
     let target = leads::table.find(lead_id).filter(leads::partner_id.eq(&scope.partner_id));
     if let Some(notes) = notes {
-        diesel::update(target).set((leads::notes.eq(notes), leads::updated_at.eq(now_ms()))).execute(conn)?;
+        let now = now_ms();
+        let by = notes.as_ref().map(|_| scope.user_id.clone());
+        let at = notes.as_ref().map(|_| now);
+        diesel::update(target)
+            .set((leads::notes.eq(notes), leads::notes_by.eq(by), leads::notes_at.eq(at), leads::updated_at.eq(now)))
+            .execute(conn)?;
     }
     if let Some(rating) = rating {
         diesel::update(target).set((leads::rating.eq(rating), leads::updated_at.eq(now_ms()))).execute(conn)?;
@@ -368,5 +418,8 @@ pub fn get(conn: &mut DbConn, scope: &PartnerScope, lead_id: &str) -> AppResult<
         .optional()?
         .ok_or(AppError::NotFound)?;
     let release = gate::release(conn, scope, Channel::Api, Selection::One(&lead.attendee_id), None)?;
-    Ok(view(lead, release.into_iter().next()))
+    let notes = scan_notes::for_leads(conn, &scope.partner_id, &[lead.attendee_id.as_str()])?
+        .remove(&lead.attendee_id)
+        .unwrap_or_default();
+    Ok(view(lead, release.into_iter().next(), notes))
 }

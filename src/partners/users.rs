@@ -11,6 +11,7 @@ use crate::auth::users::{self, NewAccount, check_email, normalise_email};
 use crate::auth::{Caller, Role};
 use crate::db::schema::users as users_t;
 use crate::db::{DbConn, ms_to_rfc3339};
+use crate::devices::{self, RevokeReason};
 use crate::error::{AppError, AppResult};
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
@@ -185,6 +186,7 @@ pub fn list(conn: &mut DbConn, caller: &Caller, event_id: &str, partner_id: &str
 /// Disables a partner user; all of its tokens end at once.
 pub fn disable(conn: &mut DbConn, caller: &Caller, event_id: &str, partner_id: &str, user_id: &str) -> AppResult<()> {
     managed_user(conn, caller, event_id, partner_id, user_id)?;
+    devices::end_for_users(conn, &[user_id.to_string()], RevokeReason::UserDisabled)?;
     users::set_disabled(conn, user_id, true)
 }
 
@@ -198,6 +200,7 @@ pub fn revoke_sessions(
     user_id: &str,
 ) -> AppResult<()> {
     managed_user(conn, caller, event_id, partner_id, user_id)?;
+    devices::end_for_users(conn, &[user_id.to_string()], RevokeReason::SessionsRevoked)?;
     users::bump_token_version(conn, user_id)?;
     Ok(())
 }

@@ -158,11 +158,19 @@ pub fn record(links: &Links, conn: &mut DbConn, a: AttendeeRow) -> AppResult<Par
         .order(scans::scanned_at)
         .select((scans::partner_id, partners::name, scans::scanned_at))
         .load(conn)?;
-    let notes: Vec<NoteRow> = leads::table
+    let mut notes: Vec<NoteRow> = leads::table
         .inner_join(partners::table.on(partners::id.eq(leads::partner_id)))
         .filter(leads::attendee_id.eq(&a.id))
         .select((partners::name, leads::notes, leads::rating, leads::answers))
         .load(conn)?;
+    // Each scanner's own notes about them are held too (kept per scan since migration 000016).
+    let scan_notes: Vec<NoteRow> = scans::table
+        .inner_join(partners::table.on(partners::id.eq(scans::partner_id)))
+        .filter(scans::attendee_id.eq(&a.id))
+        .order(scans::scanned_at)
+        .select((partners::name, scans::notes, scans::rating, scans::answers))
+        .load(conn)?;
+    notes.extend(scan_notes);
     let badge_rows: Vec<(i64, Option<i64>)> = badges::table
         .filter(badges::attendee_id.eq(&a.id))
         .order(badges::created_at)
@@ -284,7 +292,13 @@ pub fn erase(conn: &mut DbConn, key: &crate::mail::OutboxKey, attendee_id: &str)
                 .filter(leads::attendee_id.eq(attendee_id))
                 .filter(leads::notes.is_not_null().or(leads::rating.is_not_null()).or(leads::answers.is_not_null())),
         )
-        .set((leads::notes.eq(None::<String>), leads::rating.eq(None::<i32>), leads::answers.eq(None::<String>)))
+        .set((
+            leads::notes.eq(None::<String>),
+            leads::rating.eq(None::<i32>),
+            leads::answers.eq(None::<String>),
+            leads::notes_by.eq(None::<String>),
+            leads::notes_at.eq(None::<i64>),
+        ))
         .execute(conn)?;
         if leads_cleared > 0 {
             touched.push(PersonalTable::Leads);

@@ -1,20 +1,41 @@
-//! `POST /api/v1/scans` and `POST /api/v1/scans/batch`.
+//! `POST /api/v1/scans`, `POST /api/v1/scans/batch` and `PUT /api/v1/scans/{client_scan_id}/notes`.
 
-use actix_web::{HttpResponse, post, web};
+use actix_web::{HttpResponse, post, put, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::coalesce::ScanWriter;
+use super::notes::{NotesInput, ScanNotesView};
 use super::throttle::UnknownBadgeThrottle;
-use super::{Card, CardReason, LeadCard, MAX_BATCH, Outcome, RejectReason, ScanItem, ScanStatus, ValidScan, validate};
+use super::{
+    AlreadyScanned, Card, CardReason, LeadCard, MAX_BATCH, Outcome, RejectReason, ScanItem, ScanStatus, ValidScan,
+    validate,
+};
 use crate::auth::AnyPartner;
-use crate::db::Db;
+use crate::db::{Db, ms_to_rfc3339};
 use crate::error::{AppError, AppResult, FieldError, Problem};
 use crate::http::ApiJson;
 use crate::http::auth::Auth;
 use crate::http::json::parse_json;
 
 const BATCH_BODY_LIMIT: usize = 4 * 1024 * 1024;
+
+/// This partner scanned the participant before this scan: the earliest such scan.
+#[derive(Serialize, ToSchema)]
+pub struct AlreadyScannedView {
+    /// The e-mail of the user who made that scan.
+    pub by: String,
+    /// Whether that was the caller.
+    pub by_you: bool,
+    /// RFC 3339: that scan's `scanned_at`.
+    pub at: String,
+}
+
+impl From<AlreadyScanned> for AlreadyScannedView {
+    fn from(a: AlreadyScanned) -> Self {
+        AlreadyScannedView { by: a.by, by_you: a.by_you, at: ms_to_rfc3339(a.at) }
+    }
+}
 
 #[derive(Serialize, ToSchema)]
 pub struct ScanResponse {
@@ -28,6 +49,9 @@ pub struct ScanResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub lead_reason: Option<CardReason>,
+    /// Set when this partner has an earlier accepted scan of the same participant (another
+    /// `client_scan_id`, earlier `scanned_at`): the earliest one. Null otherwise.
+    pub already_scanned: Option<AlreadyScannedView>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -58,6 +82,11 @@ pub struct BatchItemResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub lead_reason: Option<CardReason>,
+    /// For `created` and `duplicate` (null or the earlier scan), as in the single scan's
+    /// answer; left out for `rejected`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<AlreadyScannedView>)]
+    pub already_scanned: Option<Option<AlreadyScannedView>>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -87,17 +116,19 @@ pub async fn record_scan(
     let valid = validate(&body.into_inner()).map_err(AppError::Validation)?;
     let outcome = scan_writer.submit(scope.clone(), valid).await?;
     match outcome {
-        Outcome::Created { scan_id, card } => Ok(HttpResponse::Created().json(ScanResponse {
+        Outcome::Created { scan_id, card, already_scanned } => Ok(HttpResponse::Created().json(ScanResponse {
             scan_id,
             status: ScanStatus::Created,
             lead: card.lead,
             lead_reason: card.reason,
+            already_scanned: already_scanned.map(Into::into),
         })),
-        Outcome::Duplicate { scan_id, card } => Ok(HttpResponse::Ok().json(ScanResponse {
+        Outcome::Duplicate { scan_id, card, already_scanned } => Ok(HttpResponse::Ok().json(ScanResponse {
             scan_id,
             status: ScanStatus::Duplicate,
             lead: card.lead,
             lead_reason: card.reason,
+            already_scanned: already_scanned.map(Into::into),
         })),
         Outcome::Rejected { reason, detail } => {
             if reason == RejectReason::UnknownBadge {
@@ -179,8 +210,12 @@ pub async fn sync_batch(
         }
         let outcome = outcomes.next().ok_or_else(|| AppError::internal("batch outcome missing"))?;
         results.push(match outcome {
-            Outcome::Created { scan_id, card } => accepted(id, ScanStatus::Created, scan_id, card),
-            Outcome::Duplicate { scan_id, card } => accepted(id, ScanStatus::Duplicate, scan_id, card),
+            Outcome::Created { scan_id, card, already_scanned } => {
+                accepted(id, ScanStatus::Created, scan_id, card, already_scanned)
+            }
+            Outcome::Duplicate { scan_id, card, already_scanned } => {
+                accepted(id, ScanStatus::Duplicate, scan_id, card, already_scanned)
+            }
             Outcome::Rejected { reason, detail } => {
                 if reason == RejectReason::UnknownBadge {
                     scan_throttle.record_unknown(&scope.user_id);
@@ -207,10 +242,17 @@ fn rejected(
         scan_id: None,
         lead: None,
         lead_reason: None,
+        already_scanned: None,
     }
 }
 
-fn accepted(client_scan_id: Option<String>, status: ScanStatus, scan_id: String, card: Card) -> BatchItemResult {
+fn accepted(
+    client_scan_id: Option<String>,
+    status: ScanStatus,
+    scan_id: String,
+    card: Card,
+    already_scanned: Option<AlreadyScanned>,
+) -> BatchItemResult {
     BatchItemResult {
         client_scan_id,
         status,
@@ -220,5 +262,32 @@ fn accepted(client_scan_id: Option<String>, status: ScanStatus, scan_id: String,
         scan_id: Some(scan_id),
         lead: card.lead,
         lead_reason: card.reason,
+        already_scanned: Some(already_scanned.map(Into::into)),
     }
+}
+
+/// Replace the notes, rating and answers of one of the caller's own scans (partner admin
+/// or scanner): the whole set, a field left out or null is cleared; the same body again
+/// changes nothing. Send it once the scan has synced. 404 while this user has no such scan:
+/// not synced yet (retry later), or a colleague's scan (each scanner keeps only its own
+/// notes), or one that can no longer carry notes; a scan that has synced and still answers
+/// 404 will not take notes.
+#[utoipa::path(tag = "scans", security(("bearer" = [])), request_body = NotesInput,
+    params(("client_scan_id" = String, Path, description = "The scan's client_scan_id (a UUID)")),
+    responses(
+        (status = 200, body = ScanNotesView),
+        (status = 404, description = "No scan of the caller with this client_scan_id", body = Problem),
+        (status = 422, body = Problem),
+    ))]
+#[put("/scans/{client_scan_id}/notes")]
+pub async fn put_scan_notes(
+    db: web::Data<Db>,
+    auth: Auth<AnyPartner>,
+    path: web::Path<String>,
+    body: ApiJson<NotesInput>,
+) -> AppResult<web::Json<ScanNotesView>> {
+    let scope = auth.caller.partner_scope()?;
+    let client_scan_id = path.into_inner();
+    let input = body.into_inner();
+    Ok(web::Json(db.write(move |conn| super::notes::replace(conn, &scope, &client_scan_id, &input)).await?))
 }

@@ -7,6 +7,7 @@
 
 pub mod coalesce;
 pub mod handlers;
+pub mod notes;
 pub mod throttle;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -17,7 +18,7 @@ use utoipa::ToSchema;
 
 use crate::auth::PartnerScope;
 use crate::badges::{self, BadgeCode};
-use crate::db::schema::{attendees, badges as badges_t, leads, scan_guard, scans};
+use crate::db::schema::{attendees, badges as badges_t, leads, scan_guard, scans, users};
 use crate::db::{Db, DbConn, new_sequential_id, now_ms, parse_rfc3339_ms, text_enum};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::events;
@@ -88,19 +89,45 @@ pub fn validate(item: &ScanItem) -> Result<ValidScan, Vec<FieldError>> {
     for (field, text) in [("client_scan_id", item.client_scan_id.as_str()), ("badge", item.badge.as_str())] {
         errors.extend(check_text(field, text, TextKind::SingleLine).err());
     }
-    if let Some(n) = &item.notes {
+    let own = check_notes(&mut errors, item.notes.as_deref(), item.rating, item.answers.as_ref());
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let ScanNotes { notes, rating, answers } = own;
+    Ok(ValidScan { client_scan_id, badge: item.badge.clone(), scanned_at, notes, rating, answers })
+}
+
+/// A scanner's own notes, rating and answers on one scan, checked: blank notes and an
+/// empty answer set are none.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScanNotes {
+    pub notes: Option<String>,
+    pub rating: Option<i32>,
+    pub answers: Option<BTreeMap<String, String>>,
+}
+
+/// The one check of a scan's notes, rating and answers, for the scan itself and for
+/// `PUT /api/v1/scans/{client_scan_id}/notes`; pushes an error per bad field.
+pub fn check_notes(
+    errors: &mut Vec<FieldError>,
+    notes: Option<&str>,
+    rating: Option<i64>,
+    answers: Option<&BTreeMap<String, String>>,
+) -> ScanNotes {
+    use crate::text::{TextKind, check_text};
+    if let Some(n) = notes {
         errors.extend(check_text("notes", n, TextKind::MultiLine).err());
     }
-    for (k, v) in item.answers.iter().flatten() {
+    for (k, v) in answers.into_iter().flatten() {
         let field = format!("answers.{}", crate::text::printable(k));
         errors.extend(check_text(&field, k, TextKind::SingleLine).err());
         errors.extend(check_text(&field, v, TextKind::MultiLine).err());
     }
-    let notes = item.notes.as_deref().map(str::trim).filter(|n| !n.is_empty()).map(str::to_string);
+    let notes = notes.map(str::trim).filter(|n| !n.is_empty()).map(str::to_string);
     if notes.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTES) {
         errors.push(FieldError::new("notes", format!("must be at most {MAX_NOTES} characters")));
     }
-    let rating = match item.rating {
+    let rating = match rating {
         None => None,
         Some(r @ 0..=5) => i32::try_from(r).ok(),
         Some(_) => {
@@ -108,7 +135,7 @@ pub fn validate(item: &ScanItem) -> Result<ValidScan, Vec<FieldError>> {
             None
         }
     };
-    let answers = item.answers.clone().filter(|a| !a.is_empty());
+    let answers = answers.filter(|a| !a.is_empty()).cloned();
     if let Some(a) = &answers
         && (a.len() > MAX_ANSWERS
             || a.iter().any(|(k, v)| k.chars().count() > MAX_ANSWER_CHARS || v.chars().count() > MAX_ANSWER_CHARS))
@@ -118,10 +145,7 @@ pub fn validate(item: &ScanItem) -> Result<ValidScan, Vec<FieldError>> {
             format!("at most {MAX_ANSWERS} answers of at most {MAX_ANSWER_CHARS} characters"),
         ));
     }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    Ok(ValidScan { client_scan_id, badge: item.badge.clone(), scanned_at, notes, rating, answers })
+    ScanNotes { notes, rating, answers }
 }
 
 text_enum! {
@@ -169,10 +193,21 @@ pub struct Card {
     pub reason: Option<CardReason>,
 }
 
+/// The earliest other accepted scan of the same participant by the same partner, when it
+/// was made before this one (by `scanned_at`): what the phone shows as "already scanned by
+/// … at …".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlreadyScanned {
+    /// That scanner's e-mail.
+    pub by: String,
+    pub by_you: bool,
+    pub at: i64,
+}
+
 #[derive(Debug, Clone)]
 pub enum Outcome {
-    Created { scan_id: String, card: Card },
-    Duplicate { scan_id: String, card: Card },
+    Created { scan_id: String, card: Card, already_scanned: Option<AlreadyScanned> },
+    Duplicate { scan_id: String, card: Card, already_scanned: Option<AlreadyScanned> },
     Rejected { reason: RejectReason, detail: String },
 }
 
@@ -191,10 +226,13 @@ pub struct ScanRow {
     pub notes: Option<String>,
     pub rating: Option<i32>,
     pub answers: Option<String>,
+    /// When the scanner last replaced notes, rating and answers after the scan
+    /// (`PUT …/notes`); none while they are the scan's own.
+    pub notes_updated_at: Option<i64>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = leads, treat_none_as_null = true, treat_none_as_default_value = false)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = leads, treat_none_as_default_value = false)]
 pub struct LeadRow {
     pub id: String,
     pub event_id: String,
@@ -203,10 +241,15 @@ pub struct LeadRow {
     pub first_scanned_at: i64,
     pub first_scanned_by: String,
     pub last_scanned_at: i64,
+    /// The partner admin's own note, rating and answers (`PATCH /api/v1/leads/{lead_id}`);
+    /// scans never write them, each scan keeps its own.
     pub notes: Option<String>,
     pub rating: Option<i32>,
     pub answers: Option<String>,
     pub updated_at: i64,
+    /// Who wrote the admin's note and when; none for a note older than migration 000016.
+    pub notes_by: Option<String>,
+    pub notes_at: Option<i64>,
 }
 
 fn reject(reason: RejectReason, detail: &str) -> Outcome {
@@ -247,11 +290,46 @@ fn lead_cards(conn: &mut DbConn, scope: &PartnerScope, attendee_ids: &[String]) 
     }
 }
 
+/// A scan stored before: whose it is and when it was made, for `already_scanned`.
+#[derive(Debug, Clone)]
+struct Stored {
+    scan_id: String,
+    attendee_id: String,
+    user_id: String,
+    scanned_at: i64,
+}
+
+impl Stored {
+    fn of(row: &ScanRow) -> Stored {
+        Stored {
+            scan_id: row.id.clone(),
+            attendee_id: row.attendee_id.clone(),
+            user_id: row.user_id.clone(),
+            scanned_at: row.scanned_at,
+        }
+    }
+}
+
+/// (client_scan_id, id, attendee_id, user_id, scanned_at) of a stored scan.
+type StoredRow = (String, String, String, String, i64);
+
+fn stored_by_client_id(conn: &mut DbConn, partner_id: &str, client_ids: &[&str]) -> AppResult<HashMap<String, Stored>> {
+    let mut found: HashMap<String, Stored> = HashMap::new();
+    for chunk in client_ids.chunks(500) {
+        let rows: Vec<StoredRow> = scans::table
+            .filter(scans::partner_id.eq(partner_id))
+            .filter(scans::client_scan_id.eq_any(chunk))
+            .select((scans::client_scan_id, scans::id, scans::attendee_id, scans::user_id, scans::scanned_at))
+            .load(conn)?;
+        found.extend(rows.into_iter().map(|(c, scan_id, attendee_id, user_id, scanned_at)| {
+            (c, Stored { scan_id, attendee_id, user_id, scanned_at })
+        }));
+    }
+    Ok(found)
+}
+
 enum Decision {
-    Duplicate {
-        scan_id: String,
-        attendee_id: String,
-    },
+    Duplicate(Stored),
     /// Index into [`Plan::rows`].
     Accepted(usize),
     Rejected {
@@ -301,15 +379,7 @@ fn decide(conn: &mut DbConn, scope: &PartnerScope, batch: &[ValidScan], now: i64
     // by that read and still changes the version, so the batch is decided again.
     let version = guard_version(conn)?;
     let client_ids: Vec<&str> = batch.iter().map(|s| s.client_scan_id.as_str()).collect();
-    let mut known: HashMap<String, (String, String)> = HashMap::new();
-    for chunk in client_ids.chunks(500) {
-        let rows: Vec<(String, String, String)> = scans::table
-            .filter(scans::partner_id.eq(&scope.partner_id))
-            .filter(scans::client_scan_id.eq_any(chunk))
-            .select((scans::client_scan_id, scans::id, scans::attendee_id))
-            .load(conn)?;
-        known.extend(rows.into_iter().map(|(c, id, a)| (c, (id, a))));
-    }
+    let mut known = stored_by_client_id(conn, &scope.partner_id, &client_ids)?;
 
     // Per scan, the hashes of every code its text may stand for (one for a QR payload, a
     // few for a typed code with look-alikes), most literal first.
@@ -340,8 +410,8 @@ fn decide(conn: &mut DbConn, scope: &PartnerScope, batch: &[ValidScan], now: i64
     let mut rows: Vec<ScanRow> = Vec::with_capacity(batch.len());
     for (scan, readings) in batch.iter().zip(&hashes) {
         let reject = |reason, detail| Decision::Rejected { reason, detail };
-        if let Some((scan_id, attendee_id)) = known.get(&scan.client_scan_id) {
-            decisions.push(Decision::Duplicate { scan_id: scan_id.clone(), attendee_id: attendee_id.clone() });
+        if let Some(stored) = known.get(&scan.client_scan_id) {
+            decisions.push(Decision::Duplicate(stored.clone()));
             continue;
         }
         let badge = readings.iter().find_map(|h| badge_by_hash.get(h));
@@ -386,9 +456,10 @@ fn decide(conn: &mut DbConn, scope: &PartnerScope, batch: &[ValidScan], now: i64
                         .map(serde_json::to_string)
                         .transpose()
                         .map_err(AppError::internal)?,
+                    notes_updated_at: None,
                 };
                 // A later item of this batch with the same client_scan_id is its duplicate.
-                known.insert(row.client_scan_id.clone(), (row.id.clone(), row.attendee_id.clone()));
+                known.insert(row.client_scan_id.clone(), Stored::of(&row));
                 rows.push(row);
                 Decision::Accepted(rows.len() - 1)
             }
@@ -396,7 +467,7 @@ fn decide(conn: &mut DbConn, scope: &PartnerScope, batch: &[ValidScan], now: i64
         decisions.push(decision);
     }
     let accepted: Vec<&ScanRow> = rows.iter().collect();
-    let leads = new_leads(scope, &accepted, now)?;
+    let leads = new_leads(scope, &accepted, now);
     Ok(Plan { version, decisions, rows, leads })
 }
 
@@ -439,21 +510,13 @@ pub fn process_batch(
     });
     if conflicts {
         let client_ids: Vec<&str> = rows.iter().map(|r| r.client_scan_id.as_str()).collect();
-        let mut stored: HashMap<String, String> = HashMap::new();
-        for chunk in client_ids.chunks(500) {
-            let found: Vec<(String, String)> = scans::table
-                .filter(scans::partner_id.eq(&scope.partner_id))
-                .filter(scans::client_scan_id.eq_any(chunk))
-                .select((scans::client_scan_id, scans::id))
-                .load(conn)?;
-            stored.extend(found);
-        }
+        let stored = stored_by_client_id(conn, &scope.partner_id, &client_ids)?;
         for d in decisions.iter_mut() {
             if let Decision::Accepted(i) = *d {
-                let scan_id =
+                let first =
                     stored.get(&rows[i].client_scan_id).ok_or_else(|| AppError::internal("stored scan not found"))?;
-                if *scan_id != rows[i].id {
-                    *d = Decision::Duplicate { scan_id: scan_id.clone(), attendee_id: rows[i].attendee_id.clone() };
+                if first.scan_id != rows[i].id {
+                    *d = Decision::Duplicate(first.clone());
                 }
             }
         }
@@ -461,41 +524,107 @@ pub fn process_batch(
     let won: Vec<&ScanRow> =
         decisions.iter().filter_map(|d| if let Decision::Accepted(i) = *d { Some(&rows[i]) } else { None }).collect();
     if won.len() < rows.len() {
-        leads = new_leads(scope, &won, now)?;
+        leads = new_leads(scope, &won, now);
     }
-    merge_into_leads(conn, scope, &won, &leads, now)?;
+    let mut firsts = merge_into_leads(conn, scope, &won, &leads, now)?;
 
     let mut with_card: Vec<String> = Vec::new();
     for d in &decisions {
         match d {
             Decision::Accepted(i) => with_card.push(rows[*i].attendee_id.clone()),
-            Decision::Duplicate { attendee_id, .. } => with_card.push(attendee_id.clone()),
+            Decision::Duplicate(stored) => with_card.push(stored.attendee_id.clone()),
             Decision::Rejected { .. } => {}
         }
     }
     let cards = lead_cards(conn, scope, &with_card)?;
     let card_for = |a: &str| cards.get(a).cloned().unwrap_or(Card { lead: None, reason: Some(CardReason::Withdrawn) });
+
+    // Duplicates of scans stored before this batch meet leads it did not touch.
+    let untouched: Vec<&str> = with_card.iter().map(String::as_str).filter(|a| !firsts.contains_key(*a)).collect();
+    firsts.extend(first_scans(conn, &scope.partner_id, &untouched)?);
+    let earlier: Vec<Option<&FirstScan>> = decisions
+        .iter()
+        .map(|d| match d {
+            Decision::Accepted(i) => earlier_than(firsts.get(&rows[*i].attendee_id), &Stored::of(&rows[*i])),
+            Decision::Duplicate(stored) => earlier_than(firsts.get(&stored.attendee_id), stored),
+            Decision::Rejected { .. } => None,
+        })
+        .collect();
+    let emails = user_emails(conn, earlier.iter().flatten().map(|f| f.by.as_str()))?;
+    let already = |first: Option<&FirstScan>| {
+        first.map(|f| AlreadyScanned {
+            by: emails.get(&f.by).cloned().unwrap_or_default(),
+            by_you: f.by == scope.user_id,
+            at: f.at,
+        })
+    };
     Ok(decisions
         .into_iter()
-        .map(|d| match d {
-            Decision::Accepted(i) => {
-                Outcome::Created { card: card_for(&rows[i].attendee_id), scan_id: rows[i].id.clone() }
-            }
-            Decision::Duplicate { scan_id, attendee_id } => {
-                Outcome::Duplicate { scan_id, card: card_for(&attendee_id) }
-            }
+        .zip(earlier.iter().copied())
+        .map(|(d, first)| match d {
+            Decision::Accepted(i) => Outcome::Created {
+                card: card_for(&rows[i].attendee_id),
+                scan_id: rows[i].id.clone(),
+                already_scanned: already(first),
+            },
+            Decision::Duplicate(stored) => Outcome::Duplicate {
+                card: card_for(&stored.attendee_id),
+                scan_id: stored.scan_id,
+                already_scanned: already(first),
+            },
             Decision::Rejected { reason, detail } => reject(reason, detail),
         })
         .collect())
 }
 
+/// A lead's first scan: when, and by which user.
+#[derive(Debug, Clone)]
+struct FirstScan {
+    at: i64,
+    by: String,
+}
+
+/// The lead's first scan when it came before `scan`. A scan at the very same millisecond
+/// by another user counts as before; by the same user it is taken for `scan` itself.
+fn earlier_than<'a>(first: Option<&'a FirstScan>, scan: &Stored) -> Option<&'a FirstScan> {
+    first.filter(|f| f.at < scan.scanned_at || (f.at == scan.scanned_at && f.by != scan.user_id))
+}
+
+/// The first scans of the partner's leads of `attendee_ids`.
+fn first_scans(conn: &mut DbConn, partner_id: &str, attendee_ids: &[&str]) -> AppResult<HashMap<String, FirstScan>> {
+    let mut found = HashMap::new();
+    for chunk in attendee_ids.chunks(500) {
+        let rows: Vec<(String, i64, String)> = leads::table
+            .filter(leads::partner_id.eq(partner_id))
+            .filter(leads::attendee_id.eq_any(chunk))
+            .select((leads::attendee_id, leads::first_scanned_at, leads::first_scanned_by))
+            .load(conn)?;
+        found.extend(rows.into_iter().map(|(a, at, by)| (a, FirstScan { at, by })));
+    }
+    Ok(found)
+}
+
+/// E-mail addresses of users, by id; one query, none when there are no ids.
+fn user_emails<'a>(conn: &mut DbConn, ids: impl Iterator<Item = &'a str>) -> AppResult<HashMap<String, String>> {
+    let mut ids: Vec<&str> = ids.collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut found = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<(String, String)> =
+            users::table.filter(users::id.eq_any(chunk)).select((users::id, users::email)).load(conn)?;
+        found.extend(rows);
+    }
+    Ok(found)
+}
+
 /// Accepted scans folded, in order, into one new lead per participant.
-fn new_leads(scope: &PartnerScope, accepted: &[&ScanRow], now: i64) -> AppResult<Vec<LeadRow>> {
+fn new_leads(scope: &PartnerScope, accepted: &[&ScanRow], now: i64) -> Vec<LeadRow> {
     let mut fresh: Vec<LeadRow> = Vec::new();
     let mut fresh_index: HashMap<&str, usize> = HashMap::new();
     for scan in accepted {
         if let Some(lead) = fresh_index.get(scan.attendee_id.as_str()).and_then(|&i| fresh.get_mut(i)) {
-            merge(lead, scan, now)?;
+            merge(lead, scan, now);
         } else {
             fresh_index.insert(&scan.attendee_id, fresh.len());
             fresh.push(LeadRow {
@@ -506,27 +635,34 @@ fn new_leads(scope: &PartnerScope, accepted: &[&ScanRow], now: i64) -> AppResult
                 first_scanned_at: scan.scanned_at,
                 first_scanned_by: scan.user_id.clone(),
                 last_scanned_at: scan.scanned_at,
-                notes: scan.notes.clone(),
-                rating: scan.rating,
-                answers: scan.answers.clone(),
+                notes: None,
+                rating: None,
+                answers: None,
                 updated_at: now,
+                notes_by: None,
+                notes_at: None,
             });
         }
     }
-    Ok(fresh)
+    fresh
 }
 
-/// Applies accepted scans, in order, to their leads. Most synced scans meet no lead yet, so
-/// the new leads (`fresh`, from [`new_leads`]) are inserted first; only when the unique
-/// (partner, participant) key kept some out (a lead made earlier, or by a concurrent
-/// request) are those leads read and merged scan by scan.
+/// Applies accepted scans, in order, to their leads, and answers the first scan of each
+/// lead they touched. Most synced scans meet no lead yet, so the new leads (`fresh`, from
+/// [`new_leads`]) are inserted first; only when the unique (partner, participant) key kept
+/// some out (a lead made earlier, or by a concurrent request) are those leads read and
+/// their scan times moved.
 fn merge_into_leads(
     conn: &mut DbConn,
     scope: &PartnerScope,
     accepted: &[&ScanRow],
     fresh: &[LeadRow],
     now: i64,
-) -> AppResult<()> {
+) -> AppResult<HashMap<String, FirstScan>> {
+    let mut firsts: HashMap<String, FirstScan> = fresh
+        .iter()
+        .map(|l| (l.attendee_id.clone(), FirstScan { at: l.first_scanned_at, by: l.first_scanned_by.clone() }))
+        .collect();
     let mut conflicts = false;
     crate::in_fixed_chunks!(fresh, |chunk| {
         let stored = crate::on_backend!(conn, |c| {
@@ -539,7 +675,7 @@ fn merge_into_leads(
         conflicts |= stored < chunk.len()
     });
     if !conflicts {
-        return Ok(());
+        return Ok(firsts);
     }
     let ours: HashSet<&str> = fresh.iter().map(|l| l.id.as_str()).collect();
     let attendee_ids: Vec<&str> = fresh.iter().map(|l| l.attendee_id.as_str()).collect();
@@ -557,44 +693,39 @@ fn merge_into_leads(
         existing.extend(rows.into_iter().filter(|l| !ours.contains(l.id.as_str())).map(|l| (l.attendee_id.clone(), l)));
     }
     if existing.is_empty() {
-        return Ok(());
+        return Ok(firsts);
     }
     for scan in accepted {
         if let Some(lead) = existing.get_mut(&scan.attendee_id) {
-            merge(lead, scan, now)?;
+            merge(lead, scan, now);
         }
     }
     for lead in existing.values() {
-        diesel::update(leads::table.find(&lead.id)).set(lead).execute(conn)?;
+        // Only the scan columns: the admin's note, rating and answers are not the scans' to write.
+        diesel::update(leads::table.find(&lead.id))
+            .set((
+                leads::first_scanned_at.eq(lead.first_scanned_at),
+                leads::first_scanned_by.eq(&lead.first_scanned_by),
+                leads::last_scanned_at.eq(lead.last_scanned_at),
+                leads::updated_at.eq(lead.updated_at),
+            ))
+            .execute(conn)?;
+        firsts.insert(
+            lead.attendee_id.clone(),
+            FirstScan { at: lead.first_scanned_at, by: lead.first_scanned_by.clone() },
+        );
     }
-    Ok(())
+    Ok(firsts)
 }
 
-/// The merge rule: one lead per (partner, participant). `first_scanned_at` is the earliest
-/// scan time seen (a later scan never moves it); notes, rating and answers from the scan
-/// with the latest `scanned_at` win when non-empty, answers merged per question; a scan
-/// older than the lead's latest only fills what is still empty.
-fn merge(lead: &mut LeadRow, scan: &ScanRow, now: i64) -> AppResult<()> {
-    let newer = scan.scanned_at >= lead.last_scanned_at;
-    lead.notes =
-        if newer { scan.notes.clone().or(lead.notes.take()) } else { lead.notes.take().or(scan.notes.clone()) };
-    lead.rating = if newer { scan.rating.or(lead.rating) } else { lead.rating.or(scan.rating) };
-    if let Some(new_answers) = scan.answers.as_deref() {
-        let new_answers: BTreeMap<String, String> = serde_json::from_str(new_answers).map_err(AppError::internal)?;
-        let mut merged: BTreeMap<String, String> =
-            lead.answers.as_deref().and_then(|a| serde_json::from_str(a).ok()).unwrap_or_default();
-        for (k, v) in new_answers {
-            if newer || !merged.contains_key(&k) {
-                merged.insert(k, v);
-            }
-        }
-        lead.answers = Some(serde_json::to_string(&merged).map_err(AppError::internal)?);
-    }
+/// The merge rule: one lead per (partner, participant); `first_scanned_at` is the earliest
+/// scan time seen (a later scan never moves it), `last_scanned_at` the latest. Notes, rating
+/// and answers stay on each scan, so a colleague's scan never replaces another's.
+fn merge(lead: &mut LeadRow, scan: &ScanRow, now: i64) {
     if scan.scanned_at < lead.first_scanned_at {
         lead.first_scanned_at = scan.scanned_at;
         lead.first_scanned_by = scan.user_id.clone();
     }
     lead.last_scanned_at = lead.last_scanned_at.max(scan.scanned_at);
     lead.updated_at = now;
-    Ok(())
 }

@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 
 use crate::db::schema::{partners, security_actions, settings, users};
 use crate::db::{DbConn, ms_to_rfc3339, new_id, now_ms};
+use crate::devices::{self, RevokeReason};
 use crate::error::{AppError, AppResult};
 use crate::paging::{Page, PageQuery};
 use crate::{events, partners as partner_domain};
@@ -37,6 +38,7 @@ pub struct Revoked {
 }
 
 fn revoke_where_partner_in(conn: &mut DbConn, partner_ids: &[String]) -> AppResult<usize> {
+    devices::end_for_partners(conn, partner_ids, RevokeReason::SessionsRevoked)?;
     Ok(diesel::update(users::table.filter(users::partner_id.eq_any(partner_ids)))
         .set(users::token_version.eq(users::token_version + 1))
         .execute(conn)?)
@@ -48,6 +50,7 @@ pub fn revoke_user(conn: &mut DbConn, actor: &str, user_id: &str) -> AppResult<R
     if n == 0 {
         return Err(AppError::NotFound);
     }
+    devices::end_for_users(conn, &[user_id.to_string()], RevokeReason::SessionsRevoked)?;
     record(conn, actor, "revoke_user_sessions", Some(user_id))?;
     Ok(Revoked { users: n })
 }
@@ -98,6 +101,7 @@ pub struct Rotated {
 pub fn rotate_token_key(conn: &mut DbConn, actor: &str) -> AppResult<Rotated> {
     let next = token_generation(conn)? + 1;
     diesel::update(settings::table.find(TOKEN_GENERATION)).set(settings::value.eq(next.to_string())).execute(conn)?;
+    devices::end_all(conn, RevokeReason::TokenKeyRotated)?;
     record(conn, actor, "rotate_token_key", None)?;
     Ok(Rotated { token_generation: next })
 }

@@ -274,6 +274,7 @@ struct EventForm {
     privacy_notice_version: String,
     released_fields: Vec<String>,
     scan_grace_hours: String,
+    retention_days: String,
     time_zone: String,
     privacy_notice_url: String,
     organiser_contact: String,
@@ -294,6 +295,7 @@ impl EventForm {
                 "privacy_notice_version" => f.privacy_notice_version = value,
                 "released_fields" => f.released_fields.push(value),
                 "scan_grace_hours" => f.scan_grace_hours = value,
+                "retention_days" => f.retention_days = value,
                 "time_zone" => f.time_zone = value,
                 "privacy_notice_url" => f.privacy_notice_url = value,
                 "organiser_contact" => f.organiser_contact = value,
@@ -315,6 +317,7 @@ impl EventForm {
             privacy_notice_version: e.privacy_notice_version.clone(),
             released_fields: e.released_fields(),
             scan_grace_hours: e.scan_grace_hours.to_string(),
+            retention_days: e.retention_days.to_string(),
             time_zone: e.time_zone.clone(),
             privacy_notice_url: e.privacy_notice_url.clone().unwrap_or_default(),
             organiser_contact: e.organiser_contact.clone().unwrap_or_default(),
@@ -351,6 +354,14 @@ impl EventForm {
         }
         v.parse().map_err(|_| errors.push(FieldError::new("scan_grace_hours", "must be a whole number of hours"))).ok()
     }
+
+    fn retention(&self, errors: &mut Vec<FieldError>) -> Option<i64> {
+        let v = self.retention_days.trim();
+        if v.is_empty() {
+            return None;
+        }
+        v.parse().map_err(|_| errors.push(FieldError::new("retention_days", "must be a whole number of days"))).ok()
+    }
 }
 
 fn label_of(field: &str) -> &'static str {
@@ -363,6 +374,7 @@ fn label_of(field: &str) -> &'static str {
         "privacy_notice_version" => "Privacy notice version",
         "released_fields" => "Fields partners may receive",
         "scan_grace_hours" => "Hours after the end during which scans are accepted",
+        "retention_days" => "Days after the end until partners' notes and the ledger's detail are purged",
         "time_zone" => "Time zone",
         "privacy_notice_url" => "Privacy notice address",
         "organiser_contact" => "Organiser contact",
@@ -391,6 +403,7 @@ fn event_form(action: &str, f: &EventForm, errors: &[FieldError], csrf: &str, ed
         "privacy_notice_version",
         "released_fields",
         "scan_grace_hours",
+        "retention_days",
         "time_zone",
         "privacy_notice_url",
         "organiser_contact",
@@ -440,6 +453,7 @@ fn event_form(action: &str, f: &EventForm, errors: &[FieldError], csrf: &str, ed
                 @if let Some(e) = error_of("released_fields") { div.error id="released_fields-error" { (e) } }
             }
             (text("scan_grace_hours", "number", &f.scan_grace_hours, Some("(0–720, default 72)")))
+            (text("retention_days", "number", &f.retention_days, Some("(1–3650, default 180; also the date partners must delete their exports by)")))
             button type="submit" { @if editing { "Save changes" } @else { "Create the event" } }
         }
     }
@@ -472,6 +486,7 @@ pub async fn create_event(
     s.check_csrf(&form.csrf)?;
     let mut errors = Vec::new();
     let grace = form.grace(&mut errors);
+    let retention = form.retention(&mut errors);
     let input = events::CreateEvent {
         name: form.name.clone(),
         starts_at: form.instant(&form.starts_at),
@@ -485,6 +500,7 @@ pub async fn create_event(
         privacy_notice_url: Some(form.privacy_notice_url.clone()),
         organiser_contact: Some(form.organiser_contact.clone()),
         registration_closes_at: form.closes_at(),
+        retention_days: retention,
     };
     let outcome = if errors.is_empty() {
         db.write(move |conn| events::create(conn, &input)).await
@@ -542,6 +558,7 @@ pub async fn update_event(
     s.check_csrf(&form.csrf)?;
     let mut errors = Vec::new();
     let grace = form.grace(&mut errors);
+    let retention = form.retention(&mut errors);
     let input = events::UpdateEvent {
         released_fields: Some(form.released_fields.clone()),
         privacy_notice_version: Some(form.privacy_notice_version.clone()),
@@ -550,6 +567,7 @@ pub async fn update_event(
         privacy_notice_url: Some(form.privacy_notice_url.clone()),
         organiser_contact: Some(form.organiser_contact.clone()),
         registration_closes_at: form.closes_at(),
+        retention_days: retention,
     };
     let id = event_id.clone();
     let outcome = if errors.is_empty() {

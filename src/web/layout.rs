@@ -44,7 +44,12 @@ header.top>span{overflow-wrap:anywhere;min-width:0}\
 pre.report{white-space:pre-wrap;overflow-wrap:anywhere;font-family:inherit;background:#f7f7f7;padding:.6rem;border-radius:4px}\
 fieldset{margin-top:1rem;border:1px solid #ccc;border-radius:4px}\
 ul.people{list-style:none;padding:0}ul.people li{border-bottom:1px solid #ddd;padding:.5rem 0;overflow-wrap:anywhere}\
-ul.people form{display:inline-block;margin:.4rem .4rem 0 0}";
+ul.people form{display:inline-block;margin:.4rem .4rem 0 0}\
+ol.scan-notes{list-style:none;padding:0}ol.scan-notes li{border-left:3px solid #1d3557;padding:.1rem .7rem;margin:.6rem 0}\
+ol.scan-notes p{margin:.3rem 0}ol.scan-notes .note{white-space:pre-wrap;overflow-wrap:anywhere}\
+.enrol-qr{width:100%;max-width:22rem;margin:1rem 0}.enrol-qr svg{width:100%;height:auto;display:block}\
+.enrol-code{font-size:1.3rem;letter-spacing:.05em;font-weight:600}\
+@media print{header.top,.no-print,footer{display:none}body.wide main{max-width:none}}";
 
 /// A link of the signed-in header.
 pub struct NavLink<'a> {

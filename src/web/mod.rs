@@ -12,6 +12,7 @@ pub mod layout;
 pub mod login;
 pub mod me;
 pub mod portal;
+pub mod portal_devices;
 pub mod register;
 pub mod resend;
 pub mod scanner;

@@ -30,11 +30,12 @@ const ADMIN_NAV: &[NavLink<'static>] = &[
     NavLink { href: "/portal/scanners", label: "Scanner users" },
     NavLink { href: "/portal/questions", label: "Questions" },
     NavLink { href: "/portal/notices", label: "Deletion notices" },
+    NavLink { href: "/portal/devices", label: "Devices" },
 ];
 const SCANNER_NAV: &[NavLink<'static>] = &[NavLink { href: "/portal/", label: "My scans" }];
 
 /// A portal page in the one layout, with the navigation of the user's role.
-fn page<P: Policy>(s: &SignedIn<P>, title: &str, current: &str, content: Markup) -> HttpResponse {
+pub(super) fn page<P: Policy>(s: &SignedIn<P>, title: &str, current: &str, content: Markup) -> HttpResponse {
     let nav = if s.caller.role == Role::PartnerAdmin { ADMIN_NAV } else { SCANNER_NAV };
     let chrome = Chrome::SignedIn { nav, current, user: &s.email, csrf: &s.csrf };
     super::html(StatusCode::OK, layout::render(&format!("{title} — badgegate portal"), &chrome, content))
@@ -45,12 +46,12 @@ fn see_other(location: &str) -> HttpResponse {
 }
 
 /// A form's fields, read from its urlencoded body (as the console reads its forms).
-async fn form_fields(req: &HttpRequest, payload: web::Payload) -> AppResult<Vec<(String, String)>> {
+pub(super) async fn form_fields(req: &HttpRequest, payload: web::Payload) -> AppResult<Vec<(String, String)>> {
     let body = crate::http::json::read_body(req, &mut payload.into_inner(), 64 * 1024).await?;
     crate::http::input::decode_form(&body).map_err(AppError::Validation)
 }
 
-fn value<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
+pub(super) fn value<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
     fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or("")
 }
 
@@ -202,9 +203,22 @@ fn lead_table(items: &[LeadView], event: &events::EventRow, admin: bool) -> Mark
                 }
                 td { (basis_label(l)) }
                 td { (at(&l.first_scanned_at)) }
-                td { (l.rating.map(|r| r.to_string()).unwrap_or_else(|| "—".into())) }
+                td {
+                    @match (l.rating, l.scan_notes.iter().rev().find_map(|n| n.rating)) {
+                        (Some(r), _) => (r),
+                        (None, Some(r)) => { (r) " " span.hint { "(scan)" } }
+                        (None, None) => "—",
+                    }
+                }
                 @if admin {
-                    td { (l.notes.as_deref().unwrap_or("")) }
+                    td {
+                        (l.notes.as_deref().unwrap_or(""))
+                        @let noted = l.scan_notes.iter().filter(|n| n.notes.is_some()).count();
+                        @if noted > 0 {
+                            @if l.notes.is_some() { br; }
+                            span.hint { "+ " (noted) " " @if noted == 1 { "scanner's note" } @else { "scanners' notes" } }
+                        }
+                    }
                     td { a href={ "/portal/leads/" (l.lead_id) } { "Edit notes and rating" } }
                 }
             } } }
@@ -247,13 +261,45 @@ pub async fn lead_form(
 ) -> AppResult<HttpResponse> {
     let scope = s.caller.partner_scope()?;
     let lead_id = path.into_inner();
-    let lead = db.write(move |conn| leads::get(conn, &scope, &lead_id)).await?;
+    let (event, lead) =
+        db.write(move |conn| Ok((events::find(conn, &scope.event_id)?, leads::get(conn, &scope, &lead_id)?))).await?;
     let notes = lead.notes.clone().unwrap_or_default();
     let rating = lead.rating.map(|r| r.to_string()).unwrap_or_default();
-    Ok(page(&s, "Lead", "", lead_page(&s.csrf, &lead, &notes, &rating, &[])))
+    Ok(page(&s, "Lead", "", lead_page(&s.csrf, &event, &lead, &notes, &rating, &[])))
 }
 
-fn lead_page(csrf: &str, lead: &LeadView, notes: &str, rating: &str, errors: &[FieldError]) -> Markup {
+/// Each scanner's own notes, rating and answers on the lead, oldest scan first: shown, not
+/// edited here (each belongs to its scanner, who changes it from the app).
+fn scan_notes_section(event: &events::EventRow, lead: &LeadView) -> Markup {
+    html! {
+        section aria-labelledby="scan-notes" {
+            h2 id="scan-notes" { "Scanners' notes" }
+            @if lead.scan_notes.is_empty() {
+                p.hint { "No scanner left a note, rating or answer on this lead." }
+            } @else {
+                ol.scan-notes {
+                    @for n in &lead.scan_notes { li {
+                        p { strong { (n.by) } " · " (event.display_rfc3339(&n.at))
+                            @if let Some(r) = n.rating { " · rating " (r) } }
+                        @if let Some(text) = &n.notes { p.note { (text) } }
+                        @if let Some(answers) = n.answers.as_ref().filter(|a| !a.is_empty()) {
+                            dl { @for (q, a) in answers { dt { (q) } dd { (a) } } }
+                        }
+                    } }
+                }
+            }
+        }
+    }
+}
+
+fn lead_page(
+    csrf: &str,
+    event: &events::EventRow,
+    lead: &LeadView,
+    notes: &str,
+    rating: &str,
+    errors: &[FieldError],
+) -> Markup {
     let rating_err = error_for(errors, "rating");
     html! {
         p { a href="/portal/" { "Back to the leads" } }
@@ -268,6 +314,8 @@ fn lead_page(csrf: &str, lead: &LeadView, notes: &str, rating: &str, errors: &[F
             }
             None => { p { em { "Withdrawn or erased: nothing released." } } }
         }
+        (scan_notes_section(event, lead))
+        h2 { "Your note and rating" }
         (other_errors(errors, &["notes", "rating"]))
         form method="post" action={ "/portal/leads/" (lead.lead_id) } novalidate {
             input type="hidden" name="csrf" value=(csrf);
@@ -315,8 +363,10 @@ pub async fn lead_save(
     match result {
         Ok(_) => Ok(see_other("/portal/?saved=1")),
         Err(AppError::Validation(errors)) => {
-            let lead = db.write(move |conn| leads::get(conn, &scope, &lead_id)).await?;
-            let mut res = page(&s, "Lead", "", lead_page(&s.csrf, &lead, &notes, &rating_text, &errors));
+            let (event, lead) = db
+                .write(move |conn| Ok((events::find(conn, &scope.event_id)?, leads::get(conn, &scope, &lead_id)?)))
+                .await?;
+            let mut res = page(&s, "Lead", "", lead_page(&s.csrf, &event, &lead, &notes, &rating_text, &errors));
             *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             Ok(res)
         }
@@ -459,6 +509,8 @@ async fn scanners_page(
                     td { @if u.role == Role::Scanner { "Scanner" } @else { "Administrator" } }
                     td { @if u.disabled { "Disabled" } @else if !u.password_set { "Invited" } @else { "Active" } }
                     td { @if u.role == Role::Scanner && !u.disabled {
+                        a href={ "/portal/scanners/" (u.id) "/enrol" } { "Enrol a phone" span.hint { " " (u.email) } }
+                        " "
                         form.inline method="post" action={ "/portal/scanners/" (u.id) "/revoke-sessions" } {
                             input type="hidden" name="csrf" value=(s.csrf);
                             button type="submit" { "Sign out everywhere" span.hint { " " (u.email) } }

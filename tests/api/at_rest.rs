@@ -67,7 +67,7 @@ impl Canaries {
 }
 
 /// The canaries found in `bytes` (ASCII case-insensitive), by field.
-fn found_in(bytes: &[u8], needles: &[(&'static str, String)]) -> Vec<&'static str> {
+pub(crate) fn found_in(bytes: &[u8], needles: &[(&'static str, String)]) -> Vec<&'static str> {
     let lower = bytes.to_ascii_lowercase();
     needles.iter().filter(|(_, n)| lower.windows(n.len()).any(|w| w == n.as_bytes())).map(|(field, _)| *field).collect()
 }
@@ -146,7 +146,7 @@ fn postgres_leftovers(files: &[PathBuf], needles: &[(&'static str, String)]) -> 
 }
 
 /// Where the database files are, or None (PostgreSQL files unreadable here: skipped, said so).
-fn leftovers(app: &TestApp, needles: &[(&'static str, String)], test: &str) -> Option<Vec<String>> {
+pub(crate) fn leftovers(app: &TestApp, needles: &[(&'static str, String)], test: &str) -> Option<Vec<String>> {
     match app.backend {
         Backend::Sqlite => Some(sqlite_leftovers(app.data_dir.path(), needles)),
         Backend::Postgres => match postgres_files(app) {

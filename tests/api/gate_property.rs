@@ -134,6 +134,8 @@ fn insert_event(conn: &mut DbConn) -> EventRow {
         privacy_notice_url: None,
         organiser_contact: None,
         registration_closes_at: None,
+        retention_days: 180,
+        purged_at: None,
     };
     diesel::insert_into(events::table).values(&row).execute(conn).unwrap();
     row

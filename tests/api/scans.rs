@@ -137,7 +137,7 @@ async fn two_partners_scanning_one_badge_each_get_one_lead(app: TestApp) {
         app.post(&acme2, "/api/v1/scans", &scan(t(10), None, Some(5), json!({"size": "50"}))).await.status(),
         201
     );
-    // An older offline scan arriving last only fills what is empty.
+    // An older offline scan arriving last keeps its own notes too: nothing is merged away.
     assert_eq!(
         app.post(&acme2, "/api/v1/scans", &scan(t(40), Some("older note"), Some(1), json!({"budget": "high"})))
             .await
@@ -150,9 +150,24 @@ async fn two_partners_scanning_one_badge_each_get_one_lead(app: TestApp) {
     let leads: Value = app.get(&acme1, "/api/v1/leads").await.json().await.unwrap();
     assert_eq!(leads["total"], 1);
     let lead = &leads["items"][0];
-    assert_eq!(lead["notes"], "met at booth");
-    assert_eq!(lead["rating"], 5);
-    assert_eq!(lead["answers"], json!({"budget": "low", "size": "50"}));
+    // The lead's own fields are the partner admin's; each scan keeps its own, oldest first.
+    assert_eq!(lead["notes"], Value::Null);
+    assert_eq!(lead["rating"], Value::Null);
+    assert_eq!(lead["answers"], Value::Null);
+    let kept: Vec<(Value, Value, Value)> = lead["scan_notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| (n["notes"].clone(), n["rating"].clone(), n["answers"].clone()))
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            (json!("older note"), json!(1), json!({"budget": "high"})),
+            (json!("met at booth"), json!(3), json!({"budget": "low"})),
+            (Value::Null, json!(5), json!({"size": "50"})),
+        ]
+    );
     let first = time::OffsetDateTime::parse(
         lead["first_scanned_at"].as_str().unwrap(),
         &time::format_description::well_known::Rfc3339,
@@ -376,8 +391,8 @@ async fn a_batch_read_before_a_revocation_or_erasure_is_decided_again(app: TestA
 
 /// A phone that retries a sync while its first attempt is still being written: the retry
 /// was decided before the first attempt stored anything. The constraint keeps the first
-/// rows, and the retry answers them as duplicates with their scan ids; its notes still
-/// merge into the one lead.
+/// rows, and the retry answers them as duplicates with their scan ids; its other scan's
+/// notes show on the one lead.
 async fn a_batch_raced_by_the_same_scans_answers_their_duplicates(app: TestApp) {
     use badgegate::auth::{PartnerScope, Role};
     use badgegate::db::now_ms;
@@ -415,7 +430,7 @@ async fn a_batch_raced_by_the_same_scans_answers_their_duplicates(app: TestApp) 
 
     let outcomes = db.write_blocking(|c| scans::process_batch(c, &scope, &batch, Some(planned), now_ms())).unwrap();
     match &outcomes[0] {
-        Outcome::Duplicate { scan_id, card } => {
+        Outcome::Duplicate { scan_id, card, .. } => {
             assert_eq!(Value::from(scan_id.as_str()), first_scan_id);
             assert_eq!(card.lead.as_ref().unwrap().name.as_deref(), Some("Ann"));
         }
@@ -426,7 +441,7 @@ async fn a_batch_raced_by_the_same_scans_answers_their_duplicates(app: TestApp) 
     assert_eq!(count_rows(&app, "leads"), 2);
     let leads: Value = app.get(&token, "/api/v1/leads").await.json().await.unwrap();
     let bob_lead = leads["items"].as_array().unwrap().iter().find(|l| l["contact"]["name"] == "Bob").unwrap().clone();
-    assert_eq!(bob_lead["notes"], "second visit");
+    assert_eq!(bob_lead["scan_notes"][0]["notes"], "second visit");
 }
 
 /// What a person types off a printed badge: `0` for `O`, `1` for `I` or `L`, lower case,

@@ -1,0 +1,2 @@
+DROP TABLE device_enrolments;
+DROP TABLE devices;
