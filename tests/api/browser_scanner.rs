@@ -364,9 +364,109 @@ async fn signing_out_is_refused_while_scans_wait(backend: Backend) {
         .await;
 }
 
+/// The session as the app keeps it in IndexedDB.
+async fn app_session(browser: &Browser) -> Value {
+    let script = "const done = arguments[arguments.length - 1];
+        import('/scan/db.js').then((db) => db.session()).then(done, (e) => done(String(e)));";
+    browser.eval_async(script, vec![]).await
+}
+
+async fn a_revoked_phone_asks_to_sign_in_and_keeps_its_queue(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (world, email, token) = scanner(&app).await;
+    let (_, admin) = partner_user(&app, &world.admin, &world.event, &world.acme, "partner_admin").await;
+    let ada = register(&app, &world, "Ada Lovelace", "Analytical Ltd").await;
+    let code = ada["badge"]["fallback_code"].as_str().unwrap().to_string();
+    let Some(browser) = Browser::start("scanner_revoked", 390, 900).await else { return };
+    let base = app.url.clone();
+    browser.step("sign in", async { sign_in(&browser, &base, &email).await }).await;
+    let session = app_session(&browser).await;
+    let device = session["device_id"].as_str().expect("a device session").to_string();
+    assert!(session["refresh_token"].is_string());
+    browser
+        .step("the partner admin revokes the phone", async {
+            let res = app.post(&admin, &format!("/api/v1/devices/{device}/revoke"), &json!({})).await;
+            assert_eq!(res.status(), StatusCode::NO_CONTENT);
+        })
+        .await;
+    browser
+        .step("the next scan meets the revocation", async {
+            browser.fill("#code", &format!("{code}\u{E007}")).await;
+            browser.wait_for("#signin:not([hidden])").await;
+            assert!(browser.text("#signin-msg").await.contains("Sign in again"));
+            assert_eq!(pending(&browser).await, json!("1"), "the scan stays on the phone");
+            assert_eq!(count_rows(&app, "scans"), 0);
+            let session = app_session(&browser).await;
+            assert!(session["access_token"].is_null() && session["refresh_token"].is_null(), "{session}");
+            browser.check_page().await;
+        })
+        .await;
+    browser
+        .step("signing in again syncs it", async {
+            browser.fill("#password", PASSWORD).await;
+            browser.click("#login-form button[type=submit]").await;
+            browser.wait_for("#scan:not([hidden])").await;
+            browser.wait_until("synced", 30, "return document.getElementById('pending').dataset.count === '0'").await;
+            assert_eq!(count_rows(&app, "scans"), 1);
+            let leads: Value = app.get(&token, "/api/v1/leads").await.json().await.unwrap();
+            assert_eq!(leads["total"], 1);
+        })
+        .await;
+}
+
+async fn a_refresh_token_used_twice_ends_the_session(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (_world, email, _token) = scanner(&app).await;
+    let Some(browser) = Browser::start("scanner_reuse", 390, 900).await else { return };
+    let base = app.url.clone();
+    browser.step("sign in", async { sign_in(&browser, &base, &email).await }).await;
+    let stolen = app_session(&browser).await["refresh_token"].as_str().expect("a refresh token").to_string();
+    let refresh = |t: String| {
+        let app = &app;
+        async move {
+            app.client
+                .post(format!("{}/api/v1/auth/refresh", app.url))
+                .json(&json!({"refresh_token": t}))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // Someone else uses the phone's refresh token first.
+    let thief = refresh(stolen.clone()).await;
+    assert_eq!(thief.status(), StatusCode::OK);
+    let thief: Value = thief.json().await.unwrap();
+    browser
+        .step("the phone presents it again", async {
+            // The access token ends: the app refreshes with the token it holds, now used.
+            let expire = "const done = arguments[arguments.length - 1];
+                import('/scan/db.js').then(async (db) => {
+                  const s = await db.session();
+                  await db.saveSession({...s, access_token: 'expired', access_expires_at: 0});
+                  (await import('/scan/queue.js')).kick();
+                  done(true);
+                });";
+            browser.eval_async(expire, vec![]).await;
+            browser.fill("#code", "BG1-ANYTHING\u{E007}").await;
+            browser.wait_for("#signin:not([hidden])").await;
+            assert_eq!(pending(&browser).await, json!("1"), "the scan stays on the phone");
+        })
+        .await;
+    browser
+        .step("the whole device session is over", async {
+            let again = refresh(thief["refresh_token"].as_str().unwrap().to_string()).await;
+            assert_eq!(again.status(), StatusCode::UNAUTHORIZED);
+            let res = app.get(thief["access_token"].as_str().unwrap(), "/api/v1/auth/me").await;
+            assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        })
+        .await;
+}
+
 on_both_backends!(
     the_app_is_served_from_the_binary_with_its_own_policy,
     the_camera_reads_a_badge_and_the_lead_card_shows,
     twenty_scans_queue_offline_survive_a_reload_and_sync_once,
     signing_out_is_refused_while_scans_wait,
+    a_revoked_phone_asks_to_sign_in_and_keeps_its_queue,
+    a_refresh_token_used_twice_ends_the_session,
 );
