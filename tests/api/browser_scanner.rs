@@ -241,7 +241,14 @@ async fn the_camera_reads_a_badge_and_the_lead_card_shows(backend: Backend) {
             browser.screenshot("1280-note").await;
             browser.click("#note-form button[type=submit]").await;
             browser.wait_for("#scan:not([hidden])").await;
-            assert_eq!(browser.text("#result button").await, "Edit note");
+            // The card is redrawn as the note syncs: read it in the page, not by element.
+            browser
+                .wait_until(
+                    "the card offers to edit the note",
+                    10,
+                    "const b = document.querySelector('#result button'); return !!b && b.textContent === 'Edit note'",
+                )
+                .await;
         })
         .await;
 }
