@@ -13,7 +13,7 @@ use utoipa_actix_web::{AppExt, UtoipaApp, scope};
 use crate::http::ops;
 use crate::web::{
     accounts, confirm, console, console_incidents, console_partners, console_records, login, me, portal,
-    portal_devices, register, resend,
+    portal_devices, register, resend, scanner,
 };
 use crate::{
     attendees, auth, badges, consent, devices, events, exports, incidents, leads, ledger, mail, notices, partners,
@@ -210,6 +210,9 @@ pages! {
     POST "/portal/devices/{device_id}/revoke" => portal_devices::revoke;
     GET "/portal/scanners/{user_id}/enrol" => portal_devices::enrol_confirm;
     POST "/portal/scanners/{user_id}/enrol" => portal_devices::enrol_create;
+    // Issue 15 (scanner): the phone scanner app, its files embedded in the binary.
+    GET "/scan" => scanner::shell;
+    GET "/scan/{asset:.*}" => scanner::asset;
 }
 
 #[derive(OpenApi)]

@@ -15,6 +15,7 @@ pub mod portal;
 pub mod portal_devices;
 pub mod register;
 pub mod resend;
+pub mod scanner;
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};

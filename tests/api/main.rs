@@ -18,6 +18,7 @@ mod at_rest;
 mod browser;
 mod browser_console;
 mod browser_portal;
+mod browser_scanner;
 mod console;
 mod console_records;
 mod devices;

@@ -48,6 +48,7 @@ const AXE: &str = include_str!("../../browser/vendor/axe-core/axe.min.js");
 pub struct Browser {
     client: Client,
     driver: Child,
+    port: u16,
     test: String,
     steps: AtomicUsize,
     profile: tempfile::TempDir,
@@ -62,6 +63,11 @@ impl Browser {
     /// A headless Chromium window of `width`×`height` CSS pixels, or `None` (after
     /// printing SKIPPED on the real stderr) when chromium or chromedriver is missing.
     pub async fn start(test: &str, width: u32, height: u32) -> Option<Browser> {
+        Self::start_with(test, width, height, &[]).await
+    }
+
+    /// Like [`Browser::start`], with extra Chromium switches (a fake camera, say).
+    pub async fn start_with(test: &str, width: u32, height: u32, extra: &[String]) -> Option<Browser> {
         use std::io::Write;
         let missing: Vec<&str> =
             [CHROMIUM, CHROMEDRIVER].into_iter().filter(|p| !std::path::Path::new(p).exists()).collect();
@@ -87,16 +93,18 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let profile = tempfile::tempdir().unwrap();
-        let args = json!([
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--no-first-run",
-            "--hide-scrollbars",
+        let mut args = vec![
+            "--headless=new".to_string(),
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--disable-dev-shm-usage".into(),
+            "--no-first-run".into(),
+            "--hide-scrollbars".into(),
             format!("--window-size={width},{height}"),
             format!("--user-data-dir={}", profile.path().display()),
-        ]);
+        ];
+        args.extend(extra.iter().cloned());
+        let args = json!(args);
         let mut caps = serde_json::Map::new();
         caps.insert("goog:chromeOptions".into(), json!({"binary": CHROMIUM, "args": args}));
         // fantoccini's HTTP client builds rustls with the process default provider, which
@@ -108,7 +116,7 @@ impl Browser {
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
             .expect("no WebDriver session");
-        let browser = Browser { client, driver, test: test.to_string(), steps: AtomicUsize::new(0), profile };
+        let browser = Browser { client, driver, port, test: test.to_string(), steps: AtomicUsize::new(0), profile };
         // The window's outer size includes no chrome in headless mode; make the page's
         // viewport the size asked for, whatever the platform adds.
         let inner = browser.client.execute("return [window.innerWidth, window.innerHeight]", vec![]).await.unwrap();
@@ -290,6 +298,52 @@ impl Browser {
         let got = self.eval(set, vec![json!(css), json!(value)]).await;
         // A text area holds line breaks as LF (and sends them as CRLF).
         assert_eq!(got, json!(value.replace("\r\n", "\n")), "`{css}` did not take the value");
+    }
+}
+
+impl Browser {
+    /// Sends one Chrome DevTools command to the page through chromedriver's
+    /// `goog/cdp/execute` (e.g. `Network.emulateNetworkConditions`); answers its result.
+    pub async fn cdp(&self, cmd: &str, params: Value) -> Value {
+        let session = self.client.session_id().await.unwrap().expect("a WebDriver session");
+        let url = format!("http://127.0.0.1:{}/session/{session}/goog/cdp/execute", self.port);
+        let res = reqwest::Client::new().post(url).json(&json!({"cmd": cmd, "params": params})).send().await.unwrap();
+        let status = res.status();
+        let body: Value = res.json().await.unwrap_or(Value::Null);
+        assert!(status.is_success(), "{cmd} failed: {status} {body}");
+        body["value"].clone()
+    }
+
+    /// Cuts the page's network (`true`) or gives it back, as DevTools' "Offline" does.
+    pub async fn set_offline(&self, offline: bool) {
+        self.cdp("Network.enable", json!({})).await;
+        self.cdp(
+            "Network.emulateNetworkConditions",
+            json!({"offline": offline, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}),
+        )
+        .await;
+    }
+
+    /// Reloads the page in view.
+    pub async fn reload(&self) {
+        self.client.refresh().await.unwrap_or_else(|e| panic!("reload failed: {e}"));
+    }
+
+    /// Runs an async `script` (its last argument is the callback) and answers its result.
+    pub async fn eval_async(&self, script: &str, args: Vec<Value>) -> Value {
+        self.client.execute_async(script, args).await.unwrap_or_else(|e| panic!("script failed: {e}"))
+    }
+
+    /// Waits (up to `secs`) until `script` returns `true`.
+    pub async fn wait_until(&self, what: &str, secs: u64, script: &str) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if self.client.execute(script, vec![]).await.ok() == Some(Value::Bool(true)) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{what}: not within {secs} s on {}", self.url().await);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 }
 
