@@ -79,9 +79,8 @@ async fn an_event_is_purged_once_its_retention_period_has_ended(app: TestApp) {
 
     // The ledger keeps counts only, adding up to what it held.
     assert_eq!(count_rows(&app, &format!("disclosures WHERE event_id = '{event}'")), 0);
-    assert_eq!(
+    assert!(
         count_rows(&app, &format!("disclosure_counts WHERE event_id = '{event}'")) > 0,
-        true,
         "daily counts replace the rows"
     );
     let counted: i64 = {
