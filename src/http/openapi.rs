@@ -141,6 +141,10 @@ fn document(path: &str, method: &HttpMethod, operation: &mut Operation) {
     }
     add("503", problem("The database is not reachable or its connections are all busy; retry later"));
 
+    // Every 401 carries the challenge (`http::problem`), whatever documented it.
+    if let Some(RefOr::T(response)) = responses.get_mut("401") {
+        response.headers.entry("WWW-Authenticate".to_string()).or_insert_with(|| string_header("`Bearer`"));
+    }
     // Whoever answers 429 says when to come back, whatever documented it.
     if let Some(RefOr::T(response)) = responses.get_mut("429") {
         response
