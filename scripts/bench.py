@@ -5,6 +5,12 @@
     scripts/bench.py scans   [--backend ...] [--badges 100000] [--duration 20] [--phones 2]
                              [--client-ids v7|v4] [--overlap]
     scripts/bench.py export  [--backend ...] [--leads 100000] [--xlsx]
+    scripts/bench.py floor   [--badges 50000] [--duration 20] [--rounds 2]
+
+`floor` measures badgegate's single scan (SQLite) beside scripts/floor, a bare actix-web +
+diesel server doing one INSERT ... ON CONFLICT DO NOTHING per request, with the same wrk
+script and badges, alternating rounds; build it first with
+`cargo build --release --manifest-path scripts/floor/Cargo.toml`.
 
 Each run starts its own server (fresh data dir; for PostgreSQL a fresh database that is
 dropped afterwards), talks to it on 127.0.0.1 only, prints figures and stops it.
@@ -333,6 +339,64 @@ def bench_scans(args):
         srv.stop()
 
 
+FLOOR_BIN = os.path.join(ROOT, "scripts", "floor", "target", "release", "scan-floor")
+
+
+def run_wrk(url, env, duration, lua):
+    out = subprocess.run(["wrk", "-t2", "-c64", f"-d{duration}s", "--latency", "-s", lua, url],
+                         env=env, capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return rps, lat.get("50"), lat.get("99"), int(errors.group(1)) if errors else 0
+
+
+def bench_floor(args):
+    if not os.path.exists(FLOOR_BIN):
+        sys.exit("build the floor server first: cargo build --release --manifest-path scripts/floor/Cargo.toml")
+    srv = Server("sqlite")
+    floor_dir = tempfile.mkdtemp(prefix="bg-floor-")
+    floor = None
+    try:
+        event, (partner,) = setup_event(srv)
+        import_rows(srv, event, args.badges)
+        payloads = fetch_payloads(srv, event)
+        token = partner_token(srv, event, partner, "scanner")
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+            f.write("\n".join(payloads))
+            payload_file = f.name
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+            f.write(WRK_LUA)
+            lua = f.name
+        env = dict(os.environ, BG_PAYLOADS=payload_file, BG_TOKEN=token, BG_NOW=now)
+        port = free_port()
+        floor_url = f"http://127.0.0.1:{port}"
+        floor = subprocess.Popen([FLOOR_BIN, os.path.join(floor_dir, "floor.db"), f"127.0.0.1:{port}"],
+                                 stdout=subprocess.DEVNULL)
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        results = {"badgegate": [], "floor": []}
+        for r in range(args.rounds):
+            for name, url in (("badgegate", srv.url), ("floor", floor_url)):
+                rps, p50, p99, non2xx = run_wrk(url, env, args.duration, lua)
+                results[name].append(rps)
+                print(f"round {r + 1} {name:9}: 64 connections, {args.duration} s: {rps:,.0f} scans/s, "
+                      f"p50 {p50}, p99 {p99}, non-2xx {non2xx}")
+        bg, fl = max(results["badgegate"]), max(results["floor"])
+        print(f"best of {args.rounds}: badgegate {bg:,.0f} scans/s, floor {fl:,.0f} scans/s, ratio {bg / fl:.2f}")
+    finally:
+        if floor:
+            floor.terminate()
+            floor.wait(timeout=30)
+        shutil.rmtree(floor_dir, ignore_errors=True)
+        srv.stop()
+
+
 def bench_export(args):
     srv = Server(args.backend)
     try:
@@ -375,7 +439,8 @@ def bench_export(args):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("what", choices=["import", "scans", "export"])
+    p.add_argument("what", choices=["import", "scans", "export", "floor"])
+    p.add_argument("--rounds", type=int, default=2, help="floor: alternating rounds of each server")
     p.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
     p.add_argument("--rows", type=int, default=50000)
     p.add_argument("--badges", type=int, default=100000)
@@ -389,7 +454,7 @@ def main():
     args = p.parse_args()
     if not os.path.exists(BIN):
         sys.exit("build first: cargo build --release")
-    {"import": bench_import, "scans": bench_scans, "export": bench_export}[args.what](args)
+    {"import": bench_import, "scans": bench_scans, "export": bench_export, "floor": bench_floor}[args.what](args)
 
 
 if __name__ == "__main__":

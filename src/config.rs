@@ -97,6 +97,12 @@ pub struct Settings {
     #[arg(long, env = "BADGEGATE_MAIL_FROM", default_value = DEFAULT_MAIL_FROM, global = true)]
     pub mail_from: String,
 
+    /// Address of a second listener that answers `GET /metrics` (Prometheus text format);
+    /// off when unset. It has no authentication: bind it to an address only the
+    /// monitoring network reaches, never the public one.
+    #[arg(long, env = "BADGEGATE_METRICS_BIND", global = true)]
+    pub metrics_bind: Option<SocketAddr>,
+
     /// Milliseconds before the first retry of a message that could not be delivered; each
     /// further retry waits twice as long, at most an hour.
     #[arg(long, env = "BADGEGATE_MAIL_RETRY_MS", default_value_t = 10_000, global = true)]
@@ -180,6 +186,7 @@ impl Settings {
             smtp_url: None,
             mail_from: DEFAULT_MAIL_FROM.to_string(),
             mail_retry_ms: 10_000,
+            metrics_bind: None,
         }
     }
 

@@ -21,6 +21,7 @@ pub mod incidents;
 pub mod leads;
 pub mod ledger;
 pub mod mail;
+pub mod measure;
 pub mod notices;
 pub mod paging;
 pub mod partners;

@@ -309,6 +309,20 @@ impl Db {
         Ok(self.pool.get()?)
     }
 
+    /// A pooled connection; the wait is measured (`badgegate_db_pool_wait_seconds`).
+    fn pooled(&self) -> AppResult<r2d2::PooledConnection<Manager>> {
+        let started = std::time::Instant::now();
+        let conn = self.pool.get();
+        crate::measure::pool_wait("pool", started.elapsed());
+        Ok(conn?)
+    }
+
+    /// This instance's pool right now: (idle, in use).
+    pub fn pool_state(&self) -> (u32, u32) {
+        let state = self.pool.state();
+        (state.idle_connections, state.connections.saturating_sub(state.idle_connections))
+    }
+
     /// Reads: on SQLite in one transaction (one snapshot of the WAL); on PostgreSQL at READ
     /// COMMITTED, in a READ ONLY transaction in debug builds so that a write slipped into a
     /// read path fails in the tests instead of committing without its ledger row. Runs on
@@ -362,7 +376,7 @@ impl Db {
     /// do if an earlier drain already ran them.
     fn drain_pending(&self) {
         let Some(writer) = &self.writer else { return };
-        let mut conn = writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut conn = lock_writer(writer);
         let jobs = self.pending.take();
         if jobs.is_empty() {
             return;
@@ -386,7 +400,7 @@ impl Db {
     where
         F: FnOnce(&mut DbConn) -> AppResult<T>,
     {
-        in_transaction(&mut *self.pool.get()?, TxMode::Read, f)
+        in_transaction(&mut *self.pooled()?, TxMode::Read, f)
     }
 
     /// [`Db::write`] for code already on a blocking thread.
@@ -396,10 +410,10 @@ impl Db {
     {
         match &self.writer {
             Some(writer) => {
-                let mut conn = writer.lock().unwrap_or_else(PoisonError::into_inner);
+                let mut conn = lock_writer(writer);
                 in_transaction(&mut conn, TxMode::Write, f)
             }
-            None => in_transaction(&mut *self.pool.get()?, TxMode::Write, f),
+            None => in_transaction(&mut *self.pooled()?, TxMode::Write, f),
         }
     }
 
@@ -599,6 +613,14 @@ fn scrub(conn: &mut DbConn, tables: &[PersonalTable]) {
 /// Jobs per transaction at most: a longer group would hold its first request's answer.
 const MAX_GROUP: usize = 128;
 
+/// SQLite's writer connection; the wait is measured like a pool's.
+fn lock_writer(writer: &Mutex<DbConn>) -> std::sync::MutexGuard<'_, DbConn> {
+    let started = std::time::Instant::now();
+    let conn = writer.lock().unwrap_or_else(PoisonError::into_inner);
+    crate::measure::pool_wait("writer", started.elapsed());
+    conn
+}
+
 /// Delivers a job's answer once the group's commit is known (`Err` when it failed).
 pub type GroupCompletion = Box<dyn FnOnce(AppResult<()>) + Send>;
 /// One request's transaction body: runs in its savepoint, answers its completion.
@@ -631,7 +653,11 @@ where
     T: Send + 'static,
 {
     Box::new(move |conn: &mut DbConn| {
+        let releases_before = crate::measure::pending_mark();
         let result = savepoint(conn, f);
+        if result.is_err() {
+            crate::measure::discard_pending_since(releases_before);
+        }
         let completion: GroupCompletion = Box::new(move |committed: AppResult<()>| {
             let answer = match (result, committed) {
                 (Err(own), _) => Err(own),
@@ -651,9 +677,11 @@ where
 pub fn run_group(conn: &mut DbConn, jobs: Vec<GroupJob>) -> AppResult<Vec<GroupCompletion>> {
     let mut done = Vec::with_capacity(jobs.len());
     for job in jobs {
+        let releases_before = crate::measure::pending_mark();
         match catch_unwind(AssertUnwindSafe(|| job(conn))) {
             Ok(completion) => done.push(completion),
             Err(_) => {
+                crate::measure::discard_pending_since(releases_before);
                 tracing::error!("a write task panicked; its savepoint is rolled back, the group goes on");
                 // Depth 1 is the group's transaction; deeper are the panicked job's savepoints.
                 while matches!(
@@ -684,6 +712,7 @@ where
 {
     // Left over only if an earlier transaction on this thread failed before its end.
     take_scrub_request();
+    crate::measure::discard_pending();
     // A closure that panicked left its transaction open on this connection (the writer's
     // lock is taken back from the poison): end it, or every later write would fail to begin.
     let depth = <DbConn as Connection>::TransactionManager::transaction_manager_status_mut(conn).transaction_depth();
@@ -714,7 +743,11 @@ where
         Ok(value) => {
             let committed = <DbConn as Connection>::TransactionManager::commit_transaction(conn);
             let scrub_tables = take_scrub_request();
+            if committed.is_err() {
+                crate::measure::discard_pending();
+            }
             committed?;
+            crate::measure::commit_pending();
             if !scrub_tables.is_empty() {
                 scrub(conn, &scrub_tables);
             }
@@ -722,6 +755,7 @@ where
         }
         Err(e) => {
             take_scrub_request();
+            crate::measure::discard_pending();
             if let Err(rollback) = <DbConn as Connection>::TransactionManager::rollback_transaction(conn) {
                 tracing::error!(error = %rollback, "rollback failed");
             }

@@ -20,6 +20,7 @@ pub async fn request_span(
     let mut res = next.call(req).instrument(span.clone()).await?;
     let route = res.request().match_pattern().unwrap_or_else(|| "(unmatched)".to_string());
     let status = res.status().as_u16();
+    crate::measure::http_request(&method, route.clone(), status, started.elapsed());
     span.in_scope(|| {
         tracing::info!(route = %route, status, elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX), "request completed");
     });

@@ -8,6 +8,7 @@ pub mod headers;
 pub mod input;
 pub mod ip_limit;
 pub mod json;
+pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 pub mod ops;

@@ -25,6 +25,8 @@ pub struct Application {
     server: Server,
     port: u16,
     public_url: String,
+    /// The `/metrics` listener when `BADGEGATE_METRICS_BIND` is set: its handle and port.
+    metrics: Option<(actix_web::dev::ServerHandle, u16)>,
 }
 
 impl Application {
@@ -57,6 +59,10 @@ impl Application {
         // Each piece is its own application data, and each handler asks only for what it uses.
         let scan_writer = web::Data::new(ScanWriter::start(db.clone()).map_err(|e| e.to_string())?);
         let db = web::Data::new(db);
+        let metrics = match settings.metrics_bind {
+            Some(bind) => Some(crate::http::metrics::start(bind, db.clone())?),
+            None => None,
+        };
         let tokens = web::Data::new(TokenKeys::new(&token_secret)?);
         let passwords = web::Data::new(passwords);
         let badge_key = web::Data::new(BadgeKey::new(&badge_secret));
@@ -122,7 +128,7 @@ impl Application {
         .map_err(|e| format!("cannot listen: {e}"))?
         .run();
         tracing::info!(url = %public_url, "badgegate listening");
-        Ok(Application { server, port: addr.port(), public_url })
+        Ok(Application { server, port: addr.port(), public_url, metrics })
     }
 
     pub fn port(&self) -> u16 {
@@ -133,9 +139,18 @@ impl Application {
         &self.public_url
     }
 
+    /// The port of the `/metrics` listener, when it runs.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(_, port)| *port)
+    }
+
     /// Runs until SIGTERM/SIGINT, then drains in-flight requests (actix's graceful shutdown).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let stopped = self.server.await;
+        if let Some((metrics, _)) = self.metrics {
+            metrics.stop(true).await;
+        }
+        stopped
     }
 
     pub fn into_server(self) -> Server {

@@ -64,6 +64,9 @@ pub fn append(conn: &mut DbConn, rows: &[DisclosureRow]) -> AppResult<()> {
     crate::in_fixed_chunks!(rows, |chunk| {
         crate::on_backend!(conn, |c| diesel::insert_into(disclosures::table).values(chunk).execute(c))?
     });
+    for row in rows {
+        crate::measure::release_pending(row.channel.as_str(), row.basis.as_str(), 1);
+    }
     Ok(())
 }
 

@@ -206,6 +206,16 @@ pub fn forget_attendee(conn: &mut DbConn, attendee_id: &str) -> AppResult<usize>
     Ok(deleted.saturating_add(cleared))
 }
 
+/// Messages not yet sent (queued, being sent, failed), by status, across every event and
+/// instance: the outbox depth an operator watches.
+pub fn unsent_by_status(conn: &mut DbConn) -> AppResult<Vec<(MailStatus, i64)>> {
+    Ok(mail_outbox::table
+        .filter(mail_outbox::status.ne(MailStatus::Sent))
+        .group_by(mail_outbox::status)
+        .select((mail_outbox::status, diesel::dsl::count_star()))
+        .load(conn)?)
+}
+
 /// A page of an event's outgoing mail, newest first, without bodies or addresses.
 pub fn list_page(
     conn: &mut DbConn,

@@ -115,10 +115,16 @@ pub async fn record_scan(
 ) -> AppResult<HttpResponse> {
     let scope = auth.caller.partner_scope()?;
     if let Some(retry_after_secs) = scan_throttle.retry_after(&scope.user_id) {
+        count_scan(ScanStatus::Rejected, Some(RejectReason::Throttled));
         return Err(AppError::TooManyRequests { retry_after_secs });
     }
     let valid = validate(&body.into_inner()).map_err(AppError::Validation)?;
     let outcome = scan_writer.submit(scope.clone(), valid).await?;
+    match &outcome {
+        Outcome::Created { .. } => count_scan(ScanStatus::Created, None),
+        Outcome::Duplicate { .. } => count_scan(ScanStatus::Duplicate, None),
+        Outcome::Rejected { reason, .. } => count_scan(ScanStatus::Rejected, Some(*reason)),
+    }
     match outcome {
         Outcome::Created { scan_id, card, already_scanned } => Ok(HttpResponse::Created().json(ScanResponse {
             scan_id,
@@ -231,12 +237,17 @@ pub async fn sync_batch(
     Ok(web::Json(BatchResponse { results }))
 }
 
+fn count_scan(status: ScanStatus, reason: Option<RejectReason>) {
+    crate::measure::scan(status.as_str(), reason.map_or("", RejectReason::as_str));
+}
+
 fn rejected(
     client_scan_id: Option<String>,
     reason: RejectReason,
     detail: String,
     errors: Vec<FieldError>,
 ) -> BatchItemResult {
+    count_scan(ScanStatus::Rejected, Some(reason));
     BatchItemResult {
         client_scan_id,
         status: ScanStatus::Rejected,
@@ -257,6 +268,7 @@ fn accepted(
     card: Card,
     already_scanned: Option<AlreadyScanned>,
 ) -> BatchItemResult {
+    count_scan(status, None);
     BatchItemResult {
         client_scan_id,
         status,

@@ -32,6 +32,7 @@ mod incidents;
 mod instances;
 mod mail;
 mod mail_participants;
+mod metrics;
 mod openapi;
 mod portal;
 mod public_pages;

@@ -31,6 +31,8 @@ pub struct TestApp {
     pub data_dir: tempfile::TempDir,
     pg: Option<PgDatabase>,
     server: actix_web::dev::ServerHandle,
+    /// The `/metrics` listener's port, when the settings asked for one.
+    pub metrics_port: Option<u16>,
 }
 
 /// A fresh PostgreSQL database, dropped (WITH FORCE) when this drops.
@@ -133,10 +135,12 @@ impl TestApp {
         configure(&mut settings);
         let app = Application::build(settings).await.unwrap();
         let url = app.public_url().to_string();
+        let metrics_port = app.metrics_port();
         let server = app.into_server();
         let handle = server.handle();
         actix_web::rt::spawn(server);
         TestApp {
+            metrics_port,
             url,
             client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
             backend,
@@ -268,6 +272,7 @@ impl TestApp {
             data_dir,
             pg: None,
             server: handle,
+            metrics_port: None,
         }
     }
 }
