@@ -46,11 +46,7 @@ fn header(mail: &ParsedMail<'_>, name: &str) -> String {
 }
 
 fn decode_qr(png: &[u8]) -> String {
-    let img = image::load_from_memory(png).unwrap().to_luma8();
-    let mut prepared = rqrr::PreparedImage::prepare(img);
-    let grids = prepared.detect_grids();
-    assert_eq!(grids.len(), 1, "one QR code in the image");
-    grids[0].decode().unwrap().1
+    crate::common::decode_qr_png(png).1
 }
 
 async fn ann(app: &TestApp, w: &World) -> Value {
@@ -238,7 +234,15 @@ async fn without_smtp_each_message_is_an_owner_only_eml_file(backend: Backend) {
     let file = &eml_files(&dir)[0];
     assert_eq!(std::fs::metadata(file).unwrap().permissions().mode() & 0o777, 0o600);
     assert_eq!(std::fs::metadata(dir.join("outbox")).unwrap().permissions().mode() & 0o777, 0o700);
-    let sent = mail_list(&app, &w.admin, &w.event, "sent").await;
+    // The file is written before the worker records the message as sent.
+    let mut sent = Vec::new();
+    for _ in 0..200 {
+        sent = mail_list(&app, &w.admin, &w.event, "sent").await;
+        if !sent.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let id = sent[0]["id"].as_str().unwrap();
     assert_eq!(file.file_name().unwrap().to_str().unwrap(), format!("{id}.eml"));
     let raw = std::fs::read(file).unwrap();

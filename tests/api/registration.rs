@@ -332,12 +332,8 @@ async fn import_takes_files_as_excel_and_libreoffice_save_them(app: TestApp) {
 }
 
 fn decode_qr(png: &[u8]) -> String {
-    let img = image::load_from_memory(png).unwrap().to_luma8();
-    let mut prepared = rqrr::PreparedImage::prepare(img);
-    let grids = prepared.detect_grids();
-    assert_eq!(grids.len(), 1, "one QR code in the image");
-    let (meta, content) = grids[0].decode().unwrap();
-    assert!(meta.ecc_level <= 1, "error correction M or better");
+    let (ecc_level, content) = crate::common::decode_qr_png(png);
+    assert!(ecc_level <= 1, "error correction M or better");
     content
 }
 

@@ -542,3 +542,29 @@ pub fn count_rows(app: &TestApp, table: &str) -> i64 {
     let mut conn = db.get().unwrap();
     diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}")).get_result::<N>(&mut *conn).unwrap().n
 }
+
+/// Decodes the one QR code of a PNG as a phone's decoder would (rqrr); returns its error
+/// correction level (0 = L, 1 = M, …) and its text.
+pub fn decode_qr_png(png: &[u8]) -> (u16, String) {
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(png));
+    decoder.set_transformations(png::Transformations::normalize_to_color8());
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let channels = info.color_type.samples();
+    let width = info.width as usize;
+    let luma = |x: usize, y: usize| -> u8 {
+        let i = (y * width + x) * channels;
+        if channels < 3 {
+            buf[i]
+        } else {
+            let (r, g, b) = (u32::from(buf[i]), u32::from(buf[i + 1]), u32::from(buf[i + 2]));
+            ((r * 299 + g * 587 + b * 114) / 1000) as u8
+        }
+    };
+    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(width, info.height as usize, luma);
+    let grids = prepared.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code in the image");
+    let (meta, content) = grids[0].decode().unwrap();
+    (meta.ecc_level, content)
+}
