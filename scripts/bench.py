@@ -6,6 +6,13 @@
                              [--client-ids v7|v4] [--overlap]
     scripts/bench.py export  [--backend ...] [--leads 100000] [--xlsx]
     scripts/bench.py floor   [--badges 50000] [--duration 20] [--rounds 2]
+    scripts/bench.py storm   [--backend ...] [--badges 50000] [--duration 20] [--logins-per-s 100]
+
+`storm` runs single scans (wrk, 64 connections) alone, then again while a login storm
+(--logins-per-s for --duration, half of them with wrong passwords, over 20 accounts) hits
+the same server, and prints scan and login latency of both phases. The server runs with
+BADGEGATE_LOGIN_LIMIT=0: a storm from one address would otherwise meet the per-IP limit
+and cost nothing.
 
 `floor` measures badgegate's single scan (SQLite) beside scripts/floor, a bare actix-web +
 diesel server doing one INSERT ... ON CONFLICT DO NOTHING per request, with the same wrk
@@ -31,6 +38,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 import uuid
 import zipfile
@@ -80,11 +88,11 @@ class PeakRss:
 
 
 class Server:
-    def __init__(self, backend):
+    def __init__(self, backend, extra_env=None):
         self.dir = tempfile.mkdtemp(prefix="bg-bench-")
         self.backend = backend
         self.pg_name = None
-        env = dict(os.environ)
+        env = dict(os.environ, **(extra_env or {}))
         env["BADGEGATE_DATA_DIR"] = self.dir
         env["BADGEGATE_LOG"] = "warn"
         if backend == "postgres":
@@ -397,6 +405,84 @@ def bench_floor(args):
         srv.stop()
 
 
+def partner_login_email(srv, event, partner, role):
+    email = f"{role}-{uuid.uuid4().hex}@partner.example"
+    srv.request("POST", f"/api/v1/events/{event}/partners/{partner}/users", srv.admin,
+                {"email": email, "role": role})
+    srv.request("POST", "/api/v1/auth/invitations/accept",
+                body={"token": invitation_token(srv, email), "password": PASSWORD}, raw=True)
+    return email
+
+
+def login_storm(url, emails, per_second, duration, out):
+    """`per_second` logins for `duration` seconds, started on a fixed schedule (an open
+    loop: a slow server does not slow the storm down); every other one a wrong password."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(i):
+        body = json.dumps({"email": emails[i % len(emails)],
+                           "password": PASSWORD if i % 2 == 0 else "wrong password 123"}).encode()
+        req = urllib.request.Request(url + "/api/v1/auth/login", data=body,
+                                     headers={"content-type": "application/json"}, method="POST")
+        start = time.perf_counter()
+        try:
+            with urllib.request.urlopen(req, timeout=60) as res:
+                status = res.status
+        except urllib.error.HTTPError as e:
+            status = e.code
+        out.append((status, time.perf_counter() - start))
+
+    total = per_second * duration
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=256) as pool:
+        for i in range(total):
+            delay = start + i / per_second - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            pool.submit(one, i)
+
+
+def percentile(values, p):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * p / 100))] if values else float("nan")
+
+
+def bench_storm(args):
+    srv = Server(args.backend, {"BADGEGATE_LOGIN_LIMIT": "0"})
+    try:
+        event, (partner,) = setup_event(srv)
+        import_rows(srv, event, args.badges)
+        payloads = fetch_payloads(srv, event)
+        token = partner_token(srv, event, partner, "scanner")
+        emails = [partner_login_email(srv, event, partner, "scanner") for _ in range(20)]
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+            f.write("\n".join(payloads))
+            payload_file = f.name
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+            f.write(WRK_LUA)
+            lua = f.name
+        env = dict(os.environ, BG_PAYLOADS=payload_file, BG_TOKEN=token, BG_NOW=now)
+        rps, p50, p99, non2xx = run_wrk(srv.url, env, args.duration, lua)
+        print(f"scans alone [{args.backend}]: {rps:,.0f} scans/s, p50 {p50}, p99 {p99}, non-2xx {non2xx}")
+        logins = []
+        storm = threading.Thread(target=login_storm,
+                                 args=(srv.url, emails, args.logins_per_s, args.duration, logins))
+        storm.start()
+        rps, p50, p99, non2xx = run_wrk(srv.url, env, args.duration, lua)
+        storm.join()
+        statuses = {}
+        for status, _ in logins:
+            statuses[status] = statuses.get(status, 0) + 1
+        times = [t for _, t in logins]
+        print(f"scans during a storm of {args.logins_per_s} logins/s [{args.backend}]: {rps:,.0f} scans/s, "
+              f"p50 {p50}, p99 {p99}, non-2xx {non2xx}")
+        print(f"logins: {len(logins)} answered, statuses {statuses}, p50 {percentile(times, 50) * 1000:.0f} ms, "
+              f"p99 {percentile(times, 99) * 1000:.0f} ms")
+    finally:
+        srv.stop()
+
+
 def bench_export(args):
     srv = Server(args.backend)
     try:
@@ -439,7 +525,8 @@ def bench_export(args):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("what", choices=["import", "scans", "export", "floor"])
+    p.add_argument("what", choices=["import", "scans", "export", "floor", "storm"])
+    p.add_argument("--logins-per-s", type=int, default=100, help="storm: logins started per second")
     p.add_argument("--rounds", type=int, default=2, help="floor: alternating rounds of each server")
     p.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
     p.add_argument("--rows", type=int, default=50000)
@@ -454,7 +541,8 @@ def main():
     args = p.parse_args()
     if not os.path.exists(BIN):
         sys.exit("build first: cargo build --release")
-    {"import": bench_import, "scans": bench_scans, "export": bench_export, "floor": bench_floor}[args.what](args)
+    {"import": bench_import, "scans": bench_scans, "export": bench_export, "floor": bench_floor,
+     "storm": bench_storm}[args.what](args)
 
 
 if __name__ == "__main__":

@@ -68,11 +68,12 @@ REFUSED_BY_RULES = [
     ("GET", "/api/v1/leads", "to not before from"),
     ("POST", "/api/v1/incidents", "the window's end after its start; the scope names records of one event"),
     ("PATCH", "/api/v1/incidents/{incident_id}", "instants in order (discovered, reported, notified, closed)"),
-    ("POST", "/api/v1/incidents/{incident_id}/updates", "an update must say something new"),
+    ("POST", "/api/v1/incidents/{incident_id}/updates", "each of the five items non-blank once trimmed (\"nothing new\" if so)"),
     ("PUT", "/api/v1/partner/questions", "a choice question has 2-10 options, other kinds none; ids unique"),
     ("POST", "/api/v1/events/{event_id}/attendees/import", "the CSV's header and rows (text/csv has no schema)"),
-    ("PATCH", "/api/v1/events/{event_id}/attendees/{attendee_id}", "a correction must change a field"),
-    ("PATCH", "/api/v1/me", "a correction must change a field"),
+    ("PATCH", "/api/v1/events/{event_id}/attendees/{attendee_id}",
+     "registration's checks on each field given: a name or e-mail blank once trimmed, an address it refuses"),
+    ("PATCH", "/api/v1/me", "registration's checks on each field given: a name or e-mail blank once trimmed, an address it refuses"),
 ]
 # Operations that end every caller's sessions at once: run alone, after everything else.
 LAST = ["/api/v1/security/rotate-token-key"]

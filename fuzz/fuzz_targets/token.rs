@@ -6,7 +6,7 @@
 #![no_main]
 
 use badgegate::auth::Role;
-use badgegate::auth::tokens::TokenKeys;
+use badgegate::auth::tokens::{Subject, TokenKeys};
 use badgegate::badges::BadgeKey;
 use badgegate::mail::OutboxKey;
 use libfuzzer_sys::fuzz_target;
@@ -22,8 +22,15 @@ fuzz_target!(|data: &[u8]| {
             assert!(keys.verify(&text, 1).is_err(), "a token nobody issued verified: {text:?}");
         }
         1 => {
-            let genuine =
-                keys.issue(1, "user-1", Role::Scanner, 3, Some("event-1".into()), Some("partner-1".into())).unwrap();
+            let subject = Subject {
+                user_id: "user-1",
+                role: Role::Scanner,
+                version: 3,
+                event_id: Some("event-1".into()),
+                partner_id: Some("partner-1".into()),
+                device_id: Some("device-1".into()),
+            };
+            let genuine = keys.issue(1, subject).unwrap();
             let Some((&at, splice)) = rest.split_first() else { return };
             let at = usize::from(at) % (genuine.len() + 1);
             let mut altered = genuine.as_bytes()[..at].to_vec();
@@ -34,6 +41,7 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(claims.sub, "user-1");
                 assert_eq!((claims.evt.as_deref(), claims.ptn.as_deref()), (Some("event-1"), Some("partner-1")));
                 assert_eq!(claims.ver, 3);
+                assert_eq!(claims.dev.as_deref(), Some("device-1"));
             }
             assert!(keys.verify(&genuine, 2).is_err(), "a token of another key generation verified");
         }

@@ -107,11 +107,9 @@ impl Browser {
         let args = json!(args);
         let mut caps = serde_json::Map::new();
         caps.insert("goog:chromeOptions".into(), json!({"binary": CHROMIUM, "args": args}));
-        // fantoccini's HTTP client builds rustls with the process default provider, which
-        // is ambiguous when two are compiled in; WebDriver runs over plain loopback HTTP.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = ClientBuilder::rustls()
-            .unwrap()
+        // WebDriver runs over plain loopback HTTP.
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client = ClientBuilder::new(connector)
             .capabilities(caps)
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
