@@ -6,7 +6,12 @@
                              [--client-ids v7|v4] [--overlap]
     scripts/bench.py export  [--backend ...] [--leads 100000] [--xlsx]
     scripts/bench.py floor   [--badges 50000] [--duration 20] [--rounds 2]
+    scripts/bench.py import-scan [--backend ...] [--badges 50000] [--rows 100000] [--duration 20]
     scripts/bench.py storm   [--backend ...] [--badges 50000] [--duration 20] [--logins-per-s 100]
+
+`import-scan` runs single scans (wrk, 64 connections) for --duration seconds and, 3 s in,
+imports --rows participants in one CSV upload; it prints the scans' latency and the
+import's time.
 
 `storm` runs single scans (wrk, 64 connections) alone, then again while a login storm
 (--logins-per-s for --duration, half of them with wrong passwords, over 20 accounts) hits
@@ -447,6 +452,46 @@ def percentile(values, p):
     return values[min(len(values) - 1, int(len(values) * p / 100))] if values else float("nan")
 
 
+def bench_import_scan(args):
+    srv = Server(args.backend)
+    try:
+        event, (partner,) = setup_event(srv)
+        import_rows(srv, event, args.badges)
+        payloads = fetch_payloads(srv, event)
+        token = partner_token(srv, event, partner, "scanner")
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+            f.write("\n".join(payloads))
+            payload_file = f.name
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+            f.write(WRK_LUA)
+            lua = f.name
+        env = dict(os.environ, BG_PAYLOADS=payload_file, BG_TOKEN=token, BG_NOW=now)
+        body = csv_rows(args.rows, offset=args.badges)
+        took = []
+
+        def upload():
+            time.sleep(3)
+            start = time.perf_counter()
+            out = srv.request("POST", f"/api/v1/events/{event}/attendees/import", srv.admin, body,
+                              content_type="text/csv")
+            took.append(time.perf_counter() - start)
+            assert out["imported"] == args.rows, out
+
+        uploader = threading.Thread(target=upload)
+        uploader.start()
+        out = subprocess.run(["wrk", "-t2", "-c64", f"-d{args.duration}s", "--latency", "-s", lua, srv.url],
+                             env=env, capture_output=True, text=True, check=True).stdout
+        uploader.join()
+        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+        lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
+        worst = re.search(r"^\s+Latency\s+\S+\s+\S+\s+(\S+)", out, re.M).group(1)
+        print(f"scans during a {args.rows}-row import [{args.backend}]: {rps:,.0f} scans/s, p50 {lat.get('50')}, "
+              f"p99 {lat.get('99')}, max {worst}; the import took {took[0]:.2f} s" if took else "the import failed")
+    finally:
+        srv.stop()
+
+
 def bench_storm(args):
     srv = Server(args.backend, {"BADGEGATE_LOGIN_LIMIT": "0"})
     try:
@@ -525,7 +570,7 @@ def bench_export(args):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("what", choices=["import", "scans", "export", "floor", "storm"])
+    p.add_argument("what", choices=["import", "scans", "export", "floor", "storm", "import-scan"])
     p.add_argument("--logins-per-s", type=int, default=100, help="storm: logins started per second")
     p.add_argument("--rounds", type=int, default=2, help="floor: alternating rounds of each server")
     p.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
@@ -542,7 +587,7 @@ def main():
     if not os.path.exists(BIN):
         sys.exit("build first: cargo build --release")
     {"import": bench_import, "scans": bench_scans, "export": bench_export, "floor": bench_floor,
-     "storm": bench_storm}[args.what](args)
+     "storm": bench_storm, "import-scan": bench_import_scan}[args.what](args)
 
 
 if __name__ == "__main__":

@@ -347,9 +347,26 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        // The session ends with its driver; the profile directory goes with `profile`.
+        // Chromium outlives a killed driver (it starts its own session), and every test
+        // would leave one running for the rest of the run: kill the processes that use
+        // this browser's profile directory. The profile directory goes with `profile`.
+        kill_processes_using(&format!("--user-data-dir={}", self.profile.path().display()));
         let _ = self.driver.kill();
         let _ = self.driver.wait();
         let _ = &self.profile;
+    }
+}
+
+/// Kills every process whose command line holds `needle` as one argument.
+fn kill_processes_using(needle: &str) {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return };
+    for entry in entries.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
+        if cmdline.split(|b| *b == 0).any(|arg| arg == needle.as_bytes()) {
+            if let Some(pid) = rustix::process::Pid::from_raw(pid) {
+                let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+            }
+        }
     }
 }
