@@ -10,7 +10,8 @@ use crate::common::browser::Browser;
 use crate::common::{Backend, PASSWORD, TestApp};
 use crate::portal::booth;
 
-const PAGES: [&str; 5] = ["/portal/", "/portal/activity", "/portal/scanners", "/portal/questions", "/portal/notices"];
+const PAGES: [&str; 6] =
+    ["/portal/", "/portal/activity", "/portal/scanners", "/portal/questions", "/portal/notices", "/portal/devices"];
 
 async fn a_partner_admin_signs_in_sees_leads_and_downloads_csv_and_xlsx(backend: Backend) {
     let Some(browser) = Browser::start("portal_path", 390, 1000).await else { return };
@@ -115,6 +116,22 @@ async fn a_partner_admin_signs_in_sees_leads_and_downloads_csv_and_xlsx(backend:
                 })
                 .await;
         }
+        // A scanner's enrolment: the page that explains, then the printable one-time code.
+        browser
+            .step(&format!("enrolment at {width}"), async {
+                browser.visit(&format!("{base}/portal/scanners")).await;
+                browser.click("a[href$='/enrol']").await;
+                browser.wait_for("main form button[type=submit]").await;
+                browser.check_page().await;
+                browser.click("main form button[type=submit]").await;
+                browser.wait_for("main svg").await;
+                browser.check_page().await;
+                assert!(browser.source().await.contains("Valid 10 minutes, once"));
+                if std::env::var_os("BADGEGATE_PORTAL_SCREENSHOTS").is_some() {
+                    browser.screenshot(&format!("{width}-enrolment-code")).await;
+                }
+            })
+            .await;
     }
 
     browser
