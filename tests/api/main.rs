@@ -26,6 +26,7 @@ mod edges;
 mod exports;
 mod floor_plan;
 mod foundation;
+mod fuzz_regressions;
 mod gate_property;
 mod hostile_input;
 mod incidents;
