@@ -57,7 +57,8 @@ pub struct Settings {
     #[arg(long, env = "BADGEGATE_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
 
-    /// How many password hashes may run at once (defaults to the number of cores).
+    /// How many password hashes may run at once (defaults to the number of cores minus one,
+    /// at least one).
     #[arg(long, env = "BADGEGATE_HASH_CONCURRENCY", global = true)]
     pub hash_concurrency: Option<usize>,
 

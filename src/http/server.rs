@@ -40,7 +40,9 @@ impl Application {
             secrets::load_or_create(&settings.data_dir, "token-secret", settings.token_secret.as_deref())?;
         let badge_secret =
             secrets::load_or_create(&settings.data_dir, "badge-secret", settings.badge_secret.as_deref())?;
-        let concurrency = settings.hash_concurrency.unwrap_or_else(num_cpus::get);
+        // One core is left to everything else: a login storm (every phone signing in when
+        // the doors open) then slows logins, not scans (measured in BENCHMARKS.md).
+        let concurrency = settings.hash_concurrency.unwrap_or_else(|| num_cpus::get().saturating_sub(1).max(1));
         let passwords = web::block(move || Passwords::new(concurrency))
             .await
             .map_err(|e| e.to_string())?
