@@ -186,14 +186,18 @@ def invitation_token(srv, email, timeout=30):
     raise RuntimeError(f"no invitation mailed to {email}")
 
 
-def partner_token(srv, event, partner, role):
+def partner_login_email(srv, event, partner, role):
     # Partner users choose their own password through the mailed invitation link.
     email = f"{role}-{uuid.uuid4().hex}@partner.example"
     srv.request("POST", f"/api/v1/events/{event}/partners/{partner}/users", srv.admin,
                 {"email": email, "role": role})
     srv.request("POST", "/api/v1/auth/invitations/accept",
                 body={"token": invitation_token(srv, email), "password": PASSWORD}, raw=True)
-    return srv.login(email)
+    return email
+
+
+def partner_token(srv, event, partner, role):
+    return srv.login(partner_login_email(srv, event, partner, role))
 
 
 def csv_rows(n, offset=0, share_all=False):
@@ -357,13 +361,27 @@ def bench_scans(args):
 FLOOR_BIN = os.path.join(ROOT, "scripts", "floor", "target", "release", "scan-floor")
 
 
+def wrk_setup(payloads, token):
+    """The environment and Lua script with which wrk scans `payloads` as `token`."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+        f.write("\n".join(payloads))
+        payload_file = f.name
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(WRK_LUA)
+        lua = f.name
+    return dict(os.environ, BG_PAYLOADS=payload_file, BG_TOKEN=token, BG_NOW=now), lua
+
+
 def run_wrk(url, env, duration, lua):
+    """Single scans, 64 connections: (scans/s, p50, p99, max, non-2xx)."""
     out = subprocess.run(["wrk", "-t2", "-c64", f"-d{duration}s", "--latency", "-s", lua, url],
                          env=env, capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
+    worst = re.search(r"^\s+Latency\s+\S+\s+\S+\s+(\S+)", out, re.M).group(1)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return rps, lat.get("50"), lat.get("99"), int(errors.group(1)) if errors else 0
+    return rps, lat.get("50"), lat.get("99"), worst, int(errors.group(1)) if errors else 0
 
 
 def bench_floor(args):
@@ -371,22 +389,15 @@ def bench_floor(args):
         sys.exit("build the floor server first: cargo build --release --manifest-path scripts/floor/Cargo.toml")
     srv = Server("sqlite")
     floor_dir = tempfile.mkdtemp(prefix="bg-floor-")
+    floors = []
     try:
         event, (partner,) = setup_event(srv)
         import_rows(srv, event, args.badges)
         payloads = fetch_payloads(srv, event)
         token = partner_token(srv, event, partner, "scanner")
-        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
-            f.write("\n".join(payloads))
-            payload_file = f.name
-        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
-            f.write(WRK_LUA)
-            lua = f.name
-        env = dict(os.environ, BG_PAYLOADS=payload_file, BG_TOKEN=token, BG_NOW=now)
+        env, lua = wrk_setup(payloads, token)
         # Two floors: eight pooled connections meeting in SQLite's busy handler, and one
         # connection behind a mutex (writers queue in the process, as in badgegate).
-        floors = []
         for mode in ("pool", "mutex"):
             port = free_port()
             proc = subprocess.Popen([FLOOR_BIN, os.path.join(floor_dir, f"floor-{mode}.db"), f"127.0.0.1:{port}", mode],
@@ -402,7 +413,7 @@ def bench_floor(args):
         results = {name: [] for name, _ in servers}
         for r in range(args.rounds):
             for name, url in servers:
-                rps, p50, p99, non2xx = run_wrk(url, env, args.duration, lua)
+                rps, p50, p99, _, non2xx = run_wrk(url, env, args.duration, lua)
                 results[name].append(rps)
                 print(f"round {r + 1} {name:11}: 64 connections, {args.duration} s: {rps:,.0f} scans/s, "
                       f"p50 {p50}, p99 {p99}, non-2xx {non2xx}")
@@ -411,20 +422,11 @@ def bench_floor(args):
             fl = max(results[name])
             print(f"best of {args.rounds}: badgegate {bg:,.0f} scans/s, {name} {fl:,.0f} scans/s, ratio {bg / fl:.2f}")
     finally:
-        for _, _, proc in floors if "floors" in locals() else []:
+        for _, _, proc in floors:
             proc.terminate()
             proc.wait(timeout=30)
         shutil.rmtree(floor_dir, ignore_errors=True)
         srv.stop()
-
-
-def partner_login_email(srv, event, partner, role):
-    email = f"{role}-{uuid.uuid4().hex}@partner.example"
-    srv.request("POST", f"/api/v1/events/{event}/partners/{partner}/users", srv.admin,
-                {"email": email, "role": role})
-    srv.request("POST", "/api/v1/auth/invitations/accept",
-                body={"token": invitation_token(srv, email), "password": PASSWORD}, raw=True)
-    return email
 
 
 def login_storm(url, emails, per_second, duration, out):
@@ -467,14 +469,7 @@ def bench_import_scan(args):
         import_rows(srv, event, args.badges)
         payloads = fetch_payloads(srv, event)
         token = partner_token(srv, event, partner, "scanner")
-        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
-            f.write("\n".join(payloads))
-            payload_file = f.name
-        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
-            f.write(WRK_LUA)
-            lua = f.name
-        env = dict(os.environ, BG_PAYLOADS=payload_file, BG_TOKEN=token, BG_NOW=now)
+        env, lua = wrk_setup(payloads, token)
         body = csv_rows(args.rows, offset=args.badges)
         took = []
 
@@ -488,14 +483,10 @@ def bench_import_scan(args):
 
         uploader = threading.Thread(target=upload)
         uploader.start()
-        out = subprocess.run(["wrk", "-t2", "-c64", f"-d{args.duration}s", "--latency", "-s", lua, srv.url],
-                             env=env, capture_output=True, text=True, check=True).stdout
+        rps, p50, p99, worst, _ = run_wrk(srv.url, env, args.duration, lua)
         uploader.join()
-        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-        lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
-        worst = re.search(r"^\s+Latency\s+\S+\s+\S+\s+(\S+)", out, re.M).group(1)
-        print(f"scans during a {args.rows}-row import [{args.backend}]: {rps:,.0f} scans/s, p50 {lat.get('50')}, "
-              f"p99 {lat.get('99')}, max {worst}; the import took {took[0]:.2f} s" if took else "the import failed")
+        print(f"scans during a {args.rows}-row import [{args.backend}]: {rps:,.0f} scans/s, p50 {p50}, "
+              f"p99 {p99}, max {worst}; the import took {took[0]:.2f} s" if took else "the import failed")
     finally:
         srv.stop()
 
@@ -508,21 +499,14 @@ def bench_storm(args):
         payloads = fetch_payloads(srv, event)
         token = partner_token(srv, event, partner, "scanner")
         emails = [partner_login_email(srv, event, partner, "scanner") for _ in range(20)]
-        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
-            f.write("\n".join(payloads))
-            payload_file = f.name
-        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
-            f.write(WRK_LUA)
-            lua = f.name
-        env = dict(os.environ, BG_PAYLOADS=payload_file, BG_TOKEN=token, BG_NOW=now)
-        rps, p50, p99, non2xx = run_wrk(srv.url, env, args.duration, lua)
+        env, lua = wrk_setup(payloads, token)
+        rps, p50, p99, _, non2xx = run_wrk(srv.url, env, args.duration, lua)
         print(f"scans alone [{args.backend}]: {rps:,.0f} scans/s, p50 {p50}, p99 {p99}, non-2xx {non2xx}")
         logins = []
         storm = threading.Thread(target=login_storm,
                                  args=(srv.url, emails, args.logins_per_s, args.duration, logins))
         storm.start()
-        rps, p50, p99, non2xx = run_wrk(srv.url, env, args.duration, lua)
+        rps, p50, p99, _, non2xx = run_wrk(srv.url, env, args.duration, lua)
         storm.join()
         statuses = {}
         for status, _ in logins:
