@@ -214,13 +214,14 @@ pub async fn import(
     let mut raw = payload.into_inner();
     let body = crate::http::json::read_body(&req, &mut raw, IMPORT_BODY_LIMIT).await?.freeze();
     let event_id = path.into_inner();
-    let imported = db
-        .write(move |conn| super::import::import(conn, &badge_key, &public_url, &event_id, &body, send_confirmation))
+    let ready = db
+        .read(move |conn| super::import::ready(conn, &badge_key, &public_url, &event_id, &body, send_confirmation))
         .await?;
-    let imported = match imported {
-        Ok(count) => count,
+    let ready = match ready {
+        Ok(ready) => ready,
         Err(refused) => return Ok(refused_response(refused)),
     };
+    let imported = db.write(move |conn| super::import::store_ready(conn, &ready)).await?;
     tracing::info!(imported, "attendees imported");
     Ok(HttpResponse::Created().json(ImportResult { imported }))
 }

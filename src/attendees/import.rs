@@ -1,5 +1,5 @@
-//! Bulk registration from CSV: every row is checked first, and either all rows are stored
-//! in one transaction or none is.
+//! Bulk registration from CSV: every row is checked and prepared first ([`ready`]), then
+//! either all rows are stored in one transaction or none is ([`store_ready`]).
 
 use std::collections::HashSet;
 
@@ -283,16 +283,27 @@ pub fn preview(conn: &mut DbConn, event_id: &str, body: &[u8]) -> AppResult<Resu
     check(conn, &event, &partner_ids, body)
 }
 
-/// Imports a CSV file of participants into an event, all or nothing: a file with any
-/// error imports nobody and answers its errors.
-pub fn import(
+/// A file that passed every check, its participants prepared (badge codes, tokens) and
+/// their confirmation mail sealed: all that is left is to store it ([`store_ready`]).
+pub struct Ready {
+    prepared: Vec<Prepared>,
+    mail: Vec<mail::MailRow>,
+}
+
+/// Checks a CSV file of participants for an event and prepares everything its import will
+/// store, writing nothing: the CPU-heavy part of an import (parsing, badge codes, tokens,
+/// sealing each confirmation), run before the write transaction so that on SQLite the
+/// writer lock, which every scan waits for, is held only while the rows go in. The
+/// e-mail addresses are checked against the event here; one registered in between is
+/// refused by the unique key when storing (409).
+pub fn ready(
     conn: &mut DbConn,
     key: &BadgeKey,
     public_url: &PublicUrl,
     event_id: &str,
     body: &[u8],
     send_confirmation: bool,
-) -> AppResult<Result<usize, Refused>> {
+) -> AppResult<Result<Ready, Refused>> {
     let event = events::find(conn, event_id)?;
     let partner_rows = partners::list_for_event(conn, &event.id)?;
     let partner_ids: Vec<String> = partner_rows.iter().map(|p| p.id.clone()).collect();
@@ -300,22 +311,59 @@ pub fn import(
         Ok(rows) => rows,
         Err(refused) => return Ok(Err(refused)),
     };
-    let prepared: Vec<Prepared> =
-        rows.into_iter().map(|r| prepare(key, &event, r, Source::Import)).collect::<AppResult<_>>()?;
-    let count = prepared.len();
-    store(conn, &prepared)?;
-    if send_confirmation {
-        let confirmations: Vec<mail::NewMail> =
-            prepared.iter().map(|p| super::confirmation_mail(public_url, &event, &partner_rows, p)).collect();
-        mail::enqueue_many(conn, &mail::OutboxKey::from_badge_key(key)?, &confirmations)?;
+    let outbox_key = mail::OutboxKey::from_badge_key(key)?;
+    // One share of the rows per core: each row's codes, tokens and sealed mail cost tens
+    // of microseconds, and nothing else waits for this request's CPU.
+    let threads = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
+    let share = rows.len().div_ceil(threads).max(1);
+    let mut shares: Vec<Vec<ValidRegistration>> = Vec::new();
+    let mut rest = rows;
+    while rest.len() > share {
+        let tail = rest.split_off(share);
+        shares.push(rest);
+        rest = tail;
     }
+    shares.push(rest);
+    let prepare_share = |share: Vec<ValidRegistration>| -> AppResult<(Vec<Prepared>, Vec<mail::MailRow>)> {
+        let prepared: Vec<Prepared> =
+            share.into_iter().map(|r| prepare(key, &event, r, Source::Import)).collect::<AppResult<_>>()?;
+        let mail = if send_confirmation {
+            let confirmations: Vec<mail::NewMail> =
+                prepared.iter().map(|p| super::confirmation_mail(public_url, &event, &partner_rows, p)).collect();
+            mail::sealed(&outbox_key, &confirmations)?
+        } else {
+            Vec::new()
+        };
+        Ok((prepared, mail))
+    };
+    let done: Vec<AppResult<(Vec<Prepared>, Vec<mail::MailRow>)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = shares.into_iter().map(|share| scope.spawn(|| prepare_share(share))).collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(crate::error::AppError::internal("an import thread panicked"))))
+            .collect()
+    });
+    let mut ready = Ready { prepared: Vec::new(), mail: Vec::new() };
+    for share in done {
+        let (prepared, mail) = share?;
+        ready.prepared.extend(prepared);
+        ready.mail.extend(mail);
+    }
+    Ok(Ok(ready))
+}
+
+/// Stores a [`ready`] file in the caller's write transaction, all or nothing; answers the
+/// number of participants.
+pub fn store_ready(conn: &mut DbConn, ready: &Ready) -> AppResult<usize> {
+    store(conn, &ready.prepared)?;
+    mail::enqueue_sealed(conn, &ready.mail)?;
     // PostgreSQL plans the gate's queries from table statistics; after a bulk load they are
-    // stale (or absent) until autovacuum runs, and the first export would take minutes
-    // instead of seconds.
+    // stale (or absent) until they are next analyzed, and the first export would take
+    // minutes instead of seconds.
     if matches!(conn, DbConn::Pg(_)) {
         diesel::connection::SimpleConnection::batch_execute(conn, "ANALYZE attendees, badges, consents")?;
     }
-    Ok(Ok(count))
+    Ok(ready.prepared.len())
 }
 
 #[cfg(test)]

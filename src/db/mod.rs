@@ -2,6 +2,7 @@
 //! by the URL scheme, embedded migrations, and helpers that keep blocking work off the
 //! async workers.
 
+pub mod analyze;
 pub mod checkpoint;
 pub mod schema;
 
@@ -55,6 +56,10 @@ macro_rules! in_fixed_chunks {
         }
     }};
 }
+
+/// Rows per array-parameter insert on PostgreSQL (`INSERT … SELECT * FROM unnest(…)`):
+/// one statement for a whole batch or export page, a bound on what one statement holds.
+pub const PG_ARRAY_ROWS: usize = 5000;
 
 /// A closed vocabulary stored in a `Text` column and sent as a JSON string: declares the
 /// enum with each variant's text, and gives it `as_str`, `FromStr`, `Display`, serde, and
@@ -200,12 +205,16 @@ impl r2d2::ManageConnection for Manager {
             Backend::Postgres => {
                 let mut conn =
                     diesel::PgConnection::establish(&self.url.target).map_err(diesel::r2d2::Error::ConnectionError)?;
-                // Prepared statements are cached per connection. A generic plan made while a
-                // table was small (scans, leads, the ledger grow fast at an event) stays in
-                // use until statistics change; replanning each execution keeps lookups on
-                // their indexes as tables grow, even when autovacuum is slow or off.
-                conn.batch_execute("SET plan_cache_mode = force_custom_plan")
-                    .map_err(diesel::r2d2::Error::QueryError)?;
+                // The service's statements go unprepared (one round trip each, as a cached
+                // one), so PostgreSQL plans each with its values. A cached generic plan made
+                // while a table was small (scans, leads, the ledger grow fast at an event)
+                // stayed in use until statistics changed: with autovacuum off, a scan
+                // lookup planned as a sequential scan cut batch sync to 738 scans/s.
+                // Session-wide `plan_cache_mode = force_custom_plan`, used before, also
+                // replanned every foreign-key check inside PostgreSQL, and a bulk insert
+                // spent three quarters of its time there (BENCHMARKS.md, "Issue 16,
+                // session 8").
+                conn.set_prepared_statement_cache_size(diesel::connection::CacheSize::Disabled);
                 Ok(DbConn::Pg(conn))
             }
             Backend::Sqlite => {

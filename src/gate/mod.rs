@@ -115,7 +115,14 @@ macro_rules! allowed {
                     .filter(consents::attendee_id.eq(attendees::id))
                     .filter(consents::ended_at.is_null())
                     .filter(consents::confirmed_at.is_not_null())
-                    .filter(consents::partner_id.is_null().or(consents::partner_id.eq($pid))),
+                    .filter(consents::partner_id.is_null().or(consents::partner_id.eq($pid)))
+                    // Repeats the outer filter, and changes no answer: a condition on the
+                    // participant alone keeps PostgreSQL from turning the test into a hash
+                    // of every opt-in of the event, built for each query, that it prefers
+                    // when it expects many participants (an export page of 1,000 at
+                    // 100,000 participants: 90 ms instead of 7). It looks up each
+                    // participant's own opt-ins instead.
+                    .filter(attendees::erased_at.is_null()),
             )
         };
         let withdrawn = exists(

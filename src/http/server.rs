@@ -78,6 +78,15 @@ impl Application {
             crate::retention::job::RetentionJob::start(db.get_ref().clone())
                 .map_err(|e| format!("cannot start the retention job: {e}"))?,
         );
+        // PostgreSQL's table statistics, refreshed by the service when autovacuum lags; it
+        // stops with the application data too.
+        let analyzer = match crate::db::DbUrl::parse(&settings.database_url()) {
+            Ok(url) if url.backend == crate::db::Backend::Postgres => Some(web::Data::new(
+                crate::db::analyze::Analyzer::start(url.target)
+                    .map_err(|e| format!("cannot start the statistics thread: {e}"))?,
+            )),
+            _ => None,
+        };
         // Its own application data: the limiter middleware needs nothing else.
         let ip_limits = web::Data::new(crate::http::ip_limit::IpLimits::new(
             settings.ip_limits(),
@@ -104,6 +113,7 @@ impl Application {
                 .app_data(public.clone())
                 .app_data(mail_worker.clone())
                 .app_data(retention.clone())
+                .app_data(analyzer.clone())
                 .app_data(table.clone())
                 .app_data(header_policy.clone())
                 .app_data(ip_limits.clone())

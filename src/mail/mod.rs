@@ -102,8 +102,18 @@ pub fn enqueue(conn: &mut DbConn, key: &OutboxKey, mail: &NewMail) -> AppResult<
 
 /// Queues many messages in the caller's transaction, in multi-row inserts.
 pub fn enqueue_many(conn: &mut DbConn, key: &OutboxKey, mails: &[NewMail]) -> AppResult<()> {
+    enqueue_sealed(conn, &sealed(key, mails)?)
+}
+
+/// Outbox rows of messages, their bodies sealed: the costly half of [`enqueue_many`], for
+/// a caller that does it before its write transaction (an import).
+pub fn sealed(key: &OutboxKey, mails: &[NewMail]) -> AppResult<Vec<MailRow>> {
     let now = now_ms();
-    let rows: Vec<MailRow> = mails.iter().map(|m| row_for(key, m, now)).collect::<AppResult<_>>()?;
+    mails.iter().map(|m| row_for(key, m, now)).collect()
+}
+
+/// Queues rows made by [`sealed`] in the caller's transaction.
+pub fn enqueue_sealed(conn: &mut DbConn, rows: &[MailRow]) -> AppResult<()> {
     // 15 columns: 500 rows stay under SQLite's bound-parameter limit.
     for chunk in rows.chunks(500) {
         crate::on_backend!(conn, |c| diesel::insert_into(mail_outbox::table).values(chunk).execute(c))?;

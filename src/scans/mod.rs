@@ -516,17 +516,21 @@ pub fn process_batch(
     // stored fewer rows than it was given, a concurrent request stored some first: look up
     // whose rows those ids hold, and answer ours as their duplicates. (Counting instead of
     // RETURNING: SQLite buffers every returned row, and a conflict is rare.)
-    let mut conflicts = false;
-    crate::in_fixed_chunks!(rows, |chunk| {
-        let stored = crate::on_backend!(conn, |c| {
-            diesel::insert_into(scans::table)
-                .values(chunk)
-                .on_conflict((scans::partner_id, scans::client_scan_id))
-                .do_nothing()
-                .execute(c)
-        })?;
-        conflicts |= stored < chunk.len()
-    });
+    let conflicts = match conn {
+        DbConn::Pg(c) => left_out(&rows, |chunk| insert_scans_pg(c, chunk))?,
+        DbConn::Sqlite(c) => {
+            let mut conflicts = false;
+            crate::in_fixed_chunks!(rows, |chunk| {
+                let stored = diesel::insert_into(scans::table)
+                    .values(chunk)
+                    .on_conflict((scans::partner_id, scans::client_scan_id))
+                    .do_nothing()
+                    .execute(c)?;
+                conflicts |= stored < chunk.len()
+            });
+            conflicts
+        }
+    };
     if conflicts {
         let client_ids: Vec<&str> = rows.iter().map(|r| r.client_scan_id.as_str()).collect();
         let stored = stored_by_client_id(conn, &scope.partner_id, &client_ids)?;
@@ -682,17 +686,21 @@ fn merge_into_leads(
         .iter()
         .map(|l| (l.attendee_id.clone(), FirstScan { at: l.first_scanned_at, by: l.first_scanned_by.clone() }))
         .collect();
-    let mut conflicts = false;
-    crate::in_fixed_chunks!(fresh, |chunk| {
-        let stored = crate::on_backend!(conn, |c| {
-            diesel::insert_into(leads::table)
-                .values(chunk)
-                .on_conflict((leads::partner_id, leads::attendee_id))
-                .do_nothing()
-                .execute(c)
-        })?;
-        conflicts |= stored < chunk.len()
-    });
+    let conflicts = match conn {
+        DbConn::Pg(c) => left_out(fresh, |chunk| insert_leads_pg(c, chunk))?,
+        DbConn::Sqlite(c) => {
+            let mut conflicts = false;
+            crate::in_fixed_chunks!(fresh, |chunk| {
+                let stored = diesel::insert_into(leads::table)
+                    .values(chunk)
+                    .on_conflict((leads::partner_id, leads::attendee_id))
+                    .do_nothing()
+                    .execute(c)?;
+                conflicts |= stored < chunk.len()
+            });
+            conflicts
+        }
+    };
     if !conflicts {
         return Ok(firsts);
     }
@@ -735,6 +743,70 @@ fn merge_into_leads(
         );
     }
     Ok(firsts)
+}
+
+/// PostgreSQL: inserts rows whose unique key may be taken already (`ON CONFLICT DO
+/// NOTHING`) with one array-parameter statement per [`crate::db::PG_ARRAY_ROWS`] rows,
+/// as the ledger does; answers whether some were left out.
+fn left_out<R>(rows: &[R], mut insert: impl FnMut(&[R]) -> QueryResult<usize>) -> AppResult<bool> {
+    let mut conflicts = false;
+    for chunk in rows.chunks(crate::db::PG_ARRAY_ROWS) {
+        conflicts |= insert(chunk)? < chunk.len();
+    }
+    Ok(conflicts)
+}
+
+fn insert_scans_pg(c: &mut diesel::PgConnection, rows: &[ScanRow]) -> QueryResult<usize> {
+    use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text};
+    let text = |f: fn(&ScanRow) -> &str| rows.iter().map(f).collect::<Vec<_>>();
+    diesel::sql_query(
+        "INSERT INTO scans (id, event_id, partner_id, user_id, client_scan_id, badge_id, attendee_id, \
+         scanned_at, received_at, notes, rating, answers, notes_updated_at) \
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
+         $7::text[], $8::int8[], $9::int8[], $10::text[], $11::int4[], $12::text[], $13::int8[]) \
+         ON CONFLICT (partner_id, client_scan_id) DO NOTHING",
+    )
+    .bind::<Array<Text>, _>(text(|r| &r.id))
+    .bind::<Array<Text>, _>(text(|r| &r.event_id))
+    .bind::<Array<Text>, _>(text(|r| &r.partner_id))
+    .bind::<Array<Text>, _>(text(|r| &r.user_id))
+    .bind::<Array<Text>, _>(text(|r| &r.client_scan_id))
+    .bind::<Array<Text>, _>(text(|r| &r.badge_id))
+    .bind::<Array<Text>, _>(text(|r| &r.attendee_id))
+    .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.scanned_at).collect::<Vec<_>>())
+    .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.received_at).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Text>>, _>(rows.iter().map(|r| r.notes.as_deref()).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Integer>>, _>(rows.iter().map(|r| r.rating).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Text>>, _>(rows.iter().map(|r| r.answers.as_deref()).collect::<Vec<_>>())
+    .bind::<Array<Nullable<BigInt>>, _>(rows.iter().map(|r| r.notes_updated_at).collect::<Vec<_>>())
+    .execute(c)
+}
+
+fn insert_leads_pg(c: &mut diesel::PgConnection, rows: &[LeadRow]) -> QueryResult<usize> {
+    use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text};
+    let text = |f: fn(&LeadRow) -> &str| rows.iter().map(f).collect::<Vec<_>>();
+    let maybe = |f: fn(&LeadRow) -> Option<&str>| rows.iter().map(f).collect::<Vec<_>>();
+    diesel::sql_query(
+        "INSERT INTO leads (id, event_id, partner_id, attendee_id, first_scanned_at, first_scanned_by, \
+         last_scanned_at, notes, rating, answers, updated_at, notes_by, notes_at) \
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::text[], \
+         $7::int8[], $8::text[], $9::int4[], $10::text[], $11::int8[], $12::text[], $13::int8[]) \
+         ON CONFLICT (partner_id, attendee_id) DO NOTHING",
+    )
+    .bind::<Array<Text>, _>(text(|r| &r.id))
+    .bind::<Array<Text>, _>(text(|r| &r.event_id))
+    .bind::<Array<Text>, _>(text(|r| &r.partner_id))
+    .bind::<Array<Text>, _>(text(|r| &r.attendee_id))
+    .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.first_scanned_at).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(text(|r| &r.first_scanned_by))
+    .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.last_scanned_at).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Text>>, _>(maybe(|r| r.notes.as_deref()))
+    .bind::<Array<Nullable<Integer>>, _>(rows.iter().map(|r| r.rating).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Text>>, _>(maybe(|r| r.answers.as_deref()))
+    .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Text>>, _>(maybe(|r| r.notes_by.as_deref()))
+    .bind::<Array<Nullable<BigInt>>, _>(rows.iter().map(|r| r.notes_at).collect::<Vec<_>>())
+    .execute(c)
 }
 
 /// The merge rule: one lead per (partner, participant); `first_scanned_at` is the earliest

@@ -870,7 +870,7 @@ fn row_place(field: &str) -> (String, String) {
 
 /// `POST /console/events/{event_id}/attendees/import`: `step=preview` runs every check of
 /// the API's import (`import::preview`) and shows the rows or their errors, storing
-/// nothing; `step=import` is the API's import itself (`import::import`), all or nothing.
+/// nothing; `step=import` is the API's import itself (`import::ready`, then `import::store_ready`), all or nothing.
 pub async fn import_submit(
     s: SignedIn<Registration>,
     db: web::Data<Db>,
@@ -891,15 +891,16 @@ pub async fn import_submit(
     if form.confirm {
         let (id, file) = (event_id.clone(), csv.clone());
         let send = form.send_confirmation;
-        let outcome = db.write(move |conn| import::import(conn, &badge_key, &public_url, &id, &file, send)).await?;
-        if let Ok(count) = outcome {
+        let outcome = db.read(move |conn| import::ready(conn, &badge_key, &public_url, &id, &file, send)).await?;
+        if let Ok(ready) = outcome {
+            let count = db.write(move |conn| import::store_ready(conn, &ready)).await?;
             tracing::info!(imported = count, by = %s.caller.user_id, "attendees imported from the console");
             return Ok(see_other(&format!("/console/events/{event_id}/attendees?imported={count}")));
         }
     }
     // A refused import shows the same checks' errors as the preview.
     let id = event_id.clone();
-    let checked = db.write(move |conn| import::preview(conn, &id, &csv)).await?;
+    let checked = db.read(move |conn| import::preview(conn, &id, &csv)).await?;
     let title = format!("Import preview — {}", event.name);
     let (status, content) = match checked {
         Ok(rows) => {
