@@ -1,3 +1,17 @@
+ALTER TABLE deletion_notices ALTER COLUMN released_name SET STATISTICS -1;
+ALTER TABLE incidents
+    ALTER COLUMN title SET STATISTICS -1,
+    ALTER COLUMN description SET STATISTICS -1,
+    ALTER COLUMN nature SET STATISTICS -1,
+    ALTER COLUMN investigation SET STATISTICS -1,
+    ALTER COLUMN mitigation SET STATISTICS -1,
+    ALTER COLUMN contact SET STATISTICS -1;
+ALTER TABLE incident_updates
+    ALTER COLUMN perpetrators SET STATISTICS -1,
+    ALTER COLUMN data_abused SET STATISTICS -1,
+    ALTER COLUMN further_investigation SET STATISTICS -1,
+    ALTER COLUMN further_mitigation SET STATISTICS -1,
+    ALTER COLUMN corrective_action SET STATISTICS -1;
 DROP TRIGGER badges_unreferenced_on_delete ON badges;
 DROP FUNCTION badges_unreferenced();
 DROP TRIGGER events_never_deleted ON events;
