@@ -31,7 +31,7 @@ struct Stale {
     relname: String,
 }
 
-/// Stops and joins the thread when the last handle to the database is dropped.
+/// Stops and joins the thread when dropped (with the server's application data).
 pub struct Analyzer {
     stop: Arc<(Mutex<bool>, Condvar)>,
     thread: Option<JoinHandle<()>>,

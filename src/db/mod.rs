@@ -38,11 +38,12 @@ macro_rules! on_backend {
     };
 }
 
-/// Runs `$body` for `$rows` (a slice) in arrays of 100 rows, then once for the rest.
-/// Diesel caches the prepared statement of a multi-row insert from an array, whose SQL is
-/// the same each time, but parses an insert from a slice anew on every call; parsing a
-/// 500-row insert took longer than running it. The rest (under 100 rows, as in a group of
-/// single scans) stays one statement.
+/// Runs `$body` for `$rows` (a slice) in arrays of 100 rows, then once for the rest: for
+/// SQLite's multi-row inserts. Diesel caches the prepared statement of a multi-row insert
+/// from an array, whose SQL is the same each time, but parses an insert from a slice anew
+/// on every call; parsing a 500-row insert took longer than running it. The rest (under
+/// 100 rows, as in a group of single scans) stays one statement. PostgreSQL takes arrays
+/// as parameters instead (see [`PG_ARRAY_ROWS`]).
 #[macro_export]
 macro_rules! in_fixed_chunks {
     ($rows:expr, |$chunk:ident| $body:expr) => {{
