@@ -870,7 +870,8 @@ fn row_place(field: &str) -> (String, String) {
 
 /// `POST /console/events/{event_id}/attendees/import`: `step=preview` runs every check of
 /// the API's import (`import::preview`) and shows the rows or their errors, storing
-/// nothing; `step=import` is the API's import itself (`import::ready`, then `import::store_ready`), all or nothing.
+/// nothing; `step=import` is the API's import itself (`import::ready`, then
+/// `import::store_ready`), all or nothing.
 pub async fn import_submit(
     s: SignedIn<Registration>,
     db: web::Data<Db>,
