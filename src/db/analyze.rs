@@ -6,9 +6,8 @@
 //! lead cards of a synced batch merged the partner's every lead instead of looking up
 //! 500 (55 ms a batch on average over a 50,000-scan sync; 15 ms with this thread). It
 //! analyzes a table of the service once it changed by more than autovacuum's own default
-//! threshold
-//! since its last analysis, by whichever process; with autovacuum on it mostly finds
-//! nothing to do. Several instances may run it at once: `SKIP_LOCKED` leaves a table
+//! threshold since its last analysis, by whichever process; with autovacuum on it mostly
+//! finds nothing to do. Several instances may run it at once: `SKIP_LOCKED` leaves a table
 //! another one is analyzing.
 
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
