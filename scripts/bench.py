@@ -244,12 +244,16 @@ local payloads = {}
 for line in io.lines(os.getenv("BG_PAYLOADS")) do payloads[#payloads + 1] = line end
 local token = os.getenv("BG_TOKEN")
 local now = os.getenv("BG_NOW")
+-- setup() runs in wrk's main Lua state, each thread in a state of its own that knows only
+-- what setup() passed with thread:set(). (Until session 9 the step was the length of a
+-- table filled in the main state, 0 in every thread: each thread scanned one badge over
+-- and over.) Thread t of n scans badges t, t + n, t + 2n, ...
 local counter = 0
-local thread_id = 0
-local threads = {}
+local threads = 0
+local step = tonumber(os.getenv("BG_THREADS") or "2")
 function setup(thread)
-  thread:set("tid", #threads)
-  table.insert(threads, thread)
+  thread:set("tid", threads)
+  threads = threads + 1
 end
 function init(args)
   math.randomseed(os.time() + tid * 7919)
@@ -263,8 +267,8 @@ local function uuid()
   end))
 end
 request = function()
-  counter = counter + #threads
   local badge = payloads[(counter % #payloads) + 1]
+  counter = counter + step
   local body = '{"client_scan_id":"' .. uuid() .. '","badge":"' .. badge .. '","scanned_at":"' .. now .. '"}'
   return wrk.format("POST", "/api/v1/scans", {["Content-Type"] = "application/json",
     ["Authorization"] = "Bearer " .. token}, body)

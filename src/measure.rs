@@ -9,6 +9,7 @@
 //! This module imports nothing of the crate: the database layer and the cores call it.
 
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 pub const HTTP_REQUEST_DURATION: &str = "badgegate_http_request_duration_seconds";
@@ -114,4 +115,26 @@ pub fn commit_pending() {
 /// The transaction rolled back (or a new one begins on this thread): nothing was released.
 pub fn discard_pending() {
     PENDING_RELEASES.take();
+}
+
+/// HTTP requests of this process being answered now; background work (the mail worker)
+/// reads it to leave the CPU and the writer to them.
+static REQUESTS_IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts a request as in flight until dropped.
+pub struct InFlight(());
+
+pub fn request_started() -> InFlight {
+    REQUESTS_IN_FLIGHT.fetch_add(1, Ordering::Relaxed);
+    InFlight(())
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        REQUESTS_IN_FLIGHT.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+pub fn requests_in_flight() -> usize {
+    REQUESTS_IN_FLIGHT.load(Ordering::Relaxed)
 }

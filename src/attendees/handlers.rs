@@ -126,8 +126,10 @@ pub async fn register(
     let event_id = path.into_inner();
     let input = body.into_inner().into();
     let url = public_url.clone();
-    let outcome =
-        db.write(move |conn| super::register(conn, &badge_key, &url, &event_id, input, Source::StaffApi)).await?;
+    let ready = db
+        .read(move |conn| super::ready_registration(conn, &badge_key, &url, &event_id, input, Source::StaffApi))
+        .await?;
+    let outcome = db.write(move |conn| super::store_registration(conn, ready)).await?;
     Ok(HttpResponse::Created().json(Registered {
         badge: BadgeLinks::new(&public_url.0, &outcome.event_id, &outcome.attendee_id, &outcome.code),
         privacy_url: privacy_url(&public_url.0, &outcome.privacy_token),

@@ -271,40 +271,57 @@ pub struct RegistrationOutcome {
     pub privacy_token: String,
 }
 
-/// Validates and stores one registration: nothing is stored when any check fails (an
-/// under-18 registration leaves no row).
-pub fn register(
+/// A registration checked and made ready to store: its rows, and its confirmation built
+/// and sealed. Made before the write transaction ([`ready_registration`]), because on
+/// SQLite every write of the process waits for the one writer: what a registration does
+/// under it is what bounds registrations per second.
+pub struct ReadyRegistration {
+    prepared: Prepared,
+    confirmation: Vec<mail::MailRow>,
+}
+
+/// Validates one registration and prepares it, in a read transaction; nothing is stored.
+/// [`store_registration`] stores it. A second registration of the same address that got
+/// in between is refused there by the unique key (409), as before.
+pub fn ready_registration(
     conn: &mut DbConn,
     key: &BadgeKey,
     public_url: &PublicUrl,
     event_id: &str,
     input: RegistrationInput,
     source: Source,
-) -> AppResult<RegistrationOutcome> {
+) -> AppResult<ReadyRegistration> {
     let event = crate::events::find(conn, event_id)?;
     let partners = crate::partners::list_for_event(conn, &event.id)?;
     let partner_ids: Vec<String> = partners.iter().map(|p| p.id.clone()).collect();
     let valid = validate(&input, &partner_ids).map_err(AppError::Validation)?;
-    register_valid(conn, key, public_url, &event, &partners, valid, source)
+    ready_valid(key, public_url, &event, &partners, valid, source)
 }
 
-/// Stores a validated registration and queues its confirmation, in the caller's transaction.
-pub fn register_valid(
-    conn: &mut DbConn,
+/// [`ready_registration`] for input already validated against the event's partners.
+pub fn ready_valid(
     key: &BadgeKey,
     public_url: &PublicUrl,
     event: &EventRow,
     partners: &[PartnerRow],
     valid: ValidRegistration,
     source: Source,
-) -> AppResult<RegistrationOutcome> {
+) -> AppResult<ReadyRegistration> {
     let prepared = prepare(key, event, valid, source)?;
-    store(conn, std::slice::from_ref(&prepared))?;
-    // In the same transaction: a registration is never stored without its confirmation.
     let confirmation = confirmation_mail(public_url, event, partners, &prepared);
-    mail::enqueue(conn, &mail::OutboxKey::from_badge_key(key)?, &confirmation)?;
+    let confirmation = mail::sealed(&mail::OutboxKey::from_badge_key(key)?, std::slice::from_ref(&confirmation))?;
+    Ok(ReadyRegistration { prepared, confirmation })
+}
+
+/// Stores a ready registration and queues its confirmation, in the caller's transaction:
+/// a registration is never stored without its confirmation. Nothing is stored when a
+/// check fails (an under-18 registration leaves no row).
+pub fn store_registration(conn: &mut DbConn, ready: ReadyRegistration) -> AppResult<RegistrationOutcome> {
+    let ReadyRegistration { prepared, confirmation } = ready;
+    store(conn, std::slice::from_ref(&prepared))?;
+    mail::enqueue_sealed(conn, &confirmation)?;
     Ok(RegistrationOutcome {
-        event_id: event.id.clone(),
+        event_id: prepared.attendee.event_id,
         attendee_id: prepared.attendee.id,
         code: prepared.code,
         privacy_token: prepared.privacy_token,

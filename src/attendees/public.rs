@@ -54,7 +54,7 @@ pub fn register_from_form(
         remind(conn, key, public_url, &event, &existing, reminder::Reason::AlreadyRegistered)?;
         return Ok(());
     }
-    super::register_valid(conn, key, public_url, &event, &partners, valid, Source::WebForm)?;
+    super::store_registration(conn, super::ready_valid(key, public_url, &event, &partners, valid, Source::WebForm)?)?;
     Ok(())
 }
 
@@ -94,8 +94,7 @@ pub fn remind(
 ) -> AppResult<bool> {
     let now = now_ms();
     let recent: i64 = mail_outbox::table
-        .filter(mail_outbox::recipient.eq(&a.email))
-        .filter(mail_outbox::event_id.eq(&event.id))
+        .filter(mail_outbox::attendee_id.eq(&a.id))
         .filter(mail_outbox::kind.eq(MailKind::Reminder))
         .filter(mail_outbox::created_at.gt(now.saturating_sub(HOUR_MS)))
         .count()

@@ -13,6 +13,7 @@ pub async fn request_span(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let _in_flight = crate::measure::request_started();
     let request_id = uuid::Uuid::new_v4().to_string();
     let method = req.method().to_string();
     let span = tracing::info_span!("request", request_id = %request_id, method = %method);

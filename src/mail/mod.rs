@@ -6,7 +6,8 @@
 //! caused it was committed. Delivery happens later, in [`worker`].
 //!
 //! Delivery is at least once. The worker records a message as sent only after the SMTP
-//! server accepted it, for a whole claimed batch (at most 64 messages) in one transaction.
+//! server accepted it (or its `.eml` file and the file's name reached the disk: one
+//! `syncfs` per batch), for a whole claimed batch (at most 64 messages) in one transaction.
 //! A crash of the process (or a lost database connection) between that acceptance and
 //! the update leaves the batch `sending` under a lease; once the lease expires (10
 //! minutes) those messages are sent again. Each copy carries the same `Message-ID`

@@ -29,6 +29,10 @@ use super::rendered::Rendered;
 /// delayed acknowledgement (about 40 ms) arrives, and lettre offers no `TCP_NODELAY`.
 pub const SENDERS: usize = 16;
 
+/// Messages rendered at once into the outbox directory. A file needs no network round
+/// trip to wait for, so more writers would only queue on the directory's lock.
+const DIRECTORY_WRITERS: usize = 2;
+
 /// The mail settings the core needs (the CLI fills them from `BADGEGATE_*`).
 #[derive(Clone, Default)]
 pub struct MailConfig {
@@ -317,6 +321,30 @@ impl Mailer {
             .map_err(|e| DeliveryError::permanent(format!("the message cannot be built: {e}")))
     }
 
+    /// How many messages of a batch [`Mailer::deliver`] may take at once.
+    pub fn senders(&self) -> usize {
+        match self.sink {
+            Sink::Smtp(_) => SENDERS,
+            Sink::Directory(_) => DIRECTORY_WRITERS,
+        }
+    }
+
+    /// Makes every message delivered since the last call durable; the worker calls it
+    /// before it records a batch as sent. SMTP needs nothing: a server that accepted a
+    /// message holds it. The outbox directory is synced once per batch (`syncfs`: the
+    /// files' contents and their renames), where an `fsync` per file made each message
+    /// wait for its own journal commit and slowed the database's commits on the same disk.
+    pub fn flush(&self) -> Result<(), DeliveryError> {
+        match &self.sink {
+            Sink::Smtp(_) => Ok(()),
+            Sink::Directory(dir) => std::fs::File::open(dir)
+                .and_then(|d| rustix::fs::syncfs(&d).map_err(std::io::Error::from))
+                .map_err(|e| DeliveryError::transient(format!("cannot sync the outbox directory: {}", e.kind()))),
+        }
+    }
+
+    /// Hands one message to the SMTP server, or writes it into the outbox directory; a
+    /// written file is durable only after [`Mailer::flush`].
     pub fn deliver(&self, mail: &Outgoing<'_>) -> Result<(), DeliveryError> {
         let message = self.render(mail)?;
         match &self.sink {
@@ -339,12 +367,12 @@ impl Mailer {
 
 /// Writes `<id>.eml` owner-only, whole or not at all (a temporary file renamed into
 /// place), so a mail program never opens half a message and a second delivery of the
-/// same message replaces the file instead of adding a copy.
+/// same message replaces the file instead of adding a copy. Not synced: see
+/// [`Mailer::flush`].
 fn write_eml(dir: &Path, id: &str, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = dir.join(format!(".{id}.tmp"));
     let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
     file.write_all(bytes)?;
-    file.sync_all()?;
     std::fs::rename(&tmp, dir.join(format!("{id}.eml")))
 }
 

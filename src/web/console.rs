@@ -1156,7 +1156,7 @@ pub async fn new_attendee(
     Ok(console_page(&s, &format!("Register — {}", event.name), "", content))
 }
 
-/// `POST /console/events/{event_id}/attendees/new`: the API's `attendees::register`, with
+/// `POST /console/events/{event_id}/attendees/new`: the API's registration, with
 /// the staff source on its opt-ins; errors beside their fields, what was typed kept.
 pub async fn register_attendee(
     s: SignedIn<Registration>,
@@ -1172,11 +1172,22 @@ pub async fn register_attendee(
     let form = AttendeeForm::parse(&body).map_err(AppError::Validation)?;
     s.check_csrf(&form.csrf)?;
     let (id, input) = (event_id.clone(), form.input());
-    let outcome = db
-        .write(move |conn| {
-            crate::attendees::register(conn, &badge_key, &public_url, &id, input, crate::consent::Source::StaffApi)
+    let ready = db
+        .read(move |conn| {
+            crate::attendees::ready_registration(
+                conn,
+                &badge_key,
+                &public_url,
+                &id,
+                input,
+                crate::consent::Source::StaffApi,
+            )
         })
         .await;
+    let outcome = match ready {
+        Ok(ready) => db.write(move |conn| crate::attendees::store_registration(conn, ready)).await,
+        Err(e) => Err(e),
+    };
     let (status, errors) = match outcome {
         Ok(done) => {
             return Ok(see_other(&format!(
