@@ -153,7 +153,12 @@ pub fn store(conn: &mut DbConn, prepared: &[Prepared]) -> AppResult<()> {
         let opt_ins: Vec<&consent::ConsentRow> = chunk.iter().flat_map(|p| p.consents.iter()).collect();
         let result = match conn {
             DbConn::Pg(c) => insert_attendees_pg(c, &people),
-            DbConn::Sqlite(c) => diesel::insert_into(attendees::table).values(people).execute(c),
+            DbConn::Sqlite(c) => (|| -> QueryResult<usize> {
+                crate::in_fixed_chunks!(people, |rows| diesel::insert_into(attendees::table)
+                    .values(&rows.map(|a| a.clone()))
+                    .execute(c)?);
+                Ok(people.len())
+            })(),
         };
         match result {
             Ok(_) => {}
@@ -165,11 +170,26 @@ pub fn store(conn: &mut DbConn, prepared: &[Prepared]) -> AppResult<()> {
             Err(e) => return Err(e.into()),
         }
         match conn {
-            DbConn::Pg(c) => insert_badges_pg(c, &cards)?,
-            DbConn::Sqlite(c) => diesel::insert_into(badges_t::table).values(cards).execute(c)?,
+            DbConn::Pg(c) => {
+                insert_badges_pg(c, &cards)?;
+            }
+            DbConn::Sqlite(c) => {
+                crate::in_fixed_chunks!(cards, |rows| diesel::insert_into(badges_t::table)
+                    .values(&rows.map(|b| b.clone()))
+                    .execute(c)?)
+            }
         };
-        for opt_chunk in opt_ins.chunks(500) {
-            crate::on_backend!(conn, |c| diesel::insert_into(consents::table).values(opt_chunk.to_vec()).execute(c))?;
+        match conn {
+            DbConn::Pg(c) => {
+                for opt_chunk in opt_ins.chunks(500) {
+                    diesel::insert_into(consents::table).values(opt_chunk.to_vec()).execute(c)?;
+                }
+            }
+            DbConn::Sqlite(c) => {
+                crate::in_fixed_chunks!(opt_ins, |rows| diesel::insert_into(consents::table)
+                    .values(&rows.map(|o| o.clone()))
+                    .execute(c)?)
+            }
         }
         for p in chunk {
             if let Some(token) = &p.confirm_token {

@@ -38,11 +38,12 @@ macro_rules! on_backend {
     };
 }
 
-/// Runs `$body` for `$rows` (a slice) in arrays of 100 rows, then once for the rest: for
+/// Runs `$body` for `$rows` (a slice) in arrays of 100 rows, then of 10, then of one: for
 /// SQLite's multi-row inserts. Diesel caches the prepared statement of a multi-row insert
 /// from an array, whose SQL is the same each time, but parses an insert from a slice anew
-/// on every call; parsing a 500-row insert took longer than running it. The rest (under
-/// 100 rows, as in a group of single scans) stays one statement. PostgreSQL takes arrays
+/// on every call; parsing a 500-row insert took longer than running it, and parsing a
+/// one-row insert of a registration's confirmation took as long as the rest of its
+/// commit. So every statement here is one of three cached ones. PostgreSQL takes arrays
 /// as parameters instead (see [`PG_ARRAY_ROWS`]).
 #[macro_export]
 macro_rules! in_fixed_chunks {
@@ -51,8 +52,12 @@ macro_rules! in_fixed_chunks {
         for $chunk in hundreds {
             $body;
         }
-        if !rest.is_empty() {
-            let $chunk = rest;
+        let (tens, rest) = rest.as_chunks::<10>();
+        for $chunk in tens {
+            $body;
+        }
+        let (ones, _) = rest.as_chunks::<1>();
+        for $chunk in ones {
             $body;
         }
     }};

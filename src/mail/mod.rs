@@ -122,11 +122,9 @@ pub fn enqueue_sealed(conn: &mut DbConn, rows: &[MailRow]) -> AppResult<()> {
                 enqueue_pg(c, chunk)?;
             }
         }
-        // 15 columns: 500 rows stay under SQLite's bound-parameter limit.
+        // 15 columns x 100 rows stay under SQLite's bound-parameter limit.
         DbConn::Sqlite(c) => {
-            for chunk in rows.chunks(500) {
-                diesel::insert_into(mail_outbox::table).values(chunk).execute(c)?;
-            }
+            crate::in_fixed_chunks!(rows, |chunk| diesel::insert_into(mail_outbox::table).values(chunk).execute(c)?);
         }
     }
     Ok(())
