@@ -84,7 +84,15 @@ async fn staff_create_an_event_import_a_spreadsheet_and_print_badges(backend: Ba
 
     browser
         .step("imported", async {
-            browser.wait_for("p.notice[role=status]").await;
+            // The preview page has a notice too: wait for the new page's, not the old one's.
+            browser
+                .wait_until(
+                    "the import's notice",
+                    10,
+                    "const n = document.querySelector('p.notice[role=status]'); \
+                     return !!n && n.textContent.includes('imported');",
+                )
+                .await;
             assert_eq!(browser.text("p.notice").await, "2 participants imported.");
             assert!(browser.text("main table").await.contains("Ada Li"));
             browser.check_page().await;
