@@ -37,6 +37,7 @@ mod metrics;
 mod openapi;
 mod portal;
 mod public_pages;
+mod references;
 mod registration;
 mod retention;
 mod rights;
