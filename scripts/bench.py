@@ -239,6 +239,9 @@ def bench_import(args):
         srv.stop()
 
 
+# wrk's threads; its Lua script steps through the badges by this many (BG_THREADS).
+WRK_THREADS = 2
+
 WRK_LUA = r"""
 local payloads = {}
 for line in io.lines(os.getenv("BG_PAYLOADS")) do payloads[#payloads + 1] = line end
@@ -314,9 +317,9 @@ def bench_scans(args):
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
             f.write(WRK_LUA)
             lua = f.name
-        env = dict(os.environ, BG_PAYLOADS=payload_file, BG_TOKEN=token, BG_NOW=now)
+        env = dict(os.environ, BG_PAYLOADS=payload_file, BG_TOKEN=token, BG_NOW=now, BG_THREADS=str(WRK_THREADS))
         if payloads_single:
-            out = subprocess.run(["wrk", "-t2", "-c64", f"-d{args.duration}s", "--latency", "-s", lua, srv.url],
+            out = subprocess.run(["wrk", f"-t{WRK_THREADS}", "-c64", f"-d{args.duration}s", "--latency", "-s", lua, srv.url],
                                  env=env, capture_output=True, text=True, check=True).stdout
             rps = re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)
             lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
@@ -374,12 +377,12 @@ def wrk_setup(payloads, token):
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(WRK_LUA)
         lua = f.name
-    return dict(os.environ, BG_PAYLOADS=payload_file, BG_TOKEN=token, BG_NOW=now), lua
+    return dict(os.environ, BG_PAYLOADS=payload_file, BG_TOKEN=token, BG_NOW=now, BG_THREADS=str(WRK_THREADS)), lua
 
 
 def run_wrk(url, env, duration, lua):
     """Single scans, 64 connections: (scans/s, p50, p99, max, non-2xx)."""
-    out = subprocess.run(["wrk", "-t2", "-c64", f"-d{duration}s", "--latency", "-s", lua, url],
+    out = subprocess.run(["wrk", f"-t{WRK_THREADS}", "-c64", f"-d{duration}s", "--latency", "-s", lua, url],
                          env=env, capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))

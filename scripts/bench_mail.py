@@ -12,9 +12,10 @@ Reports the queueing time, delivery messages/s and the SMTP server's peak RSS.
 
 register: single registrations through the API (--clients concurrent clients), with mail
 on (confirmations queued and delivered to aiosmtpd while the registrations run) and mail
-off. "Off" is the binary given as --baseline (a build of the commit before the mail
-channel); without it, the import with `send_confirmation=false` is no comparison, so the
-script says so and measures mail on only.
+off. "Off" is the binary given as --baseline: the same commit built with
+scripts/no-confirmation-mail.patch applied (registration queues no confirmation; see
+BENCHMARKS.md for the commands). Without it, the script says so and measures mail on
+only.
 
 With --wrk SECONDS the registrations come from wrk (16 connections, each request a new
 participant) for that long, instead of Python threads: on a 2-core machine the Python
@@ -123,7 +124,8 @@ REGISTER_LUA = r"""
 local event = os.getenv("BG_EVENT")
 local token = os.getenv("BG_TOKEN")
 -- setup() runs in wrk's main Lua state; each thread has its own state, where only what
--- setup() set with thread:set() is known. Thread t makes t, t + 1000000000, ...
+-- setup() set with thread:set() is known. Thread t registers participants numbered
+-- t * 1000000000 + 1, + 2, ...
 local threads = 0
 local counter = 0
 function setup(thread)
@@ -152,8 +154,8 @@ def register_wrk(srv, event, seconds, clients):
     env = dict(os.environ, BG_EVENT=event, BG_TOKEN=srv.admin)
     out = subprocess.run(["wrk", "-t2", f"-c{clients}", f"-d{seconds}s", "--latency", "-s", lua, srv.url],
                          env=env, capture_output=True, text=True, check=True).stdout
-    if "Non-2xx" in out:
-        sys.exit("some registrations were refused:\n" + out)
+    if "Non-2xx" in out or "Socket errors" in out:
+        sys.exit("some registrations were refused or lost:\n" + out)
     return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 
 
@@ -200,7 +202,7 @@ def main():
     p.add_argument("--clients", type=int, default=16)
     p.add_argument("--wrk", type=int, default=0, help="register with wrk for this many seconds")
     p.add_argument("--rounds", type=int, default=1)
-    p.add_argument("--baseline", help="a badgegate binary built from the commit before the mail channel")
+    p.add_argument("--baseline", help="the same commit built with scripts/no-confirmation-mail.patch")
     args = p.parse_args()
     {"deliver": bench_deliver, "register": bench_register}[args.what](args)
 

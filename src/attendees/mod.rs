@@ -142,7 +142,7 @@ pub fn prepare(key: &BadgeKey, event: &EventRow, reg: ValidRegistration, source:
 
 /// Stores many prepared registrations in the caller's transaction, in multi-row inserts.
 pub fn store(conn: &mut DbConn, prepared: &[Prepared]) -> AppResult<()> {
-    // 500 rows x 13 columns stays under SQLite's bound-parameter limit; PostgreSQL takes a
+    // SQLite inserts at most 100 rows a statement (see `in_fixed_chunks!`); PostgreSQL takes a
     // chunk's participants and badges as arrays, one short statement each (see
     // `crate::db::PG_ARRAY_ROWS`): parsing and binding 500-row `VALUES` lists was a sixth
     // of a PostgreSQL import.
@@ -300,7 +300,8 @@ pub struct ReadyRegistration {
     confirmation: Vec<mail::MailRow>,
 }
 
-/// Validates one registration and prepares it, in a read transaction; nothing is stored.
+/// Validates one registration and prepares it, in a read transaction; nothing is stored,
+/// and nothing will be when a check fails (an under-18 registration leaves no row).
 /// [`store_registration`] stores it. A second registration of the same address that got
 /// in between is refused there by the unique key (409), as before.
 pub fn ready_registration(
@@ -334,10 +335,21 @@ pub fn ready_valid(
 }
 
 /// Stores a ready registration and queues its confirmation, in the caller's transaction:
-/// a registration is never stored without its confirmation. Nothing is stored when a
-/// check fails (an under-18 registration leaves no row).
+/// a registration is never stored without its confirmation.
 pub fn store_registration(conn: &mut DbConn, ready: ReadyRegistration) -> AppResult<RegistrationOutcome> {
-    let ReadyRegistration { prepared, confirmation } = ready;
+    let ReadyRegistration { mut prepared, confirmation } = ready;
+    if !prepared.consents.is_empty() {
+        // The opt-ins name the privacy notice in force when they are stored, as they did
+        // when one transaction read the event and stored them: staff may have published
+        // a new version since the registration was prepared.
+        let current: String = crate::db::schema::events::table
+            .find(&prepared.attendee.event_id)
+            .select(crate::db::schema::events::privacy_notice_version)
+            .first(conn)?;
+        for consent in &mut prepared.consents {
+            consent.notice_version.clone_from(&current);
+        }
+    }
     store(conn, std::slice::from_ref(&prepared))?;
     mail::enqueue_sealed(conn, &confirmation)?;
     Ok(RegistrationOutcome {

@@ -15,9 +15,9 @@ use crate::error::{AppError, AppResult};
 use crate::events::EventRow;
 use crate::mail::{self, MailKind, reminder};
 
-/// Reminders (badge and new link) one address receives per event per hour at most, so
-/// that the forms cannot be used to flood someone's mailbox. Counted in the outbox, so the
-/// limit holds across instances sharing the database.
+/// Reminders (badge and new link) one participant (one address at one event) receives
+/// per hour at most, so that the forms cannot be used to flood someone's mailbox. Counted
+/// in the outbox, so the limit holds across instances sharing the database.
 pub const REMINDERS_PER_HOUR: i64 = 3;
 const HOUR_MS: i64 = 60 * 60 * 1000;
 
@@ -81,7 +81,7 @@ pub fn request_links(
     Ok(())
 }
 
-/// Queues a reminder unless the address had [`REMINDERS_PER_HOUR`] already; returns
+/// Queues a reminder unless the participant had [`REMINDERS_PER_HOUR`] already; returns
 /// whether it did. It issues a new privacy link (the old one stops working: the mail says
 /// so) and, while opt-ins await confirmation, a new confirmation link.
 pub fn remind(

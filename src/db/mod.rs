@@ -38,28 +38,30 @@ macro_rules! on_backend {
     };
 }
 
-/// Runs `$body` for `$rows` (a slice) in arrays of 100 rows, then of 10, then of one: for
+/// Runs `$body` for `$rows` (a slice) in arrays of 100 rows, then of 64, 32, …, 1: for
 /// SQLite's multi-row inserts. Diesel caches the prepared statement of a multi-row insert
 /// from an array, whose SQL is the same each time, but parses an insert from a slice anew
-/// on every call; parsing a 500-row insert took longer than running it, and parsing a
-/// one-row insert of a registration's confirmation took as long as the rest of its
-/// commit. So every statement here is one of three cached ones. PostgreSQL takes arrays
-/// as parameters instead (see [`PG_ARRAY_ROWS`]).
+/// on every call: parsing a 500-row insert took longer than running it, and when a
+/// registration's one-row inserts (participant, badge, opt-ins, confirmation) became cached
+/// statements, registrations went from 2,172 to 2,628 a second (BENCHMARKS.md, "Session
+/// 9"). So every statement here is one of eight cached ones; a rest takes at most seven.
+/// PostgreSQL takes arrays as parameters instead (see [`PG_ARRAY_ROWS`]).
 #[macro_export]
 macro_rules! in_fixed_chunks {
     ($rows:expr, |$chunk:ident| $body:expr) => {{
-        let (hundreds, rest) = $rows.as_chunks::<100>();
-        for $chunk in hundreds {
-            $body;
-        }
-        let (tens, rest) = rest.as_chunks::<10>();
-        for $chunk in tens {
-            $body;
-        }
-        let (ones, _) = rest.as_chunks::<1>();
-        for $chunk in ones {
-            $body;
-        }
+        let rest: &[_] = &$rows[..];
+        $crate::in_fixed_chunks!(@sizes rest, $chunk, $body, 100, 64, 32, 16, 8, 4, 2, 1);
+    }};
+    (@sizes $rest:ident, $chunk:ident, $body:expr, $($size:literal),+) => {{
+        let mut $rest = $rest;
+        $(
+            let (whole, left) = $rest.as_chunks::<$size>();
+            for $chunk in whole {
+                $body;
+            }
+            $rest = left;
+        )+
+        let _ = $rest;
     }};
 }
 

@@ -237,7 +237,11 @@ impl DeliveryError {
 
 enum Sink {
     Smtp(Box<SmtpTransport>),
-    Directory(PathBuf),
+    /// The outbox directory, and a handle on it kept open from start-up: `syncfs` reports
+    /// a write error only when it happened after the handle it is given was opened
+    /// (Linux 5.8 and later), so a handle opened per batch could miss one that the
+    /// kernel's own writeback met between a file's write and the batch's sync.
+    Directory(PathBuf, std::fs::File),
 }
 
 /// One queued message, as the worker hands it to [`Mailer::deliver`].
@@ -269,7 +273,8 @@ impl Mailer {
                     .mode(0o700)
                     .create(&dir)
                     .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-                Sink::Directory(dir)
+                let handle = std::fs::File::open(&dir).map_err(|e| format!("cannot open {}: {e}", dir.display()))?;
+                Sink::Directory(dir, handle)
             }
         };
         Ok(Mailer { sink, from, domain })
@@ -325,21 +330,24 @@ impl Mailer {
     pub fn senders(&self) -> usize {
         match self.sink {
             Sink::Smtp(_) => SENDERS,
-            Sink::Directory(_) => DIRECTORY_WRITERS,
+            Sink::Directory(..) => DIRECTORY_WRITERS,
         }
     }
 
     /// Makes every message delivered since the last call durable; the worker calls it
     /// before it records a batch as sent. SMTP needs nothing: a server that accepted a
-    /// message holds it. The outbox directory is synced once per batch (`syncfs`: the
-    /// files' contents and their renames), where an `fsync` per file made each message
-    /// wait for its own journal commit and slowed the database's commits on the same disk.
+    /// message holds it. On Linux the outbox directory's file system is synced once per
+    /// batch (`syncfs`: the files' contents and their renames), where an `fsync` per file
+    /// made each message wait for its own journal commit and slowed the database's
+    /// commits on the same disk. Elsewhere each file was synced when written, and the
+    /// directory (the renames) is synced here.
     pub fn flush(&self) -> Result<(), DeliveryError> {
         match &self.sink {
             Sink::Smtp(_) => Ok(()),
-            Sink::Directory(dir) => std::fs::File::open(dir)
-                .and_then(|d| rustix::fs::syncfs(&d).map_err(std::io::Error::from))
-                .map_err(|e| DeliveryError::transient(format!("cannot sync the outbox directory: {}", e.kind()))),
+            Sink::Directory(_, handle) => sync_directory(handle).map_err(|e| {
+                let code = e.raw_os_error().map(|c| format!("os error {c}")).unwrap_or_else(|| e.kind().to_string());
+                DeliveryError::transient(format!("cannot sync the outbox directory: {code}"))
+            }),
         }
     }
 
@@ -359,7 +367,7 @@ impl Mailer {
                 };
                 DeliveryError { permanent: e.is_permanent(), detail: format!("SMTP {class} ({code})") }
             }),
-            Sink::Directory(dir) => write_eml(dir, mail.id, &message.formatted())
+            Sink::Directory(dir, _) => write_eml(dir, mail.id, &message.formatted())
                 .map_err(|e| DeliveryError::transient(format!("cannot write to the outbox directory: {}", e.kind()))),
         }
     }
@@ -367,13 +375,26 @@ impl Mailer {
 
 /// Writes `<id>.eml` owner-only, whole or not at all (a temporary file renamed into
 /// place), so a mail program never opens half a message and a second delivery of the
-/// same message replaces the file instead of adding a copy. Not synced: see
+/// same message replaces the file instead of adding a copy. On Linux not synced here: see
 /// [`Mailer::flush`].
 fn write_eml(dir: &Path, id: &str, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = dir.join(format!(".{id}.tmp"));
     let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
     file.write_all(bytes)?;
+    if !cfg!(target_os = "linux") {
+        file.sync_all()?;
+    }
     std::fs::rename(&tmp, dir.join(format!("{id}.eml")))
+}
+
+#[cfg(target_os = "linux")]
+fn sync_directory(handle: &std::fs::File) -> std::io::Result<()> {
+    rustix::fs::syncfs(handle).map_err(std::io::Error::from)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn sync_directory(handle: &std::fs::File) -> std::io::Result<()> {
+    handle.sync_all()
 }
 
 #[cfg(test)]

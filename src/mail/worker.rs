@@ -6,7 +6,8 @@
 //! chosen `FOR UPDATE SKIP LOCKED`, so two instances claiming at once take different rows;
 //! on SQLite the write lock serialises claims. A batch is delivered, then its outcomes
 //! are recorded in one transaction, only by the worker that still holds the lease: a
-//! message is marked `sent` only after the SMTP server accepted it. See the module
+//! message is marked `sent` only after the SMTP server accepted it, or its `.eml` file
+//! reached the disk ([`Mailer::flush`]). See the module
 //! documentation of [`crate::mail`] for a crash between those two steps.
 
 use std::sync::mpsc;
@@ -29,12 +30,15 @@ const LEASE: Duration = Duration::from_secs(600);
 /// How often an idle worker looks for due messages.
 const POLL: Duration = Duration::from_millis(250);
 /// While requests are being answered, the worker rests this many times as long as its
-/// last full batch took before it claims the next: under sustained load delivery takes at
-/// most a quarter of the time it would, and the backlog drains at full speed once the
-/// requests stop. Rendering at the lowest priority (see [`lower_priority`]) was not enough
-/// on its own: with confirmations delivered as fast as they were queued, registrations ran
-/// 31 % (SMTP) and 39 % (`.eml` files) slower on a 2-core machine (BENCHMARKS.md, "Mail").
+/// last full batch took (at most [`MAX_REST`]) before it claims the next: under sustained
+/// load it delivers at most a quarter of the time, and a backlog drains at full speed once
+/// the requests stop. Rendering at the lowest priority (see [`lower_priority`]) was not
+/// enough on its own: with confirmations delivered as fast as they were queued,
+/// registrations ran 31 % (SMTP) and 42 % (`.eml` files) slower on a 2-core machine
+/// (BENCHMARKS.md, "Session 9").
 const YIELD_FACTOR: u32 = 3;
+/// A batch that waited out SMTP timeouts must not hold the rest of the queue for minutes.
+const MAX_REST: Duration = Duration::from_secs(2);
 /// After this many attempts a message is `failed` (with a base of 10 s: about 3.5 hours).
 pub const MAX_ATTEMPTS: i32 = 12;
 const MAX_BACKOFF_MS: u64 = 3_600_000;
@@ -316,7 +320,7 @@ impl Worker {
                 let wait = match (full, crate::measure::requests_in_flight()) {
                     (false, _) => POLL,
                     (true, 0) => Duration::ZERO,
-                    (true, _) => started.elapsed().saturating_mul(YIELD_FACTOR),
+                    (true, _) => started.elapsed().saturating_mul(YIELD_FACTOR).min(MAX_REST),
                 };
                 if let Err(mpsc::RecvTimeoutError::Disconnected) = stopped.recv_timeout(wait) {
                     return;
