@@ -51,7 +51,7 @@ pub async fn events_list(
         @if list.items.is_empty() {
             p { "No events yet." }
         } @else {
-            div.table-wrap tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen" { table {
+            (layout::table_wrap(html! { table {
                 thead { tr { th { "Event" } th { "Starts" } th { "Ends" } th { "Venue" } } }
                 tbody { @for e in &list.items { tr {
                     td { a href={ "/console/events/" (e.id) } { (e.name) } }
@@ -59,7 +59,7 @@ pub async fn events_list(
                     td { (e.display_time(e.ends_at)) }
                     td { (e.venue.as_deref().unwrap_or("")) }
                 } } }
-            } }
+            } }))
             @if last_page > 1 {
                 nav aria-label="Pages" { p {
                     @if list.page > 1 { a href={ "/console/?page=" (list.page - 1) } { "Previous" } " " }
@@ -104,28 +104,28 @@ pub async fn event_dashboard(
         @if d.leads_per_partner.is_empty() {
             p { "No partners yet." }
         } @else {
-            div.table-wrap tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen" { table {
+            (layout::table_wrap(html! { table {
                 thead { tr { th { "Partner" } th { "Leads" } } }
                 tbody { @for p in &d.leads_per_partner { tr { td { (p.name) } td { (p.leads) } } } }
-            } }
+            } }))
         }
         @if let Some(requests) = &d.overdue_requests {
             h2 { "Overdue requests" }
             @if requests.is_empty() { p { "None: every open request is within its 30 days." } }
             @else {
-                div.table-wrap tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen" { table {
+                (layout::table_wrap(html! { table {
                     thead { tr { th { "Request" } th { "Kind" } th { "Due" } } }
                     tbody { @for r in requests { tr.overdue {
                         td { code { (r.id) } } td { (r.kind.as_str()) } td { (r.due_at) }
                     } } }
-                } }
+                } }))
             }
         }
         @if let Some(incidents) = &d.open_incidents {
             h2 { "Open incidents" }
             @if incidents.is_empty() { p { "None." } }
             @else {
-                div.table-wrap tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen" { table {
+                (layout::table_wrap(html! { table {
                     thead { tr { th { "Incident" } th { "Next deadline" } } }
                     tbody { @for i in incidents { tr.overdue[i.overdue] {
                         td { (i.title) }
@@ -134,7 +134,7 @@ pub async fn event_dashboard(
                             @if i.overdue { " " strong { "(passed)" } }
                         }
                     } } }
-                } }
+                } }))
             }
         }
     };
@@ -217,7 +217,7 @@ pub async fn attendees(
         }
         p { (list.total) " participant" @if list.total != 1 { "s" } @if !q.is_empty() { " found" } "." }
         @if !list.items.is_empty() {
-            div.table-wrap tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen" { table {
+            (layout::table_wrap(html! { table {
                 thead { tr { th { "Name" } th { "Company" } th { "E-mail" } th { "Registered" } } }
                 tbody { @for a in &list.items { tr {
                     td { a href={ "/console/events/" (event_id) "/attendees/" (a.attendee_id) } {
@@ -226,7 +226,7 @@ pub async fn attendees(
                     td { (a.contact.email.as_deref().unwrap_or("")) }
                     td { (event.display_time(a.created_at)) }
                 } } }
-            } }
+            } }))
         }
         @if last_page > 1 {
             nav aria-label="Pages" { p {
@@ -910,7 +910,7 @@ pub async fn import_submit(
                 (event_links(&event_id, "Import"))
                 p.notice role="status" { (rows.len()) " participant" @if rows.len() != 1 { "s" }
                     " ready to import; nothing is stored until you confirm." }
-                div.table-wrap tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen" { table {
+                (layout::table_wrap(html! { table {
                     thead { tr { th { "#" } th { "Name" } th { "E-mail" } th { "Company" } th { "Phone" }
                         th { "Shares with" } th { "Marketing" } } }
                     tbody { @for (i, r) in rows.iter().take(PREVIEW_ROWS).enumerate() { tr {
@@ -926,7 +926,7 @@ pub async fn import_submit(
                         }
                         td { @if r.marketing_emails { "yes" } @else { "no" } }
                     } } }
-                } }
+                } }))
                 @if rows.len() > PREVIEW_ROWS { p { "… and " (rows.len() - PREVIEW_ROWS) " more rows." } }
                 form method="post" action={ "/console/events/" (event_id) "/attendees/import" } {
                     input type="hidden" name="csrf" value=(s.csrf);
@@ -949,13 +949,13 @@ pub async fn import_submit(
                 p.alert role="alert" { "Nothing can be imported: the file has " (refused.errors.len())
                     @if refused.stopped_early { " or more" } " error" @if refused.errors.len() != 1 { "s" }
                     ". Correct them and preview again." }
-                div.table-wrap tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen" { table {
+                (layout::table_wrap(html! { table {
                     thead { tr { th { "Where" } th { "Column" } th { "Problem" } } }
                     tbody { @for e in &refused.errors {
                         @let (place, column) = row_place(&e.field);
                         tr { td { (place) } td { (column) } td { (e.message) } }
                     } }
-                } }
+                } }))
                 (import_form(&event_id, &form, &s.csrf))
             };
             (StatusCode::UNPROCESSABLE_ENTITY, content)
@@ -1255,7 +1255,7 @@ pub async fn attendee_detail(
         h1 { (name) }
         (event_links(&event_id, "Attendees"))
         @if let Some(done) = done { p.notice role="status" { (done.message()) } }
-        div.table-wrap tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen" { table {
+        (layout::table_wrap(html! { table {
             tbody {
                 tr { th scope="row" { "E-mail" } td { (r.contact.email.as_deref().unwrap_or("")) } }
                 tr { th scope="row" { "Company" } td { (r.contact.company.as_deref().unwrap_or("")) } }
@@ -1265,7 +1265,7 @@ pub async fn attendee_detail(
                 tr { th scope="row" { "Registered" } td { (event.display_time(r.created_at)) } }
                 tr { th scope="row" { "Badge code" } td { @if let Some(c) = &code { code { (c) } } @else { "none" } } }
             }
-        } }
+        } }))
         h2 { "Opt-ins" }
         @if d.opt_ins.is_empty() { p { "None." } }
         @else { ul { @for o in &d.opt_ins { li {

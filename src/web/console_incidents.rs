@@ -78,7 +78,7 @@ pub async fn incidents_list(
         }
         @if list.items.is_empty() { p { "No incidents." } }
         @else {
-            div.table-wrap tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen" { table {
+            (super::layout::table_wrap(html! { table {
                 thead { tr { th { "Incident" } th { "Discovered" } th { "Next deadline" } } }
                 tbody { @for i in &list.items { tr.overdue[i.overdue] {
                     td { a href={ "/console/incidents/" (i.id) } { (i.title) } }
@@ -90,7 +90,7 @@ pub async fn incidents_list(
                         }
                     }
                 } } }
-            } }
+            } }))
         }
         (pager(list.page, list.total, list.per_page, |p| match &due {
             Some(d) => format!("/console/incidents?due={d}&page={p}"),
@@ -183,7 +183,7 @@ fn exposure_table(e: &Exposure) -> Markup {
             p { strong { (e.participants) " participant" @if e.participants != 1 { "s" } }
                 " in " (e.records) " release record" @if e.records != 1 { "s" }
                 "; fields: " (e.fields.join(", ")) "." }
-            div.table-wrap tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen" { table {
+            (super::layout::table_wrap(html! { table {
                 thead { tr { th { "Recipient" } th { "Participants" } th { "Records" } th { "Fields" } th { "First" } th { "Last" } } }
                 tbody { @for r in &e.recipients { tr {
                     td { (r.partner_name) }
@@ -193,7 +193,7 @@ fn exposure_table(e: &Exposure) -> Markup {
                     td { (at(&r.first_at)) }
                     td { (at(&r.last_at)) }
                 } } }
-            } }
+            } }))
         }
     }
 }

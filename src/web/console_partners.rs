@@ -37,13 +37,13 @@ fn list_page<P: Policy>(
         (event_links(event_id, "Partners"))
         @if list.items.is_empty() { p { "No partners yet." } }
         @else {
-            div.table-wrap tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen" { table {
+            (super::layout::table_wrap(html! { table {
                 thead { tr { th { "Partner" } } }
                 tbody { @for p in &list.items { tr { td {
                     @if admin { a href={ "/console/events/" (event_id) "/partners/" (p.id) } { (p.name) } }
                     @else { (p.name) }
                 } } } }
-            } }
+            } }))
             (pager(list.page, list.total, list.per_page, |p| format!("/console/events/{event_id}/partners?page={p}")))
         }
         @if admin {

@@ -214,7 +214,7 @@ async fn requests_page(
         }
         p { (list.total) " request" @if list.total != 1 { "s" } "." }
         @if !list.items.is_empty() {
-            div.table-wrap tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen" { table {
+            (super::layout::table_wrap(html! { table {
                 thead { tr { th { "Kind" } th { "Status" } th { "Event" } th { "Received" } th { "Due" } } }
                 tbody { @for r in &list.items { tr.overdue[r.overdue] {
                     td { a href={ "/console/requests/" (r.id) } { (r.kind.as_str()) } }
@@ -223,7 +223,7 @@ async fn requests_page(
                     td { (when_in(&events, &r.event_id, &r.received_at)) }
                     td { (when_in(&events, &r.event_id, &r.due_at)) }
                 } } }
-            } }
+            } }))
         }
         (pager(list.page, list.total, list.per_page, link))
         h2 id="file" { "Record a request" }
@@ -334,7 +334,7 @@ fn request_page(
         h1 { "Request: " (r.kind.as_str()) }
         @if done { p.notice role="status" { "The request is marked answered." } }
         @if let Some(e) = errors.iter().find(|e| e.field == "request") { p.alert role="alert" { (e.message) } }
-        div.table-wrap tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen" { table {
+        (super::layout::table_wrap(html! { table {
             tbody {
                 tr { th { "Event" } td { a href={ "/console/events/" (event.id) } { (event.name) } } }
                 tr { th { "Participant" } td { code { (r.attendee_id) } " · "
@@ -347,7 +347,7 @@ fn request_page(
                 @if let Some(by) = &r.handled_by { tr { th { "Handled by" } td { code { (by) } } } }
                 @if let Some(n) = &r.notes { tr { th { "Notes" } td { (n) } } }
             }
-        } }
+        } }))
         @if r.status == requests::RequestStatus::Open {
             h2 { "Mark as answered" }
             form method="post" action={ "/console/requests/" (r.id) "/complete" } novalidate {
@@ -535,7 +535,7 @@ pub async fn ledger_search(
                 @if *total > 0 { " " a href={ "/console/events/" (event_id) "/ledger.csv?" (q.query_string(None)) } download { "Download as CSV" } }
             }
             @if !rows.is_empty() {
-                div.table-wrap tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen" { table {
+                (super::layout::table_wrap(html! { table {
                     thead { tr { th { "When" } th { "Recipient" } th { "Participant" } th { "Fields" } th { "Basis" } th { "Channel" } } }
                     tbody { @for (row, name) in rows {
                         tr {
@@ -547,7 +547,7 @@ pub async fn ledger_search(
                             td { (row.channel.as_str()) }
                         }
                     } }
-                } }
+                } }))
             }
             (pager(page, *total, PER_PAGE, |p| format!("/console/events/{event_id}/ledger?{}", q.query_string(Some(p)))))
         }

@@ -72,6 +72,15 @@ impl Chrome<'_> {
     pub const PLAIN: Chrome<'static> = Chrome::Public { privacy_notice_url: None, organiser_contact: None };
 }
 
+/// A table that scrolls sideways inside its own box on a narrow screen. The box is a
+/// focusable, labelled region, so a keyboard can scroll it too (axe: "Scrollable region
+/// must have keyboard access"; whether a table overflows depends on its data).
+pub fn table_wrap(table: Markup) -> Markup {
+    html! {
+        div.table-wrap tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen" { (table) }
+    }
+}
+
 /// The whole document.
 pub fn render(title: &str, chrome: &Chrome<'_>, content: Markup) -> String {
     let wide = matches!(chrome, Chrome::SignedIn { .. });

@@ -228,7 +228,7 @@ fn render(token: &str, shown: &Shown, notice: Option<&Notice>, typed: Option<&Ty
         @if r.recipients.is_empty() {
             p { "No partner has received your data." }
         } @else {
-            div.table-wrap tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen" {
+            (layout::table_wrap(html! {
                 table #recipients {
                     tr { th { "Partner" } th { "When" } th { "Which data" } th { "Basis" } }
                     @for rc in &r.recipients {
@@ -240,7 +240,7 @@ fn render(token: &str, shown: &Shown, notice: Option<&Notice>, typed: Option<&Ty
                         }
                     }
                 }
-            }
+            }))
         }
         h2 { "Stop sharing" }
         form method="post" action={ (base) "/withdraw" } {

@@ -181,7 +181,7 @@ fn basis_label(lead: &LeadView) -> &'static str {
 fn lead_table(items: &[LeadView], event: &events::EventRow, admin: bool) -> Markup {
     let at = |t: &str| event.display_rfc3339(t);
     html! {
-        div.table-wrap tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen" { table {
+        (layout::table_wrap(html! { table {
             caption.hint { "Times in " (event.time_zone) }
             thead { tr {
                 th scope="col" { "Contact" } th scope="col" { "Basis" } th scope="col" { "First scan" }
@@ -222,7 +222,7 @@ fn lead_table(items: &[LeadView], event: &events::EventRow, admin: bool) -> Mark
                     td { a href={ "/portal/leads/" (l.lead_id) } { "Edit notes and rating" } }
                 }
             } } }
-        } }
+        } }))
     }
 }
 
@@ -424,10 +424,10 @@ pub async fn activity(s: SignedIn<PartnerAdminOnly>, db: web::Data<Db>) -> AppRe
             (bar_chart(&hours, &event.time_zone))
             details {
                 summary { "The numbers as a table" }
-                div.table-wrap tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen" { table {
+                (layout::table_wrap(html! { table {
                     thead { tr { th scope="col" { "Hour (" (event.time_zone) ")" } th scope="col" { "Scans" } } }
                     tbody { @for (h, n) in &hours { tr { td { (h) } td { (n) } } } }
-                } }
+                } }))
             }
         }
     };
@@ -502,7 +502,7 @@ async fn scanners_page(
             "Signing one out everywhere (a lost phone) ends its phone's and browser's sessions; \
             disabling it also stops it signing in again." }
         @if list.is_empty() { p { "No users yet." } } @else {
-            div.table-wrap tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen" { table {
+            (layout::table_wrap(html! { table {
                 thead { tr { th scope="col" { "E-mail" } th scope="col" { "Role" } th scope="col" { "State" } th scope="col" { span.hint { "Action" } } } }
                 tbody { @for u in &list { tr {
                     td { (u.email) }
@@ -522,7 +522,7 @@ async fn scanners_page(
                         }
                     } }
                 } } }
-            } }
+            } }))
         }
         h2 { "Invite a scanner user" }
         (other_errors(errors, &["email"]))
@@ -751,7 +751,7 @@ async fn notices_page(
         p { "A participant whose data you received was erased or withdrew. Delete their data from your own systems "
             "(CRM, spreadsheets, downloads), then acknowledge the notice." }
         @if list.is_empty() { p { "No notices." } } @else {
-            div.table-wrap tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen" { table {
+            (layout::table_wrap(html! { table {
                 thead { tr { th scope="col" { "Participant" } th scope="col" { "Reason" } th scope="col" { "Received" } th scope="col" { "State" } } }
                 tbody { @for n in &list { tr.overdue[n.acknowledged_at.is_none()] {
                     td { (n.released_name.as_deref().unwrap_or("(name not kept)"))
@@ -768,7 +768,7 @@ async fn notices_page(
                         }
                     }
                 } } }
-            } }
+            } }))
         }
     };
     Ok(page(s, "Deletion notices", "/portal/notices", content))

@@ -52,7 +52,7 @@ async fn devices_page(s: &SignedIn<PartnerAdminOnly>, db: &Db, notice: Option<&s
             "Scans it has not synced stay on the phone." }
         p { "To sign a phone in without a password, use " a href="/portal/scanners" { "Enrol a phone" } " on the scanner users page." }
         @if list.items.is_empty() { p { "No devices yet." } } @else {
-            div.table-wrap tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen" { table {
+            (super::layout::table_wrap(html! { table {
                 caption.hint { "Times in " (event.time_zone) }
                 thead { tr {
                     th scope="col" { "Device" } th scope="col" { "User" } th scope="col" { "Signed in" }
@@ -75,7 +75,7 @@ async fn devices_page(s: &SignedIn<PartnerAdminOnly>, db: &Db, notice: Option<&s
                         }
                     } }
                 } } }
-            } }
+            } }))
         }
     };
     Ok(page(s, "Devices", DEVICES, content))
