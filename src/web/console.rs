@@ -116,7 +116,7 @@ pub async fn event_dashboard(
                 (layout::table_wrap(html! { table {
                     thead { tr { th { "Request" } th { "Kind" } th { "Due" } } }
                     tbody { @for r in requests { tr.overdue {
-                        td { code { (r.id) } } td { (r.kind.as_str()) } td { (r.due_at) }
+                        td { code { (r.id) } } td { (r.kind.as_str()) } td { (e.display_rfc3339(&r.due_at)) }
                     } } }
                 } }))
             }
@@ -130,7 +130,7 @@ pub async fn event_dashboard(
                     tbody { @for i in incidents { tr.overdue[i.overdue] {
                         td { (i.title) }
                         td {
-                            (i.next_deadline.as_deref().unwrap_or("—"))
+                            (i.next_deadline.as_deref().map_or_else(|| "—".to_string(), |t| e.display_rfc3339(t)))
                             @if i.overdue { " " strong { "(passed)" } }
                         }
                     } } }
