@@ -152,13 +152,8 @@ pub fn store(conn: &mut DbConn, prepared: &[Prepared]) -> AppResult<()> {
         let cards: Vec<&badges::BadgeRow> = chunk.iter().map(|p| &p.badge).collect();
         let opt_ins: Vec<&consent::ConsentRow> = chunk.iter().flat_map(|p| p.consents.iter()).collect();
         let result = match conn {
-            DbConn::Pg(c) => insert_attendees_pg(c, &people),
-            DbConn::Sqlite(c) => (|| -> QueryResult<usize> {
-                crate::in_fixed_chunks!(people, |rows| diesel::insert_into(attendees::table)
-                    .values(&rows.map(|a| a.clone()))
-                    .execute(c)?);
-                Ok(people.len())
-            })(),
+            DbConn::Pg(c) => insert_attendees_pg(c, &people).map(drop),
+            DbConn::Sqlite(c) => insert_attendees_sqlite(c, &people),
         };
         match result {
             Ok(_) => {}
@@ -197,6 +192,15 @@ pub fn store(conn: &mut DbConn, prepared: &[Prepared]) -> AppResult<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// Participants on SQLite; the caller tells a unique violation (a second registration
+/// of the address) from other errors.
+fn insert_attendees_sqlite(c: &mut diesel::SqliteConnection, rows: &[&AttendeeRow]) -> QueryResult<()> {
+    crate::in_fixed_chunks!(rows, |chunk| diesel::insert_into(attendees::table)
+        .values(&chunk.map(|a| a.clone()))
+        .execute(c)?);
     Ok(())
 }
 
@@ -342,10 +346,7 @@ pub fn store_registration(conn: &mut DbConn, ready: ReadyRegistration) -> AppRes
         // The opt-ins name the privacy notice in force when they are stored, as they did
         // when one transaction read the event and stored them: staff may have published
         // a new version since the registration was prepared.
-        let current: String = crate::db::schema::events::table
-            .find(&prepared.attendee.event_id)
-            .select(crate::db::schema::events::privacy_notice_version)
-            .first(conn)?;
+        let current = crate::events::find(conn, &prepared.attendee.event_id)?.privacy_notice_version;
         for consent in &mut prepared.consents {
             consent.notice_version.clone_from(&current);
         }

@@ -44,7 +44,7 @@ macro_rules! on_backend {
 /// on every call: parsing a 500-row insert took longer than running it, and when a
 /// registration's one-row inserts (participant, badge, opt-ins, confirmation) became cached
 /// statements, registrations went from 2,172 to 2,628 a second (BENCHMARKS.md, "Session
-/// 9"). So every statement here is one of eight cached ones; a rest takes at most seven.
+/// 9"). So every statement here is one of eight cached ones; a rest takes at most six.
 /// PostgreSQL takes arrays as parameters instead (see [`PG_ARRAY_ROWS`]).
 #[macro_export]
 macro_rules! in_fixed_chunks {
