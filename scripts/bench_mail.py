@@ -19,8 +19,8 @@ only.
 
 With --wrk SECONDS the registrations come from wrk (16 connections, each request a new
 participant) for that long, instead of Python threads: on a 2-core machine the Python
-client took about as much CPU as the server, so whatever the server spent on mail slowed
-the client too. A timed run also keeps the mail worker delivering for the whole
+client used about 0.6 of the server's CPU (BENCHMARKS.md, "Session 9"), so whatever the
+server spent on mail slowed the client too. A timed run also keeps the mail worker delivering for the whole
 measurement, where the 3,000-registration burst was over in about 2 s. --rounds repeats
 the three servers in turn and reports each one's median.
 
