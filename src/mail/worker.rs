@@ -29,14 +29,16 @@ const BATCH: i64 = 64;
 const LEASE: Duration = Duration::from_secs(600);
 /// How often an idle worker looks for due messages.
 const POLL: Duration = Duration::from_millis(250);
-/// While requests are being answered, the worker rests this many times as long as its
-/// last full batch took (at most [`MAX_REST`]) before it claims the next: under sustained
-/// load it delivers at most a quarter of the time, and a backlog drains at full speed once
-/// the requests stop. Rendering at the lowest priority (see [`lower_priority`]) was not
-/// enough on its own: with confirmations delivered as fast as they were queued,
-/// registrations ran 31 % (SMTP) and 42 % (`.eml` files) slower on a 2-core machine
-/// (BENCHMARKS.md, "Session 9").
-const YIELD_FACTOR: u32 = 3;
+/// While requests are being answered, the worker rests after each full batch: as long as
+/// the batch took, times the number of requests in flight, at most [`MAX_YIELD_FACTOR`]
+/// times (and at most [`MAX_REST`]). One request at a time (a steady trickle of scans)
+/// leaves it half the time; a burst of 8 or more concurrent requests, a ninth. A backlog
+/// drains at full speed once the requests stop. Rendering at the lowest priority (see
+/// [`lower_priority`]) was not enough on its own: with confirmations delivered as fast as
+/// they were queued, registrations ran 31 % (SMTP) and 42 % (`.eml` files) slower on a
+/// 2-core machine; with a fixed rest of three batches, 21 % (BENCHMARKS.md, "Session 9"
+/// and "Session 10").
+const MAX_YIELD_FACTOR: u32 = 8;
 /// A batch that waited out SMTP timeouts must not hold the rest of the queue for minutes.
 const MAX_REST: Duration = Duration::from_secs(2);
 /// After this many attempts a message is `failed` (with a base of 10 s: about 3.5 hours).
@@ -282,6 +284,11 @@ fn deliver_batch(db: &Db, mailer: &Mailer, key: &OutboxKey, owner: &str, retry_b
     }
 }
 
+/// How many times its last batch the worker rests with `in_flight` requests being answered.
+fn yield_factor(in_flight: usize) -> u32 {
+    u32::try_from(in_flight).unwrap_or(u32::MAX).clamp(1, MAX_YIELD_FACTOR)
+}
+
 /// The running worker; dropping it stops the thread once its current batch is delivered
 /// and recorded, so a graceful restart sends nothing twice.
 pub struct Worker {
@@ -320,7 +327,7 @@ impl Worker {
                 let wait = match (full, crate::measure::requests_in_flight()) {
                     (false, _) => POLL,
                     (true, 0) => Duration::ZERO,
-                    (true, _) => started.elapsed().saturating_mul(YIELD_FACTOR).min(MAX_REST),
+                    (true, in_flight) => started.elapsed().saturating_mul(yield_factor(in_flight)).min(MAX_REST),
                 };
                 if let Err(mpsc::RecvTimeoutError::Disconnected) = stopped.recv_timeout(wait) {
                     return;
@@ -342,6 +349,14 @@ impl Drop for Worker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_worker_yields_more_the_more_requests_wait() {
+        assert_eq!(yield_factor(1), 1);
+        assert_eq!(yield_factor(3), 3);
+        assert_eq!(yield_factor(16), MAX_YIELD_FACTOR);
+        assert_eq!(yield_factor(usize::MAX), MAX_YIELD_FACTOR);
+    }
 
     #[test]
     fn backoff_doubles_from_the_base_and_stops_at_an_hour() {
