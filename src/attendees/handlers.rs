@@ -223,7 +223,7 @@ pub async fn import(
         Ok(ready) => ready,
         Err(refused) => return Ok(refused_response(refused)),
     };
-    let imported = db.write_alone(move |conn| super::import::store_ready(conn, &ready)).await?;
+    let imported = db.write(move |conn| super::import::store_ready(conn, &ready)).await?;
     tracing::info!(imported, "attendees imported");
     Ok(HttpResponse::Created().json(ImportResult { imported }))
 }

@@ -304,16 +304,8 @@ impl Db {
         run_migrations(&mut conn)?;
         let writer = match &checkpoint_target {
             Some(_) => {
-                let mut conn = r2d2::ManageConnection::connect(&writer_manager)
+                let conn = r2d2::ManageConnection::connect(&writer_manager)
                     .map_err(|e| format!("cannot open database: {e}"))?;
-                // Every request's write runs in a savepoint of its group (see
-                // `PendingWrites`), and SQLite keeps, for each savepoint, a copy of every
-                // page it changes. Past 64 KiB that copy moved to a new temporary file: one
-                // file created and deleted per registration (participant, badge, opt-ins
-                // and confirmation change more pages than that), a tenth of the request
-                // threads' time. In memory, a request's copy is a few dozen pages. Bulk
-                // writes (imports) do not run in a group (`Db::write_alone`).
-                conn.batch_execute("PRAGMA temp_store = MEMORY;").map_err(|e| format!("cannot open database: {e}"))?;
                 Some(Arc::new(Mutex::new(conn)))
             }
             None => None,
@@ -378,18 +370,6 @@ impl Db {
         tokio::task::spawn_blocking(move || db.drain_pending()).await?;
         // A closed channel: the job panicked, or the group could not begin (logged below).
         answer.await.map_err(|_| crate::error::AppError::internal("the write was not completed"))?
-    }
-
-    /// One write transaction of its own, never grouped with others: for a bulk write (an
-    /// import) that would otherwise run in a savepoint of a group, where SQLite keeps a
-    /// copy of every page it changes (in memory on the writer, see [`Db::connect`]).
-    pub async fn write_alone<T, F>(&self, f: F) -> AppResult<T>
-    where
-        F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
-        T: Send + 'static,
-    {
-        let db = self.clone();
-        tokio::task::spawn_blocking(move || db.write_blocking(f)).await?
     }
 
     /// [`Db::write`] for a background thread (the mail worker): on SQLite the write joins

@@ -36,8 +36,10 @@ const POLL: Duration = Duration::from_millis(250);
 /// drains at full speed once the requests stop. Rendering at the lowest priority (see
 /// [`lower_priority`]) was not enough on its own: with confirmations delivered as fast as
 /// they were queued, registrations ran 31 % (SMTP) and 42 % (`.eml` files) slower on a
-/// 2-core machine; with a fixed rest of three batches, 21 % (BENCHMARKS.md, "Session 9"
-/// and "Session 10").
+/// 2-core machine (BENCHMARKS.md, "Session 9"). The rest grows with the requests because
+/// a fixed one (three batches) left a trickle of requests with a quarter of the delivery
+/// speed; whether the longer rest of a rush helps registrations is within the noise of
+/// the benchmark ("Session 10").
 const MAX_YIELD_FACTOR: u32 = 8;
 /// A batch that waited out SMTP timeouts must not hold the rest of the queue for minutes.
 const MAX_REST: Duration = Duration::from_secs(2);

@@ -894,7 +894,7 @@ pub async fn import_submit(
         let send = form.send_confirmation;
         let outcome = db.read(move |conn| import::ready(conn, &badge_key, &public_url, &id, &file, send)).await?;
         if let Ok(ready) = outcome {
-            let count = db.write_alone(move |conn| import::store_ready(conn, &ready)).await?;
+            let count = db.write(move |conn| import::store_ready(conn, &ready)).await?;
             tracing::info!(imported = count, by = %s.caller.user_id, "attendees imported from the console");
             return Ok(see_other(&format!("/console/events/{event_id}/attendees?imported={count}")));
         }
