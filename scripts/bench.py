@@ -7,6 +7,7 @@
     scripts/bench.py export  [--backend ...] [--leads 100000] [--xlsx]
     scripts/bench.py floor   [--badges 50000] [--duration 20] [--rounds 2]
     scripts/bench.py import-scan [--backend ...] [--badges 50000] [--rows 100000] [--duration 20]
+                                 [--no-confirmation]
     scripts/bench.py storm   [--backend ...] [--badges 50000] [--duration 20] [--logins-per-s 100]
 
 `import-scan` runs single scans (wrk, 64 connections) for --duration seconds and, 3 s in,
@@ -483,7 +484,8 @@ def bench_import_scan(args):
         def upload():
             time.sleep(3)
             start = time.perf_counter()
-            out = srv.request("POST", f"/api/v1/events/{event}/attendees/import", srv.admin, body,
+            query = "?send_confirmation=false" if args.no_confirmation else ""
+            out = srv.request("POST", f"/api/v1/events/{event}/attendees/import{query}", srv.admin, body,
                               content_type="text/csv")
             took.append(time.perf_counter() - start)
             assert out["imported"] == args.rows, out
@@ -578,6 +580,8 @@ def main():
     p.add_argument("--leads", type=int, default=100000)
     p.add_argument("--xlsx", action="store_true", help="export: download the XLSX workbook instead of the CSV")
     p.add_argument("--duration", type=int, default=20)
+    p.add_argument("--no-confirmation", action="store_true",
+                   help="import-scan: the import queues no confirmation mail (the worker stays idle)")
     p.add_argument("--phones", type=int, default=2)
     p.add_argument("--overlap", action="store_true", help="sync the badges the single scans used")
     p.add_argument("--client-ids", choices=["v7", "v4"], default="v7",

@@ -849,6 +849,33 @@ pub fn like_pattern(needle: &str) -> String {
 mod tests {
     use super::*;
 
+    #[derive(diesel::QueryableByName)]
+    struct CompileOption {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        compile_options: String,
+    }
+
+    /// The options `.cargo/config.toml` gives the bundled SQLite: a build that lost them
+    /// runs, only slower; one whose sub-journal spill threshold reached 128 KiB fails every
+    /// write whose savepoint outgrows it ("database or disk is full").
+    #[test]
+    fn the_bundled_sqlite_has_the_repository_s_compile_options() -> Result<(), Box<dyn std::error::Error>> {
+        let mut conn = diesel::SqliteConnection::establish(":memory:")?;
+        let options: Vec<String> = diesel::sql_query("PRAGMA compile_options")
+            .load::<CompileOption>(&mut conn)?
+            .into_iter()
+            .map(|o| o.compile_options)
+            .collect();
+        assert!(options.iter().any(|o| o == "ENABLE_QPSG"), "{options:?}");
+        let spill: u32 = options
+            .iter()
+            .find_map(|o| o.strip_prefix("STMTJRNL_SPILL="))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no STMTJRNL_SPILL in {options:?}"));
+        assert!((65_536..131_072).contains(&spill), "STMTJRNL_SPILL={spill}");
+        Ok(())
+    }
+
     #[test]
     fn database_urls_pick_the_backend_by_scheme() {
         assert_eq!(DbUrl::parse("postgres://u@h/db").map(|u| u.backend), Ok(Backend::Postgres));
