@@ -227,9 +227,10 @@ def bench_import(args):
     try:
         event, _ = setup_event(srv)
         body = csv_rows(args.rows)
+        query = "?send_confirmation=false" if args.no_confirmation else ""
         with PeakRss(srv.proc.pid) as mem:
             start = time.perf_counter()
-            out = srv.request("POST", f"/api/v1/events/{event}/attendees/import", srv.admin, body,
+            out = srv.request("POST", f"/api/v1/events/{event}/attendees/import{query}", srv.admin, body,
                               content_type="text/csv")
             elapsed = time.perf_counter() - start
         assert out["imported"] == args.rows, out
@@ -581,7 +582,7 @@ def main():
     p.add_argument("--xlsx", action="store_true", help="export: download the XLSX workbook instead of the CSV")
     p.add_argument("--duration", type=int, default=20)
     p.add_argument("--no-confirmation", action="store_true",
-                   help="import-scan: the import queues no confirmation mail (the worker stays idle)")
+                   help="import, import-scan: the import queues no confirmation mail (the worker stays idle)")
     p.add_argument("--phones", type=int, default=2)
     p.add_argument("--overlap", action="store_true", help="sync the badges the single scans used")
     p.add_argument("--client-ids", choices=["v7", "v4"], default="v7",

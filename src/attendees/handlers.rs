@@ -217,13 +217,13 @@ pub async fn import(
     let body = crate::http::json::read_body(&req, &mut raw, IMPORT_BODY_LIMIT).await?.freeze();
     let event_id = path.into_inner();
     let ready = db
-        .read(move |conn| super::import::ready(conn, &badge_key, &public_url, &event_id, &body, send_confirmation))
+        .blocking(move |db| super::import::ready(db, &badge_key, &public_url, &event_id, &body, send_confirmation))
         .await?;
     let ready = match ready {
         Ok(ready) => ready,
         Err(refused) => return Ok(refused_response(refused)),
     };
-    let imported = db.write(move |conn| super::import::store_ready(conn, &ready)).await?;
+    let imported = db.blocking(move |db| super::import::save(db, ready)).await?;
     tracing::info!(imported, "attendees imported");
     Ok(HttpResponse::Created().json(ImportResult { imported }))
 }

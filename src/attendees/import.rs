@@ -1,5 +1,5 @@
 //! Bulk registration from CSV: every row is checked and prepared first ([`ready`]), then
-//! either all rows are stored in one transaction or none is ([`store_ready`]).
+//! either all rows are stored or none is ([`save`]).
 
 use std::collections::HashSet;
 
@@ -12,8 +12,8 @@ use crate::badges::BadgeKey;
 use crate::config::PublicUrl;
 use crate::consent::Source;
 use crate::contact::Contact;
-use crate::db::DbConn;
-use crate::db::schema::attendees;
+use crate::db::schema::{attendees, badges, consents, import_runs, mail_outbox, opt_in_confirmations};
+use crate::db::{Db, DbConn, new_id, now_ms};
 use crate::error::{AppResult, FieldError};
 use crate::{events, mail, partners};
 
@@ -261,19 +261,24 @@ pub fn check(
     };
     let emails: Vec<&str> = rows.iter().map(|r| r.contact.email.as_str()).collect();
     let taken = existing_emails(conn, &event.id, &emails)?;
-    if !taken.is_empty() {
-        let mut errors: Vec<FieldError> = rows
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| taken.contains(&r.contact.email))
-            .map(|(i, _)| FieldError::new(format!("rows[{}].email", i + 1), "is already registered for this event"))
-            .take(MAX_ROW_ERRORS + 1)
-            .collect();
-        let stopped_early = errors.len() > MAX_ROW_ERRORS;
-        errors.truncate(MAX_ROW_ERRORS);
-        return Ok(Err(Refused { errors, stopped_early }));
+    Ok(refuse_taken(rows, &taken))
+}
+
+/// The rows, or their addresses already registered for the event.
+fn refuse_taken(rows: Vec<ValidRegistration>, taken: &HashSet<String>) -> Result<Vec<ValidRegistration>, Refused> {
+    if taken.is_empty() {
+        return Ok(rows);
     }
-    Ok(Ok(rows))
+    let mut errors: Vec<FieldError> = rows
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| taken.contains(&r.contact.email))
+        .map(|(i, _)| FieldError::new(format!("rows[{}].email", i + 1), "is already registered for this event"))
+        .take(MAX_ROW_ERRORS + 1)
+        .collect();
+    let stopped_early = errors.len() > MAX_ROW_ERRORS;
+    errors.truncate(MAX_ROW_ERRORS);
+    Err(Refused { errors, stopped_early })
 }
 
 /// [`check`] for an event by id: what an import of `body` would store, storing nothing.
@@ -286,6 +291,7 @@ pub fn preview(conn: &mut DbConn, event_id: &str, body: &[u8]) -> AppResult<Resu
 /// A file that passed every check, its participants prepared (badge codes, tokens) and
 /// their confirmation mail sealed: all that is left is to store it ([`store_ready`]).
 pub struct Ready {
+    event_id: String,
     prepared: Vec<Prepared>,
     mail: Vec<mail::MailRow>,
 }
@@ -295,26 +301,43 @@ pub struct Ready {
 /// sealing each confirmation), run before the write transaction so that on SQLite the
 /// writer lock, which every scan waits for, is held only while the rows go in. The
 /// e-mail addresses are checked against the event here; one registered in between is
-/// refused by the unique key when storing (409).
+/// refused by the unique key when storing (409). Blocking. The work happens outside any
+/// transaction, between two short reads: on SQLite a read open for the second it takes
+/// kept checkpoints from moving past its snapshot, and the checkpoint that had to restart
+/// the WAL held the writer lock until the read ended.
 pub fn ready(
-    conn: &mut DbConn,
+    db: &Db,
     key: &BadgeKey,
     public_url: &PublicUrl,
     event_id: &str,
     body: &[u8],
     send_confirmation: bool,
 ) -> AppResult<Result<Ready, Refused>> {
-    let event = events::find(conn, event_id)?;
-    let partner_rows = partners::list_for_event(conn, &event.id)?;
+    let (event, partner_rows) = db.read_blocking(|conn| {
+        let event = events::find(conn, event_id)?;
+        let partners = partners::list_for_event(conn, &event.id)?;
+        Ok((event, partners))
+    })?;
     let partner_ids: Vec<String> = partner_rows.iter().map(|p| p.id.clone()).collect();
-    let rows = match check(conn, &event, &partner_ids, body)? {
+    let rows = match parse(body, &partner_ids) {
+        Ok(rows) => rows,
+        Err(refused) => return Ok(Err(refused)),
+    };
+    let taken = db.read_blocking(|conn| {
+        let emails: Vec<&str> = rows.iter().map(|r| r.contact.email.as_str()).collect();
+        existing_emails(conn, &event.id, &emails)
+    })?;
+    let rows = match refuse_taken(rows, &taken) {
         Ok(rows) => rows,
         Err(refused) => return Ok(Err(refused)),
     };
     let outbox_key = mail::OutboxKey::from_badge_key(key)?;
     // One share of the rows per core: each row's codes, tokens and sealed mail cost tens
-    // of microseconds, and nothing else waits for this request's CPU.
-    let threads = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
+    // of microseconds. While other requests are answered (phones scanning), one core
+    // fewer, so that they keep one.
+    let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
+    let others = crate::measure::requests_in_flight() > 1;
+    let threads = if others { cores.saturating_sub(1).max(1) } else { cores };
     let share = rows.len().div_ceil(threads).max(1);
     let mut shares: Vec<Vec<ValidRegistration>> = Vec::new();
     let mut rest = rows;
@@ -343,7 +366,7 @@ pub fn ready(
             .map(|h| h.join().unwrap_or_else(|_| Err(crate::error::AppError::internal("an import thread panicked"))))
             .collect()
     });
-    let mut ready = Ready { prepared: Vec::new(), mail: Vec::new() };
+    let mut ready = Ready { event_id: event.id.clone(), prepared: Vec::new(), mail: Vec::new() };
     for share in done {
         let (prepared, mail) = share?;
         ready.prepared.extend(prepared);
@@ -353,8 +376,8 @@ pub fn ready(
 }
 
 /// Stores a [`ready`] file in the caller's write transaction, all or nothing; answers the
-/// number of participants.
-pub fn store_ready(conn: &mut DbConn, ready: &Ready) -> AppResult<usize> {
+/// number of participants. See [`save`].
+fn store_ready(conn: &mut DbConn, ready: &Ready) -> AppResult<usize> {
     store(conn, &ready.prepared)?;
     mail::enqueue_sealed(conn, &ready.mail)?;
     // PostgreSQL plans the gate's queries from table statistics; after a bulk load they are
@@ -364,6 +387,142 @@ pub fn store_ready(conn: &mut DbConn, ready: &Ready) -> AppResult<usize> {
         diesel::connection::SimpleConnection::batch_execute(conn, "ANALYZE attendees, badges, consents")?;
     }
     Ok(ready.prepared.len())
+}
+
+/// Participants per step of an import. On SQLite a step is what runs between two chances
+/// for waiting scans to take the writer lock (see [`save`]).
+const CHUNK: usize = 250;
+
+/// Stores a [`ready`] file, all or nothing for the caller; answers the number of
+/// participants. Blocking.
+///
+/// On PostgreSQL, in one transaction: scans lock only their own rows and do not wait for
+/// it. On SQLite the writer lock is the whole database's: an import of 100,000 rows in one
+/// transaction held it for seconds, in which every scan waited (p99 250–500 ms). There the
+/// file goes in by steps of [`CHUNK`] participants ([`Db::write_in_steps`]): in one
+/// transaction while nothing else waits to write, and otherwise committed every
+/// [`crate::db::GIVE_WAY_AFTER`] so that waiting scans run in between. Its participants
+/// carry the id of a row in `import_runs` that keeps them out of every release, list, count
+/// and badge lookup ([`crate::db::settled`]), and their confirmations wait
+/// ([`mail::HELD`]). Deleting that row is the commit point. A step refused (an address
+/// registered meanwhile: 409) undoes the steps committed before it; a crash in between is
+/// undone at the next start ([`recover`]).
+pub fn save(db: &Db, ready: Ready) -> AppResult<usize> {
+    if !db.has_one_writer() {
+        return db.write_blocking(move |conn| store_ready(conn, &ready));
+    }
+    let count = ready.prepared.len();
+    if count == 0 {
+        return Ok(0);
+    }
+    let run = new_id();
+    let mut ready = ready;
+    for p in &mut ready.prepared {
+        p.attendee.import_run = Some(run.clone());
+    }
+    for m in &mut ready.mail {
+        m.next_attempt_at = mail::HELD;
+    }
+    let chunks = count.max(ready.mail.len()).div_ceil(CHUNK);
+    // Step 0 opens the run, steps 1..=chunks store, the last one is the commit point.
+    let mut next = 0;
+    let stored = db.write_in_steps(|conn| {
+        match next {
+            0 => begin_run(conn, &run, &ready.event_id)?,
+            i if i <= chunks => store_chunk(conn, &ready, i - 1)?,
+            _ => finish_run(conn, &run)?,
+        }
+        next += 1;
+        Ok(next <= chunks + 1)
+    });
+    if let Err(e) = stored {
+        if let Err(undo) = db.write_in_steps(|conn| Ok(!undo_some(conn, &run, CHUNK)?)) {
+            tracing::error!(error = %undo, "an import that failed cannot be undone now; the next start undoes it");
+        }
+        return Err(e);
+    }
+    // The import is complete: its confirmations are released after the answer, on a
+    // thread of their own. Before it, the worker's first deliveries slowed the release and
+    // held the caller's answer back (a 50,000-row import alone took a third longer). A
+    // stop in between leaves them to [`recover`].
+    let held: Vec<String> = ready.mail.iter().map(|m| m.id.clone()).collect();
+    let releaser = db.clone();
+    let release = move || {
+        let mut chunks = held.chunks(CHUNK);
+        let released = releaser.write_in_steps(|conn| match chunks.next() {
+            Some(ids) => {
+                mail::release_held(conn, Some(ids))?;
+                Ok(true)
+            }
+            None => Ok(false),
+        });
+        if let Err(e) = released {
+            tracing::error!(error = %e, "an import's confirmations stay held until the next start");
+        }
+    };
+    if !ready.mail.is_empty()
+        && let Err(e) = std::thread::Builder::new().name("import-release".into()).spawn(release)
+    {
+        tracing::error!(error = %e, "an import's confirmations stay held until the next start");
+    }
+    Ok(count)
+}
+
+fn begin_run(conn: &mut DbConn, run: &str, event_id: &str) -> AppResult<()> {
+    diesel::insert_into(import_runs::table)
+        .values((import_runs::id.eq(run), import_runs::event_id.eq(event_id), import_runs::created_at.eq(now_ms())))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The `i`th chunk of participants and of their confirmations.
+fn store_chunk(conn: &mut DbConn, ready: &Ready, i: usize) -> AppResult<()> {
+    let part = |len: usize| (i * CHUNK).min(len)..((i + 1) * CHUNK).min(len);
+    store(conn, ready.prepared.get(part(ready.prepared.len())).unwrap_or_default())?;
+    mail::enqueue_sealed(conn, ready.mail.get(part(ready.mail.len())).unwrap_or_default())
+}
+
+fn finish_run(conn: &mut DbConn, run: &str) -> AppResult<()> {
+    diesel::delete(import_runs::table.find(run)).execute(conn)?;
+    Ok(())
+}
+
+/// Deletes up to `limit` participants of an unfinished import with all they brought
+/// (badge, opt-ins, queued mail), and the import's row once none is left; answers whether
+/// it is gone. Nothing else can refer to them: no reader saw them.
+fn undo_some(conn: &mut DbConn, run: &str, limit: usize) -> AppResult<bool> {
+    let ids: Vec<String> = attendees::table
+        .filter(attendees::import_run.eq(run))
+        .select(attendees::id)
+        .limit(i64::try_from(limit).unwrap_or(i64::MAX))
+        .load(conn)?;
+    if ids.is_empty() {
+        diesel::delete(import_runs::table.find(run)).execute(conn)?;
+        return Ok(true);
+    }
+    for chunk in ids.chunks(500) {
+        diesel::delete(mail_outbox::table.filter(mail_outbox::attendee_id.eq_any(chunk))).execute(conn)?;
+        diesel::delete(opt_in_confirmations::table.filter(opt_in_confirmations::attendee_id.eq_any(chunk)))
+            .execute(conn)?;
+        diesel::delete(consents::table.filter(consents::attendee_id.eq_any(chunk))).execute(conn)?;
+        diesel::delete(badges::table.filter(badges::attendee_id.eq_any(chunk))).execute(conn)?;
+        diesel::delete(attendees::table.filter(attendees::id.eq_any(chunk))).execute(conn)?;
+    }
+    Ok(false)
+}
+
+/// At start, in the caller's write transaction: undoes the imports a crash left unfinished
+/// (the caller never had an answer) and releases the confirmations of finished ones that
+/// were still held. Only for a database one process writes (SQLite): on a shared
+/// PostgreSQL another instance's import may be going in, and imports there take one
+/// transaction anyway. Answers the number of imports undone.
+pub fn recover(conn: &mut DbConn) -> AppResult<usize> {
+    let runs: Vec<String> = import_runs::table.select(import_runs::id).load(conn)?;
+    for run in &runs {
+        while !undo_some(conn, run, 10_000)? {}
+    }
+    mail::release_held(conn, None)?;
+    Ok(runs.len())
 }
 
 #[cfg(test)]

@@ -40,6 +40,8 @@ pub struct AttendeeRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub unsubscribe_token_hash: Option<String>,
+    /// The import that brought the participant; see [`crate::db::settled`].
+    pub import_run: Option<String>,
 }
 
 /// Registration input as any channel (API, form, import) delivers it.
@@ -131,6 +133,7 @@ pub fn prepare(key: &BadgeKey, event: &EventRow, reg: ValidRegistration, source:
         created_at: now,
         updated_at: now,
         unsubscribe_token_hash: Some(unsubscribe_hash),
+        import_run: None,
     };
     let confirm_token = if consents.iter().any(|c| c.confirmed_at.is_none()) {
         Some(random_token(32).map_err(AppError::internal)?)

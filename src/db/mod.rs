@@ -5,8 +5,10 @@
 pub mod analyze;
 pub mod checkpoint;
 pub mod schema;
+pub mod settled;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -68,6 +70,10 @@ macro_rules! in_fixed_chunks {
 /// Rows per array-parameter insert on PostgreSQL (`INSERT … SELECT * FROM unnest(…)`):
 /// one statement for a whole batch or export page, a bound on what one statement holds.
 pub const PG_ARRAY_ROWS: usize = 5000;
+
+/// How long a transaction of [`Db::write_in_steps`] may keep other writes waiting. A
+/// scan's answer waits for at most this, one step and a commit.
+pub const GIVE_WAY_AFTER: Duration = Duration::from_millis(20);
 
 /// A closed vocabulary stored in a `Text` column and sent as a JSON string: declares the
 /// enum with each variant's text, and gives it `as_str`, `FromStr`, `Display`, serde, and
@@ -277,6 +283,10 @@ pub struct Db {
     writer: Option<Arc<Mutex<DbConn>>>,
     /// Request writes waiting for the writer lock, committed together (see [`PendingWrites`]).
     pending: Arc<PendingWrites>,
+    /// Threads blocked on the writer lock.
+    waiting: Arc<AtomicUsize>,
+    /// How many times the writer lock was taken.
+    taken: Arc<AtomicUsize>,
     _checkpointer: Option<Arc<checkpoint::Checkpointer>>,
 }
 
@@ -317,7 +327,20 @@ impl Db {
             )),
             _ => None,
         };
-        Ok(Db { pool, writer, pending: Arc::default(), _checkpointer: checkpointer })
+        Ok(Db {
+            pool,
+            writer,
+            pending: Arc::default(),
+            waiting: Arc::default(),
+            taken: Arc::default(),
+            _checkpointer: checkpointer,
+        })
+    }
+
+    /// Whether every write of the process waits for one lock (SQLite in a file): a long
+    /// write then delays all others, and bulk writes go in chunks.
+    pub fn has_one_writer(&self) -> bool {
+        self.writer.is_some()
     }
 
     /// A bare pooled connection, outside any transaction: for inspection by tests and
@@ -372,6 +395,69 @@ impl Db {
         answer.await.map_err(|_| crate::error::AppError::internal("the write was not completed"))?
     }
 
+    /// Runs `step` until it answers `Ok(false)`, in write transactions: one while no other
+    /// write waits. On a database with one writer (SQLite), a transaction that has run for
+    /// [`GIVE_WAY_AFTER`] while other writes wait for the lock is committed after the
+    /// current step, and they run before the next step, in a new transaction. A step that
+    /// fails rolls back its transaction; steps committed before it stay committed, and
+    /// the caller undoes them. On PostgreSQL, one transaction. Blocking.
+    pub fn write_in_steps<F>(&self, mut step: F) -> AppResult<()>
+    where
+        F: FnMut(&mut DbConn) -> AppResult<bool>,
+    {
+        let Some(writer) = &self.writer else {
+            return self.write_blocking(|conn| {
+                while step(conn)? {}
+                Ok(())
+            });
+        };
+        let mut more = true;
+        while more {
+            {
+                let mut conn = lock_writer(writer, &self.waiting, &self.taken);
+                let started = std::time::Instant::now();
+                in_transaction(&mut conn, TxMode::Write, |c| {
+                    while more {
+                        more = step(c)?;
+                        if started.elapsed() >= GIVE_WAY_AFTER && self.others_wait() {
+                            break;
+                        }
+                    }
+                    Ok(())
+                })?;
+            }
+            if more {
+                self.drain_pending();
+                let taken = self.taken.load(Ordering::SeqCst);
+                // The writer lock is not fair: this thread would take it back before a
+                // woken waiter runs. Wait (briefly) until another thread has had it.
+                let asked = std::time::Instant::now();
+                while self.taken.load(Ordering::SeqCst) == taken
+                    && self.waiting.load(Ordering::SeqCst) > 0
+                    && asked.elapsed() < GIVE_WAY_AFTER
+                {
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn others_wait(&self) -> bool {
+        self.waiting.load(Ordering::SeqCst) > 0 || !self.pending.is_empty()
+    }
+
+    /// Runs `f`, which makes several transactions of its own (an import on SQLite, in
+    /// chunks), on the blocking thread pool.
+    pub async fn blocking<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&Db) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || f(&db)).await?
+    }
+
     /// [`Db::write`] for a background thread (the mail worker): on SQLite the write joins
     /// the requests' group and shares their commit instead of taking the writer lock for a
     /// commit of its own, which every request would wait for.
@@ -393,7 +479,7 @@ impl Db {
     /// do if an earlier drain already ran them.
     fn drain_pending(&self) {
         let Some(writer) = &self.writer else { return };
-        let mut conn = lock_writer(writer);
+        let mut conn = lock_writer(writer, &self.waiting, &self.taken);
         let jobs = self.pending.take();
         if jobs.is_empty() {
             return;
@@ -427,7 +513,7 @@ impl Db {
     {
         match &self.writer {
             Some(writer) => {
-                let mut conn = lock_writer(writer);
+                let mut conn = lock_writer(writer, &self.waiting, &self.taken);
                 in_transaction(&mut conn, TxMode::Write, f)
             }
             None => in_transaction(&mut *self.pooled()?, TxMode::Write, f),
@@ -631,9 +717,18 @@ fn scrub(conn: &mut DbConn, tables: &[PersonalTable]) {
 const MAX_GROUP: usize = 128;
 
 /// SQLite's writer connection; the wait is measured like a pool's.
-fn lock_writer(writer: &Mutex<DbConn>) -> std::sync::MutexGuard<'_, DbConn> {
+/// `waiting` counts the threads blocked here, which a long write gives way to
+/// ([`Db::write_in_steps`]).
+fn lock_writer<'a>(
+    writer: &'a Mutex<DbConn>,
+    waiting: &AtomicUsize,
+    taken: &AtomicUsize,
+) -> std::sync::MutexGuard<'a, DbConn> {
     let started = std::time::Instant::now();
+    waiting.fetch_add(1, Ordering::SeqCst);
     let conn = writer.lock().unwrap_or_else(PoisonError::into_inner);
+    waiting.fetch_sub(1, Ordering::SeqCst);
+    taken.fetch_add(1, Ordering::SeqCst);
     crate::measure::pool_wait("writer", started.elapsed());
     conn
 }
@@ -650,6 +745,10 @@ pub struct PendingWrites(Mutex<Vec<GroupJob>>);
 impl PendingWrites {
     pub fn push(&self, job: GroupJob) {
         self.0.lock().unwrap_or_else(PoisonError::into_inner).push(job);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).is_empty()
     }
 
     /// The oldest waiting jobs, at most [`MAX_GROUP`]; the rest wait for the next drain

@@ -63,6 +63,15 @@ diesel::table! {
         created_at -> BigInt,
         updated_at -> BigInt,
         unsubscribe_token_hash -> Nullable<Text>,
+        import_run -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    import_runs (id) {
+        id -> Text,
+        event_id -> Text,
+        created_at -> BigInt,
     }
 }
 
@@ -374,6 +383,7 @@ diesel::joinable!(devices -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     events,
+    import_runs,
     partners,
     users,
     attendees,

@@ -49,6 +49,7 @@ pub fn dashboard(conn: &mut DbConn, event_id: &str, admin_registers: bool, now: 
     let registrations: i64 = attendees::table
         .filter(attendees::event_id.eq(event_id))
         .filter(attendees::erased_at.is_null())
+        .filter(crate::db::settled::settled())
         .select(count_star())
         .first(conn)?;
     let utc_day = now.div_euclid(DAY_MS) * DAY_MS;

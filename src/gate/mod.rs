@@ -134,6 +134,7 @@ macro_rules! allowed {
             .left_join(leads::table.on(leads::attendee_id.eq(attendees::id).and(leads::partner_id.eq($pid))))
             .filter(attendees::event_id.eq($ev))
             .filter(attendees::erased_at.is_null())
+            .filter(crate::db::settled::settled())
             // The lead first: a scanned participant needs no opt-in lookup to pass.
             .filter(leads::id.is_not_null().or(opt_in()))
             .filter(not(withdrawn))
@@ -377,7 +378,10 @@ pub fn staff_read(conn: &mut DbConn, staff_user_id: &str, selection: StaffSelect
         let (rows, total): (Vec<(AttendeeRow, Option<String>)>, Option<i64>) = match &selection {
             StaffSelection::Attendees { event_id, search, offset, limit } => {
                 let filtered = || {
-                    let mut q = attendees::table.filter(attendees::event_id.eq(*event_id)).into_boxed();
+                    let mut q = attendees::table
+                        .filter(attendees::event_id.eq(*event_id))
+                        .filter(crate::db::settled::settled())
+                        .into_boxed();
                     if let Some(p) = search {
                         q = q.filter(attendees::search_text.like(*p).escape('\\'));
                     }
@@ -396,6 +400,7 @@ pub fn staff_read(conn: &mut DbConn, staff_user_id: &str, selection: StaffSelect
                 let rows: Vec<AttendeeRow> = attendees::table
                     .find(*attendee_id)
                     .filter(attendees::event_id.eq(*event_id))
+                    .filter(crate::db::settled::settled())
                     .select(AttendeeRow::as_select())
                     .load(conn)?;
                 (rows.into_iter().map(|a| (a, None)).collect(), None)
@@ -405,6 +410,7 @@ pub fn staff_read(conn: &mut DbConn, staff_user_id: &str, selection: StaffSelect
                     .inner_join(badges::table)
                     .filter(attendees::event_id.eq(*event_id))
                     .filter(attendees::erased_at.is_null())
+                    .filter(crate::db::settled::settled())
                     .filter(badges::revoked_at.is_null())
                     .order((attendees::name, attendees::id))
                     .select((AttendeeRow::as_select(), badges::id))

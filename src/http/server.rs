@@ -35,6 +35,19 @@ impl Application {
         let url = settings.database_url();
         let pool_size = settings.db_pool_size;
         let db = web::block(move || Db::connect(&url, pool_size)).await.map_err(|e| e.to_string())??;
+        if db.has_one_writer() {
+            let check = db.clone();
+            let undone = web::block(move || check.write_blocking(crate::attendees::import::recover))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| format!("cannot undo unfinished imports: {e}"))?;
+            if undone > 0 {
+                tracing::warn!(
+                    imports = undone,
+                    "imports cut short by a stop were undone; their callers had no answer"
+                );
+            }
+        }
 
         let token_secret =
             secrets::load_or_create(&settings.data_dir, "token-secret", settings.token_secret.as_deref())?;

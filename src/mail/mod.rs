@@ -94,6 +94,27 @@ fn row_for(key: &OutboxKey, mail: &NewMail, now: i64) -> AppResult<MailRow> {
     })
 }
 
+/// `next_attempt_at` of a message queued by an import still going in (9999-12-31, a time
+/// the API can still write): the worker takes it only after [`release_held`].
+pub const HELD: i64 = 253_402_300_799_000;
+
+/// Makes held messages due now, in the caller's transaction: those of `ids`, or with
+/// `None` every held message (at start, once unfinished imports are undone).
+pub fn release_held(conn: &mut DbConn, ids: Option<&[String]>) -> AppResult<usize> {
+    let now = now_ms();
+    let held = mail_outbox::next_attempt_at.eq(HELD);
+    Ok(match ids {
+        // By id alone: with the status too, SQLite walked the `(status, next_attempt_at)`
+        // index through every held message for each chunk released.
+        Some(ids) => diesel::update(mail_outbox::table.filter(mail_outbox::id.eq_any(ids)).filter(held))
+            .set(mail_outbox::next_attempt_at.eq(now))
+            .execute(conn)?,
+        None => diesel::update(mail_outbox::table.filter(mail_outbox::status.eq(MailStatus::Queued)).filter(held))
+            .set(mail_outbox::next_attempt_at.eq(now))
+            .execute(conn)?,
+    })
+}
+
 /// Queues one message in the caller's transaction; returns its outbox id.
 pub fn enqueue(conn: &mut DbConn, key: &OutboxKey, mail: &NewMail) -> AppResult<String> {
     let row = row_for(key, mail, now_ms())?;

@@ -409,6 +409,8 @@ fn decide(conn: &mut DbConn, scope: &PartnerScope, batch: &[ValidScan], now: i64
     for chunk in present.chunks(500) {
         let rows: Vec<badges::BadgeRow> = badges_t::table
             .filter(badges_t::code_hash.eq_any(chunk))
+            // A badge of an import still going in is not known yet.
+            .filter(crate::db::settled::settled_badge())
             .select(badges::BadgeRow::as_select())
             .load(conn)?;
         badge_by_hash.extend(rows.into_iter().map(|b| (b.code_hash.clone(), b)));

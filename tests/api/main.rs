@@ -29,6 +29,7 @@ mod foundation;
 mod fuzz_regressions;
 mod gate_property;
 mod hostile_input;
+mod import_chunks;
 mod incidents;
 mod instances;
 mod mail;
