@@ -255,6 +255,7 @@ pub fn find_in_event(conn: &mut DbConn, event_id: &str, attendee_id: &str) -> Ap
     attendees::table
         .find(attendee_id)
         .filter(attendees::event_id.eq(event_id))
+        .filter(crate::db::settled::settled())
         .select(AttendeeRow::as_select())
         .first(conn)
         .optional()?

@@ -21,14 +21,22 @@ use crate::mail::{self, MailKind, reminder};
 pub const REMINDERS_PER_HOUR: i64 = 3;
 const HOUR_MS: i64 = 60 * 60 * 1000;
 
-fn registered(conn: &mut DbConn, event_id: &str, email: &str) -> AppResult<Option<AttendeeRow>> {
-    Ok(attendees::table
+/// The address's registration at the event, and whether its import is still going in
+/// (then the participant's confirmation is on its way, and the forms send nothing: a
+/// privacy link would let them act on a row the import may still undo).
+fn registered(conn: &mut DbConn, event_id: &str, email: &str) -> AppResult<Option<(AttendeeRow, bool)>> {
+    let Some(row) = attendees::table
         .filter(attendees::event_id.eq(event_id))
         .filter(attendees::email.eq(email))
         .filter(attendees::erased_at.is_null())
         .select(AttendeeRow::as_select())
         .first(conn)
-        .optional()?)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let pending = crate::db::settled::is_pending(conn, row.import_run.as_deref())?;
+    Ok(Some((row, pending)))
 }
 
 /// The public form's registration, in the caller's write transaction. A new address is
@@ -50,8 +58,10 @@ pub fn register_from_form(
     let partners = crate::partners::list_for_event(conn, &event.id)?;
     let partner_ids: Vec<String> = partners.iter().map(|p| p.id.clone()).collect();
     let valid = super::validate(&input, &partner_ids).map_err(AppError::Validation)?;
-    if let Some(existing) = registered(conn, &event.id, &valid.contact.email)? {
-        remind(conn, key, public_url, &event, &existing, reminder::Reason::AlreadyRegistered)?;
+    if let Some((existing, pending)) = registered(conn, &event.id, &valid.contact.email)? {
+        if !pending {
+            remind(conn, key, public_url, &event, &existing, reminder::Reason::AlreadyRegistered)?;
+        }
         return Ok(());
     }
     super::store_registration(conn, super::ready_valid(key, public_url, &event, &partners, valid, Source::WebForm)?)?;
@@ -75,7 +85,7 @@ pub fn request_links(
 ) -> AppResult<()> {
     let event = crate::events::find(conn, event_id)?;
     let email = crate::auth::users::normalise_email(email);
-    if let Some(existing) = registered(conn, &event.id, &email)? {
+    if let Some((existing, false)) = registered(conn, &event.id, &email)? {
         remind(conn, key, public_url, &event, &existing, reminder::Reason::Requested)?;
     }
     Ok(())

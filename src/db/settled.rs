@@ -22,3 +22,11 @@ pub fn settled() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
 pub fn settled_badge() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
     diesel::dsl::sql::<diesel::sql_types::Bool>(SETTLED_BADGE)
 }
+
+/// Whether a participant with this `import_run` belongs to an import still going in.
+pub fn is_pending(conn: &mut super::DbConn, import_run: Option<&str>) -> crate::error::AppResult<bool> {
+    use diesel::prelude::*;
+    let Some(run) = import_run else { return Ok(false) };
+    let found: i64 = super::schema::import_runs::table.find(run).count().get_result(conn)?;
+    Ok(found > 0)
+}

@@ -99,7 +99,8 @@ fn row_for(key: &OutboxKey, mail: &NewMail, now: i64) -> AppResult<MailRow> {
 pub const HELD: i64 = 253_402_300_799_000;
 
 /// Makes held messages due now, in the caller's transaction: those of `ids`, or with
-/// `None` every held message (at start, once unfinished imports are undone).
+/// `None` every held message of a finished import (at start, once unfinished imports
+/// are undone).
 pub fn release_held(conn: &mut DbConn, ids: Option<&[String]>) -> AppResult<usize> {
     let now = now_ms();
     let held = mail_outbox::next_attempt_at.eq(HELD);
@@ -109,9 +110,17 @@ pub fn release_held(conn: &mut DbConn, ids: Option<&[String]>) -> AppResult<usiz
         Some(ids) => diesel::update(mail_outbox::table.filter(mail_outbox::id.eq_any(ids)).filter(held))
             .set(mail_outbox::next_attempt_at.eq(now))
             .execute(conn)?,
-        None => diesel::update(mail_outbox::table.filter(mail_outbox::status.eq(MailStatus::Queued)).filter(held))
+        // Not those of an import still unfinished (one that could not be undone).
+        None => {
+            diesel::update(mail_outbox::table.filter(mail_outbox::status.eq(MailStatus::Queued)).filter(held).filter(
+                diesel::dsl::sql::<diesel::sql_types::Bool>(
+                    "(attendee_id IS NULL OR attendee_id NOT IN \
+                     (SELECT a.id FROM import_runs r JOIN attendees a ON a.import_run = r.id))",
+                ),
+            ))
             .set(mail_outbox::next_attempt_at.eq(now))
-            .execute(conn)?,
+            .execute(conn)?
+        }
     })
 }
 

@@ -23,7 +23,7 @@ fn via(url: String) -> impl FnOnce(&mut Settings) {
     }
 }
 
-async fn slug_of(app: &TestApp, admin: &str, event: &str) -> String {
+pub(crate) async fn slug_of(app: &TestApp, admin: &str, event: &str) -> String {
     let e: Value = app.get(admin, &format!("/api/v1/events/{event}")).await.json().await.unwrap();
     e["slug"].as_str().unwrap().to_string()
 }
@@ -40,7 +40,11 @@ async fn open_form(app: &TestApp, path: &str) -> (String, String) {
 
 /// Posts a form (with a fresh CSRF cookie and token); the status, the headers that matter
 /// for an oracle, and the body with any CSRF token masked.
-async fn post_form(app: &TestApp, path: &str, fields: &[(&str, &str)]) -> (StatusCode, Option<String>, String) {
+pub(crate) async fn post_form(
+    app: &TestApp,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> (StatusCode, Option<String>, String) {
     let (cookie, csrf) = open_form(app, path).await;
     let mut body = form_urlencoded::Serializer::new(String::new());
     body.append_pair("csrf", &csrf);
