@@ -302,8 +302,11 @@ async fn staff_list_and_resend_mail_of_their_event_only(backend: Backend) {
 }
 
 async fn form_api_and_import_queue_confirmations_unless_the_import_says_not_to(backend: Backend) {
-    // SMTP stays down: every message stays queued, so the rows can be counted.
-    let app = TestApp::spawn_with(backend, via(smtp_url(free_port()))).await;
+    // SMTP stays down: every message stays queued (or sending), so the rows can be
+    // counted. The port stays bound, never accepting, for the whole test: a port only
+    // found free was once taken by another test's SMTP server, which received these.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let app = TestApp::spawn_with(backend, via(smtp_url(silent.local_addr().unwrap().port()))).await;
     let admin = app.admin().await;
     let res = app
         .post(&admin, "/api/v1/events", &json!({"name": "Mail Fair", "slug": "mail-fair", "starts_at": "2030-01-01T00:00:00Z", "ends_at": "2030-01-02T00:00:00Z"}))
@@ -362,6 +365,7 @@ async fn form_api_and_import_queue_confirmations_unless_the_import_says_not_to(b
     let res = app.post(&admin, &format!("/api/v1/events/{event}/attendees/{someone}/erasure"), &json!({})).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(crate::common::count_rows(&app, "mail_outbox"), 2);
+    drop(silent);
 }
 
 async fn two_instances_sharing_the_database_send_each_message_once(backend: Backend) {
