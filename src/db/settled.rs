@@ -13,6 +13,10 @@ pub const SETTLED: &str = "(attendees.import_run IS NULL OR attendees.import_run
 pub const SETTLED_BADGE: &str = "NOT EXISTS (SELECT 1 FROM attendees a WHERE a.id = badges.attendee_id \
      AND a.import_run IN (SELECT id FROM import_runs))";
 
+/// The participants of unfinished imports, as a subquery: built whole for each statement,
+/// so only for rare statements (releasing held mail at start), never per scan or row.
+pub const PENDING_IDS: &str = "SELECT a.id FROM import_runs r JOIN attendees a ON a.import_run = r.id";
+
 /// [`SETTLED`] as a filter expression.
 pub fn settled() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
     diesel::dsl::sql::<diesel::sql_types::Bool>(SETTLED)

@@ -113,10 +113,10 @@ pub fn release_held(conn: &mut DbConn, ids: Option<&[String]>) -> AppResult<usiz
         // Not those of an import still unfinished (one that could not be undone).
         None => {
             diesel::update(mail_outbox::table.filter(mail_outbox::status.eq(MailStatus::Queued)).filter(held).filter(
-                diesel::dsl::sql::<diesel::sql_types::Bool>(
-                    "(attendee_id IS NULL OR attendee_id NOT IN \
-                     (SELECT a.id FROM import_runs r JOIN attendees a ON a.import_run = r.id))",
-                ),
+                diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
+                    "(attendee_id IS NULL OR attendee_id NOT IN ({}))",
+                    crate::db::settled::PENDING_IDS
+                )),
             ))
             .set(mail_outbox::next_attempt_at.eq(now))
             .execute(conn)?

@@ -202,7 +202,12 @@ fn urlencode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-async fn post_csv(app: &TestApp, token: &str, event: &str, csv: impl Into<reqwest::Body>) -> reqwest::Response {
+pub(crate) async fn post_csv(
+    app: &TestApp,
+    token: &str,
+    event: &str,
+    csv: impl Into<reqwest::Body>,
+) -> reqwest::Response {
     app.client
         .post(format!("{}/api/v1/events/{event}/attendees/import", app.url))
         .bearer_auth(token)
