@@ -349,14 +349,18 @@ async fn a_secret_file_readable_by_others_is_refused_with_the_fix() {
 async fn a_database_file_readable_by_others_is_refused_with_the_fix() {
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("data");
-    // A first start creates the database; then someone loosens its mode.
-    let app = Application::build(settings_in(&dir)).await.unwrap();
-    drop(app.into_server().handle().stop(false));
+    // The files an earlier start left, owner-only, before someone loosens a mode. The test
+    // writes them itself: an earlier start's threads, still closing the database after its
+    // stop, would delete the WAL under the test (CI saw that once).
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
     for file in ["badgegate.db", "badgegate.db-wal"] {
         let db = dir.join(file);
-        if !db.exists() {
-            continue;
-        }
+        std::fs::write(&db, b"").unwrap();
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    for file in ["badgegate.db", "badgegate.db-wal"] {
+        let db = dir.join(file);
         std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
         let e = build_error(settings_in(&dir)).await;
         let p = db.display();
