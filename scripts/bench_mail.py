@@ -4,7 +4,7 @@
     scripts/bench_mail.py deliver  [--backend sqlite|postgres] [--messages 10000]
     scripts/bench_mail.py register [--backend ...] [--count 3000] [--clients 16]
                                    [--baseline PATH-TO-A-BINARY-WITHOUT-MAIL]
-                                   [--wrk SECONDS] [--rounds N]
+                                   [--wrk SECONDS] [--rounds N] [--refused]
 
 deliver: imports --messages participants in one CSV request (each queues its confirmation
 in the import's transaction), then waits until the SMTP server has received every message.
@@ -15,7 +15,9 @@ on (confirmations queued and delivered to aiosmtpd while the registrations run) 
 off. "Off" is the binary given as --baseline: the same commit built with
 scripts/no-confirmation-mail.patch applied (registration queues no confirmation; see
 BENCHMARKS.md for the commands). Without it, the script says so and measures mail on
-only.
+only. --refused adds a server whose SMTP server refuses connections: its confirmations
+are queued and fail their first attempt (then wait their backoff), so it shows what
+queueing costs the requests apart from delivering.
 
 With --wrk SECONDS the registrations come from wrk (16 connections, each request a new
 participant) for that long, instead of Python threads: on a 2-core machine the Python
@@ -164,6 +166,9 @@ def bench_register(args):
     smtp = Smtp()
     servers = [("mail on (SMTP)", smtp.url, None), ("mail on (.eml files)", None, None)] + (
         [("mail off (baseline binary)", None, args.baseline)] if args.baseline else [])
+    if args.refused:
+        # Port 1 refuses at once: what the requests pay for queueing alone.
+        servers.append(("mail queued, SMTP refusing", "smtp://127.0.0.1:1?tls=none", None))
     try:
         for r in range(args.rounds):
             for label, smtp_url, binary in servers:
@@ -202,6 +207,8 @@ def main():
     p.add_argument("--clients", type=int, default=16)
     p.add_argument("--wrk", type=int, default=0, help="register with wrk for this many seconds")
     p.add_argument("--rounds", type=int, default=1)
+    p.add_argument("--refused", action="store_true",
+                   help="register: also a server whose SMTP refuses, so its confirmations are queued, not delivered")
     p.add_argument("--baseline", help="the same commit built with scripts/no-confirmation-mail.patch")
     args = p.parse_args()
     {"deliver": bench_deliver, "register": bench_register}[args.what](args)

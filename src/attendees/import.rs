@@ -393,15 +393,26 @@ fn store_ready(conn: &mut DbConn, ready: &Ready) -> AppResult<usize> {
 /// for waiting scans to take the writer lock (see [`save`]).
 const CHUNK: usize = 250;
 
+/// Participants per step while other writes wait. Each commit writes every index page its
+/// steps touched, and four indexes take random keys, so the commit grows with the step:
+/// with steps of 250, scans during a 100,000-row import had p99 138–166 ms, with 25 they
+/// had 47–56 ms (BENCHMARKS.md, "Session 13"). Alone, an import keeps [`CHUNK`]: steps of
+/// 25 made it a fifth slower.
+const CHUNK_WHILE_OTHERS_WAIT: usize = 25;
+
+/// How long after other writes last waited an import keeps to small steps.
+const SMALL_STEPS_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Stores a [`ready`] file, all or nothing for the caller; answers the number of
 /// participants. Blocking.
 ///
 /// On PostgreSQL, in one transaction: scans lock only their own rows and do not wait for
 /// it. On SQLite the writer lock is the whole database's: an import of 100,000 rows in one
 /// transaction held it for seconds, in which every scan waited (p99 250–500 ms). There the
-/// file goes in by steps of [`CHUNK`] participants ([`Db::write_in_steps`]): in one
-/// transaction while nothing else waits to write, and otherwise committed every
-/// [`crate::db::GIVE_WAY_AFTER`] so that waiting scans run in between. Its participants
+/// file goes in by steps ([`Db::write_in_steps`]): of [`CHUNK`] participants in one
+/// transaction while nothing else waits to write, and otherwise of
+/// [`CHUNK_WHILE_OTHERS_WAIT`], committed every [`crate::db::GIVE_WAY_AFTER`] so that
+/// waiting scans run in between. Its participants
 /// carry the id of a row in `import_runs` that keeps them out of every release, list, count
 /// and badge lookup ([`crate::db::settled`]), and their confirmations wait
 /// ([`mail::HELD`]). Deleting that row is the commit point. A step refused (an address
@@ -423,17 +434,32 @@ pub fn save(db: &Db, ready: Ready) -> AppResult<usize> {
     for m in &mut ready.mail {
         m.next_attempt_at = mail::HELD;
     }
-    let chunks = count.max(ready.mail.len()).div_ceil(CHUNK);
-    // Step 0 opens the run, steps 1..=chunks store, the last one is the commit point.
-    let mut next = 0;
+    let rows = count.max(ready.mail.len());
+    // The first step opens the run, the next ones store, the last one is the commit point.
+    let mut begun = false;
+    let mut stored_rows = 0;
+    let mut others_waited: Option<std::time::Instant> = None;
     let stored = db.write_in_steps(|conn| {
-        match next {
-            0 => begin_run(conn, &run, &ready.event_id)?,
-            i if i <= chunks => store_chunk(conn, &ready, i - 1)?,
-            _ => finish_run(conn, &run)?,
+        if !begun {
+            begin_run(conn, &run, &ready.event_id)?;
+            begun = true;
+        } else if stored_rows < rows {
+            // Writes come in between scans too: a large step taken in such a gap made the
+            // next scans wait for it (p99 79–96 ms against 47–56 ms with small steps only).
+            if db.others_wait() {
+                others_waited = Some(std::time::Instant::now());
+            }
+            let step = match others_waited {
+                Some(at) if at.elapsed() < SMALL_STEPS_FOR => CHUNK_WHILE_OTHERS_WAIT,
+                _ => CHUNK,
+            };
+            store_part(conn, &ready, stored_rows..stored_rows + step)?;
+            stored_rows += step;
+        } else {
+            finish_run(conn, &run)?;
+            return Ok(false);
         }
-        next += 1;
-        Ok(next <= chunks + 1)
+        Ok(true)
     });
     if let Err(e) = stored {
         if let Err(undo) = db.write_in_steps(|conn| Ok(!undo_some(conn, &run, CHUNK)?)) {
@@ -475,9 +501,10 @@ fn begin_run(conn: &mut DbConn, run: &str, event_id: &str) -> AppResult<()> {
     Ok(())
 }
 
-/// The `i`th chunk of participants and of their confirmations.
-fn store_chunk(conn: &mut DbConn, ready: &Ready, i: usize) -> AppResult<()> {
-    let part = |len: usize| (i * CHUNK).min(len)..((i + 1) * CHUNK).min(len);
+/// The participants at positions `range` and their confirmations (those of the file's
+/// participants in the same order; the range is cut to each list's length).
+fn store_part(conn: &mut DbConn, ready: &Ready, range: std::ops::Range<usize>) -> AppResult<()> {
+    let part = |len: usize| range.start.min(len)..range.end.min(len);
     store(conn, ready.prepared.get(part(ready.prepared.len())).unwrap_or_default())?;
     mail::enqueue_sealed(conn, ready.mail.get(part(ready.mail.len())).unwrap_or_default())
 }

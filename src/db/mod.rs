@@ -72,8 +72,10 @@ macro_rules! in_fixed_chunks {
 pub const PG_ARRAY_ROWS: usize = 5000;
 
 /// How long a transaction of [`Db::write_in_steps`] may keep other writes waiting. A
-/// scan's answer waits for at most this, one step and a commit.
-pub const GIVE_WAY_AFTER: Duration = Duration::from_millis(20);
+/// scan's answer waits for at most this, one step and a commit. It was 20 ms; with the
+/// import's small steps while scans wait, 2 ms and 5 ms measured alike (BENCHMARKS.md,
+/// "Session 13"), and 5 ms commits less often.
+pub const GIVE_WAY_AFTER: Duration = Duration::from_millis(5);
 
 /// A closed vocabulary stored in a `Text` column and sent as a JSON string: declares the
 /// enum with each variant's text, and gives it `as_str`, `FromStr`, `Display`, serde, and
@@ -443,7 +445,8 @@ impl Db {
         Ok(())
     }
 
-    fn others_wait(&self) -> bool {
+    /// Whether other writes wait for the writer lock now (always false without one).
+    pub fn others_wait(&self) -> bool {
         self.waiting.load(Ordering::SeqCst) > 0 || !self.pending.is_empty()
     }
 
