@@ -395,8 +395,8 @@ const CHUNK: usize = 250;
 
 /// Participants per step while other writes wait. Each commit writes every index page its
 /// steps touched, and four indexes take random keys, so the commit grows with the step:
-/// with steps of 250, scans during a 100,000-row import had p99 138–166 ms, with 25 they
-/// had 47–56 ms (BENCHMARKS.md, "Session 13"). Alone, an import keeps [`CHUNK`]: steps of
+/// with steps of 250, scans during a 100,000-row import had p99 138–166 ms, with 25 (and
+/// the checkpoint's catch-up, `crate::db::checkpoint`) 47–61 ms (BENCHMARKS.md, "Session 13"). Alone, an import keeps [`CHUNK`]: steps of
 /// 25 made it a fifth slower.
 const CHUNK_WHILE_OTHERS_WAIT: usize = 25;
 

@@ -166,8 +166,8 @@ fn checkpoint<W>(conn: &mut SqliteConnection, writer: &Mutex<W>, wal: &mut WalSt
         return Ok(());
     }
     // Under the writer lock the restart copies whatever was appended since the last passive
-    // checkpoint, and every write waits for that copy. During an import that was 600–1,500
-    // frames and 35–50 ms of lock per restart, about three times a second: most of the scans'
+    // checkpoint, and every write waits for that copy. During an import that was 560–1,540
+    // frames and 31–51 ms of lock per restart, about three times a second: most of the scans'
     // tail. Passive checkpoints first, each copying what came during the one before, until
     // few frames come in between.
     let mut last = passive.log;

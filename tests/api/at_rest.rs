@@ -351,7 +351,7 @@ async fn a_database_file_readable_by_others_is_refused_with_the_fix() {
     let dir = root.path().join("data");
     // The files an earlier start left, owner-only, before someone loosens a mode. The test
     // writes them itself: an earlier start's threads, still closing the database after its
-    // stop, would delete the WAL under the test (CI saw that once).
+    // stop, may delete the WAL under the test (the likely cause of one CI failure).
     std::fs::create_dir(&dir).unwrap();
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
     for file in ["badgegate.db", "badgegate.db-wal"] {
