@@ -243,11 +243,6 @@ impl r2d2::ManageConnection for Manager {
                 // old values do not linger in the file. No automatic checkpoint: the
                 // checkpoint thread (see `checkpoint`) does it without holding the write
                 // lock; the WAL file is cut back to 64 MiB once it restarts.
-                // temp_store=MEMORY keeps each request's savepoint journal (its group's
-                // sub-journal) in memory: past SQLITE_STMTJRNL_SPILL (.cargo/config.toml)
-                // it went to a temporary file created and deleted per group, which cost
-                // registrations with mail 5–10 % (BENCHMARKS.md, "Session 13"), and which
-                // left page images of personal rows in freed disk blocks.
                 // The busy timeout comes first: switching to WAL needs a lock that another
                 // connection of the pool may hold at start-up.
                 conn.batch_execute(
@@ -257,7 +252,6 @@ impl r2d2::ManageConnection for Manager {
                      PRAGMA secure_delete = ON;
                      PRAGMA foreign_keys = ON;
                      PRAGMA cache_size = -32768;
-                     PRAGMA temp_store = MEMORY;
                      PRAGMA wal_autocheckpoint = 0;
                      PRAGMA journal_size_limit = 67108864;",
                 )
@@ -549,12 +543,7 @@ impl Db {
         };
         match conn {
             DbConn::Sqlite(c) => {
-                // VACUUM copies the whole database into a temporary one: in memory that
-                // would take as much RAM as the file is large.
-                c.batch_execute("PRAGMA temp_store = FILE").map_err(|e| format!("VACUUM failed: {e}"))?;
-                let vacuumed = c.batch_execute("VACUUM");
-                c.batch_execute("PRAGMA temp_store = MEMORY").map_err(|e| format!("VACUUM failed: {e}"))?;
-                vacuumed.map_err(|e| format!("VACUUM failed: {e}"))?;
+                c.batch_execute("VACUUM").map_err(|e| format!("VACUUM failed: {e}"))?;
                 let r: checkpoint::CheckpointResult = diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)")
                     .get_result(c)
                     .map_err(|e| format!("WAL checkpoint failed: {e}"))?;
