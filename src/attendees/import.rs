@@ -396,8 +396,8 @@ const CHUNK: usize = 250;
 /// Participants per step while other writes wait. Each commit writes every index page its
 /// steps touched, and four indexes take random keys, so the commit grows with the step:
 /// with steps of 250, scans during a 100,000-row import had p99 138–166 ms, with 25 (and
-/// the checkpoint's catch-up, `crate::db::checkpoint`) 47–61 ms (BENCHMARKS.md, "Session 13"). Alone, an import keeps [`CHUNK`]: steps of
-/// 25 made it a fifth slower.
+/// the checkpoint's catch-up, `crate::db::checkpoint`) 47–61 ms (BENCHMARKS.md,
+/// "Session 13"). Alone, an import keeps [`CHUNK`]: steps of 25 made it 12–24 % slower.
 const CHUNK_WHILE_OTHERS_WAIT: usize = 25;
 
 /// How long after other writes last waited an import keeps to small steps.
@@ -412,10 +412,9 @@ const SMALL_STEPS_FOR: std::time::Duration = std::time::Duration::from_secs(1);
 /// file goes in by steps ([`Db::write_in_steps`]): of [`CHUNK`] participants in one
 /// transaction while nothing else waits to write, and otherwise of
 /// [`CHUNK_WHILE_OTHERS_WAIT`], committed every [`crate::db::GIVE_WAY_AFTER`] so that
-/// waiting scans run in between. Its participants
-/// carry the id of a row in `import_runs` that keeps them out of every release, list, count
-/// and badge lookup ([`crate::db::settled`]), and their confirmations wait
-/// ([`mail::HELD`]). Deleting that row is the commit point. A step refused (an address
+/// waiting scans run in between. Its participants carry the id of a row in `import_runs`
+/// that keeps them out of every release, list, count and badge lookup
+/// ([`crate::db::settled`]), and their confirmations wait ([`mail::HELD`]). Deleting that row is the commit point. A step refused (an address
 /// registered meanwhile: 409) undoes the steps committed before it; a crash in between is
 /// undone at the next start ([`recover`]).
 pub fn save(db: &Db, ready: Ready) -> AppResult<usize> {

@@ -73,8 +73,8 @@ pub const PG_ARRAY_ROWS: usize = 5000;
 
 /// How long a transaction of [`Db::write_in_steps`] may keep other writes waiting. A
 /// scan's answer waits for at most this, one step and a commit. It was 20 ms; with the
-/// import's small steps while scans wait, 2 ms and 5 ms measured alike (BENCHMARKS.md,
-/// "Session 13"), and 5 ms commits less often.
+/// import's small steps while scans wait, 2 ms (three runs) and 5 ms (one run) measured
+/// alike (BENCHMARKS.md, "Session 13"), and 5 ms commits less often.
 pub const GIVE_WAY_AFTER: Duration = Duration::from_millis(5);
 
 /// A closed vocabulary stored in a `Text` column and sent as a JSON string: declares the
