@@ -5,6 +5,7 @@ durations by statement text.
 
     scripts/pg_profile.py batch 20000     # 20,000 badges synced in batches of 500, one phone
     scripts/pg_profile.py single 1000     # 100 single scans per 500 badges
+    scripts/pg_profile.py wrk 20000       # single scans from 64 connections (wrk) for 5 s
     scripts/pg_profile.py export 100000   # an export of 100,000 opted-in participants
     scripts/pg_profile.py import 50000    # a CSV import of 50,000 rows
 
@@ -23,7 +24,7 @@ try:
     if what == "export":
         bench.import_rows(srv, event, n, share_all=True)
         tok = bench.partner_token(srv, event, partner, "partner_admin")
-    elif what in ("batch", "single"):
+    elif what in ("batch", "single", "wrk"):
         bench.import_rows(srv, event, n)
         payloads = bench.fetch_payloads(srv, event)
         tok = bench.partner_token(srv, event, partner, "scanner")
@@ -43,6 +44,16 @@ try:
             for item in b[:100]:
                 srv.request("POST", "/api/v1/scans", tok, item)
         n = 100 * len(batches)
+    elif what == "wrk":
+        import tempfile
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+            f.write("\n".join(payloads))
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as g:
+            g.write(bench.WRK_LUA)
+        env = dict(os.environ, BG_PAYLOADS=f.name, BG_TOKEN=tok, BG_NOW=now, BG_THREADS=str(bench.WRK_THREADS))
+        out = subprocess.run(["wrk", f"-t{bench.WRK_THREADS}", "-c64", "-d5s", "-s", g.name, srv.url],
+                             env=env, capture_output=True, text=True, check=True).stdout
+        n = int(float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)) * 5)
     elif what == "batch":
         for b in batches:
             srv.request("POST", "/api/v1/scans/batch", tok, {"scans": b})

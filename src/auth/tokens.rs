@@ -12,7 +12,7 @@ pub const AUDIENCE: &str = "badgegate-api";
 pub const TOKEN_LIFETIME_SECS: i64 = 15 * 60;
 const LEEWAY_SECS: u64 = 5;
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
     pub iss: String,
     pub aud: String,
@@ -51,6 +51,11 @@ pub struct Subject<'a> {
 pub struct TokenKeys {
     secret: Vec<u8>,
     validation: Validation,
+    /// The last generation this instance read from the database (-1: none yet). Only a
+    /// shortcut for checking signatures: whoever accepts a token still compares the
+    /// generation it was checked with against the database's ([`crate::auth::users::confirm`]),
+    /// so a rotation made on another instance ends old tokens here at once.
+    seen_generation: std::sync::atomic::AtomicI64,
 }
 
 impl TokenKeys {
@@ -62,7 +67,7 @@ impl TokenKeys {
         validation.validate_nbf = true;
         validation.validate_exp = true;
         validation.leeway = LEEWAY_SECS;
-        Ok(TokenKeys { secret: secret.to_vec(), validation })
+        Ok(TokenKeys { secret: secret.to_vec(), validation, seen_generation: std::sync::atomic::AtomicI64::new(-1) })
     }
 
     fn key(&self, generation: i64) -> AppResult<Vec<u8>> {
@@ -94,6 +99,25 @@ impl TokenKeys {
         header.typ = Some("JWT".to_string());
         let key = EncodingKey::from_secret(&self.key(generation)?).map_err(AppError::internal)?;
         jsonwebtoken::encode(&header, &claims, &key).map_err(AppError::internal)
+    }
+
+    /// [`TokenKeys::verify`] with the generation this instance last read, when it has read
+    /// one and the token was signed with it: answers the claims and that generation, to be
+    /// confirmed against the database by the caller. `None`: read the generation and
+    /// verify with it.
+    pub fn verify_seen(&self, token: &str) -> Option<(Claims, i64)> {
+        let generation = self.seen_generation.load(std::sync::atomic::Ordering::Relaxed);
+        if generation < 0 {
+            return None;
+        }
+        self.verify(token, generation).ok().map(|claims| (claims, generation))
+    }
+
+    /// Verifies with the generation just read from the database, and keeps it for
+    /// [`TokenKeys::verify_seen`].
+    pub fn verify_current(&self, token: &str, generation: i64) -> AppResult<(Claims, i64)> {
+        self.seen_generation.store(generation, std::sync::atomic::Ordering::Relaxed);
+        Ok((self.verify(token, generation)?, generation))
     }
 
     /// Checks signature, algorithm, `typ`, issuer, audience and times. Every failure is the

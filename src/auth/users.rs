@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use super::tokens::{Subject, TokenKeys};
+use super::tokens::{Claims, Subject, TokenKeys};
 use super::{Caller, Role, passwords};
 use crate::db::schema::users;
 use crate::db::{DbConn, new_id, now_ms};
@@ -142,37 +142,83 @@ pub fn set_disabled(conn: &mut DbConn, user_id: &str, disabled: bool) -> AppResu
     Ok(())
 }
 
-/// Verifies the token, then confirms with the database that the account still exists, is
-/// enabled, and has not had its tokens revoked since this one was issued.
+/// Verifies the token, then confirms it with the database ([`confirm`]). With the token
+/// generation this instance last read, that is one statement (two for a phone's token).
 pub fn authenticate(conn: &mut DbConn, tokens: &TokenKeys, token: &str) -> AppResult<Caller> {
-    let claims = tokens.verify(token, crate::auth::tokens::token_generation(conn)?)?;
-    let row = find(conn, &claims.sub)?.ok_or(AppError::Unauthorized)?;
-    if row.disabled
-        || row.token_version != claims.ver
-        || row.role != claims.role
-        || row.event_id != claims.evt
-        || row.partner_id != claims.ptn
-    {
-        return Err(AppError::Unauthorized);
-    }
-    if let Some(device_id) = &claims.dev {
-        // A phone's token ends with its device (revoked, or past the event's scan period)
-        // at once, not 15 minutes later. The device's own rules live in `devices`; this is
-        // the one read every request of a phone needs.
-        use crate::db::schema::devices;
-        let live = devices::table
-            .find(device_id)
-            .filter(devices::user_id.eq(&claims.sub))
-            .filter(devices::revoked_at.is_null())
-            .filter(devices::expires_at.gt(crate::db::now_ms()))
-            .select(devices::id)
-            .first::<String>(conn)
-            .optional()?;
-        if live.is_none() {
-            return Err(AppError::Unauthorized);
+    let (claims, generation) = match tokens.verify_seen(token) {
+        Some(verified) => verified,
+        None => tokens.verify_current(token, super::tokens::token_generation(conn)?)?,
+    };
+    confirm(conn, &[(&claims, generation)])?.pop().unwrap_or(Err(AppError::Unauthorized))
+}
+
+/// Confirms tokens whose signatures were verified with the given generations: that
+/// generation is still the database's, the account still exists, is enabled and has not
+/// had its tokens revoked since the token was issued, its role, event and partner are the
+/// token's, and a phone's device is still live. One answer per token, in order, from at
+/// most two statements however many tokens: a group of single scans confirms all its
+/// callers in the transaction that stores their scans.
+pub fn confirm(conn: &mut DbConn, verified: &[(&Claims, i64)]) -> AppResult<Vec<AppResult<Caller>>> {
+    use crate::db::schema::devices;
+    use std::collections::{HashMap, HashSet};
+    let mut ids: Vec<&str> = verified.iter().map(|(c, _)| c.sub.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut accounts: HashMap<String, UserRow> = HashMap::new();
+    let mut current: Option<i64> = None;
+    for chunk in ids.chunks(500) {
+        // The generation rides along with the accounts: one round trip, not two. (A
+        // constant text: diesel cannot put another table's subquery in a select list.)
+        let generation = diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>(&format!(
+            "(SELECT settings.value FROM settings WHERE settings.key = '{}')",
+            super::tokens::TOKEN_GENERATION
+        ));
+        let rows: Vec<(UserRow, Option<String>)> =
+            users::table.filter(users::id.eq_any(chunk)).select((UserRow::as_select(), generation)).load(conn)?;
+        for (row, generation) in rows {
+            current = generation.and_then(|g| g.parse().ok());
+            accounts.insert(row.id.clone(), row);
         }
     }
-    Ok(Caller { user_id: claims.sub, role: claims.role, event_id: claims.evt, partner_id: claims.ptn })
+    let mut device_ids: Vec<&str> = verified.iter().filter_map(|(c, _)| c.dev.as_deref()).collect();
+    device_ids.sort_unstable();
+    device_ids.dedup();
+    let mut live: HashSet<(String, String)> = HashSet::new();
+    // A phone's token ends with its device (revoked, or past the event's scan period) at
+    // once, not 15 minutes later. The device's own rules live in `devices`; this is the
+    // one read every request of a phone needs.
+    for chunk in device_ids.chunks(500) {
+        let rows: Vec<(String, String)> = devices::table
+            .filter(devices::id.eq_any(chunk))
+            .filter(devices::revoked_at.is_null())
+            .filter(devices::expires_at.gt(now_ms()))
+            .select((devices::id, devices::user_id))
+            .load(conn)?;
+        live.extend(rows);
+    }
+    Ok(verified
+        .iter()
+        .map(|(claims, generation)| {
+            let row = accounts.get(&claims.sub).ok_or(AppError::Unauthorized)?;
+            let device_live = claims.dev.as_ref().is_none_or(|d| live.contains(&(d.clone(), claims.sub.clone())));
+            if current != Some(*generation)
+                || row.disabled
+                || row.token_version != claims.ver
+                || row.role != claims.role
+                || row.event_id != claims.evt
+                || row.partner_id != claims.ptn
+                || !device_live
+            {
+                return Err(AppError::Unauthorized);
+            }
+            Ok(Caller {
+                user_id: claims.sub.clone(),
+                role: claims.role,
+                event_id: claims.evt.clone(),
+                partner_id: claims.ptn.clone(),
+            })
+        })
+        .collect())
 }
 
 /// Used by the CLI: validates and creates a staff account.

@@ -45,6 +45,49 @@ impl<P: Policy> FromRequest for Auth<P> {
     }
 }
 
+/// Extractor for the single-scan endpoint, which every phone at a booth calls many times
+/// a minute: the token's signature, times and role are checked here, without the database
+/// when the token was signed with the generation this instance last read. Whether the
+/// account, its device and that generation still hold is confirmed by the scan writer in
+/// the transaction that stores the scan ([`users::confirm`]): a revoked token stores
+/// nothing and answers 401, one statement for a whole group of scans instead of one per
+/// request. A refused token of a revoked account may meet a 422 for a malformed body
+/// first; it learns nothing by that.
+pub struct Presented<P: Policy> {
+    pub claims: crate::auth::tokens::Claims,
+    /// The token generation its signature was checked with.
+    pub generation: i64,
+    _policy: PhantomData<P>,
+}
+
+impl<P: Policy> FromRequest for Presented<P> {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let db = data::<Db>(req);
+        let keys = data::<TokenKeys>(req);
+        let token = bearer_token(req);
+        let body_gate = crate::http::json::hold_body_until_authenticated(req);
+        Box::pin(async move {
+            let (db, keys) = (db?, keys?);
+            let token = token.ok_or(AppError::Unauthorized)?;
+            let (claims, generation) = match keys.verify_seen(&token) {
+                Some(verified) => verified,
+                None => {
+                    db.read(move |conn| keys.verify_current(&token, crate::auth::tokens::token_generation(conn)?))
+                        .await?
+                }
+            };
+            if !P::allows(claims.role) {
+                return Err(AppError::Forbidden);
+            }
+            body_gate.open();
+            Ok(Presented { claims, generation, _policy: PhantomData })
+        })
+    }
+}
+
 pub fn bearer_token(req: &HttpRequest) -> Option<String> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;

@@ -15,7 +15,7 @@ use crate::auth::AnyPartner;
 use crate::db::{Db, ms_to_rfc3339};
 use crate::error::{AppError, AppResult, FieldError, Problem};
 use crate::http::ApiJson;
-use crate::http::auth::Auth;
+use crate::http::auth::{Auth, Presented};
 use crate::http::json::parse_json;
 
 const BATCH_BODY_LIMIT: usize = 4 * 1024 * 1024;
@@ -110,16 +110,17 @@ pub struct BatchResponse {
 pub async fn record_scan(
     scan_writer: web::Data<ScanWriter>,
     scan_throttle: web::Data<UnknownBadgeThrottle>,
-    auth: Auth<AnyPartner>,
+    auth: Presented<AnyPartner>,
     body: ApiJson<ScanItem>,
 ) -> AppResult<HttpResponse> {
-    let scope = auth.caller.partner_scope()?;
-    if let Some(retry_after_secs) = scan_throttle.retry_after(&scope.user_id) {
+    // The signed user id: the throttle counts per scanner before the account is confirmed.
+    let user_id = auth.claims.sub.clone();
+    if let Some(retry_after_secs) = scan_throttle.retry_after(&user_id) {
         count_scan(ScanStatus::Rejected, Some(RejectReason::Throttled));
         return Err(AppError::TooManyRequests { retry_after_secs });
     }
     let valid = validate(&body.into_inner()).map_err(AppError::Validation)?;
-    let outcome = scan_writer.submit(scope.clone(), valid).await?;
+    let outcome = scan_writer.submit(auth.claims, auth.generation, valid).await?;
     match &outcome {
         Outcome::Created { .. } => count_scan(ScanStatus::Created, None),
         Outcome::Duplicate { .. } => count_scan(ScanStatus::Duplicate, None),
@@ -142,7 +143,7 @@ pub async fn record_scan(
         })),
         Outcome::Rejected { reason, detail } => {
             if reason == RejectReason::UnknownBadge {
-                scan_throttle.record_unknown(&scope.user_id);
+                scan_throttle.record_unknown(&user_id);
             }
             Err(AppError::Rejected { reason: reason.as_str(), detail })
         }

@@ -715,7 +715,7 @@ fn merge_into_leads(
         // Row locks on PostgreSQL so concurrent merges of one lead run one after the other;
         // SQLite write transactions are already serial (BEGIN IMMEDIATE).
         let rows: Vec<LeadRow> = match conn {
-            DbConn::Pg(c) => query.select(LeadRow::as_select()).for_update().load(c)?,
+            DbConn::Pg(c) => query.select(LeadRow::as_select()).order(leads::attendee_id).for_update().load(c)?,
             DbConn::Sqlite(c) => query.select(LeadRow::as_select()).load(c)?,
         };
         // A lead with our id is one this call just created; the others were there before.
@@ -758,9 +758,13 @@ fn left_out<R>(rows: &[R], mut insert: impl FnMut(&[R]) -> QueryResult<usize>) -
     Ok(conflicts)
 }
 
+/// Rows go in key order: two transactions inserting overlapping keys then wait for each
+/// other in one order, never in a cycle (a deadlock would fail a whole group of scans).
 fn insert_scans_pg(c: &mut diesel::PgConnection, rows: &[ScanRow]) -> QueryResult<usize> {
     use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text};
-    let text = |f: fn(&ScanRow) -> &str| rows.iter().map(f).collect::<Vec<_>>();
+    let mut rows: Vec<&ScanRow> = rows.iter().collect();
+    rows.sort_unstable_by(|a, b| a.client_scan_id.cmp(&b.client_scan_id));
+    let text = |f: fn(&ScanRow) -> &str| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
     diesel::sql_query(
         "INSERT INTO scans (id, event_id, partner_id, user_id, client_scan_id, badge_id, attendee_id, \
          scanned_at, received_at, notes, rating, answers, notes_updated_at) \
@@ -784,10 +788,13 @@ fn insert_scans_pg(c: &mut diesel::PgConnection, rows: &[ScanRow]) -> QueryResul
     .execute(c)
 }
 
+/// In key order, as [`insert_scans_pg`].
 fn insert_leads_pg(c: &mut diesel::PgConnection, rows: &[LeadRow]) -> QueryResult<usize> {
     use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text};
-    let text = |f: fn(&LeadRow) -> &str| rows.iter().map(f).collect::<Vec<_>>();
-    let maybe = |f: fn(&LeadRow) -> Option<&str>| rows.iter().map(f).collect::<Vec<_>>();
+    let mut rows: Vec<&LeadRow> = rows.iter().collect();
+    rows.sort_unstable_by(|a, b| a.attendee_id.cmp(&b.attendee_id));
+    let text = |f: fn(&LeadRow) -> &str| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
+    let maybe = |f: fn(&LeadRow) -> Option<&str>| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
     diesel::sql_query(
         "INSERT INTO leads (id, event_id, partner_id, attendee_id, first_scanned_at, first_scanned_by, \
          last_scanned_at, notes, rating, answers, updated_at, notes_by, notes_at) \

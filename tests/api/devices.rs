@@ -264,11 +264,22 @@ async fn partner_admins_and_staff_admins_list_and_revoke_devices(app: TestApp) {
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
 
     // Acme's admin revokes one phone: its tokens die at once, the other phone goes on.
+    let visitor = app
+        .register(&w.admin, &w.event, json!({"name": "Vi Sitor", "email": "visitor@example.org", "is_adult": true}))
+        .await;
     let res = app.post(&acme_admin, &format!("/api/v1/devices/{p_id}/revoke"), &json!({})).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert_eq!(me_status(&app, s(&p, "access_token")).await, StatusCode::UNAUTHORIZED);
     assert_eq!(refresh(&app, s(&p, "refresh_token")).await.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(me_status(&app, s(&q, "access_token")).await, StatusCode::OK);
+    // Single scans are confirmed in the scan writer's transaction, not by the request's
+    // own read: the revoked phone's scan is refused there and leaves no row.
+    let scan = crate::common::scan_body(&crate::common::payload(&visitor));
+    let res = app.post(s(&p, "access_token"), "/api/v1/scans", &scan).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(crate::common::count_rows(&app, "scans"), 0);
+    let res = app.post(s(&q, "access_token"), "/api/v1/scans", &scan).await;
+    assert_eq!(res.status(), StatusCode::CREATED, "the other phone scans on");
     let res = app.post(&acme_admin, &format!("/api/v1/devices/{p_id}/revoke"), &json!({})).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT, "revoking twice is no error");
     let listed = devices_of(&app, &acme_admin, "").await;

@@ -54,12 +54,19 @@ async fn revocations_disabled_users_and_suspensions_made_on_one_instance_hold_on
     // A token issued by A is good on B (same secret, same token-key generation).
     let (scanner_id, scanner) = partner_user(&a, &w.admin, &w.event, &w.acme, "scanner").await;
     assert_eq!(b.get(&scanner, "/api/v1/leads").await.status(), 200);
+    // Single scans confirm the token in the scan's own transaction (not in a read of the
+    // request): each refusal below is checked on that path too, and stores nothing.
+    let visitor =
+        a.register(&w.admin, &w.event, json!({"name": "Vi Sitor", "email": "v@example.org", "is_adult": true})).await;
+    let scan = || scan_body(&payload(&visitor));
+    assert_eq!(b.post(&scanner, "/api/v1/scans", &scan()).await.status(), 201);
 
     // Revoked through A: refused by B on the very next request.
     let res = a.post(&w.admin, &format!("/api/v1/users/{scanner_id}/revoke-sessions"), &json!({})).await;
     assert_eq!(res.status(), 200);
     assert_eq!(b.get(&scanner, "/api/v1/leads").await.status(), 401);
     assert_eq!(a.get(&scanner, "/api/v1/leads").await.status(), 401);
+    assert_eq!(b.post(&scanner, "/api/v1/scans", &scan()).await.status(), 401);
 
     // Disabled through B: A refuses the token and the password.
     let email = format!("scanner-{}@partner.example", uuid::Uuid::new_v4().simple());
@@ -67,11 +74,13 @@ async fn revocations_disabled_users_and_suspensions_made_on_one_instance_hold_on
     accept_invitation(&a, &email, PASSWORD).await;
     let token = b.token(&email).await;
     assert_eq!(a.get(&token, "/api/v1/leads").await.status(), 200);
+    assert_eq!(a.post(&token, "/api/v1/scans", &scan()).await.status(), 201);
     let res = b
         .post(&w.admin, &format!("/api/v1/events/{}/partners/{}/users/{user}/disable", w.event, w.acme), &json!({}))
         .await;
     assert_eq!(res.status(), 204);
     assert_eq!(a.get(&token, "/api/v1/leads").await.status(), 401);
+    assert_eq!(a.post(&token, "/api/v1/scans", &scan()).await.status(), 401);
     assert_eq!(a.login(&email, PASSWORD).await.status(), 401);
 
     // Suspended through A: B refuses the partner's lead reads; lifted through B: A serves them.
@@ -84,11 +93,14 @@ async fn revocations_disabled_users_and_suspensions_made_on_one_instance_hold_on
     assert_eq!(a.get(&acme_admin, "/api/v1/leads").await.status(), 200);
 
     // A key rotation on B ends every token on A, the admin's own included.
+    assert_eq!(a.post(&acme_admin, "/api/v1/scans", &scan()).await.status(), 201);
     assert_eq!(b.post(&w.admin, "/api/v1/security/rotate-token-key", &json!({})).await.status(), 200);
+    assert_eq!(a.post(&acme_admin, "/api/v1/scans", &scan()).await.status(), 401);
     assert_eq!(a.get(&acme_admin, "/api/v1/leads").await.status(), 401);
     assert_eq!(a.get(&w.admin, "/api/v1/auth/me").await.status(), 401);
     let fresh = a.admin().await;
     assert_eq!(b.get(&fresh, "/api/v1/auth/me").await.status(), 200);
+    assert_eq!(count_rows(&a, "scans"), 3, "the three scans answered 201, none of the refused");
 }
 
 /// A browser without script: a cookie jar, no redirects, and any instance per request (a
