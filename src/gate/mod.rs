@@ -180,95 +180,94 @@ pub fn release(
     if channel == Channel::Staff {
         return Err(AppError::internal("a release to a partner cannot use the staff channel"));
     }
-    savepoint(conn, |conn| {
-        ensure_not_suspended(conn, to)?;
-        let event = events::find(conn, &to.event_id)?;
-        let fields = fields_for(channel, to.role, &event);
+    // Reads, then one write that is all or nothing by itself (`ledger::append`): no
+    // savepoint needed for the caller to go on after a refusal.
+    crate::db::require_transaction(conn)?;
+    ensure_not_suspended(conn, to)?;
+    let event = events::find(conn, &to.event_id)?;
+    let fields = fields_for(channel, to.role, &event);
 
-        let (ev, pid) = (to.event_id.as_str(), to.partner_id.as_str());
-        // Three concrete queries instead of one boxed one: diesel caches the prepared
-        // statement of a query whose shape is known at compile time, and scans, lead reads
-        // and export pages run it all day.
-        let rows: Vec<GateRow> = match selection {
-            Selection::One(id) => allowed!(ev, pid).filter(attendees::id.eq(id)).load(conn)?,
-            Selection::Many(ids) => {
-                allowed!(ev, pid).filter(attendees::id.eq_any(ids)).order(attendees::id).load(conn)?
-            }
-            Selection::After { after, limit } => allowed!(ev, pid)
-                .filter(attendees::id.gt(after.unwrap_or("")))
-                .order(attendees::id)
-                .limit(limit)
-                .load(conn)?,
-        };
+    let (ev, pid) = (to.event_id.as_str(), to.partner_id.as_str());
+    // Three concrete queries instead of one boxed one: diesel caches the prepared
+    // statement of a query whose shape is known at compile time, and scans, lead reads
+    // and export pages run it all day.
+    let rows: Vec<GateRow> = match selection {
+        Selection::One(id) => allowed!(ev, pid).filter(attendees::id.eq(id)).load(conn)?,
+        Selection::Many(ids) => allowed!(ev, pid).filter(attendees::id.eq_any(ids)).order(attendees::id).load(conn)?,
+        Selection::After { after, limit } => allowed!(ev, pid)
+            .filter(attendees::id.gt(after.unwrap_or("")))
+            .order(attendees::id)
+            .limit(limit)
+            .load(conn)?,
+    };
 
-        let now = now_ms();
-        let releases: Vec<Release> = rows
-            .into_iter()
-            .map(
-                |(
-                    id,
-                    name,
-                    company,
-                    address,
-                    phone,
-                    email,
-                    lead_id,
-                    first_at,
-                    first_by,
-                    last_at,
-                    notes,
-                    rating,
-                    answers,
-                    opted,
-                )| {
-                    let lead = match (lead_id, first_at, first_by, last_at) {
-                        (Some(id), Some(first_scanned_at), Some(first_scanned_by), Some(last_scanned_at)) => {
-                            Some(LeadInfo {
-                                id,
-                                first_scanned_at,
-                                first_scanned_by,
-                                last_scanned_at,
-                                notes,
-                                rating,
-                                answers,
-                            })
-                        }
-                        _ => None,
-                    };
-                    let basis = match (opted, lead.is_some()) {
-                        (true, true) => Basis::OptInScan,
-                        (true, false) => Basis::OptIn,
-                        _ => Basis::Scan,
-                    };
-                    Release {
-                        attendee_id: id,
-                        basis,
-                        fields: fields.clone(),
-                        contact: Contact::held(name, email, company, phone, address).only(&fields),
-                        lead,
+    let now = now_ms();
+    let releases: Vec<Release> = rows
+        .into_iter()
+        .map(
+            |(
+                id,
+                name,
+                company,
+                address,
+                phone,
+                email,
+                lead_id,
+                first_at,
+                first_by,
+                last_at,
+                notes,
+                rating,
+                answers,
+                opted,
+            )| {
+                let lead = match (lead_id, first_at, first_by, last_at) {
+                    (Some(id), Some(first_scanned_at), Some(first_scanned_by), Some(last_scanned_at)) => {
+                        Some(LeadInfo {
+                            id,
+                            first_scanned_at,
+                            first_scanned_by,
+                            last_scanned_at,
+                            notes,
+                            rating,
+                            answers,
+                        })
                     }
-                },
-            )
-            .collect();
+                    _ => None,
+                };
+                let basis = match (opted, lead.is_some()) {
+                    (true, true) => Basis::OptInScan,
+                    (true, false) => Basis::OptIn,
+                    _ => Basis::Scan,
+                };
+                Release {
+                    attendee_id: id,
+                    basis,
+                    fields: fields.clone(),
+                    contact: Contact::held(name, email, company, phone, address).only(&fields),
+                    lead,
+                }
+            },
+        )
+        .collect();
 
-        let ledger_rows: Vec<DisclosureRow> = releases
-            .iter()
-            .map(|r| DisclosureRow {
-                id: new_sequential_id(),
-                occurred_at: now,
-                event_id: to.event_id.clone(),
-                partner_id: Some(to.partner_id.clone()),
-                user_id: Some(to.user_id.clone()),
-                attendee_id: r.attendee_id.clone(),
-                fields: r.fields.join(","),
-                basis: r.basis,
-                channel,
-                export_id: export_id.map(str::to_string),
-            })
-            .collect();
-        ledger::append(conn, &ledger_rows)?;
-        Ok(releases)
-    })
+    let ledger_rows: Vec<DisclosureRow> = releases
+        .iter()
+        .map(|r| DisclosureRow {
+            id: new_sequential_id(),
+            occurred_at: now,
+            event_id: to.event_id.clone(),
+            partner_id: Some(to.partner_id.clone()),
+            user_id: Some(to.user_id.clone()),
+            attendee_id: r.attendee_id.clone(),
+            fields: r.fields.join(","),
+            basis: r.basis,
+            channel,
+            export_id: export_id.map(str::to_string),
+        })
+        .collect();
+    ledger::append(conn, &ledger_rows)?;
+    Ok(releases)
 }
 
 /// Which of `ids` the rule lets `to` receive now through `channel`, each with its basis,

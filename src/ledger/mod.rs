@@ -59,17 +59,29 @@ pub struct DisclosureRow {
     pub export_id: Option<String>,
 }
 
-/// Appends rows in the caller's transaction; an error here must abort the release.
+/// Appends rows in the caller's transaction, all or nothing: the caller may go on after it
+/// failed. An error here must abort the release.
 pub fn append(conn: &mut DbConn, rows: &[DisclosureRow]) -> AppResult<()> {
+    crate::db::require_transaction(conn)?;
     match conn {
-        DbConn::Pg(c) => {
-            for chunk in rows.chunks(crate::db::PG_ARRAY_ROWS) {
-                append_pg(c, chunk)?;
+        // One statement is all or nothing by itself: no savepoint, which costs two more
+        // round trips on every scan group and export page.
+        DbConn::Pg(c) if rows.len() <= crate::db::PG_ARRAY_ROWS => append_pg(c, rows)?,
+        _ => crate::db::savepoint(conn, |conn| {
+            match conn {
+                DbConn::Pg(c) => {
+                    for chunk in rows.chunks(crate::db::PG_ARRAY_ROWS) {
+                        append_pg(c, chunk)?;
+                    }
+                }
+                DbConn::Sqlite(c) => {
+                    crate::in_fixed_chunks!(rows, |chunk| diesel::insert_into(disclosures::table)
+                        .values(chunk)
+                        .execute(c)?);
+                }
             }
-        }
-        DbConn::Sqlite(c) => {
-            crate::in_fixed_chunks!(rows, |chunk| diesel::insert_into(disclosures::table).values(chunk).execute(c)?);
-        }
+            Ok(())
+        })?,
     }
     for row in rows {
         crate::measure::release_pending(row.channel.as_str(), row.basis.as_str(), 1);

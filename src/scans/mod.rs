@@ -377,7 +377,8 @@ fn guard_version(conn: &mut DbConn) -> AppResult<i64> {
 /// Decides a batch without writing: run in a read transaction, outside the write lock;
 /// see [`Plan`].
 pub fn plan(conn: &mut DbConn, scope: &PartnerScope, batch: &[ValidScan], now: i64) -> AppResult<Plan> {
-    decide(conn, scope, batch, now)
+    let version = guard_version(conn)?;
+    decide(conn, scope, batch, now, version)
 }
 
 /// Decides and stores a batch from one phone: decided in a read transaction outside the
@@ -393,10 +394,10 @@ pub async fn record_batch(db: &Db, scope: PartnerScope, batch: Vec<ValidScan>) -
     .await?
 }
 
-fn decide(conn: &mut DbConn, scope: &PartnerScope, batch: &[ValidScan], now: i64) -> AppResult<Plan> {
-    // The version first: a change committed after it but before a later read is then seen
-    // by that read and still changes the version, so the batch is decided again.
-    let version = guard_version(conn)?;
+/// `version`: the scan guard's, read before this is called. The version first: a change
+/// committed after it but before a later read is then seen by that read and still changes
+/// the version, so the batch is decided again.
+fn decide(conn: &mut DbConn, scope: &PartnerScope, batch: &[ValidScan], now: i64, version: i64) -> AppResult<Plan> {
     let client_ids: Vec<&str> = batch.iter().map(|s| s.client_scan_id.as_str()).collect();
     let mut known = stored_by_client_id(conn, &scope.partner_id, &client_ids)?;
 
@@ -511,7 +512,7 @@ pub fn process_batch(
     let version = guard_version(conn)?;
     let Plan { mut decisions, rows, mut leads, .. } = match planned {
         Some(p) if p.version == version => p,
-        _ => decide(conn, scope, batch, now)?,
+        _ => decide(conn, scope, batch, now, version)?,
     };
 
     // The constraint keeps the first row stored under a client_scan_id. Where a statement
