@@ -21,12 +21,14 @@ use crate::auth::PartnerScope;
 use crate::csv_cells::csv_bytes;
 use crate::db::schema::{exports, leads, users};
 use crate::db::{Db, DbConn, new_id, now_ms};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::events::{self, EventRow};
 use crate::gate::{self, Channel, Release, Selection};
 use crate::scans::notes::{self as scan_notes, ScanNote};
 
 const PAGE: i64 = 1000;
+/// Pages released ahead of the one being sent (see [`release_pages`]).
+const PAGES_AHEAD: usize = 1;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = exports)]
@@ -229,35 +231,62 @@ impl Layout {
 
 /// Releases the export's participants in pages, each page's ledger rows committed before
 /// `each` sees it; stops early when `each` answers false. Answers the rows released.
+///
+/// The pages are released on a thread of their own, at most [`PAGES_AHEAD`] ahead of
+/// `each`: while the database writes one page's ledger rows, the rows before are formatted
+/// and sent (PostgreSQL spends most of a page in its ledger insert, this process most in
+/// formatting; one after the other, each waited for the other). A client that goes away
+/// leaves up to that many pages more in the ledger than it received: the ledger says who
+/// may have obtained data, so it may over-state, never under-state.
 fn release_pages(
     db: &Db,
     scope: &PartnerScope,
     export_id: &str,
     mut each: impl FnMut(&[Release], &PageNotes) -> AppResult<bool>,
 ) -> AppResult<i64> {
-    let mut rows = 0i64;
-    let mut after: Option<String> = None;
-    loop {
-        let (page, notes) = db.write_blocking(|conn| {
-            let page = gate::release(
-                conn,
-                scope,
-                Channel::Export,
-                Selection::After { after: after.as_deref(), limit: PAGE },
-                Some(export_id),
-            )?;
-            let notes = PageNotes::read(conn, scope, &page)?;
-            Ok((page, notes))
-        })?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.attendee_id.clone());
-        let page_rows = i64::try_from(page.len()).unwrap_or(i64::MAX);
-        rows += page_rows;
-        if !each(&page, &notes)? || page_rows < PAGE {
-            break;
+    let (pages, released) = std::sync::mpsc::sync_channel::<(Vec<Release>, PageNotes)>(PAGES_AHEAD);
+    std::thread::scope(|threads| {
+        let releaser = threads.spawn(move || -> AppResult<()> {
+            let mut after: Option<String> = None;
+            loop {
+                let (page, notes) = db.write_blocking(|conn| {
+                    let page = gate::release(
+                        conn,
+                        scope,
+                        Channel::Export,
+                        Selection::After { after: after.as_deref(), limit: PAGE },
+                        Some(export_id),
+                    )?;
+                    let notes = PageNotes::read(conn, scope, &page)?;
+                    Ok((page, notes))
+                })?;
+                let Some(last) = page.last() else { return Ok(()) };
+                after = Some(last.attendee_id.clone());
+                let full = i64::try_from(page.len()).unwrap_or(i64::MAX) >= PAGE;
+                // A closed channel: `each` stopped (the client went away, or it failed).
+                if pages.send((page, notes)).is_err() || !full {
+                    return Ok(());
+                }
+            }
+        });
+        let mut rows = 0i64;
+        let mut outcome = Ok(());
+        for (page, notes) in released.iter() {
+            rows += i64::try_from(page.len()).unwrap_or(i64::MAX);
+            match each(&page, &notes) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => {
+                    outcome = Err(e);
+                    break;
+                }
+            }
         }
-    }
-    Ok(rows)
+        // Stops the releaser at its next page.
+        drop(released);
+        let releasing = releaser.join().unwrap_or_else(|_| Err(AppError::internal("the export's releaser panicked")));
+        outcome.and(releasing).map(|()| rows)
+    })
 }
 
 /// Closes the export record with what was delivered.

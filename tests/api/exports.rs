@@ -13,6 +13,7 @@ both_backends!(
     staff_query_the_ledger_by_participant_and_partner_window,
     the_xlsx_export_matches_the_csv_cell_by_cell_as_text,
     the_xlsx_export_is_refused_to_scanners_and_suspended_partners,
+    an_export_left_halfway_is_ledgered_for_every_row_sent_and_at_most_two_pages_more,
 );
 
 async fn world(app: &TestApp) -> World {
@@ -531,4 +532,49 @@ async fn the_xlsx_export_is_refused_to_scanners_and_suspended_partners(app: Test
     let res = app.get(w.acme_admin(), "/api/v1/leads/export.xlsx").await;
     assert_eq!(res.status(), 403);
     assert_eq!(problem(res).await["reason"], "partner_suspended");
+}
+
+/// Pages are released one ahead of the page being sent: a client that goes away halfway
+/// leaves the ledger with every row it may have received, and at most two pages (the one
+/// being sent when the client went, the one released ahead) that it did not.
+async fn an_export_left_halfway_is_ledgered_for_every_row_sent_and_at_most_two_pages_more(app: TestApp) {
+    let w = world(&app).await;
+    let rows = 40_000;
+    let mut csv = String::from("name,email,is_adult,share_with_all_partners\n");
+    for i in 0..rows {
+        csv.push_str(&format!("Guest {i},guest{i}@example.org,true,true\n"));
+    }
+    let res = app
+        .client
+        .post(format!("{}/api/v1/events/{}/attendees/import?send_confirmation=false", app.url, w.event))
+        .bearer_auth(&w.admin)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+
+    let mut res = app.get(w.acme_admin(), "/api/v1/leads/export.csv").await;
+    assert_eq!(res.status(), 200);
+    let export_id = res.headers().get("x-export-id").unwrap().to_str().unwrap().to_string();
+    let mut read = 0;
+    while read < 64 * 1024 {
+        read += res.chunk().await.unwrap().expect("the export ended before 64 KiB").len();
+    }
+    drop(res);
+
+    let (row_count, _) = export_record(&app, &export_id).await;
+    let sent = row_count.unwrap();
+    let ledgered = count_rows(&app, &format!("disclosures WHERE export_id = '{export_id}'"));
+    assert!(ledgered >= sent, "{ledgered} ledgered, {sent} handed to the connection");
+    assert!(ledgered <= sent + 2000, "{ledgered} ledgered, {sent} handed to the connection");
+    assert_eq!(ledgered % 1000, 0, "whole pages: {ledgered}");
+    let _ = std::io::Write::write_all(
+        &mut std::io::stderr(),
+        format!(
+            "export left after {read} bytes: {sent} of {rows} rows handed to the connection, {ledgered} ledgered\n"
+        )
+        .as_bytes(),
+    );
 }
