@@ -23,18 +23,25 @@ fn data<T: 'static>(req: &HttpRequest) -> AppResult<web::Data<T>> {
     req.app_data::<web::Data<T>>().cloned().ok_or_else(|| AppError::internal("application data missing"))
 }
 
+/// What a token check needs from the request (an error, such as no bearer token, is
+/// answered by the check's future), and the request body's gate, held shut until the
+/// check passes.
+type Presentation = (AppResult<(web::Data<Db>, web::Data<TokenKeys>, String)>, crate::http::json::BodyGateOpener);
+
+fn presentation(req: &HttpRequest) -> Presentation {
+    let token = bearer_token(req).ok_or(AppError::Unauthorized);
+    let parts = data::<Db>(req).and_then(|db| Ok((db, data::<TokenKeys>(req)?, token?)));
+    (parts, crate::http::json::hold_body_until_authenticated(req))
+}
+
 impl<P: Policy> FromRequest for Auth<P> {
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let db = data::<Db>(req);
-        let keys = data::<TokenKeys>(req);
-        let token = bearer_token(req);
-        let body_gate = crate::http::json::hold_body_until_authenticated(req);
+        let (parts, body_gate) = presentation(req);
         Box::pin(async move {
-            let (db, keys) = (db?, keys?);
-            let token = token.ok_or(AppError::Unauthorized)?;
+            let (db, keys, token) = parts?;
             let caller = db.read(move |conn| users::authenticate(conn, &keys, &token)).await?;
             if !P::allows(caller.role) {
                 return Err(AppError::Forbidden);
@@ -65,13 +72,9 @@ impl<P: Policy> FromRequest for Presented<P> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let db = data::<Db>(req);
-        let keys = data::<TokenKeys>(req);
-        let token = bearer_token(req);
-        let body_gate = crate::http::json::hold_body_until_authenticated(req);
+        let (parts, body_gate) = presentation(req);
         Box::pin(async move {
-            let (db, keys) = (db?, keys?);
-            let token = token.ok_or(AppError::Unauthorized)?;
+            let (db, keys, token) = parts?;
             let (claims, generation) = match keys.verify_seen(&token) {
                 Some(verified) => verified,
                 None => {

@@ -544,15 +544,7 @@ async fn an_export_left_halfway_is_ledgered_for_every_row_sent_and_at_most_two_p
     for i in 0..rows {
         csv.push_str(&format!("Guest {i},guest{i}@example.org,true,true\n"));
     }
-    let res = app
-        .client
-        .post(format!("{}/api/v1/events/{}/attendees/import?send_confirmation=false", app.url, w.event))
-        .bearer_auth(&w.admin)
-        .header("content-type", "text/csv")
-        .body(csv)
-        .send()
-        .await
-        .unwrap();
+    let res = app.import_csv(&w.admin, &w.event, "?send_confirmation=false", csv).await;
     assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
 
     let mut res = app.get(w.acme_admin(), "/api/v1/leads/export.csv").await;

@@ -385,15 +385,7 @@ async fn two_instances_sharing_the_database_send_each_message_once(backend: Back
     for i in 0..n {
         csv.push_str(&format!("P{i},p{i}@example.org,true\n"));
     }
-    let res = app
-        .client
-        .post(format!("{}/api/v1/events/{}/attendees/import", app.url, w.event))
-        .bearer_auth(&w.admin)
-        .header("content-type", "text/csv")
-        .body(csv)
-        .send()
-        .await
-        .unwrap();
+    let res = app.import_csv(&w.admin, &w.event, "", csv).await;
     assert_eq!(res.status(), StatusCode::CREATED);
     smtp.wait_for(n).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;

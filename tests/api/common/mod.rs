@@ -242,6 +242,18 @@ impl TestApp {
         assert_eq!(res.status(), StatusCode::CREATED, "registration failed");
         res.json::<Value>().await.unwrap()
     }
+
+    /// Imports participants from a CSV body; `query` as in `?send_confirmation=false`.
+    pub async fn import_csv(&self, token: &str, event_id: &str, query: &str, csv: String) -> Response {
+        self.client
+            .post(format!("{}/api/v1/events/{event_id}/attendees/import{query}", self.url))
+            .bearer_auth(token)
+            .header("content-type", "text/csv")
+            .body(csv)
+            .send()
+            .await
+            .unwrap()
+    }
 }
 
 /// Several instances on one database (`tests/api/instances.rs`).
