@@ -7,7 +7,9 @@
 //! [`xlsx`]). Both keep, in the export record, the row count and the SHA-256 of the bytes
 //! delivered.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Condvar, Mutex, PoisonError, mpsc};
+use std::thread;
 
 pub mod handlers;
 mod workbook;
@@ -21,14 +23,16 @@ use crate::auth::PartnerScope;
 use crate::csv_cells::csv_bytes;
 use crate::db::schema::{exports, leads, users};
 use crate::db::{Db, DbConn, new_id, now_ms};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::events::{self, EventRow};
 use crate::gate::{self, Channel, Release, Selection};
 use crate::scans::notes::{self as scan_notes, ScanNote};
 
 const PAGE: i64 = 1000;
-/// Pages released ahead of the one being sent (see [`release_pages`]).
-const PAGES_AHEAD: usize = 1;
+/// On PostgreSQL, pages released at once (see [`release_pages`]).
+const RELEASERS: usize = 2;
+/// On PostgreSQL, pages released at most ahead of the one being sent.
+const AHEAD: usize = 3;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = exports)]
@@ -230,50 +234,80 @@ impl Layout {
 }
 
 /// Releases the export's participants in pages, each page's ledger rows committed before
-/// `each` sees it; stops early when `each` answers false. Answers the rows released.
+/// `each` sees it, in participant-id order; stops early when `each` answers false. Answers
+/// the rows released.
 ///
-/// The pages are released on a thread of their own, at most [`PAGES_AHEAD`] ahead of
-/// `each`: while the database writes one page's ledger rows, the rows before are formatted
-/// and sent (PostgreSQL spends most of a page in its ledger insert, this process most in
-/// formatting; one after the other, each waited for the other). A client that goes away
-/// leaves up to that many pages more in the ledger than it received: the ledger says who
-/// may have obtained data, so it may over-state, never under-state.
+/// Pages are released ahead of the one `each` formats and sends: one after another, each
+/// waited for the other (PostgreSQL spends most of a page in its ledger insert, this
+/// process most in formatting). On SQLite one page is released ahead, on a thread of its
+/// own; on PostgreSQL [`RELEASERS`] pages at once, each on its own connection, up to
+/// [`AHEAD`] pages ahead. A client that goes away leaves up to that many pages more in
+/// the ledger than it received: the ledger says who may have obtained data, so it may
+/// over-state, never under-state.
 fn release_pages(
+    db: &Db,
+    scope: &PartnerScope,
+    export_id: &str,
+    each: impl FnMut(&[Release], &PageNotes) -> AppResult<bool>,
+) -> AppResult<i64> {
+    if db.has_one_writer() { one_ahead(db, scope, export_id, each) } else { side_by_side(db, scope, export_id, each) }
+}
+
+type Page = (Vec<Release>, PageNotes);
+
+/// One page's release and the notes its rows need, in one write transaction.
+fn release_page(db: &Db, scope: &PartnerScope, export_id: &str, selection: Selection<'_>) -> AppResult<Page> {
+    db.write_blocking(|conn| {
+        let page = gate::release(conn, scope, Channel::Export, selection, Some(export_id))?;
+        let notes = PageNotes::read(conn, scope, &page)?;
+        Ok((page, notes))
+    })
+}
+
+/// Hands each page to `each` in turn; answers the rows handed and whether to go on.
+fn hand_over(
+    page: AppResult<Page>,
+    rows: &mut i64,
+    each: &mut impl FnMut(&[Release], &PageNotes) -> AppResult<bool>,
+) -> AppResult<bool> {
+    let (page, notes) = page?;
+    if page.is_empty() {
+        return Ok(true);
+    }
+    *rows += i64::try_from(page.len()).unwrap_or(i64::MAX);
+    each(&page, &notes)
+}
+
+fn one_ahead(
     db: &Db,
     scope: &PartnerScope,
     export_id: &str,
     mut each: impl FnMut(&[Release], &PageNotes) -> AppResult<bool>,
 ) -> AppResult<i64> {
-    let (pages, released) = std::sync::mpsc::sync_channel::<(Vec<Release>, PageNotes)>(PAGES_AHEAD);
-    std::thread::scope(|threads| {
-        let releaser = threads.spawn(move || -> AppResult<()> {
+    let (pages, released) = mpsc::sync_channel::<AppResult<Page>>(1);
+    thread::scope(|threads| {
+        threads.spawn(move || {
             let mut after: Option<String> = None;
             loop {
-                let (page, notes) = db.write_blocking(|conn| {
-                    let page = gate::release(
-                        conn,
-                        scope,
-                        Channel::Export,
-                        Selection::After { after: after.as_deref(), limit: PAGE },
-                        Some(export_id),
-                    )?;
-                    let notes = PageNotes::read(conn, scope, &page)?;
-                    Ok((page, notes))
-                })?;
-                let Some(last) = page.last() else { return Ok(()) };
-                after = Some(last.attendee_id.clone());
-                let full = i64::try_from(page.len()).unwrap_or(i64::MAX) >= PAGE;
+                let page =
+                    release_page(db, scope, export_id, Selection::After { after: after.as_deref(), limit: PAGE });
+                let more = match &page {
+                    Ok((page, _)) => {
+                        after = page.last().map(|r| r.attendee_id.clone());
+                        i64::try_from(page.len()).unwrap_or(i64::MAX) >= PAGE
+                    }
+                    Err(_) => false,
+                };
                 // A closed channel: `each` stopped (the client went away, or it failed).
-                if pages.send((page, notes)).is_err() || !full {
-                    return Ok(());
+                if pages.send(page).is_err() || !more {
+                    return;
                 }
             }
         });
         let mut rows = 0i64;
         let mut outcome = Ok(());
-        for (page, notes) in released.iter() {
-            rows += i64::try_from(page.len()).unwrap_or(i64::MAX);
-            match each(&page, &notes) {
+        for page in released.iter() {
+            match hand_over(page, &mut rows, &mut each) {
                 Ok(true) => {}
                 Ok(false) => break,
                 Err(e) => {
@@ -282,10 +316,98 @@ fn release_pages(
                 }
             }
         }
-        // Stops the releaser at its next page.
+        // Stops the releaser at its next page (the scope waits for it).
         drop(released);
-        let releasing = releaser.join().unwrap_or_else(|_| Err(AppError::internal("the export's releaser panicked")));
-        outcome.and(releasing).map(|()| rows)
+        outcome.map(|()| rows)
+    })
+}
+
+fn side_by_side(
+    db: &Db,
+    scope: &PartnerScope,
+    export_id: &str,
+    mut each: impl FnMut(&[Release], &PageNotes) -> AppResult<bool>,
+) -> AppResult<i64> {
+    // Pages `each` has taken, so that no page is released more than AHEAD ahead (flat
+    // memory); `usize::MAX` once it stopped.
+    let taken = (Mutex::new(0usize), Condvar::new());
+    let (ranges, to_release) = mpsc::sync_channel::<(usize, Option<String>, Option<String>)>(0);
+    let to_release = Arc::new(Mutex::new(to_release));
+    let (pages, released) = mpsc::sync_channel::<(usize, AppResult<Page>)>(RELEASERS);
+    thread::scope(|threads| {
+        let taken = &taken;
+        // Cuts the event's participants into ranges of PAGE ids, in order.
+        let failed = pages.clone();
+        threads.spawn(move || {
+            let mut after: Option<String> = None;
+            for k in 0usize.. {
+                let mut handed = taken.0.lock().unwrap_or_else(PoisonError::into_inner);
+                while *handed != usize::MAX && k >= handed.saturating_add(AHEAD) {
+                    handed = taken.1.wait(handed).unwrap_or_else(PoisonError::into_inner);
+                }
+                if *handed == usize::MAX {
+                    return;
+                }
+                drop(handed);
+                let upto =
+                    match db.read_blocking(|conn| gate::page_bounds(conn, &scope.event_id, after.as_deref(), PAGE)) {
+                        Ok(upto) => upto,
+                        Err(e) => {
+                            // Answered in its place, so the export fails there instead of
+                            // ending early as if complete.
+                            let _ = failed.send((k, Err(e)));
+                            return;
+                        }
+                    };
+                let last = upto.is_none();
+                if ranges.send((k, after.take(), upto.clone())).is_err() || last {
+                    return;
+                }
+                after = upto;
+            }
+        });
+        for _ in 0..RELEASERS {
+            let (to_release, pages) = (to_release.clone(), pages.clone());
+            threads.spawn(move || {
+                loop {
+                    let range = to_release.lock().unwrap_or_else(PoisonError::into_inner).recv();
+                    let Ok((k, after, upto)) = range else { return };
+                    let selection = Selection::Between { after: after.as_deref(), upto: upto.as_deref() };
+                    let page = release_page(db, scope, export_id, selection);
+                    let failed = page.is_err();
+                    if pages.send((k, page)).is_err() || failed {
+                        return;
+                    }
+                }
+            });
+        }
+        drop((pages, to_release));
+        let mut waiting: BTreeMap<usize, AppResult<Page>> = BTreeMap::new();
+        let mut next = 0usize;
+        let mut rows = 0i64;
+        let mut outcome = Ok(());
+        'pages: for (k, page) in released.iter() {
+            waiting.insert(k, page);
+            while let Some(page) = waiting.remove(&next) {
+                next += 1;
+                match hand_over(page, &mut rows, &mut each) {
+                    Ok(true) => {
+                        *taken.0.lock().unwrap_or_else(PoisonError::into_inner) = next;
+                        taken.1.notify_all();
+                    }
+                    Ok(false) => break 'pages,
+                    Err(e) => {
+                        outcome = Err(e);
+                        break 'pages;
+                    }
+                }
+            }
+        }
+        // Stops the cutter, and the releasers at their next page.
+        *taken.0.lock().unwrap_or_else(PoisonError::into_inner) = usize::MAX;
+        taken.1.notify_all();
+        drop(released);
+        outcome.map(|()| rows)
     })
 }
 

@@ -65,6 +65,12 @@ pub enum Selection<'a> {
         after: Option<&'a str>,
         limit: i64,
     },
+    /// The participants with ids in `(after, upto]` (`upto` none: to the end), for export
+    /// pages released side by side ([`page_bounds`] cuts them).
+    Between {
+        after: Option<&'a str>,
+        upto: Option<&'a str>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -160,6 +166,21 @@ macro_rules! allowed {
     }};
 }
 
+/// The last id of the next `size` participants of the event after `after`, whether or not
+/// the rule lets the partner receive them (`None`: fewer are left). Only ids of the
+/// event's participants leave this function, never a contact field: it cuts an export
+/// into ranges that [`release`] then decides and ledgers ([`Selection::Between`]).
+pub fn page_bounds(conn: &mut DbConn, event_id: &str, after: Option<&str>, size: i64) -> AppResult<Option<String>> {
+    Ok(attendees::table
+        .filter(attendees::event_id.eq(event_id))
+        .filter(attendees::id.gt(after.unwrap_or("")))
+        .order(attendees::id)
+        .offset(size - 1)
+        .select(attendees::id)
+        .first(conn)
+        .optional()?)
+}
+
 /// Refuses while the operator suspends the partner. [`release`] checks it itself; a
 /// streamed export also asks before its first byte, while it can still answer 403.
 pub fn ensure_not_suspended(conn: &mut DbConn, to: &PartnerScope) -> AppResult<()> {
@@ -199,6 +220,14 @@ pub fn release(
             .order(attendees::id)
             .limit(limit)
             .load(conn)?,
+        Selection::Between { after, upto: Some(upto) } => allowed!(ev, pid)
+            .filter(attendees::id.gt(after.unwrap_or("")))
+            .filter(attendees::id.le(upto))
+            .order(attendees::id)
+            .load(conn)?,
+        Selection::Between { after, upto: None } => {
+            allowed!(ev, pid).filter(attendees::id.gt(after.unwrap_or(""))).order(attendees::id).load(conn)?
+        }
     };
 
     let now = now_ms();
