@@ -235,13 +235,14 @@ impl Layout {
 
 /// Releases the export's participants in pages, each page's ledger rows committed before
 /// `each` sees it, in participant-id order; stops early when `each` answers false. Answers
-/// the rows released.
+/// the rows handed to `each`.
 ///
 /// Pages are released ahead of the one `each` formats and sends: one after another, each
 /// waited for the other (PostgreSQL spends most of a page in its ledger insert, this
 /// process most in formatting). On SQLite one page is released ahead, on a thread of its
 /// own; on PostgreSQL [`RELEASERS`] pages at once, each on its own connection, up to
-/// [`AHEAD`] pages ahead. A client that goes away leaves up to that many pages more in
+/// [`AHEAD`] pages ahead (three pooled connections at most: the two and the read that
+/// cuts the pages, each held for one page). A client that goes away leaves up to that many pages more in
 /// the ledger than it received: the ledger says who may have obtained data, so it may
 /// over-state, never under-state.
 fn release_pages(

@@ -77,6 +77,9 @@ fn run(db: Db, jobs: Arc<Mutex<mpsc::Receiver<Job>>>) {
         };
         let answers = match write_group(&db, &group) {
             Ok(answers) => answers,
+            // No connection (the database is down or the pool exhausted): trying each scan
+            // on its own would make every one wait for the pool's timeout again.
+            Err(AppError::Unavailable) => group.iter().map(|_| Err(AppError::Unavailable)).collect(),
             // Each scan again in a transaction of its own, so that one failing scan, or a
             // deadlock with another writer's group on PostgreSQL, fails no other.
             Err(e) if group.len() > 1 => {
