@@ -34,6 +34,15 @@ fn presentation(req: &HttpRequest) -> Presentation {
     (parts, crate::http::json::hold_body_until_authenticated(req))
 }
 
+/// The access policy's verdict on a checked role; the body is read only once it passes.
+fn admit<P: Policy>(role: crate::auth::Role, body_gate: crate::http::json::BodyGateOpener) -> AppResult<()> {
+    if !P::allows(role) {
+        return Err(AppError::Forbidden);
+    }
+    body_gate.open();
+    Ok(())
+}
+
 impl<P: Policy> FromRequest for Auth<P> {
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
@@ -43,10 +52,7 @@ impl<P: Policy> FromRequest for Auth<P> {
         Box::pin(async move {
             let (db, keys, token) = parts?;
             let caller = db.read(move |conn| users::authenticate(conn, &keys, &token)).await?;
-            if !P::allows(caller.role) {
-                return Err(AppError::Forbidden);
-            }
-            body_gate.open();
+            admit::<P>(caller.role, body_gate)?;
             Ok(Auth { caller, _policy: PhantomData })
         })
     }
@@ -82,10 +88,7 @@ impl<P: Policy> FromRequest for Presented<P> {
                         .await?
                 }
             };
-            if !P::allows(claims.role) {
-                return Err(AppError::Forbidden);
-            }
-            body_gate.open();
+            admit::<P>(claims.role, body_gate)?;
             Ok(Presented { claims, generation, _policy: PhantomData })
         })
     }

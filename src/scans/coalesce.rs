@@ -20,7 +20,7 @@ const MAX_GROUP: usize = 256;
 
 /// Writer threads on PostgreSQL, where transactions run side by side: while one group
 /// waits for its statements and its commit, the next is written. Measured with 64 phones
-/// (BENCHMARKS.md, session 14): one writer left a third of the CPU idle, two used it,
+/// (BENCHMARKS.md, session 14): one writer left 29 % of the CPU idle, two used it,
 /// three and four were no faster than two. SQLite has one writer lock, so one thread.
 const PG_WRITERS: usize = 2;
 

@@ -3,7 +3,6 @@
 //! its participants.
 
 use crate::common::{Backend, TestApp, count_rows, partner_user, payload, scan_body, world};
-use crate::registration::post_csv;
 use serde_json::{Value, json};
 
 both_backends!(colliding_imports_leave_one_whole_file_and_release_its_mail);
@@ -36,7 +35,7 @@ async fn colliding_imports_leave_one_whole_file_and_release_its_mail(app: TestAp
     let event = app.event(&admin).await;
     let a = file("a", 2_500, None);
     let b = file("b", 2_499, Some("a2499@example.org"));
-    let (ra, rb) = tokio::join!(post_csv(&app, &admin, &event, a), post_csv(&app, &admin, &event, b));
+    let (ra, rb) = tokio::join!(app.import_csv(&admin, &event, "", a), app.import_csv(&admin, &event, "", b));
     let mut codes = [ra.status().as_u16(), rb.status().as_u16()];
     codes.sort_unstable();
     assert!(codes == [201, 409] || codes == [201, 422], "one file is stored, the other refused: {codes:?}");

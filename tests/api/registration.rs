@@ -202,22 +202,6 @@ fn urlencode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-pub(crate) async fn post_csv(
-    app: &TestApp,
-    token: &str,
-    event: &str,
-    csv: impl Into<reqwest::Body>,
-) -> reqwest::Response {
-    app.client
-        .post(format!("{}/api/v1/events/{event}/attendees/import", app.url))
-        .bearer_auth(token)
-        .header("content-type", "text/csv")
-        .body(csv)
-        .send()
-        .await
-        .unwrap()
-}
-
 async fn import_is_all_or_nothing(app: TestApp) {
     let admin = app.admin().await;
     let event = app.event(&admin).await;
@@ -228,7 +212,7 @@ async fn import_is_all_or_nothing(app: TestApp) {
          \"Doe, Jane\",jane@example.org,\"Acme\nLabs\",true,false,{acme};{globex}\r\n\
          John,john@example.org,,true,true,\r\n"
     );
-    let res = post_csv(&app, &admin, &event, good).await;
+    let res = app.import_csv(&admin, &event, "", good).await;
     assert_eq!(res.status(), 201);
     assert_eq!(res.json::<Value>().await.unwrap()["imported"], 2);
     let list: Value = app.get(&admin, &format!("/api/v1/events/{event}/attendees?q=jane")).await.json().await.unwrap();
@@ -241,7 +225,7 @@ async fn import_is_all_or_nothing(app: TestApp) {
     assert!(detail["opt_ins"].as_array().unwrap().iter().all(|o| o["source"] == "import"));
 
     let bad = "name,email,is_adult\nOk,ok@example.org,true\nKid,kid@example.org,false\nBroken,not-an-email,true\nDup,john@example.org,true\n".to_string();
-    let res = post_csv(&app, &admin, &event, bad).await;
+    let res = app.import_csv(&admin, &event, "", bad).await;
     assert_eq!(res.status(), 422);
     let p = problem(res).await;
     let fields: Vec<&str> = p["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
@@ -250,12 +234,12 @@ async fn import_is_all_or_nothing(app: TestApp) {
     assert_eq!(count(&app, &admin, &event).await, 2, "a failed import leaves the count unchanged");
 
     let dup = "name,email,is_adult\nOk,ok@example.org,true\nDup,john@example.org,true\n".to_string();
-    let res = post_csv(&app, &admin, &event, dup).await;
+    let res = app.import_csv(&admin, &event, "", dup).await;
     assert_eq!(res.status(), 422);
     assert_eq!(problem(res).await["errors"][0]["field"], "rows[2].email");
     assert_eq!(count(&app, &admin, &event).await, 2);
 
-    let res = post_csv(&app, &admin, &event, "name,email,is_adult,shoe_size\n").await;
+    let res = app.import_csv(&admin, &event, "", "name,email,is_adult,shoe_size\n").await;
     assert_eq!(res.status(), 422);
     let res = app
         .client
@@ -282,7 +266,7 @@ async fn import_takes_files_as_excel_and_libreoffice_save_them(app: TestApp) {
          Ana;ana@example.es;;;True;1;;no\r\n\
          Bea;bea@example.es;;;1;false;{acme},{globex};0\r\n"
     );
-    let res = post_csv(&app, &admin, &event, excel).await;
+    let res = app.import_csv(&admin, &event, "", excel).await;
     assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
     assert_eq!(res.json::<Value>().await.unwrap()["imported"], 3, "the row of bare separators is skipped");
     let detail = |q: &'static str| {
@@ -319,7 +303,7 @@ async fn import_takes_files_as_excel_and_libreoffice_save_them(app: TestApp) {
 
     // Row errors still name the row (blank rows count) and the column, and the words allowed.
     let bad = "\u{feff}name;email;is_adult\r\nCy;cy@example.org;TRUE\r\n;;\r\nDi;di@example.org;WAHR\r\n";
-    let res = post_csv(&app, &admin, &event, bad).await;
+    let res = app.import_csv(&admin, &event, "", bad).await;
     assert_eq!(res.status(), 422);
     let p = problem(res).await;
     assert_eq!(p["errors"][0]["field"], "rows[3].is_adult", "{p}");
@@ -329,7 +313,7 @@ async fn import_takes_files_as_excel_and_libreoffice_save_them(app: TestApp) {
     let mut cp1252 = b"name,email,is_adult\r\nJ".to_vec();
     cp1252.extend([0xF6]);
     cp1252.extend(b"rg,j2@example.de,true\r\n");
-    let res = post_csv(&app, &admin, &event, cp1252).await;
+    let res = app.import_csv(&admin, &event, "", cp1252).await;
     let p = problem(res).await;
     assert_eq!(p["errors"][0]["field"], "rows[1]", "{p}");
     assert!(p["errors"][0]["message"].as_str().unwrap().contains("CSV UTF-8"), "{p}");

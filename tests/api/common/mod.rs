@@ -244,7 +244,13 @@ impl TestApp {
     }
 
     /// Imports participants from a CSV body; `query` as in `?send_confirmation=false`.
-    pub async fn import_csv(&self, token: &str, event_id: &str, query: &str, csv: String) -> Response {
+    pub async fn import_csv(
+        &self,
+        token: &str,
+        event_id: &str,
+        query: &str,
+        csv: impl Into<reqwest::Body>,
+    ) -> Response {
         self.client
             .post(format!("{}/api/v1/events/{event_id}/attendees/import{query}", self.url))
             .bearer_auth(token)
