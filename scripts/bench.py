@@ -100,7 +100,7 @@ class Server:
         self.pg_name = None
         env = dict(os.environ, **(extra_env or {}))
         env["BADGEGATE_DATA_DIR"] = self.dir
-        env["BADGEGATE_LOG"] = "warn"
+        env["BADGEGATE_LOG"] = os.environ.get("BENCH_LOG", "warn")  # e.g. BENCH_LOG=info with BENCH_SERVER_LOG=1
         if backend == "postgres":
             self.pg_name = "bg_bench_" + uuid.uuid4().hex
             subprocess.run(["psql", PG_ADMIN, "-qc", f'CREATE DATABASE "{self.pg_name}"'], check=True)

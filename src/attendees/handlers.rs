@@ -216,14 +216,13 @@ pub async fn import(
     let mut raw = payload.into_inner();
     let body = crate::http::json::read_body(&req, &mut raw, IMPORT_BODY_LIMIT).await?.freeze();
     let event_id = path.into_inner();
-    let ready = db
-        .blocking(move |db| super::import::ready(db, &badge_key, &public_url, &event_id, &body, send_confirmation))
+    let imported = db
+        .blocking(move |db| super::import::import(db, &badge_key, &public_url, &event_id, &body, send_confirmation))
         .await?;
-    let ready = match ready {
-        Ok(ready) => ready,
+    let imported = match imported {
+        Ok(imported) => imported,
         Err(refused) => return Ok(refused_response(refused)),
     };
-    let imported = db.blocking(move |db| super::import::save(db, ready)).await?;
     tracing::info!(imported, "attendees imported");
     Ok(HttpResponse::Created().json(ImportResult { imported }))
 }

@@ -870,8 +870,7 @@ fn row_place(field: &str) -> (String, String) {
 
 /// `POST /console/events/{event_id}/attendees/import`: `step=preview` runs every check of
 /// the API's import (`import::preview`) and shows the rows or their errors, storing
-/// nothing; `step=import` is the API's import itself (`import::ready`, then
-/// `import::save`), all or nothing.
+/// nothing; `step=import` is the API's import itself (`import::import`), all or nothing.
 pub async fn import_submit(
     s: SignedIn<Registration>,
     db: web::Data<Db>,
@@ -892,9 +891,8 @@ pub async fn import_submit(
     if form.confirm {
         let (id, file) = (event_id.clone(), csv.clone());
         let send = form.send_confirmation;
-        let outcome = db.blocking(move |db| import::ready(db, &badge_key, &public_url, &id, &file, send)).await?;
-        if let Ok(ready) = outcome {
-            let count = db.blocking(move |db| import::save(db, ready)).await?;
+        let outcome = db.blocking(move |db| import::import(db, &badge_key, &public_url, &id, &file, send)).await?;
+        if let Ok(count) = outcome {
             tracing::info!(imported = count, by = %s.caller.user_id, "attendees imported from the console");
             return Ok(see_other(&format!("/console/events/{event_id}/attendees?imported={count}")));
         }

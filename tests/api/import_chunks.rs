@@ -129,3 +129,55 @@ async fn an_import_cut_short_is_seen_by_nobody_and_undone_at_the_next_start() {
     assert_eq!(total(&app, &w.admin, &w.event).await, 1);
     assert_eq!(count_rows(&app, &format!("attendees WHERE id = '{}'", kept["id"].as_str().unwrap())), 1);
 }
+
+/// PostgreSQL stores a file in one transaction, chunk by chunk as a thread prepares them.
+/// Here the file's 4,000th address is taken, after the check and before it is stored, by
+/// another transaction that commits while the import waits for that key: the import is
+/// refused (409) after its first chunks went in, and nothing of the file stays (no
+/// participant, badge or confirmation).
+#[actix_web::test]
+async fn postgres_an_import_refused_in_a_later_chunk_leaves_nothing() {
+    use diesel::{Connection, RunQueryDsl};
+    if crate::common::postgres_url_or_skip("postgres_an_import_refused_in_a_later_chunk_leaves_nothing").is_none() {
+        return;
+    }
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let admin = app.admin().await;
+    let event = app.event(&admin).await;
+    let url = app.database_url.clone();
+    let mut other = diesel::PgConnection::establish(&url).unwrap();
+    diesel::sql_query("BEGIN").execute(&mut other).unwrap();
+    diesel::sql_query(format!(
+        "INSERT INTO attendees (id, event_id, name, email, search_text, created_at, updated_at) \
+         VALUES ('taken-meanwhile', '{event}', 'Other', 'p3999@example.org', 'other', 0, 0)"
+    ))
+    .execute(&mut other)
+    .unwrap();
+    let import = app.import_csv(&admin, &event, "", file("p", 6_000, None));
+    let commit_when_the_import_waits = tokio::task::spawn_blocking(move || {
+        let mut watcher = diesel::PgConnection::establish(&url).unwrap();
+        #[derive(diesel::QueryableByName)]
+        struct Waiting {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let waited = (0..600).any(|_| {
+            let w: Waiting = diesel::sql_query(
+                "SELECT count(*) AS n FROM pg_stat_activity \
+                 WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO attendees%'",
+            )
+            .get_result(&mut watcher)
+            .unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            w.n > 0
+        });
+        diesel::sql_query("COMMIT").execute(&mut other).unwrap();
+        waited
+    });
+    let (res, waited) = tokio::join!(import, commit_when_the_import_waits);
+    assert!(waited.unwrap(), "the import waited for the taken address");
+    assert_eq!(res.status().as_u16(), 409);
+    assert_eq!(count_rows(&app, "attendees"), 1, "only the other transaction's participant");
+    assert_eq!(count_rows(&app, "badges"), 0);
+    assert_eq!(count_rows(&app, "mail_outbox"), 0);
+}
