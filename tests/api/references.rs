@@ -1,4 +1,4 @@
-//! PostgreSQL keeps its references with statement-level triggers (migration 000018) instead
+//! PostgreSQL keeps its references with statement-level triggers (migrations 000018 and 000022) instead
 //! of foreign keys. The whole suite runs through them, but a trigger that never fired would
 //! fail nothing there: this asks the database directly for what a foreign key would refuse.
 
@@ -38,31 +38,54 @@ async fn postgres_refuses_what_a_foreign_key_would_refuse() {
     assert_eq!(res.status(), 201);
     let attendee = reg["id"].as_str().unwrap();
 
-    // A reference to a row that does not exist, written by an update as by an insert.
+    // A reference to a row that does not exist, written by an update as by an insert, in
+    // every column that a foreign key would check (a NULL one too: set on every row).
     let missing = "does-not-exist";
     for (table, column) in [
         ("attendees", "event_id"),
+        ("badges", "event_id"),
         ("badges", "attendee_id"),
-        ("scans", "partner_id"),
-        ("scans", "badge_id"),
+        ("consents", "event_id"),
         ("consents", "attendee_id"),
+        ("consents", "partner_id"),
+        ("scans", "event_id"),
+        ("scans", "partner_id"),
+        ("scans", "user_id"),
+        ("scans", "badge_id"),
+        ("scans", "attendee_id"),
+        ("leads", "event_id"),
+        ("leads", "partner_id"),
         ("leads", "attendee_id"),
+        ("leads", "first_scanned_by"),
+        ("leads", "notes_by"),
     ] {
         refused(
             &app,
-            &format!("UPDATE {table} SET {column} = '{missing}' WHERE {column} IS NOT NULL"),
+            &format!("UPDATE {table} SET {column} = '{missing}'"),
             &format!("{table}: a row refers to a row that does not exist"),
         );
     }
     // The ledger is append-only (no update at all): its check runs on insert. A copy of
-    // its row, with a new id and a partner that does not exist.
-    refused(
-        &app,
-        &format!(
+    // its row, with a new id and one reference to a row that does not exist.
+    for column in ["event_id", "partner_id", "user_id", "attendee_id", "export_id"] {
+        refused(
+            &app,
+            &format!(
+                "INSERT INTO disclosures SELECT (jsonb_populate_record(d, \
+                 jsonb_build_object('id', 'copy-' || d.id, '{column}', '{missing}'))).* FROM disclosures d LIMIT 1"
+            ),
+            "disclosures: a row refers to a row that does not exist",
+        );
+    }
+    // A copy whose optional references are empty refers to nothing missing.
+    assert_eq!(
+        run(
+            &app,
             "INSERT INTO disclosures SELECT (jsonb_populate_record(d, \
-             jsonb_build_object('id', 'copy-' || d.id, 'partner_id', '{missing}'))).* FROM disclosures d LIMIT 1"
+             jsonb_build_object('id', 'copy-' || d.id, 'partner_id', NULL, 'user_id', NULL, 'export_id', NULL))).* \
+             FROM disclosures d LIMIT 1"
         ),
-        "disclosures: a row refers to a row that does not exist",
+        Ok(1)
     );
 
     // Rows others refer to are never deleted, even by a statement that matches none.
