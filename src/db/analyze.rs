@@ -18,7 +18,12 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 
-const INTERVAL: Duration = Duration::from_secs(5);
+/// How often the catalog is asked which tables changed. Until a table's first analysis
+/// the planner has no statistics for it and guesses that an equality matches 0.5 % of its
+/// rows: with every 5 s, a single scan's lead cards in the first seconds of a show merged
+/// all the partner's leads (997 for 37 scans: 12 ms) instead of looking up each. The
+/// question is one catalog read; tables are analyzed only when they changed enough.
+const INTERVAL: Duration = Duration::from_secs(1);
 
 /// Tables changed by at least this many rows plus [`SCALE`] of their size since their
 /// last analysis (autovacuum's defaults: 50 and 0.1).
