@@ -310,7 +310,8 @@ struct Ready {
 /// On SQLite every row is prepared before the writer lock is taken ([`ready`], then
 /// [`save`]): what runs under it bounds every other write. On PostgreSQL the rows go into
 /// one transaction chunk by chunk while a thread prepares the next ones
-/// ([`store_while_preparing`]): there nothing waits for the import's transaction, and
+/// ([`store_while_preparing`]): there scans and other registrations go on beside the
+/// import's transaction (only a registration of one of its addresses waits for it), and
 /// preparing a 50,000-row file took a sixth of the import before its first row went in.
 pub fn import(
     db: &Db,
@@ -443,7 +444,7 @@ fn store_while_preparing(
     let (event, partners, outbox_key) = (&event, &partners, &outbox_key);
     let (sender, chunks) = std::sync::mpsc::sync_channel(PREPARED_AHEAD);
     std::thread::scope(|scope| {
-        scope.spawn(move || {
+        let preparer = std::thread::Builder::new().name("import-prepare".into()).spawn_scoped(scope, move || {
             let mut rows = rows.into_iter();
             loop {
                 let chunk: Vec<ValidRegistration> = rows.by_ref().take(PREPARED_CHUNK).collect();
@@ -458,9 +459,10 @@ fn store_while_preparing(
                 }
             }
         });
+        let preparer = preparer.map_err(crate::error::AppError::internal)?;
         // `chunks` moves into the transaction, so that it is dropped when the transaction
         // ends, however: a preparer blocked on a full channel then stops.
-        db.write_blocking(move |conn| {
+        let stored = db.write_blocking(move |conn| {
             let mut stored = 0;
             for part in chunks {
                 let (prepared, mail) = part?;
@@ -477,7 +479,15 @@ fn store_while_preparing(
             // would take minutes instead of seconds.
             diesel::connection::SimpleConnection::batch_execute(conn, "ANALYZE attendees, badges, consents")?;
             Ok(count)
-        })
+        });
+        // Joined here, so that a preparer that panicked fails this import with an error
+        // (its transaction rolled back by the count above) instead of panicking the scope
+        // and the request with it. A commit means every row was prepared and stored.
+        match (stored, preparer.join()) {
+            (Ok(count), _) => Ok(count),
+            (Err(e), Ok(())) => Err(e),
+            (Err(_), Err(_)) => Err(crate::error::AppError::internal("an import's preparing thread panicked")),
+        }
     })
 }
 

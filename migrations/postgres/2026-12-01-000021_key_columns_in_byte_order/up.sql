@@ -1,14 +1,16 @@
--- Ids, hashes, tokens, vocabularies and e-mail addresses compared in byte order ("C").
--- With the database's collation (here C.UTF-8, elsewhere often en_US.UTF-8) every B-tree
--- comparison on these columns went through the C library's strcoll, and every insert
--- compares a dozen keys per index: with "C", a 50,000-row import ran 12-17 % faster and
--- a 100,000-row export 15-30 % (the ledger's inserts), in alternating runs on one machine
--- (BENCHMARKS.md, "Session 15"). What changes besides speed: nothing. Equality is byte
--- equality under both (deterministic collations); no query orders by these columns except
--- ids and hashes, which are ASCII and sort alike; names, companies and other text people
--- read keep the database's collation. A column with the database's default collation
--- still compares with a "C" one (the default yields), so a key column added later works
--- either way; give it COLLATE "C" too.
+-- Indexed text columns (ids, hashes of tokens and codes, three indexed vocabulary
+-- columns, e-mail addresses) and every reference column compared in byte order ("C").
+-- With the database's collation (here C.UTF-8, elsewhere often en_US.UTF-8) every
+-- B-tree comparison on these columns went through the C library's strcoll, and every
+-- insert compares a dozen keys per index: with "C", a 50,000-row import ran 12-17 %
+-- faster and a 100,000-row export 15-30 % (the ledger's inserts), in alternating runs
+-- on one machine (BENCHMARKS.md, "Session 15"). Equality is byte equality under both
+-- (deterministic collations). Order changes only where a query sorts by e-mail address
+-- (a partner's users, a deletion notice's recipients): byte order now, as on SQLite;
+-- ids and hashes are ASCII of one form and sort alike. Names, companies and other text
+-- people read keep the database's collation. A column with the database's default
+-- collation still compares with a "C" one (the default yields), so a key column added
+-- later works either way; give it COLLATE "C" too.
 -- Only the indexes on these columns are rebuilt; the tables are not rewritten.
 ALTER TABLE account_links
     ALTER COLUMN token_hash TYPE TEXT COLLATE "C",
