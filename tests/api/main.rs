@@ -36,6 +36,7 @@ mod mail;
 mod mail_participants;
 mod metrics;
 mod openapi;
+mod planner;
 mod portal;
 mod public_pages;
 mod references;
