@@ -2,8 +2,8 @@
 -- columns, e-mail addresses) and every reference column compared in byte order ("C").
 -- With the database's collation (here C.UTF-8, elsewhere often en_US.UTF-8) every
 -- B-tree comparison on these columns went through the C library's strcoll, and every
--- insert compares a dozen keys per index: with "C", a 50,000-row import ran 12-17 %
--- faster and a 100,000-row export 15-30 % (the ledger's inserts), in alternating runs
+-- insert compares a dozen keys per index: with "C", a 50,000-row import ran 11-18 %
+-- faster and a 100,000-row export 15-31 % (the ledger's inserts), in alternating runs
 -- on one machine (BENCHMARKS.md, "Session 15"). Equality is byte equality under both
 -- (deterministic collations). Order changes only where a query sorts by e-mail address
 -- (a partner's users, a deletion notice's recipients): byte order now, as on SQLite;
