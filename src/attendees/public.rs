@@ -92,7 +92,7 @@ pub fn request_links(
 }
 
 /// Queues a reminder unless the participant had [`REMINDERS_PER_HOUR`] already; returns
-/// whether it did. It issues a new privacy link (the old one stops working: the mail says
+/// its id if it did. It issues a new privacy link (the old one stops working: the mail says
 /// so) and, while opt-ins await confirmation, a new confirmation link.
 pub fn remind(
     conn: &mut DbConn,
@@ -101,8 +101,15 @@ pub fn remind(
     event: &EventRow,
     a: &AttendeeRow,
     reason: reminder::Reason,
-) -> AppResult<bool> {
+) -> AppResult<Option<String>> {
     let now = now_ms();
+    // Reminders for one participant are decided one after another: the resend form
+    // queues them after it answered, so several may be under way at once, and on
+    // PostgreSQL each would otherwise count the others' reminders as not there yet. (SQLite
+    // writes one transaction at a time.)
+    if let DbConn::Pg(c) = conn {
+        attendees::table.find(&a.id).select(attendees::id).for_update().load::<String>(c)?;
+    }
     let recent: i64 = mail_outbox::table
         .filter(mail_outbox::attendee_id.eq(&a.id))
         .filter(mail_outbox::kind.eq(MailKind::Reminder))
@@ -110,7 +117,7 @@ pub fn remind(
         .count()
         .get_result(conn)?;
     if recent >= REMINDERS_PER_HOUR {
-        return Ok(false);
+        return Ok(None);
     }
     let privacy_token = random_token(32).map_err(AppError::internal)?;
     diesel::update(attendees::table.find(&a.id))
@@ -135,7 +142,7 @@ pub fn remind(
         badge_payload,
         confirm_url: confirm,
     };
-    mail::enqueue(
+    let id = mail::enqueue(
         conn,
         &mail::OutboxKey::from_badge_key(key)?,
         &mail::NewMail {
@@ -147,5 +154,5 @@ pub fn remind(
             body: mail::Body::Reminder(facts),
         },
     )?;
-    Ok(true)
+    Ok(Some(id))
 }

@@ -70,5 +70,44 @@ pub fn send_privacy_link(
     if a.erased_at.is_some() {
         return Err(AppError::NotFound);
     }
-    super::public::remind(conn, key, public_url, &event, &a, crate::mail::reminder::Reason::Requested)
+    Ok(super::public::remind(conn, key, public_url, &event, &a, crate::mail::reminder::Reason::Organiser)?.is_some())
+}
+
+/// Staff send a message of the event again (`POST …/mail/{id}/resend`). A confirmation or
+/// reminder is not sent as it was: its privacy link stops working once a newer one is
+/// issued, its badge once the badge is replaced, and what it says the participant chose
+/// may have changed since. The participant gets a new reminder instead: a new privacy
+/// link, the current badge and a new double opt-in link where one is pending (409 once
+/// they had [`super::public::REMINDERS_PER_HOUR`] in the hour). Every other message goes
+/// through [`crate::mail::resend`].
+pub fn resend_mail(
+    conn: &mut DbConn,
+    key: &badges::BadgeKey,
+    public_url: &crate::config::PublicUrl,
+    event_id: &str,
+    message_id: &str,
+) -> AppResult<crate::mail::MailSummary> {
+    use crate::mail::{MailKind, MailStatus};
+    let message = crate::mail::find_in_event(conn, event_id, message_id)?;
+    if !matches!(message.kind, MailKind::Confirmation | MailKind::Reminder) {
+        return crate::mail::resend(conn, event_id, message_id);
+    }
+    if matches!(message.status, MailStatus::Queued | MailStatus::Sending) {
+        return Err(AppError::Conflict("this message is already waiting for delivery".into()));
+    }
+    let event = events::find(conn, event_id)?;
+    let a = match message.attendee_id.as_deref() {
+        Some(attendee_id) => super::find_in_event(conn, &event.id, attendee_id).ok(),
+        None => None,
+    };
+    let Some(a) = a.filter(|a| a.erased_at.is_none()) else {
+        return Err(AppError::Conflict("this message's content was erased".into()));
+    };
+    match super::public::remind(conn, key, public_url, &event, &a, crate::mail::reminder::Reason::Organiser)? {
+        Some(id) => crate::mail::find_in_event(conn, event_id, &id),
+        None => Err(AppError::Conflict(format!(
+            "this participant was sent {} reminders in the last hour; try again later",
+            super::public::REMINDERS_PER_HOUR
+        ))),
+    }
 }

@@ -90,6 +90,7 @@ fn facts(
     nature: &str,
     contact: &str,
     by_recipient: &BTreeMap<String, BTreeSet<String>>,
+    measures: Option<&str>,
 ) -> breach::Facts {
     breach::Facts {
         name,
@@ -98,6 +99,7 @@ fn facts(
         exposed: exposed(by_recipient),
         contact: contact.to_string(),
         resend_url: format!("{}/e/{}/resend", public_url.0, event.slug),
+        measures: measures.map(str::to_string),
     }
 }
 
@@ -126,7 +128,15 @@ pub fn preview(conn: &mut DbConn, public_url: &PublicUrl, incident_id: &str) -> 
     let sample = match per.values().next() {
         Some((event_id, by_recipient)) => {
             let event = crate::events::find(conn, event_id)?;
-            let f = facts(public_url, &event, "[participant's name]".into(), &nature, &contact, by_recipient);
+            let f = facts(
+                public_url,
+                &event,
+                "[participant's name]".into(),
+                &nature,
+                &contact,
+                by_recipient,
+                i.mitigation.as_deref(),
+            );
             Some(NoticeSample { subject: breach::subject(&event.name), text: breach::render(&f).text })
         }
         None => None,
@@ -183,7 +193,15 @@ pub fn send(
             attendee_id: Some(r.attendee_id.clone()),
             to: email,
             subject: breach::subject(&event.name),
-            body: mail::Body::BreachNotice(facts(public_url, event, name, &nature, &contact, by_recipient)),
+            body: mail::Body::BreachNotice(facts(
+                public_url,
+                event,
+                name,
+                &nature,
+                &contact,
+                by_recipient,
+                i.mitigation.as_deref(),
+            )),
         });
     }
     mail::enqueue_many(conn, &mail::OutboxKey::from_badge_key(key)?, &mails)?;

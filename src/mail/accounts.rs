@@ -8,6 +8,11 @@ use super::rendered::Rendered;
 
 const TRANSACTIONAL: &str = "This is a transactional message about your account; it is not marketing.";
 
+/// A deletion notice is about a participant, not the recipient's account: it is sent
+/// because the partner received the participant's data and must now delete it.
+const TRANSACTIONAL_DELETION: &str = "This is a transactional message: your organisation received this \
+    participant's data through the event, and we must pass on their decision; it is not marketing.";
+
 /// An invitation: the invitee chooses their own password through the link.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct InvitationFacts {
@@ -42,11 +47,11 @@ pub const INVITATION_SUBJECT: &str = "You are invited to badgegate: choose your 
 pub const RESET_SUBJECT: &str = "Reset your badgegate password";
 pub const DELETION_SUBJECT: &str = "Please delete a participant's data";
 
-fn html_page(title: &str, paragraphs: &[String]) -> String {
+fn html_page(title: &str, paragraphs: &[String], footer: &str) -> String {
     let body: String = paragraphs.iter().map(|p| format!("<p>{p}</p>")).collect();
     format!(
-        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{}</title></head><body>{body}\
-         <p><small>{TRANSACTIONAL}</small></p></body></html>",
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title></head><body>{body}\
+         <p><small>{footer}</small></p></body></html>",
         esc(title)
     )
 }
@@ -84,6 +89,7 @@ pub fn render_invitation(f: &InvitationFacts) -> Rendered {
             ),
             "If you did not expect this message, ignore it: the account cannot be used without a password.".to_string(),
         ],
+        TRANSACTIONAL,
     );
     Rendered { text, html, badge_payload: None, list_unsubscribe: None }
 }
@@ -110,6 +116,7 @@ pub fn render_reset(f: &ResetFacts) -> Rendered {
             ),
             "If you did not ask for this, ignore this message: your password stays as it is.".to_string(),
         ],
+        TRANSACTIONAL,
     );
     Rendered { text, html, badge_payload: None, list_unsubscribe: None }
 }
@@ -138,7 +145,8 @@ pub fn render_deletion(f: &DeletionFacts) -> Rendered {
     let text = format!(
         "Hello,\n\na participant of {event} whose contact details {partner} received {why}. \
          Please delete everything your organisation holds about them (exports, CRM entries, notes), \
-         then acknowledge this notice in badgegate (notice {id}).\n\n{who}\n\n{TRANSACTIONAL}\n",
+         then acknowledge this notice under \"Deletion notices\" in the partner portal (notice {id}).\n\n\
+         {who}\n\n{TRANSACTIONAL_DELETION}\n",
         event = f.event,
         partner = f.partner,
         id = f.notice_id,
@@ -151,13 +159,14 @@ pub fn render_deletion(f: &DeletionFacts) -> Rendered {
             format!(
                 "a participant of <strong>{}</strong> whose contact details {} received {why}. Please delete \
                  everything your organisation holds about them (exports, CRM entries, notes), then acknowledge \
-                 this notice in badgegate (notice <code>{}</code>).",
+                 this notice under “Deletion notices” in the partner portal (notice <code>{}</code>).",
                 esc(&f.event),
                 esc(&f.partner),
                 esc(&f.notice_id)
             ),
             who.iter().map(|l| esc(l).to_string()).collect::<Vec<_>>().join("<br>"),
         ],
+        TRANSACTIONAL_DELETION,
     );
     Rendered { text, html, badge_payload: None, list_unsubscribe: None }
 }

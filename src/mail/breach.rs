@@ -25,6 +25,10 @@ pub struct Facts {
     pub contact: String,
     /// The resend form, where the participant gets a new privacy link by mail.
     pub resend_url: String,
+    /// What the operator did about it (the incident's mitigation), once staff entered it.
+    /// Absent in notices sealed before it was added.
+    #[serde(default)]
+    pub measures: Option<String>,
 }
 
 pub fn subject(event_name: &str) -> String {
@@ -56,12 +60,16 @@ const WHAT_YOU_CAN_DO: &str = "Be careful with unexpected messages or calls that
 
 pub fn render(f: &Facts) -> Rendered {
     let lines = lines(f);
+    let measures = f.measures.as_deref().map(str::trim).filter(|m| !m.is_empty());
+    let measures_text = measures.map(|m| format!("What we have done about it:\n{m}\n\n")).unwrap_or_default();
+    let measures_html =
+        measures.map(|m| format!("<h2>What we have done about it</h2><p>{}</p>", esc(m))).unwrap_or_default();
     let text = format!(
         "Hello {name},\n\n\
          we are writing about a security incident that concerns the data you gave when registering for {event}.\n\n\
          What happened:\n{what}\n\n\
          Which of your data was concerned, and who obtained it:\n{list}\n\n\
-         What you can do:\n{WHAT_YOU_CAN_DO}\n\n    {resend}\n\n\
+         {measures_text}What you can do:\n{WHAT_YOU_CAN_DO}\n\n    {resend}\n\n\
          Contact for questions about this incident:\n{contact}\n\n\
          {TRANSACTIONAL_NOTICE}\n",
         name = f.name,
@@ -72,10 +80,10 @@ pub fn render(f: &Facts) -> Rendered {
         contact = f.contact,
     );
     let html = format!(
-        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{title}</title></head><body>\
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title></head><body>\
          <p>Hello {name},</p><p>we are writing about a security incident that concerns the data you gave when \
          registering for <strong>{event}</strong>.</p><h2>What happened</h2><p>{what}</p>\
-         <h2>Which of your data was concerned, and who obtained it</h2><ul>{list}</ul>\
+         <h2>Which of your data was concerned, and who obtained it</h2><ul>{list}</ul>{measures_html}\
          <h2>What you can do</h2><p>{todo} <a href=\"{href}\">{resend}</a></p>\
          <h2>Contact</h2><p>{contact}</p><p><small>{TRANSACTIONAL_NOTICE}</small></p></body></html>",
         title = esc(&subject(&f.event)),

@@ -90,7 +90,7 @@ pub fn render(f: &Facts) -> Rendered {
         choices = choices.iter().map(|c| format!("- {c}")).collect::<Vec<_>>().join("\n"),
     );
     let html = format!(
-        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{title}</title></head><body>\
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title></head><body>\
          <p>Hello {name},</p><p>you are registered for <strong>{event}</strong>.</p>\
          <p>Show this badge at the entrance and at partners' booths:</p>\
          <p><img src=\"cid:badge\" alt=\"Your badge (QR code)\" width=\"240\" height=\"240\"></p>\

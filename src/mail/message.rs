@@ -143,6 +143,7 @@ mod tests {
                     exposed: vec![breach::Exposed { recipient: "Acme".into(), fields: vec!["email".into()] }],
                     contact: "privacy@x".into(),
                     resend_url: "https://x/e/expo/resend".into(),
+                    measures: Some("We changed every password.".into()),
                 }),
             ),
         ]

@@ -218,10 +218,27 @@ fn summary(conn: &mut DbConn, id: &str) -> AppResult<MailSummary> {
     mail_outbox::table.find(id).select(MailSummary::as_select()).first(conn).optional()?.ok_or(AppError::NotFound)
 }
 
+/// A message of the event as staff see it, or 404 (messages of other events too).
+pub fn find_in_event(conn: &mut DbConn, event_id: &str, id: &str) -> AppResult<MailSummary> {
+    mail_outbox::table
+        .find(id)
+        .filter(mail_outbox::event_id.eq(event_id))
+        .select(MailSummary::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(AppError::NotFound)
+}
+
 /// Sends a message of the event again, in the caller's write transaction. A failed message
 /// goes back to the queue with its retries counted afresh (same id, same `Message-ID`: it
 /// never arrived). A sent one is queued as a new message (new id and `Message-ID`: it is
 /// a second copy the recipient asked for). One still queued or sending is left alone.
+///
+/// A message whose link works once, or only until a newer one is issued, is refused
+/// (409): sent again as it was, it would carry a dead link. Invitations are sent again
+/// with a new link from the partner's users, a reset link is asked for again by its user,
+/// and a participant's confirmation or reminder becomes a new reminder
+/// (`crate::attendees::staff::resend_mail`).
 pub fn resend(conn: &mut DbConn, event_id: &str, id: &str) -> AppResult<MailSummary> {
     let row: MailRow = mail_outbox::table
         .find(id)
@@ -231,12 +248,24 @@ pub fn resend(conn: &mut DbConn, event_id: &str, id: &str) -> AppResult<MailSumm
         .optional()?
         .ok_or(AppError::NotFound)?;
     let now = now_ms();
-    match row.status {
-        MailStatus::Queued | MailStatus::Sending => {
+    match (row.status, row.kind) {
+        (MailStatus::Queued | MailStatus::Sending, _) => {
             Err(AppError::Conflict("this message is already waiting for delivery".into()))
         }
+        (_, MailKind::Invitation) => Err(AppError::Conflict(
+            "an invitation's link works once and a newer one replaces it: send the invitation again from the \
+             partner's users instead"
+                .into(),
+        )),
+        (_, MailKind::PasswordReset) => Err(AppError::Conflict(
+            "a reset link works once and a newer one replaces it: the user can ask for a new one".into(),
+        )),
+        (_, MailKind::Confirmation | MailKind::Reminder) => Err(AppError::Conflict(
+            "a participant's privacy link stops working once a newer one is issued: send a new privacy link instead"
+                .into(),
+        )),
         _ if row.body.is_none() => Err(AppError::Conflict("this message's content was erased".into())),
-        MailStatus::Failed => {
+        (MailStatus::Failed, _) => {
             diesel::update(mail_outbox::table.find(id))
                 .set((
                     mail_outbox::status.eq(MailStatus::Queued),
@@ -248,7 +277,7 @@ pub fn resend(conn: &mut DbConn, event_id: &str, id: &str) -> AppResult<MailSumm
                 .execute(conn)?;
             summary(conn, id)
         }
-        MailStatus::Sent => {
+        (MailStatus::Sent, _) => {
             let copy = MailRow {
                 id: new_sequential_id(),
                 status: MailStatus::Queued,

@@ -9,7 +9,10 @@ use super::confirmation::{TRANSACTIONAL, confirm_paragraph};
 use super::rendered::Rendered;
 use crate::badges::BadgeCode;
 
-/// Why the reminder is sent; it changes the opening sentence only.
+const IGNORE: &str = "If you did not ask for this, you can ignore this message; only this address received it.";
+
+/// Why the reminder is sent; it changes the opening sentence (and, sent by staff, leaves
+/// out "if you did not ask for this").
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
@@ -17,6 +20,9 @@ pub enum Reason {
     AlreadyRegistered,
     /// Someone asked for the badge and link on the resend form.
     Requested,
+    /// Staff sent them: the console's "E-mail a new privacy link", or a resend of an
+    /// earlier confirmation or reminder, whose link no longer works.
+    Organiser,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -35,7 +41,7 @@ pub struct Facts {
 pub fn subject(event_name: &str, reason: Reason) -> String {
     match reason {
         Reason::AlreadyRegistered => format!("You are already registered for {event_name}"),
-        Reason::Requested => format!("Your badge and privacy link for {event_name}"),
+        Reason::Requested | Reason::Organiser => format!("Your badge and privacy link for {event_name}"),
     }
 }
 
@@ -49,6 +55,11 @@ pub fn render(f: &Facts) -> Rendered {
         Reason::Requested => {
             format!("someone (probably you) asked for your badge and privacy link for {}.", f.event)
         }
+        Reason::Organiser => format!("the organiser of {} sent you your badge and a new privacy link.", f.event),
+    };
+    let (ignore_text, ignore_html) = match f.reason {
+        Reason::Organiser => (String::new(), String::new()),
+        Reason::AlreadyRegistered | Reason::Requested => (format!("{IGNORE}\n\n"), format!("<p>{IGNORE}</p>")),
     };
     let fallback = f.badge_payload.as_deref().and_then(|p| BadgeCode::readings(p).first().map(BadgeCode::fallback));
     let link = &f.privacy_url;
@@ -73,16 +84,14 @@ pub fn render(f: &Facts) -> Rendered {
         "Hello {name},\n\n{opening}\n\n{badge_text}\
          Your personal privacy page (keep this link private). This is a new link: any link we sent you \
          before no longer works.\n\n    {link}\n\n\
-         {confirm_text}If you did not ask for this, you can ignore this message; only this address received it.\n\n\
-         {TRANSACTIONAL}\n",
+         {confirm_text}{ignore_text}{TRANSACTIONAL}\n",
         name = f.name,
     );
     let html = format!(
-        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{title}</title></head><body>\
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title></head><body>\
          <p>Hello {name},</p><p>{opening}</p>{badge_html}\
          <p>Your personal privacy page (keep this link private): <a href=\"{href}\">{link_text}</a>. \
-         This is a new link: any link we sent you before no longer works.</p>{confirm_html}\
-         <p>If you did not ask for this, you can ignore this message; only this address received it.</p>\
+         This is a new link: any link we sent you before no longer works.</p>{confirm_html}{ignore_html}\
          <p><small>{TRANSACTIONAL}</small></p></body></html>",
         title = esc(&subject(&f.event, f.reason)),
         name = esc(&f.name),

@@ -251,6 +251,10 @@ pub struct Outgoing<'a> {
     pub to: &'a str,
     pub subject: &'a str,
     pub body: &'a Rendered,
+    /// When the message was queued (ms since the epoch): its `Date`. Sent later (a retry, a
+    /// worker that caught up), it keeps the time it was written, so mail programs sort a
+    /// newer reminder (whose link replaced the older one's) after the older.
+    pub queued_at: i64,
 }
 
 pub struct Mailer {
@@ -296,6 +300,7 @@ impl Mailer {
             .to(to)
             .subject(mail.subject)
             .message_id(Some(self.message_id(mail.id)))
+            .date(std::time::UNIX_EPOCH + std::time::Duration::from_millis(u64::try_from(mail.queued_at).unwrap_or(0)))
             .user_agent("badgegate".to_string());
         if mail.kind.is_transactional() {
             builder = builder.header(AutoSubmitted);
@@ -424,7 +429,7 @@ mod tests {
     }
 
     fn headers_of(mailer: &Mailer, kind: MailKind, body: &Rendered) -> Result<String, DeliveryError> {
-        let out = Outgoing { id: "m1", kind, to: "ann@example.org", subject: "News", body };
+        let out = Outgoing { id: "m1", kind, to: "ann@example.org", subject: "News", body, queued_at: 0 };
         let formatted = mailer.render(&out)?.formatted();
         let text = String::from_utf8(formatted).unwrap();
         Ok(text.split("\r\n\r\n").next().unwrap().to_string())

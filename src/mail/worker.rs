@@ -126,7 +126,9 @@ pub fn claim(conn: &mut DbConn, owner: &str, limit: i64, lease: Duration) -> App
         .filter(mail_outbox::id.eq_any(&ids))
         .filter(mail_outbox::status.eq(MailStatus::Sending))
         .filter(mail_outbox::lease_owner.eq(owner))
-        .order(mail_outbox::next_attempt_at)
+        // In the order they were queued where times tie (ids are time-ordered): a newer
+        // reminder, whose link replaced the older one's, is handed over after it.
+        .order((mail_outbox::next_attempt_at, mail_outbox::id))
         .select(MailRow::as_select())
         .load(conn)?)
 }
@@ -186,6 +188,7 @@ fn deliver_one(mailer: &Mailer, key: &OutboxKey, row: &MailRow) -> Result<(), De
             to: &row.recipient,
             subject: &row.subject,
             body: &body.render(),
+            queued_at: row.created_at,
         }),
         Some(Err(_)) => {
             Err(DeliveryError { permanent: true, detail: "the stored content does not open with this key".into() })

@@ -168,6 +168,10 @@ pub fn notify(
             .filter(users::partner_id.eq(&partner_id))
             .filter(users::role.eq(Role::PartnerAdmin))
             .filter(users::disabled.eq(false))
+            // Not an invitation still unanswered: nobody has shown that address to be the
+            // partner's (a mistyped one would send the participant's name to a stranger),
+            // and its holder could not sign in to acknowledge.
+            .filter(users::password_hash.ne(crate::auth::links::NO_PASSWORD))
             .order(users::email)
             .select(users::email)
             .load(conn)?;

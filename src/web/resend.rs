@@ -121,9 +121,21 @@ async fn submit_form(
         let page = render_form(&event, &email, error, None, &fresh_csrf);
         return with_cookie(req, super::html(StatusCode::UNPROCESSABLE_ENTITY, page), &fresh_csrf, &slug);
     }
-    let event_id = event.id.clone();
-    db.write(move |conn| crate::attendees::public::request_links(conn, &badge_key, &public_url, &event_id, &email))
-        .await?;
+    // Answered before the address is even looked up: the lookup, the new link and the
+    // queued mail happen in a task of their own, as for a password reset. Done in the
+    // request, a registered address was answered in 7.6 ms and an unknown one in 3.3 ms
+    // (medians of 20 pairs): the timing told what the identical pages did not.
+    let (db, event_id) = (db.get_ref().clone(), event.id.clone());
+    tokio::spawn(async move {
+        let queued = db
+            .write(move |conn| {
+                crate::attendees::public::request_links(conn, &badge_key, &public_url, &event_id, &email)
+            })
+            .await;
+        if let Err(e) = queued {
+            tracing::warn!(error = %e, "a reminder asked for on the resend form could not be queued");
+        }
+    });
     let markup = html! {
         h1 { "Check your mail" }
         p { "If this address is registered for " (event.name) ", we sent it your badge and a new personal privacy link. Look in your spam folder if nothing arrives within a few minutes." }

@@ -254,6 +254,10 @@ async fn deletion_notices_reach_only_partners_that_received_the_data_and_name_on
     let second_acme = "second@acme.example";
     invite(&app, &w.admin, &w.event, &w.acme, second_acme, "partner_admin").await;
     crate::common::accept_invitation(&app, second_acme, PASSWORD).await;
+    // A third, invited but not yet in: nobody has shown the address to be Acme's (it may be
+    // mistyped), so it is told nothing about a participant.
+    let pending_acme = "pending@acme.example";
+    invite(&app, &w.admin, &w.event, &w.acme, pending_acme, "partner_admin").await;
 
     let reg = app
         .register(
@@ -310,6 +314,7 @@ async fn deletion_notices_reach_only_partners_that_received_the_data_and_name_on
     assert!(subjects.iter().all(|s| !s.contains("Ann")));
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(notices_to(&smtp, &initrode_email).is_empty(), "Initrode received nothing and is told nothing");
+    assert!(notices_to(&smtp, pending_acme).is_empty(), "an invitation not yet accepted is told nothing");
     assert_eq!(notices_to(&smtp, &acme_admin_email).len(), 1, "one message per notice");
 
     // The partners' lists: their own notices only.

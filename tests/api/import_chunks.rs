@@ -114,6 +114,8 @@ async fn an_import_cut_short_is_seen_by_nobody_and_undone_at_the_next_start() {
     let resend = format!("/e/{slug}/resend");
     let (status, _, _) = crate::mail_participants::post_form(&app, &resend, &[("email", "cut@example.org")]).await;
     assert_eq!(status, 200);
+    // It answers before the reminder would be queued: give that the time it takes.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(count_rows(&app, "mail_outbox WHERE kind = 'reminder'"), 0);
     // Its confirmation waits: the worker (polling every 250 ms meanwhile) never tried it.
     let untouched = format!("mail_outbox WHERE attendee_id = '{cut_id}' AND status = 'queued' AND attempts = 0");

@@ -284,21 +284,42 @@ async fn staff_list_and_resend_mail_of_their_event_only(backend: Backend) {
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert_eq!(app.get(registrar, "/api/v1/events/nope/mail").await.status(), StatusCode::NOT_FOUND);
 
-    // Resending a sent message queues a new copy with its own Message-ID.
+    // A participant's confirmation is not sent again as it was: its link may no longer
+    // work. Staff's resend sends a new reminder: its own Message-ID, a new privacy link (the
+    // first one stops working), the badge, and it says who sent it.
     let res = app.post(registrar, &format!("/api/v1/events/{}/mail/{id}/resend", w.event), &json!({})).await;
     assert_eq!(res.status(), StatusCode::ACCEPTED);
-    let copy: Value = res.json().await.unwrap();
-    assert_eq!(copy["status"], "queued");
-    assert_ne!(copy["id"], json!(id));
+    let again: Value = res.json().await.unwrap();
+    assert_eq!(again["status"], "queued");
+    assert_eq!(again["kind"], "reminder");
+    assert_ne!(again["id"], json!(id));
     let both = smtp.wait_for_to("ann@example.org", 2).await;
     assert_eq!(both.len(), 2);
     let ids: Vec<String> = both.iter().map(|m| header(&mailparse::parse_mail(m).unwrap(), "Message-ID")).collect();
     assert_ne!(ids[0], ids[1]);
-    assert_eq!(
-        mailparse::parse_mail(&first[0]).unwrap().subparts[0].get_body().unwrap(),
-        mailparse::parse_mail(&both[1]).unwrap().subparts[0].get_body().unwrap(),
-        "the copy says the same"
-    );
+    let text = |m: &[u8]| mailparse::parse_mail(m).unwrap().subparts[0].get_body().unwrap();
+    let privacy_link = |t: &str| t.split_whitespace().find(|w| w.contains("/me/")).unwrap().to_string();
+    let (before, after) = (text(&first[0]), text(&both[1]));
+    assert!(after.contains("the organiser of") && !after.contains("probably you"), "{after}");
+    assert!(after.contains(registered_fallback(&before)), "the badge again: {after}");
+    let (old_link, new_link) = (privacy_link(&before), privacy_link(&after));
+    assert_ne!(old_link, new_link);
+    assert_eq!(app.client.get(&old_link).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    assert_eq!(app.client.get(&new_link).send().await.unwrap().status(), StatusCode::OK);
+
+    // An invitation's link works once: sent again as it was it would be dead.
+    let res = app.get(registrar, &format!("/api/v1/events/{}/mail?status=sent", w.event)).await;
+    let listed = res.json::<Value>().await.unwrap()["items"].as_array().unwrap().clone();
+    let invitation = listed.iter().find(|m| m["kind"] == "invitation").expect("the world's partner admin was invited");
+    let invitation = invitation["id"].as_str().unwrap();
+    let res = app.post(registrar, &format!("/api/v1/events/{}/mail/{invitation}/resend", w.event), &json!({})).await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+}
+
+/// The fallback code as a confirmation's text gives it (`XXXX-XXXX-…` after "the code is:").
+fn registered_fallback(text: &str) -> &str {
+    let after = text.split("the code is:").nth(1).unwrap();
+    after.split_whitespace().next().unwrap()
 }
 
 async fn form_api_and_import_queue_confirmations_unless_the_import_says_not_to(backend: Backend) {

@@ -43,3 +43,69 @@ async fn postgres_connections_lower_random_page_cost_only_where_nobody_set_it() 
     .await
     .unwrap();
 }
+
+#[derive(diesel::QueryableByName)]
+struct Analyses {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// Analyses of the scans table that were asked for (the service's thread asks; autovacuum's
+/// own are counted apart, and are off for this table in the test below).
+fn analyses_of_scans(app: &crate::common::TestApp) -> i64 {
+    let db = app.db();
+    let mut conn = db.get().unwrap();
+    diesel::sql_query("SELECT analyze_count AS n FROM pg_stat_user_tables WHERE relname = 'scans'")
+        .get_result::<Analyses>(&mut *conn)
+        .unwrap()
+        .n
+}
+
+async fn analyses_reach(app: &crate::common::TestApp, n: i64) -> bool {
+    for _ in 0..150 {
+        if analyses_of_scans(app) >= n {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    false
+}
+
+/// The service analyzes a table of its own once it changed by more than 50 rows plus its
+/// size at its last analysis (`src/db/analyze.rs`), asking every second: planned from the
+/// statistics of an empty table, the first scans of a show merged every lead of a partner.
+/// A table that grew past that is analyzed within seconds; one that grew by less is left
+/// to autovacuum.
+#[actix_web::test]
+async fn postgres_tables_are_analyzed_once_they_outgrow_their_statistics() {
+    use crate::common::{Backend, TestApp, Who, World, payload, scan_body};
+    use serde_json::json;
+    if crate::common::postgres_url_or_skip("postgres_tables_are_analyzed_once_they_outgrow_their_statistics").is_none()
+    {
+        return;
+    }
+    let app = TestApp::spawn(Backend::Postgres).await;
+    {
+        let db = app.db();
+        let mut conn = db.get().unwrap();
+        diesel::sql_query("ALTER TABLE scans SET (autovacuum_enabled = false)").execute(&mut *conn).unwrap();
+    }
+    let w = World::builder().with(Who::AcmeScanner).build(&app).await;
+    let reg =
+        app.register(&w.admin, &w.event, json!({"name": "Ada Li", "email": "ada@example.org", "is_adult": true})).await;
+    let (badge, app, scanner) = (&payload(&reg), &app, w.token(Who::AcmeScanner));
+    let sync = |n: usize| async move {
+        let items: Vec<_> = (0..n).map(|_| scan_body(badge)).collect();
+        let res = app.post(scanner, "/api/v1/scans/batch", &json!({"scans": items})).await;
+        assert!(res.status().is_success(), "{}", res.status());
+    };
+    let before = analyses_of_scans(app);
+    sync(60).await;
+    assert!(analyses_reach(app, before + 1).await, "60 new rows in an unanalyzed table are analyzed");
+    // 80 changes against 60 rows: autovacuum's rule (50 + 10 %) would analyze again.
+    sync(80).await;
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    assert_eq!(analyses_of_scans(app), before + 1, "80 changes to 60 rows are not analyzed again");
+    sync(40).await;
+    assert!(analyses_reach(app, before + 2).await, "120 changes to 60 rows are");
+}
