@@ -101,6 +101,22 @@ async function endSession(s) {
 
 let refreshing = null;
 
+// Ends this phone's device on the server, so that its partner's device list shows it
+// signed out and its tokens stop working. Answers whether the server knows it ended: false
+// when offline, and the device then stays listed until a partner admin revokes it or the
+// event ends.
+export async function signOut() {
+  const s = await db.session();
+  if (!s || !s.refresh_token) return true;
+  try {
+    await send("POST", "/api/v1/auth/sign-out", { refresh_token: s.refresh_token });
+    return true;
+  } catch (e) {
+    // 401: the server had ended this session already.
+    return e instanceof HttpError && e.status === 401;
+  }
+}
+
 // Exchanges the refresh token once; a second caller waits for the same exchange, because
 // presenting a used refresh token ends the device session.
 async function refresh(current) {

@@ -342,11 +342,15 @@ async function signOut() {
   }
   queue.stop();
   camera.stop($("video"));
+  const ended = await api.signOut();
   await db.clearAll();
   current = null;
   $("result").replaceChildren();
   await showSignin();
-  $("signin-msg").textContent = "Signed out. Lead cards and tokens were removed from this phone.";
+  $("signin-msg").textContent = ended
+    ? "Signed out. Lead cards and tokens were removed from this phone."
+    : "Signed out on this phone: lead cards and tokens were removed. The service could not be reached, so this "
+      + "phone stays listed as active in your partner's devices until a partner admin revokes it.";
   $("signin-msg").classList.add("info");
 }
 

@@ -222,6 +222,6 @@ async fn set_by_link(
 ) -> AppResult<HttpResponse> {
     let SetPasswordByLink { token, password } = body.into_inner();
     let services = LoginServices { db: &db, throttle: throttle.into_inner(), passwords: &passwords, tokens: &tokens };
-    session::set_password_by_link(&services, purpose, token, password).await?;
+    session::set_password_by_link(&services, purpose, token, password).await.map(drop)?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -147,25 +147,24 @@ pub async fn set_password_by_link(
     purpose: LinkPurpose,
     token: String,
     password: String,
-) -> AppResult<()> {
+) -> AppResult<(String, super::Role)> {
     passwords::check_policy("password", &password).map_err(|e| AppError::Validation(vec![e]))?;
     if token.is_empty() || token.len() > 128 {
         return Err(AppError::field("token", "is not valid, already used or expired"));
     }
     let hash = s.passwords.hash(password).await?;
     let throttle = s.throttle.clone();
-    let user_id =
+    let user =
         s.db.write(move |conn| {
             let user_id = links::redeem(conn, &token, purpose, &hash)?;
+            let user = users::find(conn, &user_id)?.ok_or(AppError::NotFound)?;
             // A chosen password ends the address's failed-login count.
-            if let Some(user) = users::find(conn, &user_id)? {
-                throttle.clear(conn, &throttle.key_for(&user.email)?)?;
-            }
-            Ok(user_id)
+            throttle.clear(conn, &throttle.key_for(&user.email)?)?;
+            Ok(user)
         })
         .await?;
-    tracing::info!(user_id = %user_id, purpose = purpose.as_str(), "password set through a one-time link; tokens revoked");
-    Ok(())
+    tracing::info!(user_id = %user.id, purpose = purpose.as_str(), "password set through a one-time link; tokens revoked");
+    Ok((user.email, user.role))
 }
 
 /// What a password reset request needs besides the login services.

@@ -71,6 +71,19 @@ pub async fn refresh(
     Ok(answer(super::refresh(&db, &tokens, presented).await?))
 }
 
+/// Sign a phone out: its device ends (its refresh token and every access token of it stop
+/// working) and the device list shows it signed out. The phone proves itself with its
+/// current refresh token; an unknown or superseded one answers 401.
+#[utoipa::path(tag = "devices", request_body = RefreshRequest,
+    responses((status = 204),
+        (status = 401, description = "Unknown or superseded refresh token", body = Problem)))]
+#[post("/auth/sign-out")]
+pub async fn sign_out(db: web::Data<Db>, body: ApiJson<RefreshRequest>) -> AppResult<HttpResponse> {
+    let presented = body.into_inner().refresh_token;
+    db.write(move |conn| super::sign_out(conn, &presented)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnrolRequest {

@@ -54,6 +54,8 @@ text_enum! {
         /// sessions revoked.
         SessionsRevoked = "sessions_revoked",
         TokenKeyRotated = "token_key_rotated",
+        /// The phone signed itself out (the scanner's "Sign out").
+        SignedOutOnDevice = "signed_out_on_device",
     }
 }
 
@@ -64,7 +66,8 @@ text_enum! {
         Revoked = "revoked",
         /// Past the event's end plus its scan grace period.
         Expired = "expired",
-        /// Its user was disabled or signed out everywhere, or the token key was rotated.
+        /// It signed itself out, its user was disabled or signed out everywhere, or the
+        /// token key was rotated.
         SignedOut = "signed_out",
     }
 }
@@ -340,6 +343,26 @@ fn refresh_in(conn: &mut DbConn, presented: &str) -> AppResult<Outcome> {
     Ok(Outcome::Renewed(Box::new(Granted { user, device, generation, refresh_token: next })))
 }
 
+/// The phone signs itself out with its refresh token: the device ends, as if revoked, and
+/// its list shows it signed out. Unknown, malformed or superseded tokens answer 401 (the
+/// last refresh token is the phone's proof); a device already ended stays as it is.
+pub fn sign_out(conn: &mut DbConn, presented: &str) -> AppResult<()> {
+    if presented.len() > MAX_PRESENTED_LEN {
+        return Err(AppError::Unauthorized);
+    }
+    let Some((device_id, _)) = presented.split_once('.') else { return Err(AppError::Unauthorized) };
+    let Some(device) = devices::table.find(device_id).select(DeviceRow::as_select()).first(conn).optional()? else {
+        return Err(AppError::Unauthorized);
+    };
+    if sha256_hex(presented.as_bytes()) != device.refresh_hash {
+        return Err(AppError::Unauthorized);
+    }
+    if revoke_rows(conn, Which::One(&device.id), RevokeReason::SignedOutOnDevice)? > 0 {
+        record_action(conn, &device.user_id, "device_sign_out", &device.id)?;
+    }
+    Ok(())
+}
+
 /// Whether the account side has ended the device since it signed in.
 fn ended_by_account(device: &DeviceRow, user: &UserRow, generation: i64) -> Option<RevokeReason> {
     if user.disabled {
@@ -428,7 +451,9 @@ pub fn list(conn: &mut DbConn, caller: &Caller, event_id: Option<&str>) -> AppRe
     let items = rows
         .into_iter()
         .map(|(d, email, version, disabled)| {
-            let state = if d.revoked_at.is_some() {
+            let state = if d.revoked_reason == Some(RevokeReason::SignedOutOnDevice) {
+                DeviceState::SignedOut
+            } else if d.revoked_at.is_some() {
                 DeviceState::Revoked
             } else if disabled || version != d.token_version || generation != d.token_generation {
                 DeviceState::SignedOut

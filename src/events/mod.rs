@@ -403,7 +403,7 @@ fn slugify(name: &str) -> String {
     if slug.is_empty() { "event".to_string() } else { slug }
 }
 
-fn valid_slug(slug: &str) -> bool {
+pub fn valid_slug(slug: &str) -> bool {
     (1..=64).contains(&slug.len())
         && slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !slug.starts_with('-')

@@ -96,6 +96,7 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .service(scans::handlers::put_scan_notes)
         // Task devices (issue 15): device sessions, refresh tokens, QR enrolment.
         .service(devices::handlers::refresh)
+        .service(devices::handlers::sign_out)
         .service(devices::handlers::enrol)
         .service(devices::handlers::create_enrolment)
         .service(devices::handlers::list_devices)
@@ -121,6 +122,7 @@ macro_rules! pages {
 }
 
 pages! {
+    GET "/e/{slug}" => register::to_form;
     GET "/e/{slug}/register" => register::form;
     POST "/e/{slug}/register" => register::submit;
     GET "/e/{slug}/resend" => resend::form;
@@ -142,6 +144,8 @@ pages! {
     GET "/" => login::root;
     GET "/login" => login::form;
     POST "/login" => login::submit;
+    GET "/login/forgot" => login::forgot_form;
+    POST "/login/forgot" => login::forgot_submit;
     POST "/logout" => login::logout;
     GET "/console/" => console::events_list;
     GET "/console/events/new" => console::new_event;

@@ -21,6 +21,11 @@ pub struct InvitationFacts {
     pub role: String,
     pub link: String,
     pub valid_hours: i64,
+    /// Where the account is used once its password is chosen: the scanner app for booth
+    /// staff, the sign-in page of the portal for partner admins. Absent in invitations
+    /// sealed before it was added.
+    #[serde(default)]
+    pub use_at: Option<String>,
 }
 
 /// A password reset link.
@@ -48,7 +53,7 @@ pub const RESET_SUBJECT: &str = "Reset your badgegate password";
 pub const DELETION_SUBJECT: &str = "Please delete a participant's data";
 
 fn html_page(title: &str, paragraphs: &[String], footer: &str) -> String {
-    let body: String = paragraphs.iter().map(|p| format!("<p>{p}</p>")).collect();
+    let body: String = paragraphs.iter().filter(|p| !p.is_empty()).map(|p| format!("<p>{p}</p>")).collect();
     format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title></head><body>{body}\
          <p><small>{footer}</small></p></body></html>",
@@ -61,10 +66,15 @@ fn link_html(link: &str) -> String {
 }
 
 pub fn render_invitation(f: &InvitationFacts) -> Rendered {
+    let use_at_text = f
+        .use_at
+        .as_deref()
+        .map(|u| format!("Then sign in with this e-mail address and your password here:\n\n    {u}\n\n"))
+        .unwrap_or_default();
     let text = format!(
         "Hello,\n\nyou have been given a {role} account for {partner} at {event}.\n\n\
          Choose your password here (the link works once and for {hours} hours):\n\n    {link}\n\n\
-         If you did not expect this message, ignore it: the account cannot be used without a password.\n\n\
+         {use_at_text}If you did not expect this message, ignore it: the account cannot be used without a password.\n\n\
          {TRANSACTIONAL}\n",
         role = f.role,
         partner = f.partner,
@@ -87,6 +97,10 @@ pub fn render_invitation(f: &InvitationFacts) -> Rendered {
                 f.valid_hours,
                 link_html(&f.link)
             ),
+            f.use_at
+                .as_deref()
+                .map(|u| format!("Then sign in with this e-mail address and your password here: {}", link_html(u)))
+                .unwrap_or_default(),
             "If you did not expect this message, ignore it: the account cannot be used without a password.".to_string(),
         ],
         TRANSACTIONAL,

@@ -68,9 +68,9 @@ fn send_invitation(conn: &mut DbConn, mail: &InvitationMail, user: &users::UserR
     let partner = find_in_event(conn, &event_id, partner_id)?;
     let event = crate::events::find(conn, &event_id)?;
     let token = links::issue(conn, &user.id, LinkPurpose::Invitation)?;
-    let role = match user.role {
-        Role::PartnerAdmin => "partner admin",
-        _ => "scanner",
+    let (role, use_at) = match user.role {
+        Role::PartnerAdmin => ("partner admin", "login"),
+        _ => ("scanner", "scan"),
     };
     crate::mail::enqueue(
         conn,
@@ -87,6 +87,7 @@ fn send_invitation(conn: &mut DbConn, mail: &InvitationMail, user: &users::UserR
                 role: role.to_string(),
                 link: format!("{}/{}/{token}", mail.public_url, LinkPurpose::Invitation.page()),
                 valid_hours: links::INVITATION_HOURS,
+                use_at: Some(format!("{}/{use_at}", mail.public_url)),
             }),
         },
     )?;

@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use super::layout::{self, Chrome};
 use super::{html, link_not_valid};
+use crate::auth::Role;
 use crate::auth::links::{self, LinkPurpose};
 use crate::auth::passwords::Passwords;
 use crate::auth::session::{self, LoginServices};
@@ -108,14 +109,28 @@ async fn submit(data: SetPasswordData, purpose: LinkPurpose, token: String, form
         tokens: &data.tokens,
     };
     match session::set_password_by_link(&services, purpose, token.clone(), form.password).await {
-        Ok(()) => html(
+        // Where to go next, for the account's role: an invitee has never seen the service.
+        Ok((email, role)) => html(
             StatusCode::OK,
             layout::render(
                 "Password saved",
                 &Chrome::PLAIN,
                 html! {
                     h1 { "Your password is saved" }
-                    p { "Log in with your e-mail address and this password in the badgegate app." }
+                    p { "Your account is " strong { (email) } "." }
+                    @match role {
+                        Role::Scanner => {
+                            p { "Open the scanner on the phone you will use at the booth and sign in there:" }
+                            p { a.button href="/scan" { "Open the scanner" } }
+                        }
+                        Role::PartnerAdmin => {
+                            p { "Sign in to the partner portal to see your leads and download them. Booth staff scan badges with the scanner app." }
+                            p { a.button href="/login" { "Sign in" } " " a href="/scan" { "Open the scanner" } }
+                        }
+                        Role::Admin | Role::Registrar => {
+                            p { a.button href="/login" { "Sign in" } }
+                        }
+                    }
                 },
             ),
         ),

@@ -77,6 +77,7 @@ pub async fn events_list(
 pub async fn event_dashboard(
     s: SignedIn<Registration>,
     db: web::Data<Db>,
+    public_url: web::Data<crate::config::PublicUrl>,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let event_id = path.into_inner();
@@ -90,6 +91,9 @@ pub async fn event_dashboard(
         p { (e.display_time(e.starts_at)) " – " (e.display_time(e.ends_at))
             @if let Some(v) = &e.venue { " · " (v) } }
         p { "Registration closes " (e.display_time(e.registration_closes_at())) "." }
+        // Staff hand this address out (event site, invitation mail): nothing else shows it.
+        @let form = format!("{}/e/{}/register", public_url.0, e.slug);
+        p { "Participants register at " a href=(form) { code { (form) } } "." }
         div.cards {
             div.card { b { (d.registrations) } "registrations" }
             div.card { b { (d.scans_today) } "scans today (" (d.today) ", UTC)" }

@@ -82,8 +82,107 @@ fn render(state: &FormState, csrf: &str) -> String {
             (field_error("password", state.password_error))
             button type="submit" { "Sign in" }
         }
+        p { a href="/login/forgot" { "Forgot your password?" } }
     };
     layout::render("Sign in", &Chrome::PLAIN, content)
+}
+
+fn render_forgot(email: &str, error: Option<&str>, general: Option<&str>, csrf: &str) -> String {
+    let content = html! {
+        h1 { "Forgot your password?" }
+        p { "Enter the e-mail address of your account. We send it a link to choose a new password; every session of the account ends when you do." }
+        @if let Some(g) = general { p.alert role="alert" { (g) } }
+        form method="post" action="/login/forgot" novalidate {
+            input type="hidden" name="csrf" value=(csrf);
+            label for="email" { "E-mail address" }
+            input type="email" id="email" name="email" value=(email) autocomplete="username" required
+                aria-invalid=[error.map(|_| "true")]
+                aria-describedby=[error.map(|_| "email-error")];
+            (field_error("email", error))
+            button type="submit" { "Send the link" }
+        }
+        p { a href="/login" { "Back to sign in" } }
+    };
+    layout::render("Forgot your password?", &Chrome::PLAIN, content)
+}
+
+fn forgot_response(
+    req: &HttpRequest,
+    status: StatusCode,
+    email: &str,
+    error: Option<&str>,
+    general: Option<&str>,
+) -> AppResult<HttpResponse> {
+    let csrf = random_token(32).map_err(AppError::internal)?;
+    let mut res = super::html(status, render_forgot(email, error, general, &csrf));
+    res.add_cookie(&csrf_cookie(req, &csrf)).map_err(AppError::internal)?;
+    Ok(res)
+}
+
+/// `GET /login/forgot`: asks for the address to send a password reset link to.
+pub async fn forgot_form(req: HttpRequest) -> AppResult<HttpResponse> {
+    forgot_response(&req, StatusCode::OK, "", None, None)
+}
+
+/// `POST /login/forgot`: the API's password reset request (same throttle), answered the
+/// same whether or not the address has an account, before it is looked up.
+pub async fn forgot_submit(
+    req: HttpRequest,
+    data: SignInData,
+    badge_key: web::Data<crate::badges::BadgeKey>,
+    public: web::Data<crate::config::PublicUrl>,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    let body = crate::http::json::read_body(&req, &mut payload.into_inner(), 16 * 1024).await?;
+    let fields = crate::http::input::decode_form(&body).map_err(AppError::Validation)?;
+    let (mut email, mut csrf) = (String::new(), String::new());
+    for (key, value) in fields {
+        match key.as_str() {
+            "email" => email = value,
+            "csrf" => csrf = value,
+            _ => {}
+        }
+    }
+    let cookie = req.cookie(csrf_cookie_name(&req)).map(|c| c.value().to_string()).unwrap_or_default();
+    if cookie.is_empty() || !bool::from(cookie.as_bytes().ct_eq(csrf.as_bytes())) {
+        let general = Some("The form expired. Please send it again.");
+        return forgot_response(&req, StatusCode::FORBIDDEN, &email, None, general);
+    }
+    let services = LoginServices {
+        db: &data.db,
+        throttle: data.throttle.clone().into_inner(),
+        passwords: &data.passwords,
+        tokens: &data.tokens,
+    };
+    let mail =
+        session::ResetMail { key: crate::mail::OutboxKey::from_badge_key(&badge_key)?, public_url: public.0.clone() };
+    match session::request_password_reset(&services, mail, &email).await {
+        Ok(()) => {
+            let content = html! {
+                h1 { "Check your mail" }
+                p { "If an account uses this address, we sent it a link to choose a new password. The link works once, for one hour. Look in your spam folder if nothing arrives within a few minutes." }
+                p { a href="/login" { "Back to sign in" } }
+            };
+            Ok(super::html(StatusCode::OK, layout::render("Check your mail", &Chrome::PLAIN, content)))
+        }
+        Err(AppError::Validation(_)) => forgot_response(
+            &req,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &email,
+            Some("Enter the e-mail address of your account."),
+            None,
+        ),
+        Err(AppError::TooManyRequests { retry_after_secs }) => {
+            let general = Some("Too many requests for this address. Wait a little, then try again.");
+            let mut res = forgot_response(&req, StatusCode::TOO_MANY_REQUESTS, &email, None, general)?;
+            res.headers_mut().insert(
+                actix_web::http::header::RETRY_AFTER,
+                actix_web::http::header::HeaderValue::from(retry_after_secs),
+            );
+            Ok(res)
+        }
+        Err(other) => Err(other),
+    }
 }
 
 fn form_response(req: &HttpRequest, status: StatusCode, state: &FormState) -> AppResult<HttpResponse> {

@@ -29,6 +29,7 @@ fn state_label(state: DeviceState, reason: Option<RevokeReason>) -> &'static str
     match (state, reason) {
         (DeviceState::Active, _) => "Active",
         (DeviceState::Expired, _) => "Expired (event over)",
+        (DeviceState::SignedOut, Some(RevokeReason::SignedOutOnDevice)) => "Signed out on the phone",
         (DeviceState::SignedOut, _) => "Signed out",
         (DeviceState::Revoked, Some(RevokeReason::RefreshReuse)) => "Revoked: its sign-in was copied",
         (DeviceState::Revoked, Some(RevokeReason::UserDisabled)) => "Revoked: user disabled",

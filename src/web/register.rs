@@ -176,6 +176,16 @@ async fn load(db: &Db, slug: String) -> AppResult<(events::EventRow, Vec<Partner
     db.read(move |conn| partners::event_with_partners(conn, &slug)).await
 }
 
+/// `GET /e/{slug}`: the address people shorten the form's to, sent on to the form (an
+/// address that cannot be a slug gets the form's own "not found" page).
+pub async fn to_form(req: HttpRequest, db: web::Data<Db>, path: web::Path<String>) -> HttpResponse {
+    let slug = path.into_inner();
+    if crate::events::valid_slug(&slug) {
+        return HttpResponse::SeeOther().insert_header(("Location", format!("/e/{slug}/register"))).finish();
+    }
+    form(req, db, web::Path::from(slug)).await
+}
+
 pub async fn form(req: HttpRequest, db: web::Data<Db>, path: web::Path<String>) -> HttpResponse {
     let slug = path.into_inner();
     show_form(&req, &db, slug).await.unwrap_or_else(|e| error_answer(&req, &e, true))

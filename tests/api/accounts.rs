@@ -169,13 +169,19 @@ async fn the_invitation_page_sets_the_password(backend: Backend) {
     let w = World::builder().build(&app).await;
     let email = "page@globex.example";
     invite(&app, &w.admin, &w.event, &w.globex, email, "partner_admin").await;
-    let link = link_in(&nth_mail_to(&smtp, email, 1).await, &app.url, "invite");
+    let mail = nth_mail_to(&smtp, email, 1).await;
+    // The invitation says where the account is used once its password is chosen.
+    assert!(mail.contains(&format!("{}/login", app.url)), "{mail}");
+    let link = link_in(&mail, &app.url, "invite");
     let post = |form: &'static [(&'static str, &'static str)]| app.client.post(&link).form(form).send();
     let res = post(&[("password", PASSWORD), ("password_again", "something else entirely")]).await.unwrap();
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let res = post(&[("password", PASSWORD), ("password_again", PASSWORD)]).await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    assert!(res.text().await.unwrap().contains("Your password is saved"));
+    let done = res.text().await.unwrap();
+    assert!(done.contains("Your password is saved"), "{done}");
+    // What next: the account's address and the way in.
+    assert!(done.contains(email) && done.contains("href=\"/login\""), "{done}");
     assert_eq!(app.login(email, PASSWORD).await.status(), StatusCode::OK);
     let res = post(&[("password", PASSWORD), ("password_again", PASSWORD)]).await.unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);

@@ -885,4 +885,56 @@ on_both_backends!(
     staff_register_view_and_act_on_participants_through_the_apis_core,
     a_csv_import_is_previewed_with_its_row_errors_then_imported,
     badges_print_at_three_stock_sizes_and_are_ledgered,
+    a_forgotten_password_is_asked_for_from_the_sign_in_page,
+    the_dashboard_gives_the_public_forms_address_and_the_short_one_leads_there,
 );
+
+/// The sign-in page links to a form that mails a reset link: the same page for an address
+/// with an account and one without, and the link goes only to the account.
+async fn a_forgotten_password_is_asked_for_from_the_sign_in_page(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let email = staff(&app, Role::Registrar).await;
+    let mut b = Browser::new(&app);
+    let login = b.get("/login").await.text().await.unwrap();
+    assert!(login.contains("href=\"/login/forgot\""), "{login}");
+    let mut answers = Vec::new();
+    for address in ["nobody@example.org", email.as_str()] {
+        let csrf = b.csrf_of("/login/forgot").await;
+        let res = b.post_form("/login/forgot", &[("csrf", &csrf), ("email", address)]).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        answers.push(res.text().await.unwrap());
+    }
+    assert!(answers[0].contains("Check your mail"), "{}", answers[0]);
+    assert_eq!(answers[0], answers[1], "the page tells nobody whether an address has an account");
+    let resets = "mail_outbox WHERE kind = 'password_reset'";
+    for _ in 0..50 {
+        if crate::common::count_rows(&app, resets) > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(crate::common::count_rows(&app, resets), 1, "one link, to the account");
+    // Without the form's token: refused, nothing sent.
+    let res = b.post_form("/login/forgot", &[("csrf", "forged"), ("email", email.as_str())]).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+}
+
+/// Staff hand out the public registration form's address: the dashboard shows it, and
+/// `/e/{slug}`, the address people shorten it to, leads there.
+async fn the_dashboard_gives_the_public_forms_address_and_the_short_one_leads_there(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let world = World::builder().build(&app).await;
+    let slug = crate::mail_participants::slug_of(&app, &world.admin, &world.event).await;
+    let email = staff(&app, Role::Registrar).await;
+    let mut b = Browser::new(&app);
+    assert_eq!(b.sign_in(&email, PASSWORD).await.status(), StatusCode::SEE_OTHER);
+    let page = b.get(&format!("/console/events/{}", world.event)).await.text().await.unwrap();
+    let form = format!("/e/{slug}/register");
+    assert!(page.contains(&form), "{page}");
+    let res = b.get(&format!("/e/{slug}")).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()[LOCATION], form.as_str());
+    assert_eq!(b.get(&form).await.status(), StatusCode::OK);
+    // Not a slug at all: the form's own "not found" page.
+    assert_eq!(b.get("/e/No%20Such").await.status(), StatusCode::NOT_FOUND);
+}

@@ -14,6 +14,7 @@ use crate::portal::Browser;
 both_backends!(
     a_device_login_answers_a_refresh_token_and_each_refresh_rotates_it,
     a_replayed_refresh_token_ends_the_device_and_every_token_of_it,
+    a_phone_that_signs_out_ends_its_device,
     of_two_concurrent_refreshes_with_one_token_exactly_one_wins,
     a_device_ends_with_the_event_and_its_scan_grace_period,
     partner_admins_and_staff_admins_list_and_revoke_devices,
@@ -185,6 +186,44 @@ async fn a_replayed_refresh_token_ends_the_device_and_every_token_of_it(app: Tes
             .any(|a| a["action"] == "device_refresh_reuse" && a["target"] == first["device_id"]),
         "{actions}"
     );
+}
+
+async fn sign_out(app: &TestApp, token: &str) -> reqwest::Response {
+    app.client
+        .post(format!("{}/api/v1/auth/sign-out", app.url))
+        .json(&json!({"refresh_token": token}))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The scanner's "Sign out" ends its device on the server: its tokens stop working and the
+/// partner's device list shows it signed out on the phone, not active until the event ends.
+async fn a_phone_that_signs_out_ends_its_device(app: TestApp) {
+    let w = World::builder().build(&app).await;
+    let (_, email) = user(&app, &w, &w.acme, "scanner").await;
+    let (_, admin_email) = user(&app, &w, &w.acme, "partner_admin").await;
+    let admin = app.token(&admin_email).await;
+    let other_phone = phone(&app, &email).await;
+    let p = phone(&app, &email).await;
+
+    // Only its own current refresh token signs a phone out.
+    assert_eq!(sign_out(&app, "not-a-token").await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(sign_out(&app, &format!("{}.forged", s(&p, "device_id"))).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(me_status(&app, s(&p, "access_token")).await, StatusCode::OK);
+
+    assert_eq!(sign_out(&app, s(&p, "refresh_token")).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(me_status(&app, s(&p, "access_token")).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(refresh(&app, s(&p, "refresh_token")).await.status(), StatusCode::UNAUTHORIZED);
+    // Sent again (the phone did not hear the answer): nothing more happens.
+    assert_eq!(sign_out(&app, s(&p, "refresh_token")).await.status(), StatusCode::NO_CONTENT);
+
+    let items = devices_of(&app, &admin, "").await;
+    let gone = find(&items, s(&p, "device_id")).unwrap();
+    assert_eq!(gone["state"], "signed_out", "{gone}");
+    assert_eq!(gone["revoked_reason"], "signed_out_on_device");
+    assert_eq!(find(&items, s(&other_phone, "device_id")).unwrap()["state"], "active");
+    assert_eq!(me_status(&app, s(&other_phone, "access_token")).await, StatusCode::OK);
 }
 
 async fn of_two_concurrent_refreshes_with_one_token_exactly_one_wins(app: TestApp) {
