@@ -71,11 +71,13 @@ fn narrative(i: &IncidentRow) -> AppResult<(String, String)> {
     let nature = i.nature.clone().filter(|n| !n.trim().is_empty());
     let contact = i.contact.clone().filter(|c| !c.trim().is_empty());
     if nature.is_none() {
-        errors
-            .push(FieldError::new("nature", "enter what happened (PATCH the incident) before notifying participants"));
+        errors.push(FieldError::new(
+            "nature",
+            "enter what happened (the nature of the incident) before notifying participants",
+        ));
     }
     if contact.is_none() {
-        errors.push(FieldError::new("contact", "enter a contact (PATCH the incident) before notifying participants"));
+        errors.push(FieldError::new("contact", "enter a contact for questions before notifying participants"));
     }
     match (nature, contact) {
         (Some(n), Some(c)) => Ok((n, c)),

@@ -86,12 +86,13 @@ pub async fn list_mail(
 
 /// Send a message again (admin or registrar).
 ///
-/// A failed message is queued again, a sent one is queued as a new copy. A participant's confirmation or reminder is not sent as it was
-/// (its privacy link may no longer work, its badge may have been replaced): the
-/// participant gets a new reminder instead, with a new privacy link and the current badge,
-/// and the answer describes that new message. 409 while it is still waiting for delivery,
-/// once erasure removed its content, for an invitation or a password reset (their links
-/// work once: send a new one), or after three reminders to the participant in the hour.
+/// A failed message is queued again, a sent one is queued as a new copy. A participant's
+/// confirmation or reminder is not sent as it was (its privacy link may no longer work,
+/// its badge may have been replaced): the participant gets a new reminder instead, with a
+/// new privacy link and the current badge, and the answer describes that new message. 409
+/// while it is still waiting for delivery, once erasure removed its content, for an
+/// invitation or a password reset (their links work once: send a new one), or after three
+/// reminders to the participant in the hour.
 #[utoipa::path(tag = "mail", security(("bearer" = [])),
     responses((status = 202, body = MailView), (status = 404, body = Problem), (status = 409, body = Problem)))]
 #[post("/events/{event_id}/mail/{message_id}/resend")]

@@ -388,6 +388,10 @@ async fn registrars_see_the_dashboard_without_the_admin_registers(backend: Backe
     let page = res.text().await.unwrap();
     assert!(page.contains("registrations"));
     assert!(!page.contains("Open incidents") && !page.contains("Overdue requests"), "admin-only in the API too");
+    // Nor does the header offer the admin's registers, which would only answer "Not allowed".
+    assert!(!page.contains("href=\"/console/requests\"") && !page.contains("href=\"/console/incidents\""));
+    let admins = admin.get(&format!("/console/events/{}", world.event)).await.text().await.unwrap();
+    assert!(admins.contains("href=\"/console/requests\"") && admins.contains("href=\"/console/incidents\""));
     // An unknown event is a 404, not a 500.
     assert_eq!(registrar.get("/console/events/no-such-event").await.status(), StatusCode::NOT_FOUND);
 }
