@@ -24,7 +24,7 @@ pub const NAV: &[NavLink<'static>] = &[
 /// A console page in the one layout, with the session's sign-out form.
 pub fn console_page<P: Policy>(s: &SignedIn<P>, title: &str, current: &str, content: Markup) -> HttpResponse {
     // The registers are an admin's: a registrar shown them met only "Not allowed".
-    let nav = if AdminOnly::allows(s.caller.role) { NAV } else { &NAV[..1] };
+    let nav = if AdminOnly::allows(s.caller.role) { NAV } else { NAV.get(..1).unwrap_or(NAV) };
     let chrome = Chrome::SignedIn { nav, current, user: &s.email, csrf: &s.csrf };
     super::html(StatusCode::OK, layout::render(&format!("{title} — badgegate console"), &chrome, content))
 }
