@@ -55,14 +55,14 @@ pub const DELETION_SUBJECT: &str = "Please delete a participant's data";
 fn html_page(title: &str, paragraphs: &[String], footer: &str) -> String {
     let body: String = paragraphs.iter().filter(|p| !p.is_empty()).map(|p| format!("<p>{p}</p>")).collect();
     format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title></head><body>{body}\
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{}</title></head><body>{body}\
          <p><small>{footer}</small></p></body></html>",
         esc(title)
     )
 }
 
 fn link_html(link: &str) -> String {
-    format!("<a href=\"{}\">{}</a>", html_escape::encode_double_quoted_attribute(link), esc(link))
+    format!("<a style=\"word-break:break-all\" href=\"{}\">{}</a>", html_escape::encode_double_quoted_attribute(link), esc(link))
 }
 
 pub fn render_invitation(f: &InvitationFacts) -> Rendered {

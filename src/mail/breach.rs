@@ -80,11 +80,11 @@ pub fn render(f: &Facts) -> Rendered {
         contact = f.contact,
     );
     let html = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title></head><body>\
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title></head><body>\
          <p>Hello {name},</p><p>we are writing about a security incident that concerns the data you gave when \
          registering for <strong>{event}</strong>.</p><h2>What happened</h2><p>{what}</p>\
          <h2>Which of your data was concerned, and who obtained it</h2><ul>{list}</ul>{measures_html}\
-         <h2>What you can do</h2><p>{todo} <a href=\"{href}\">{resend}</a></p>\
+         <h2>What you can do</h2><p>{todo} <a style=\"word-break:break-all\" href=\"{href}\">{resend}</a></p>\
          <h2>Contact</h2><p>{contact}</p><p><small>{TRANSACTIONAL_NOTICE}</small></p></body></html>",
         title = esc(&subject(&f.event)),
         name = esc(&f.name),

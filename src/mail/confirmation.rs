@@ -49,7 +49,7 @@ pub(crate) fn confirm_paragraph(url: Option<&str>) -> (String, String) {
             ),
             format!(
                 "<p>You asked us to share your contact details with partners. This takes effect only once you \
-                 confirm that this address is yours: <a href=\"{u}\">{t}</a> (open the link and press the button).</p>\
+                 confirm that this address is yours: <a style=\"word-break:break-all\" href=\"{u}\">{t}</a> (open the link and press the button).</p>\
                  <p>If you did not register, ignore this message: nothing is shared.</p>",
                 u = html_escape::encode_double_quoted_attribute(url),
                 t = esc(url),
@@ -90,14 +90,14 @@ pub fn render(f: &Facts) -> Rendered {
         choices = choices.iter().map(|c| format!("- {c}")).collect::<Vec<_>>().join("\n"),
     );
     let html = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title></head><body>\
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title></head><body>\
          <p>Hello {name},</p><p>you are registered for <strong>{event}</strong>.</p>\
          <p>Show this badge at the entrance and at partners' booths:</p>\
          <p><img src=\"cid:badge\" alt=\"Your badge (QR code)\" width=\"240\" height=\"240\"></p>\
          <p>If a camera cannot read it, the code is <code>{fallback}</code>.</p>\
          <p>A partner who scans your badge at the event receives your contact details.</p>\
          <p>Your personal privacy page, where you can see who received your data, change your choices \
-         and withdraw at any time (keep this link private): <a href=\"{link}\">{link}</a></p>\
+         and withdraw at any time (keep this link private): <a style=\"word-break:break-all\" href=\"{link}\">{link}</a></p>\
          <p>What you chose:</p><ul>{choices}</ul>{confirm_html}<p><small>{TRANSACTIONAL}</small></p></body></html>",
         title = esc(&subject(&f.event)),
         name = esc(&f.name),

@@ -88,9 +88,9 @@ pub fn render(f: &Facts) -> Rendered {
         name = f.name,
     );
     let html = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title></head><body>\
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title></head><body>\
          <p>Hello {name},</p><p>{opening}</p>{badge_html}\
-         <p>Your personal privacy page (keep this link private): <a href=\"{href}\">{link_text}</a>. \
+         <p>Your personal privacy page (keep this link private): <a style=\"word-break:break-all\" href=\"{href}\">{link_text}</a>. \
          This is a new link: any link we sent you before no longer works.</p>{confirm_html}{ignore_html}\
          <p><small>{TRANSACTIONAL}</small></p></body></html>",
         title = esc(&subject(&f.event, f.reason)),

@@ -121,14 +121,14 @@ async fn submit(data: SetPasswordData, purpose: LinkPurpose, token: String, form
                     @match role {
                         Role::Scanner => {
                             p { "Open the scanner on the phone you will use at the booth and sign in there:" }
-                            p { a.button href="/scan" { "Open the scanner" } }
+                            p { a href="/scan" { "Open the scanner" } }
                         }
                         Role::PartnerAdmin => {
                             p { "Sign in to the partner portal to see your leads and download them. Booth staff scan badges with the scanner app." }
-                            p { a.button href="/login" { "Sign in" } " " a href="/scan" { "Open the scanner" } }
+                            p { a href="/login" { "Sign in to the portal" } " · " a href="/scan" { "Open the scanner" } }
                         }
                         Role::Admin | Role::Registrar => {
-                            p { a.button href="/login" { "Sign in" } }
+                            p { a href="/login" { "Sign in" } }
                         }
                     }
                 },
