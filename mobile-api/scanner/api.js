@@ -20,7 +20,7 @@ async function readBody(res) {
   return null;
 }
 
-async function send(method, path, body, token) {
+async function send(method, path, body, token, signal) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (token) headers.Authorization = `Bearer ${token}`;
@@ -30,6 +30,7 @@ async function send(method, path, body, token) {
     body: body === undefined ? undefined : JSON.stringify(body),
     cache: "no-store",
     credentials: "omit",
+    signal,
   });
   const data = await readBody(res);
   if (!res.ok) {
@@ -106,10 +107,13 @@ let refreshing = null;
 // when offline, and the device then stays listed until a partner admin revokes it or the
 // event ends.
 export async function signOut() {
+  // A refresh under way replaces the refresh token: sign out with the one it leaves.
+  if (refreshing) await refreshing.catch(() => {});
   const s = await db.session();
   if (!s || !s.refresh_token) return true;
   try {
-    await send("POST", "/api/v1/auth/sign-out", { refresh_token: s.refresh_token });
+    // Stalled venue Wi-Fi must not keep the tokens on the phone: give up after 5 s.
+    await send("POST", "/api/v1/auth/sign-out", { refresh_token: s.refresh_token }, undefined, AbortSignal.timeout(5000));
     return true;
   } catch (e) {
     // 401: the server had ended this session already.

@@ -350,7 +350,7 @@ async function signOut() {
   $("signin-msg").textContent = ended
     ? "Signed out. Lead cards and tokens were removed from this phone."
     : "Signed out on this phone: lead cards and tokens were removed. The service could not be reached, so this "
-      + "phone stays listed as active in your partner's devices until a partner admin revokes it.";
+      + "phone stays listed as active in your partner's devices until a partner admin revokes it or the event ends.";
   $("signin-msg").classList.add("info");
 }
 

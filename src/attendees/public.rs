@@ -91,8 +91,8 @@ pub fn request_links(
     Ok(())
 }
 
-/// Queues a reminder unless the participant had [`REMINDERS_PER_HOUR`] already; returns
-/// its id if it did. It issues a new privacy link (the old one stops working: the mail says
+/// Queues a reminder unless the participant had [`REMINDERS_PER_HOUR`] already (or was
+/// erased meanwhile); returns its id if it did. It issues a new privacy link (the old one stops working: the mail says
 /// so) and, while opt-ins await confirmation, a new confirmation link.
 pub fn remind(
     conn: &mut DbConn,
@@ -105,10 +105,20 @@ pub fn remind(
     let now = now_ms();
     // Reminders for one participant are decided one after another: the resend form
     // queues them after it answered, so several may be under way at once, and on
-    // PostgreSQL each would otherwise count the others' reminders as not there yet. (SQLite
-    // writes one transaction at a time.)
-    if let DbConn::Pg(c) = conn {
-        attendees::table.find(&a.id).select(attendees::id).for_update().load::<String>(c)?;
+    // PostgreSQL each would otherwise count the others' reminders as not there yet. The row
+    // is read again under its lock: an erasure or a correction that committed while this
+    // waited must not be undone by a reminder to the address it had. (SQLite writes one
+    // transaction at a time, in which `a` was read.)
+    let locked;
+    let a = match conn {
+        DbConn::Pg(c) => {
+            locked = attendees::table.find(&a.id).select(AttendeeRow::as_select()).for_update().first(c)?;
+            &locked
+        }
+        DbConn::Sqlite(_) => a,
+    };
+    if a.erased_at.is_some() {
+        return Ok(None);
     }
     let recent: i64 = mail_outbox::table
         .filter(mail_outbox::attendee_id.eq(&a.id))

@@ -97,7 +97,11 @@ pub fn resend_mail(
     }
     let event = events::find(conn, event_id)?;
     let a = match message.attendee_id.as_deref() {
-        Some(attendee_id) => super::find_in_event(conn, &event.id, attendee_id).ok(),
+        Some(attendee_id) => match super::find_in_event(conn, &event.id, attendee_id) {
+            Ok(a) => Some(a),
+            Err(AppError::NotFound) => None,
+            Err(e) => return Err(e),
+        },
         None => None,
     };
     let Some(a) = a.filter(|a| a.erased_at.is_none()) else {
@@ -106,7 +110,8 @@ pub fn resend_mail(
     match super::public::remind(conn, key, public_url, &event, &a, crate::mail::reminder::Reason::Organiser)? {
         Some(id) => crate::mail::find_in_event(conn, event_id, &id),
         None => Err(AppError::Conflict(format!(
-            "this participant was sent {} reminders in the last hour; try again later",
+            "no reminder was sent: this participant was sent {} in the last hour (try again later), or was \
+             erased meanwhile",
             super::public::REMINDERS_PER_HOUR
         ))),
     }

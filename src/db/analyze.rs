@@ -4,10 +4,10 @@
 //! -- if it is on and keeps up. Scans, leads and the ledger grow by hundreds of thousands
 //! of rows in a show's first hours; planned from the statistics of an empty table, the
 //! lead cards of a synced batch merged the partner's every lead instead of looking up
-//! 500 (55 ms a batch on average over a 50,000-scan sync; 15 ms with this thread). It
-//! analyzes a table of the service once it changed by more than autovacuum's own default
-//! threshold since its last analysis, by whichever process; with autovacuum on it mostly
-//! finds nothing to do. Several instances may run it at once: `SKIP_LOCKED` leaves a table
+//! 500 (55 ms a batch on average over a 50,000-scan sync; 15 ms with this thread, then
+//! on autovacuum's rule). It analyzes a table of the service once its changes since its
+//! last analysis, by whichever process, exceed 50 rows plus its size then ([`SCALE`]);
+//! autovacuum, with its closer rule, mostly leaves it nothing to do. Several instances may run it at once: `SKIP_LOCKED` leaves a table
 //! another one is analyzing.
 
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
@@ -29,9 +29,10 @@ const INTERVAL: Duration = Duration::from_secs(1);
 /// last analysis. Autovacuum's defaults are 50 and 0.1; it stays the one that keeps
 /// statistics close, and this thread only keeps them from being wrong by orders of
 /// magnitude. With 0.1, the tables that scans grow were analyzed about every second: in 5 s
-/// of single scans from 64 connections PostgreSQL spent 0.70 s analyzing (the ledger
-/// 0.37 s of it) beside 3.0 s in the scans' own statements (`scripts/pg_profile.py wrk
-/// 20000`), on the cores the scans need. With 1.0 a table is analyzed again once its
+/// of single scans from 64 connections PostgreSQL spent 0.61–0.70 s analyzing (the ledger
+/// 0.23–0.37 s of it) beside about 3.0 s in the scans' own statements
+/// (`scripts/pg_profile.py wrk 20000`, three runs), on the cores the scans need; with 1.0,
+/// 0.15–0.18 s (BENCHMARKS.md, "Session 16"). With 1.0 a table is analyzed again once its
 /// changes since the last analysis reach its size then.
 const THRESHOLD: i64 = 50;
 const SCALE: f64 = 1.0;

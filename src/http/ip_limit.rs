@@ -60,7 +60,8 @@ impl LimitClass {
             | "/api/v1/auth/enrol"
             | "/invite/{token}"
             | "/reset/{token}"
-            | "/login" => Some(LimitClass::SignIn),
+            | "/login"
+            | "/login/forgot" => Some(LimitClass::SignIn),
             "/e/{slug}/register" | "/e/{slug}/resend" => Some(LimitClass::Registration),
             // A capability in the path, like the privacy page's: guessing is throttled.
             "/e/{slug}/confirm/{token}" => Some(LimitClass::PrivacyPage),
@@ -271,6 +272,7 @@ mod tests {
     fn only_the_limited_posts_are_classified() {
         assert_eq!(LimitClass::of(&Method::POST, "/api/v1/auth/login"), Some(LimitClass::SignIn));
         assert_eq!(LimitClass::of(&Method::POST, "/api/v1/auth/password-reset"), Some(LimitClass::SignIn));
+        assert_eq!(LimitClass::of(&Method::POST, "/login/forgot"), Some(LimitClass::SignIn));
         assert_eq!(LimitClass::of(&Method::POST, "/invite/{token}"), Some(LimitClass::SignIn));
         assert_eq!(LimitClass::of(&Method::POST, "/api/v1/auth/enrol"), Some(LimitClass::SignIn));
         assert_eq!(LimitClass::of(&Method::POST, "/api/v1/auth/refresh"), None);

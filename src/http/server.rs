@@ -138,6 +138,7 @@ impl Application {
                 .app_data(web::FormConfig::default().limit(64 * 1024))
                 .configure(routes::pages)
                 .default_service(web::to(not_found_or_not_allowed))
+                .wrap(from_fn(crate::web::signed_in_pages_answer_html))
                 .wrap(from_fn(crate::http::fallback::refuse_unlisted_method))
                 .wrap(from_fn(crate::http::input::refuse_hostile_uri))
                 .wrap(from_fn(crate::http::ip_limit::limit_by_client_ip))

@@ -62,7 +62,11 @@ fn html_page(title: &str, paragraphs: &[String], footer: &str) -> String {
 }
 
 fn link_html(link: &str) -> String {
-    format!("<a style=\"word-break:break-all\" href=\"{}\">{}</a>", html_escape::encode_double_quoted_attribute(link), esc(link))
+    format!(
+        "<a style=\"word-break:break-all\" href=\"{}\">{}</a>",
+        html_escape::encode_double_quoted_attribute(link),
+        esc(link)
+    )
 }
 
 pub fn render_invitation(f: &InvitationFacts) -> Rendered {

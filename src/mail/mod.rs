@@ -273,6 +273,8 @@ pub fn resend(conn: &mut DbConn, event_id: &str, id: &str) -> AppResult<MailSumm
                     mail_outbox::next_attempt_at.eq(now),
                     mail_outbox::lease_owner.eq(None::<String>),
                     mail_outbox::lease_until.eq(None::<i64>),
+                    // Queued again now: its `Date` is this time, not the first attempt's.
+                    mail_outbox::created_at.eq(now),
                 ))
                 .execute(conn)?;
             summary(conn, id)

@@ -253,7 +253,8 @@ pub struct Outgoing<'a> {
     pub body: &'a Rendered,
     /// When the message was queued (ms since the epoch): its `Date`. Sent later (a retry, a
     /// worker that caught up), it keeps the time it was written, so mail programs sort a
-    /// newer reminder (whose link replaced the older one's) after the older.
+    /// newer reminder (whose link replaced the older one's) after the older, whichever
+    /// arrived first (to the second: `Date` has no finer unit).
     pub queued_at: i64,
 }
 

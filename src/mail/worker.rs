@@ -126,8 +126,9 @@ pub fn claim(conn: &mut DbConn, owner: &str, limit: i64, lease: Duration) -> App
         .filter(mail_outbox::id.eq_any(&ids))
         .filter(mail_outbox::status.eq(MailStatus::Sending))
         .filter(mail_outbox::lease_owner.eq(owner))
-        // In the order they were queued where times tie (ids are time-ordered): a newer
-        // reminder, whose link replaced the older one's, is handed over after it.
+        // Where times tie, in the order they were queued (ids are time-ordered). Chunks of a
+        // batch go out side by side, so arrival order is not kept; each message's `Date`
+        // (its queue time) is what mail programs sort by.
         .order((mail_outbox::next_attempt_at, mail_outbox::id))
         .select(MailRow::as_select())
         .load(conn)?)

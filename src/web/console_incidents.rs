@@ -437,7 +437,7 @@ fn incident_page(
             (input("title", "Title", "text", &edit.title, err("title", "The title")))
             (input("nature", "1. Nature of the incident", "textarea", &edit.nature, err("nature", "The nature")))
             (input("investigation", "4. Steps taken to investigate", "textarea", &edit.investigation, err("investigation", "The investigation")))
-            (input("mitigation", "5. Steps taken to mitigate", "textarea", &edit.mitigation, err("mitigation", "The mitigation")))
+            (input("mitigation", "5. Steps taken to mitigate (also told to the participants in their notice)", "textarea", &edit.mitigation, err("mitigation", "The mitigation")))
             (input("contact", "6. Point of contact", "textarea", &edit.contact, err("contact", "The contact")))
             (input("notified_at", "Authority notified at (UTC)", "datetime-local", &edit.notified_at, err("notified_at", "The notification time")))
             (input("reported_at", "Report sent at (UTC)", "datetime-local", &edit.reported_at, err("reported_at", "The report time")))

@@ -136,3 +136,60 @@ pub fn link_not_valid(reason: &str) -> HttpResponse {
     );
     html(StatusCode::NOT_FOUND, body)
 }
+
+/// Middleware: an error of a console or portal page reaches a browser as a page. Their
+/// handlers answer with `AppError`, the API's one error type, which is problem+json: an
+/// unknown participant's page, or `?page=abc`, showed the browser raw JSON. Only a client
+/// that prefers HTML (a browser's `Accept`) gets the page; others keep the problem.
+pub async fn signed_in_pages_answer_html(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    let page = ["/console/", "/portal/"].iter().any(|p| req.path().starts_with(p));
+    let res = next.call(req).await?.map_into_boxed_body();
+    let problem =
+        res.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if !page || !problem || !prefers_html(res.request(), false) {
+        return Ok(res);
+    }
+    let status = res.status();
+    let retry = res.headers().get(header::RETRY_AFTER).cloned();
+    let (req, res) = res.into_parts();
+    let body = actix_web::body::to_bytes(res.into_body()).await.unwrap_or_default();
+    let problem: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let detail = problem.get("detail").and_then(|d| d.as_str()).unwrap_or("");
+    let (title, text) = match status {
+        StatusCode::NOT_FOUND => {
+            ("Not found", "There is nothing here: it may have been removed, or the address is mistyped.".to_string())
+        }
+        StatusCode::FORBIDDEN => ("Not allowed", "Your account may not open this page.".to_string()),
+        StatusCode::CONFLICT if !detail.is_empty() => ("Not possible now", fields::sentence("", detail)),
+        StatusCode::TOO_MANY_REQUESTS => ("Too many requests", "Please wait a minute and try again.".to_string()),
+        s if s.is_client_error() => ("Not understood", "The address or the form could not be read.".to_string()),
+        _ => ("Something went wrong", "The page could not be shown. Please try again in a moment.".to_string()),
+    };
+    let errors: Vec<String> = problem
+        .get("errors")
+        .and_then(|e| e.as_array())
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| {
+                    let field = e.get("field").and_then(|f| f.as_str()).unwrap_or("");
+                    fields::sentence(field, e.get("message").and_then(|m| m.as_str()).unwrap_or(""))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let markup = maud::html! {
+        h1 { (title) }
+        p { (text) }
+        @if !errors.is_empty() { ul { @for e in &errors { li { (e) } } } }
+        p { a href="/" { "Back to the start page" } }
+    };
+    let mut page = html(status, layout::render(title, &Chrome::PLAIN, markup));
+    if let Some(retry) = retry {
+        page.headers_mut().insert(header::RETRY_AFTER, retry);
+    }
+    Ok(actix_web::dev::ServiceResponse::new(req, page))
+}

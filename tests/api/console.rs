@@ -891,6 +891,7 @@ on_both_backends!(
     badges_print_at_three_stock_sizes_and_are_ledgered,
     a_forgotten_password_is_asked_for_from_the_sign_in_page,
     the_dashboard_gives_the_public_forms_address_and_the_short_one_leads_there,
+    a_console_pages_error_is_a_page_for_a_browser,
 );
 
 /// The sign-in page links to a form that mails a reset link: the same page for an address
@@ -941,4 +942,33 @@ async fn the_dashboard_gives_the_public_forms_address_and_the_short_one_leads_th
     assert_eq!(b.get(&form).await.status(), StatusCode::OK);
     // Not a slug at all: the form's own "not found" page.
     assert_eq!(b.get("/e/No%20Such").await.status(), StatusCode::NOT_FOUND);
+}
+
+/// A console page's error reaches a browser as a page, naming what was wrong; an API client
+/// asking the same address keeps the problem+json.
+async fn a_console_pages_error_is_a_page_for_a_browser(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let world = World::builder().build(&app).await;
+    let email = staff(&app, Role::Registrar).await;
+    let mut b = Browser::new(&app);
+    assert_eq!(b.sign_in(&email, PASSWORD).await.status(), StatusCode::SEE_OTHER);
+    let as_browser = |path: String| {
+        b.client
+            .get(format!("{}{path}", b.base))
+            .header(COOKIE, b.cookie_header())
+            .header("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
+            .send()
+    };
+    let unknown = format!("/console/events/{}/attendees/00000000-0000-0000-0000-000000000000", world.event);
+    let res = as_browser(unknown.clone()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(res.text().await.unwrap().contains("<h1>Not found</h1>"));
+    let res = as_browser(format!("/console/events/{}/attendees?page=abc", world.event)).await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("<h1>Not understood</h1>") && page.contains("<li>"), "{page}");
+    let res = b.get(&unknown).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("application/problem+json"));
 }

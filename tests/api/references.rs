@@ -88,6 +88,22 @@ async fn postgres_refuses_what_a_foreign_key_would_refuse() {
         ),
         Ok(1)
     );
+    // The outbox is checked per insert statement (an import's confirmations), as the ledger;
+    // mail to a staff or partner user has no event.
+    refused(
+        &app,
+        "INSERT INTO mail_outbox SELECT (jsonb_populate_record(m, \
+         jsonb_build_object('id', 'copy-' || m.id, 'event_id', 'does-not-exist'))).* FROM mail_outbox m LIMIT 1",
+        "mail_outbox: a row refers to a row that does not exist",
+    );
+    assert_eq!(
+        run(
+            &app,
+            "INSERT INTO mail_outbox SELECT (jsonb_populate_record(m, \
+             jsonb_build_object('id', 'copy-' || m.id, 'event_id', NULL))).* FROM mail_outbox m LIMIT 1"
+        ),
+        Ok(1)
+    );
 
     // Rows others refer to are never deleted, even by a statement that matches none.
     for table in ["events", "partners", "users", "exports", "attendees"] {

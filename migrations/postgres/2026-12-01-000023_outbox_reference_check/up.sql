@@ -1,8 +1,8 @@
 -- The outbox's event reference was the last per-row foreign key on a table written in
 -- bulk: an import queues one confirmation per participant, and each row's check was a
--- query of its own. 2,500 outbox rows went in in 38-84 ms with it and 27-31 ms without
--- it (psql, one machine, BENCHMARKS.md "Session 16"). It is now checked as the other
--- bulk tables' references are (migrations 000018 and 000022): once per insert statement,
+-- query of its own: for 2,500 outbox rows its trigger calls took 13.6-29.2 ms, the check
+-- below 4.1-4.8 ms (psql, one machine, BENCHMARKS.md "Session 16"). It is now checked as
+-- the other bulk tables' references are (migrations 000018 and 000022): once per insert statement,
 -- over the distinct events it wrote. On update it is checked only where a row's event
 -- changed, which the service never does: the delivery worker updates rows all the time,
 -- and a statement-level check there would run for nothing. A NULL event (mail to a
