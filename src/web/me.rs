@@ -125,6 +125,77 @@ struct Typed {
 /// The erase form's error (the box was not ticked).
 const ERASE_UNCONFIRMED: &str = "Tick the box to confirm the deletion.";
 
+/// The releases to one partner, as one line of "Who received your data".
+struct Received<'a> {
+    partner: &'a str,
+    first: &'a str,
+    last: &'a str,
+    times: usize,
+    fields: Vec<&'a str>,
+    bases: Vec<&'static str>,
+    channels: Vec<&'static str>,
+}
+
+/// Every lead card a partner's phone showed and every page of its portal is a row of the
+/// ledger: after a few minutes of a partner's browsing the page listed some twenty
+/// near-identical rows, which hid who had what. One line per partner instead, in the order
+/// the partners first received something; the JSON download keeps every row.
+fn by_partner(recipients: &[crate::rights::Recipient]) -> Vec<Received<'_>> {
+    use crate::ledger::{Basis, Channel};
+    let mut out: Vec<Received<'_>> = Vec::new();
+    for rc in recipients {
+        let basis = match rc.basis {
+            Basis::OptIn => "you opted in",
+            Basis::Scan => "they scanned your badge",
+            Basis::OptInScan => "you opted in and they scanned your badge",
+            Basis::StaffAccess => "the organiser's staff",
+            Basis::IncidentNotification => "to tell you of an incident",
+        };
+        let channel = match rc.channel {
+            Channel::Scan => "on their scanning phone",
+            Channel::Api => "through their software",
+            Channel::Export => "in a download",
+            Channel::Staff => "read by staff",
+        };
+        let i = match out.iter().position(|g| g.partner == rc.partner_name) {
+            Some(i) => i,
+            None => {
+                out.push(Received {
+                    partner: &rc.partner_name,
+                    first: &rc.occurred_at,
+                    last: &rc.occurred_at,
+                    times: 0,
+                    fields: Vec::new(),
+                    bases: Vec::new(),
+                    channels: Vec::new(),
+                });
+                out.len() - 1
+            }
+        };
+        let Some(g) = out.get_mut(i) else { continue };
+        g.times += 1;
+        // RFC 3339 in UTC: the text orders as the time.
+        if rc.occurred_at.as_str() < g.first {
+            g.first = &rc.occurred_at;
+        }
+        if rc.occurred_at.as_str() > g.last {
+            g.last = &rc.occurred_at;
+        }
+        for f in &rc.fields {
+            if !g.fields.contains(&f.as_str()) {
+                g.fields.push(f);
+            }
+        }
+        if !g.bases.contains(&basis) {
+            g.bases.push(basis);
+        }
+        if !g.channels.contains(&channel) {
+            g.channels.push(channel);
+        }
+    }
+    out
+}
+
 fn partner_name(r: &ParticipantRecord, id: Option<&str>) -> String {
     match id {
         None => "all partners".to_string(),
@@ -228,15 +299,21 @@ fn render(token: &str, shown: &Shown, notice: Option<&Notice>, typed: Option<&Ty
         @if r.recipients.is_empty() {
             p { "No partner has received your data." }
         } @else {
+            p { "One line per partner; the download below lists every single release." }
             (layout::table_wrap(html! {
                 table #recipients {
-                    tr { th { "Partner" } th { "When" } th { "Which data" } th { "Basis" } }
-                    @for rc in &r.recipients {
+                    tr { th { "Partner" } th { "When" } th { "Which data" } th { "Why and how" } }
+                    @for g in by_partner(&r.recipients) {
                         tr {
-                            td { (rc.partner_name) }
-                            td { (when(&rc.occurred_at)) }
-                            td { (rc.fields.join(", ")) }
-                            td { (rc.basis.as_str()) }
+                            td { (g.partner) }
+                            td {
+                                @let (first, last) = (when(g.first), when(g.last));
+                                (first)
+                                @if last != first { " to " (last) }
+                                @if g.times > 1 { " (" (g.times) " times)" }
+                            }
+                            td { (g.fields.join(", ")) }
+                            td { (g.bases.join("; ")) " — " (g.channels.join(", ")) }
                         }
                     }
                 }

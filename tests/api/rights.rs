@@ -66,6 +66,16 @@ async fn the_privacy_page_and_json_show_what_is_held_and_who_received_it(app: Te
     let html = page.text().await.unwrap();
     assert!(html.contains("Zoë Quixotic") && html.contains("Globex") && html.contains("Stop sharing with Acme"));
     assert!(html.contains("name=\"viewport\""));
+    // "Who received your data": one line per partner, however often it received the data.
+    for _ in 0..3 {
+        assert!(app.get(w.acme_admin(), "/api/v1/leads/export.csv").await.status().is_success());
+    }
+    let html = app.client.get(format!("{}/me/{token}", app.url)).send().await.unwrap().text().await.unwrap();
+    let table = html.split("<table id=\"recipients\">").nth(1).unwrap().split("</table>").next().unwrap();
+    assert_eq!(table.matches("<td>Acme</td>").count(), 1, "{table}");
+    assert_eq!(table.matches("<td>Globex</td>").count(), 1, "{table}");
+    assert!(table.contains(" times)") && table.contains("you opted in") && table.contains("in a download"), "{table}");
+    assert!(table.contains("they scanned your badge") && table.contains("on their scanning phone"), "{table}");
     assert_eq!(app.get("not-a-token", "/api/v1/me").await.status(), 401);
 }
 
