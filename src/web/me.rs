@@ -320,14 +320,21 @@ fn render(token: &str, shown: &Shown, notice: Option<&Notice>, typed: Option<&Ty
             }))
         }
         h2 { "Stop sharing" }
-        form method="post" action={ (base) "/withdraw" } {
-            input type="hidden" name="all_partners" value="true";
-            button type="submit" { "Stop sharing with all partners" }
-        }
-        @for p in &r.partners {
+        // A withdrawal holds for good: offering it again for a partner already stopped read
+        // as if it had not worked.
+        @let stopped_all = r.withdrawals.iter().any(|w| w.partner_id.is_none());
+        @if stopped_all {
+            p { "You stopped sharing with every partner of this event." }
+        } @else {
             form method="post" action={ (base) "/withdraw" } {
-                input type="hidden" name="partner_id" value=(p.id);
-                button type="submit" { "Stop sharing with " (p.name) }
+                input type="hidden" name="all_partners" value="true";
+                button type="submit" { "Stop sharing with all partners" }
+            }
+            @for p in r.partners.iter().filter(|p| !r.withdrawals.iter().any(|w| w.partner_id.as_deref() == Some(p.id.as_str()))) {
+                form method="post" action={ (base) "/withdraw" } {
+                    input type="hidden" name="partner_id" value=(p.id);
+                    button type="submit" { "Stop sharing with " (p.name) }
+                }
             }
         }
         h2 { "Marketing e-mails" }

@@ -127,9 +127,16 @@ async fn a_withdrawal_through_the_page_removes_the_participant_from_the_next_exp
     let r: Value = me(&app, &token).await.json().await.unwrap();
     assert_eq!(r["withdrawals"][0]["source"], "participant");
     assert!(r["requests"].as_array().unwrap().iter().any(|q| q["kind"] == "withdrawal" && q["status"] == "completed"));
+    // The page no longer offers to stop what has stopped; the other partner stays offered.
+    let page =
+        || async { app.client.get(format!("{}/me/{token}", app.url)).send().await.unwrap().text().await.unwrap() };
+    let html = page().await;
+    assert!(!html.contains("Stop sharing with Acme") && html.contains("Stop sharing with Globex"), "{html}");
     // The API does the same for all partners: Globex's next scan releases nothing.
     let res = app.post(&token, "/api/v1/me/withdrawals", &json!({"all_partners": true})).await;
     assert_eq!(res.status(), 201);
+    let html = page().await;
+    assert!(!html.contains("Stop sharing with") && html.contains("You stopped sharing with every partner"), "{html}");
     let card: Value =
         app.post(w.globex_scanner(), "/api/v1/scans", &scan_body(&payload(&reg))).await.json().await.unwrap();
     assert_eq!(card["status"], "created");
