@@ -127,6 +127,7 @@ const ERASE_UNCONFIRMED: &str = "Tick the box to confirm the deletion.";
 
 /// The releases to one partner, as one line of "Who received your data".
 struct Received<'a> {
+    partner_id: &'a str,
     partner: &'a str,
     first: &'a str,
     last: &'a str,
@@ -157,10 +158,12 @@ fn by_partner(recipients: &[crate::rights::Recipient]) -> Vec<Received<'_>> {
             Channel::Export => "in a download",
             Channel::Staff => "read by staff",
         };
-        let i = match out.iter().position(|g| g.partner == rc.partner_name) {
+        // By id: two partners of an event may bear the same name.
+        let i = match out.iter().position(|g| g.partner_id == rc.partner_id) {
             Some(i) => i,
             None => {
                 out.push(Received {
+                    partner_id: &rc.partner_id,
                     partner: &rc.partner_name,
                     first: &rc.occurred_at,
                     last: &rc.occurred_at,
