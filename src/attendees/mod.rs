@@ -388,6 +388,7 @@ pub fn confirmation_mail(
             .collect(),
         marketing_emails: a.marketing_emails,
         confirm_url: prepared.confirm_token.as_deref().map(|t| confirm_url(&public_url.0, &event.slug, t)),
+        organiser: mail::confirmation::Organiser::of(event),
     };
     mail::NewMail {
         kind: mail::MailKind::Confirmation,

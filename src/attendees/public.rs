@@ -151,6 +151,7 @@ pub fn remind(
         privacy_url: privacy_url(&public_url.0, &privacy_token),
         badge_payload,
         confirm_url: confirm,
+        organiser: mail::confirmation::Organiser::of(event),
     };
     let id = mail::enqueue(
         conn,

@@ -23,6 +23,54 @@ pub struct Facts {
     /// queued before double opt-in existed.
     #[serde(default)]
     pub confirm_url: Option<String>,
+    /// Who runs the event and where its privacy notice is, as the event states them: the
+    /// participant should know whom they registered with. Absent from bodies queued
+    /// before they were added.
+    #[serde(default)]
+    pub organiser: Organiser,
+}
+
+/// The event's organiser contact and privacy notice, as the public pages show them.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Organiser {
+    pub contact: Option<String>,
+    pub privacy_notice_url: Option<String>,
+}
+
+impl Organiser {
+    pub fn of(event: &crate::events::EventRow) -> Organiser {
+        Organiser { contact: event.organiser_contact.clone(), privacy_notice_url: event.privacy_notice_url.clone() }
+    }
+}
+
+/// The organiser paragraph, text and HTML, shared with the reminder; empty when the event
+/// states neither.
+pub(crate) fn organiser_paragraph(o: &Organiser) -> (String, String) {
+    let contact = o.contact.as_deref().map(str::trim).filter(|c| !c.is_empty());
+    let notice = o.privacy_notice_url.as_deref().map(str::trim).filter(|u| !u.is_empty());
+    if contact.is_none() && notice.is_none() {
+        return (String::new(), String::new());
+    }
+    let mut text = String::new();
+    let mut html = String::from("<p>");
+    if let Some(c) = contact {
+        text.push_str(&format!("Organiser: {c}\n"));
+        html.push_str(&format!("Organiser: {}", esc(c)));
+    }
+    if let Some(u) = notice {
+        text.push_str(&format!("The organiser's privacy notice: {u}\n"));
+        if contact.is_some() {
+            html.push_str("<br>");
+        }
+        html.push_str(&format!(
+            "The organiser's privacy notice: <a style=\"word-break:break-all\" href=\"{}\">{}</a>",
+            html_escape::encode_double_quoted_attribute(u),
+            esc(u)
+        ));
+    }
+    text.push('\n');
+    html.push_str("</p>");
+    (text, html)
 }
 
 /// The subject names the event only: subjects show on lock screens and in server logs.
@@ -75,6 +123,7 @@ pub fn render(f: &Facts) -> Rendered {
     let link = &f.privacy_url;
     let choices = choices(f);
     let (confirm_text, confirm_html) = confirm_paragraph(f.confirm_url.as_deref());
+    let (organiser_text, organiser_html) = organiser_paragraph(&f.organiser);
     let text = format!(
         "Hello {name},\n\n\
          you are registered for {event}.\n\n\
@@ -84,7 +133,7 @@ pub fn render(f: &Facts) -> Rendered {
          Your personal privacy page, where you can see who received your data, change your choices \
          and withdraw at any time (keep this link private):\n\n    {link}\n\n\
          What you chose:\n{choices}\n\n\
-         {confirm_text}{TRANSACTIONAL}\n",
+         {confirm_text}{organiser_text}{TRANSACTIONAL}\n",
         name = f.name,
         event = f.event,
         choices = choices.iter().map(|c| format!("- {c}")).collect::<Vec<_>>().join("\n"),
@@ -98,7 +147,7 @@ pub fn render(f: &Facts) -> Rendered {
          <p>A partner who scans your badge at the event receives your contact details.</p>\
          <p>Your personal privacy page, where you can see who received your data, change your choices \
          and withdraw at any time (keep this link private): <a style=\"word-break:break-all\" href=\"{link}\">{link}</a></p>\
-         <p>What you chose:</p><ul>{choices}</ul>{confirm_html}<p><small>{TRANSACTIONAL}</small></p></body></html>",
+         <p>What you chose:</p><ul>{choices}</ul>{confirm_html}{organiser_html}<p><small>{TRANSACTIONAL}</small></p></body></html>",
         title = esc(&subject(&f.event)),
         name = esc(&f.name),
         event = esc(&f.event),

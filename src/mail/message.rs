@@ -121,6 +121,10 @@ mod tests {
                     share_with: Vec::new(),
                     marketing_emails: false,
                     confirm_url: Some("https://x/e/expo/confirm/c".into()),
+                    organiser: confirmation::Organiser {
+                        contact: Some("Expo Ltd, privacy@expo.example".into()),
+                        privacy_notice_url: Some("https://expo.example/privacy".into()),
+                    },
                 }),
             ),
             (
@@ -132,6 +136,7 @@ mod tests {
                     privacy_url: "https://x/me/t".into(),
                     badge_payload: None,
                     confirm_url: None,
+                    organiser: confirmation::Organiser::default(),
                 }),
             ),
             (
@@ -159,6 +164,18 @@ mod tests {
             assert!(r.list_unsubscribe.is_none(), "{kind}");
         }
         assert!(!MailKind::Marketing.is_transactional());
+    }
+
+    #[test]
+    fn participants_are_told_who_the_organiser_is_where_the_event_says() {
+        let (_, with) = every_body().remove(0);
+        let r = with.render();
+        for part in [&r.text, &r.html] {
+            assert!(part.contains("Organiser: Expo Ltd, privacy@expo.example"), "{part}");
+            assert!(part.contains("https://expo.example/privacy"), "{part}");
+        }
+        let (_, without) = every_body().remove(1);
+        assert!(!without.render().text.contains("Organiser:"));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use html_escape::encode_text as esc;
 use serde::{Deserialize, Serialize};
 
-use super::confirmation::{TRANSACTIONAL, confirm_paragraph};
+use super::confirmation::{Organiser, TRANSACTIONAL, confirm_paragraph, organiser_paragraph};
 use super::rendered::Rendered;
 use crate::badges::BadgeCode;
 
@@ -35,6 +35,9 @@ pub struct Facts {
     pub badge_payload: Option<String>,
     /// A fresh double opt-in link, while form opt-ins still await confirmation.
     pub confirm_url: Option<String>,
+    /// Absent from bodies queued before it was added.
+    #[serde(default)]
+    pub organiser: Organiser,
 }
 
 /// Nothing personal in the subject.
@@ -64,6 +67,7 @@ pub fn render(f: &Facts) -> Rendered {
     let fallback = f.badge_payload.as_deref().and_then(|p| BadgeCode::readings(p).first().map(BadgeCode::fallback));
     let link = &f.privacy_url;
     let (confirm_text, confirm_html) = confirm_paragraph(f.confirm_url.as_deref());
+    let (organiser_text, organiser_html) = organiser_paragraph(&f.organiser);
     let badge_text = match &fallback {
         Some(code) => format!(
             "Your badge is the QR code in this message: show it at the entrance and at partners' booths. \
@@ -84,14 +88,14 @@ pub fn render(f: &Facts) -> Rendered {
         "Hello {name},\n\n{opening}\n\n{badge_text}\
          Your personal privacy page (keep this link private). This is a new link: any link we sent you \
          before no longer works.\n\n    {link}\n\n\
-         {confirm_text}{ignore_text}{TRANSACTIONAL}\n",
+         {confirm_text}{ignore_text}{organiser_text}{TRANSACTIONAL}\n",
         name = f.name,
     );
     let html = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title></head><body>\
          <p>Hello {name},</p><p>{opening}</p>{badge_html}\
          <p>Your personal privacy page (keep this link private): <a style=\"word-break:break-all\" href=\"{href}\">{link_text}</a>. \
-         This is a new link: any link we sent you before no longer works.</p>{confirm_html}{ignore_html}\
+         This is a new link: any link we sent you before no longer works.</p>{confirm_html}{ignore_html}{organiser_html}\
          <p><small>{TRANSACTIONAL}</small></p></body></html>",
         title = esc(&subject(&f.event, f.reason)),
         name = esc(&f.name),

@@ -83,6 +83,7 @@ mod tests {
             share_with: Vec::new(),
             marketing_emails: false,
             confirm_url: None,
+            organiser: Default::default(),
         });
         let sealed = a.seal(&body).unwrap();
         assert!(!sealed.contains("secret"));
