@@ -17,6 +17,8 @@ pub fn label_of(field: &str) -> &str {
         "is_adult" => "Age confirmation",
         "share_with_partners" | "share_with_all_partners" => "Sharing with partners",
         "marketing_emails" => "Marketing e-mails",
+        "page" => "The page number",
+        "per_page" => "Items per page",
         other => other,
     }
 }
