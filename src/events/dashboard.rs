@@ -7,7 +7,7 @@ use diesel::prelude::*;
 
 use super::EventRow;
 use crate::db::DbConn;
-use crate::db::schema::{attendees, incidents, leads, scans};
+use crate::db::schema::{attendees, deletion_notices, incidents, leads, mail_outbox, scans};
 use crate::error::AppResult;
 use crate::incidents::{IncidentRow, deadlines, updates};
 use crate::paging::MAX_PER_PAGE;
@@ -41,6 +41,10 @@ pub struct Dashboard {
     /// `None` when the caller may not read incidents. Open ones scoped to this event or to
     /// no event.
     pub open_incidents: Option<Vec<OpenIncident>>,
+    /// Messages of the event the worker gave up on.
+    pub failed_mail: i64,
+    /// Deletion notices partners left unacknowledged for more than 7 days.
+    pub overdue_notices: i64,
 }
 
 /// The dashboard of one event at `now`; "today" is the event's local day.
@@ -99,5 +103,26 @@ pub fn dashboard(conn: &mut DbConn, event_id: &str, admin_registers: bool, now: 
     } else {
         None
     };
-    Ok(Dashboard { event, registrations, scans_today, today, leads_per_partner, overdue_requests, open_incidents })
+    let failed_mail: i64 = mail_outbox::table
+        .filter(mail_outbox::event_id.eq(event_id))
+        .filter(mail_outbox::status.eq(crate::mail::MailStatus::Failed))
+        .select(count_star())
+        .first(conn)?;
+    let overdue_notices: i64 = deletion_notices::table
+        .filter(deletion_notices::event_id.eq(event_id))
+        .filter(deletion_notices::acknowledged_at.is_null())
+        .filter(deletion_notices::created_at.lt(now - crate::notices::OVERDUE_AFTER_MS))
+        .select(count_star())
+        .first(conn)?;
+    Ok(Dashboard {
+        event,
+        registrations,
+        scans_today,
+        today,
+        leads_per_partner,
+        overdue_requests,
+        open_incidents,
+        failed_mail,
+        overdue_notices,
+    })
 }

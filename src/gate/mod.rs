@@ -181,6 +181,36 @@ pub fn page_bounds(conn: &mut DbConn, event_id: &str, after: Option<&str>, size:
         .optional()?)
 }
 
+/// How many participants the partner may receive now by an opt-in alone, with no lead of
+/// its own (it never scanned them). A count, never a contact field: nothing is released,
+/// so nothing is ledgered. The portal's lead table lists leads; this says how many more
+/// rows the export holds.
+pub fn opted_in_without_lead(conn: &mut DbConn, to: &PartnerScope) -> AppResult<i64> {
+    let pid = to.partner_id.as_str();
+    let opt_in = exists(
+        consents::table
+            .filter(consents::attendee_id.eq(attendees::id))
+            .filter(consents::ended_at.is_null())
+            .filter(consents::confirmed_at.is_not_null())
+            .filter(consents::partner_id.is_null().or(consents::partner_id.eq(pid))),
+    );
+    let lead = exists(leads::table.filter(leads::attendee_id.eq(attendees::id)).filter(leads::partner_id.eq(pid)));
+    let withdrawn = exists(
+        withdrawals::table
+            .filter(withdrawals::attendee_id.eq(attendees::id))
+            .filter(withdrawals::partner_id.is_null().or(withdrawals::partner_id.eq(pid))),
+    );
+    Ok(attendees::table
+        .filter(attendees::event_id.eq(&to.event_id))
+        .filter(attendees::erased_at.is_null())
+        .filter(crate::db::settled::settled())
+        .filter(opt_in)
+        .filter(not(lead))
+        .filter(not(withdrawn))
+        .count()
+        .get_result(conn)?)
+}
+
 /// Refuses while the operator suspends the partner. [`release`] checks it itself; a
 /// streamed export also asks before its first byte, while it can still answer 403.
 pub fn ensure_not_suspended(conn: &mut DbConn, to: &PartnerScope) -> AppResult<()> {

@@ -12,7 +12,7 @@ use utoipa_actix_web::{AppExt, UtoipaApp, scope};
 
 use crate::http::ops;
 use crate::web::{
-    accounts, confirm, console, console_incidents, console_partners, console_records, login, me, portal,
+    accounts, confirm, console, console_incidents, console_mail, console_partners, console_records, login, me, portal,
     portal_devices, register, resend, scanner,
 };
 use crate::{
@@ -192,6 +192,9 @@ pages! {
     POST "/console/events/{event_id}/partners/{partner_id}/users/{user_id}/invitation" => console_partners::user_resend;
     POST "/console/events/{event_id}/partners/{partner_id}/users/{user_id}/disable" => console_partners::user_disable;
     POST "/console/events/{event_id}/partners/{partner_id}/users/{user_id}/revoke-sessions" => console_partners::user_revoke;
+    GET "/console/events/{event_id}/mail" => console_mail::mail_list;
+    POST "/console/events/{event_id}/mail/{message_id}/resend" => console_mail::mail_resend;
+    GET "/console/events/{event_id}/deletion-notices" => console_mail::notices_list;
     GET "/console/requests" => console_records::requests_list;
     POST "/console/requests" => console_records::request_file;
     GET "/console/requests/{request_id}" => console_records::request_detail;

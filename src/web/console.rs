@@ -88,7 +88,7 @@ pub async fn event_dashboard(
     let e = &d.event;
     let content = html! {
         h1 { (e.name) }
-        (event_links(&e.id, "Dashboard"))
+        (event_links(&e.id, "Dashboard", s.caller.role))
         @if admin { p { a href={ "/console/events/" (e.id) "/edit" } { "Edit the event's settings" } } }
         p { (e.display_time(e.starts_at)) " – " (e.display_time(e.ends_at))
             @if let Some(v) = &e.venue { " · " (v) } }
@@ -104,6 +104,13 @@ pub async fn event_dashboard(
             }
             @if let Some(i) = &d.open_incidents {
                 div.card.overdue[i.iter().any(|i| i.overdue)] { b { (i.len()) } "open incidents" }
+            }
+            div.card.overdue[d.failed_mail > 0] {
+                b { (d.failed_mail) } a href={ "/console/events/" (e.id) "/mail?status=failed" } { "undelivered messages" }
+            }
+            div.card.overdue[d.overdue_notices > 0] {
+                b { (d.overdue_notices) }
+                a href={ "/console/events/" (e.id) "/deletion-notices" } { "deletion notices unacknowledged after 7 days" }
             }
         }
         h2 { "Leads per partner" }
@@ -148,19 +155,26 @@ pub async fn event_dashboard(
 }
 
 /// The links of one event's pages, above each of them.
-pub(crate) fn event_links(event_id: &str, current: &str) -> Markup {
-    let links = [
-        (format!("/console/events/{event_id}"), "Dashboard"),
-        (format!("/console/events/{event_id}/attendees"), "Attendees"),
-        (format!("/console/events/{event_id}/attendees/import"), "Import"),
-        (format!("/console/events/{event_id}/badges/print"), "Print badges"),
+/// The ledger is an admin's: a registrar is not shown the link that would answer "Not allowed".
+pub(crate) fn event_links(event_id: &str, current: &str, role: crate::auth::Role) -> Markup {
+    // (path under the event, label, admin only)
+    const LINKS: [(&str, &str, bool); 8] = [
+        ("", "Dashboard", false),
+        ("/attendees", "Attendees", false),
+        ("/attendees/import", "Import", false),
+        ("/badges/print", "Print badges", false),
         // Task D2's pages.
-        (format!("/console/events/{event_id}/partners"), "Partners"),
-        (format!("/console/events/{event_id}/ledger"), "Ledger"),
+        ("/partners", "Partners", false),
+        ("/mail", "Mail", false),
+        ("/deletion-notices", "Deletion notices", false),
+        ("/ledger", "Ledger", true),
     ];
+    let admin = AdminOnly::allows(role);
+    let links = LINKS.iter().filter(|(_, _, admin_only)| admin || !admin_only);
     html! {
         nav.filters aria-label="This event" {
-            @for (href, label) in &links {
+            @for (path, label, _) in links {
+                @let href = format!("/console/events/{event_id}{path}");
                 a href=(href) aria-current=[(*label == current).then_some("page")] { (label) }
             }
         }
@@ -208,7 +222,7 @@ pub async fn attendees(
     };
     let content = html! {
         h1 { "Attendees — " (event.name) }
-        (event_links(&event_id, "Attendees"))
+        (event_links(&event_id, "Attendees", s.caller.role))
         @if let Some(n) = imported {
             p.notice role="status" { (n) " participant" @if n != 1 { "s" } " imported." }
         }
@@ -542,7 +556,7 @@ pub async fn edit_event(s: SignedIn<AdminOnly>, db: web::Data<Db>, path: web::Pa
     let action = format!("/console/events/{event_id}/edit");
     let content = html! {
         h1 { "Edit " (event.name) }
-        (event_links(&event_id, ""))
+        (event_links(&event_id, "", s.caller.role))
         p { "Runs " (event.display_time(event.starts_at)) " – " (event.display_time(event.ends_at))
             " (dates are set when the event is created)." }
         (event_form(&action, &EventForm::of(&event), &[], &s.csrf, true))
@@ -860,7 +874,7 @@ pub async fn import_page(
     let form = ImportForm { send_confirmation: true, ..Default::default() };
     let content = html! {
         h1 { "Import participants — " (event.name) }
-        (event_links(&event_id, "Import"))
+        (event_links(&event_id, "Import", s.caller.role))
         (import_form(&event_id, &form, &s.csrf))
     };
     Ok(console_page(&s, &format!("Import — {}", event.name), "", content))
@@ -911,7 +925,7 @@ pub async fn import_submit(
         Ok(rows) => {
             let content = html! {
                 h1 { "Import preview — " (event.name) }
-                (event_links(&event_id, "Import"))
+                (event_links(&event_id, "Import", s.caller.role))
                 p.notice role="status" { (rows.len()) " participant" @if rows.len() != 1 { "s" }
                     " ready to import; nothing is stored until you confirm." }
                 (layout::table_wrap(html! { table {
@@ -949,7 +963,7 @@ pub async fn import_submit(
         Err(refused) => {
             let content = html! {
                 h1 { "Import preview — " (event.name) }
-                (event_links(&event_id, "Import"))
+                (event_links(&event_id, "Import", s.caller.role))
                 p.alert role="alert" { "Nothing can be imported: the file has " (refused.errors.len())
                     @if refused.stopped_early { " or more" } " error" @if refused.errors.len() != 1 { "s" }
                     ". Correct them and preview again." }
@@ -1154,7 +1168,7 @@ pub async fn new_attendee(
         db.read(move |conn| Ok((events::find(conn, &id)?, crate::partners::list_for_event(conn, &id)?))).await?;
     let content = html! {
         h1 { "Register a participant — " (event.name) }
-        (event_links(&event_id, "Attendees"))
+        (event_links(&event_id, "Attendees", s.caller.role))
         (attendee_form(&event_id, &partners, &AttendeeForm::default(), &[], &s.csrf))
     };
     Ok(console_page(&s, &format!("Register — {}", event.name), "", content))
@@ -1209,7 +1223,7 @@ pub async fn register_attendee(
         db.read(move |conn| Ok((events::find(conn, &id)?, crate::partners::list_for_event(conn, &id)?))).await?;
     let content = html! {
         h1 { "Register a participant — " (event.name) }
-        (event_links(&event_id, "Attendees"))
+        (event_links(&event_id, "Attendees", s.caller.role))
         (attendee_form(&event_id, &partners, &form, &errors, &s.csrf))
     };
     let mut res = console_page(&s, &format!("Register — {}", event.name), "", content);
@@ -1257,7 +1271,7 @@ pub async fn attendee_detail(
     let base = format!("/console/events/{event_id}/attendees/{attendee_id}");
     let content = html! {
         h1 { (name) }
-        (event_links(&event_id, "Attendees"))
+        (event_links(&event_id, "Attendees", s.caller.role))
         @if let Some(done) = done { p.notice role="status" { (done.message()) } }
         (layout::table_wrap(html! { table {
             tbody {

@@ -34,7 +34,7 @@ fn list_page<P: Policy>(
     let event_id = &event.id;
     let content = html! {
         h1 { "Partners — " (event.name) }
-        (event_links(event_id, "Partners"))
+        (event_links(event_id, "Partners", s.caller.role))
         @if list.items.is_empty() { p { "No partners yet." } }
         @else {
             (super::layout::table_wrap(html! { table {
@@ -143,7 +143,7 @@ fn partner_page(
     let role = if typed.role.is_empty() { "scanner" } else { typed.role.as_str() };
     let content = html! {
         h1 { (partner.name) }
-        (event_links(&event.id, "Partners"))
+        (event_links(&event.id, "Partners", s.caller.role))
         @if let Some(m) = done_message(done) { p.notice role="status" { (m) } }
         @for e in errors.iter().filter(|e| e.field == "user") { p.alert role="alert" { (super::fields::sentence("", &e.message)) } }
         @if errors.iter().any(|e| e.field != "user") { p.alert role="alert" { "Please correct the marked fields." } }

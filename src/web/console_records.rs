@@ -509,7 +509,7 @@ pub async fn ledger_search(
     let chosen = value(&q.partner_id);
     let content = html! {
         h1 { "Ledger — " (event.name) }
-        (event_links(&event_id, "Ledger"))
+        (event_links(&event_id, "Ledger", s.caller.role))
         p { "Every release of participants' contact fields: to partners (scans, lead reads, exports) and to the operator's staff." }
         @if !errors.is_empty() { p.alert role="alert" { "Please correct the marked fields." } }
         form method="get" role="search" novalidate {

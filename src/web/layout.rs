@@ -91,6 +91,9 @@ pub fn render(title: &str, chrome: &Chrome<'_>, content: Markup) -> String {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) }
+                // The scanner app's icon: without a link a browser asks for /favicon.ico,
+                // which is a 404.
+                link rel="icon" type="image/png" sizes="192x192" href="/scan/icon-192.png";
                 style { (PreEscaped(STYLE)) }
             }
             body class=[wide.then_some("wide")] {

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod confirm;
 pub mod console;
 pub mod console_incidents;
+pub mod console_mail;
 pub mod console_partners;
 pub mod console_records;
 pub mod fields;

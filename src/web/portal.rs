@@ -88,6 +88,14 @@ pub async fn home(
     }
     let event_scope = scope.clone();
     let event = db.read(move |conn| events::find(conn, &event_scope.event_id)).await?;
+    // A partner admin's export also holds those who opted in but were never scanned; the
+    // table lists leads only, so say how many more the download has.
+    let opted_in = if admin {
+        let count_scope = scope.clone();
+        db.read(move |conn| crate::gate::opted_in_without_lead(conn, &count_scope)).await?
+    } else {
+        0
+    };
     let (list, errors) = match LeadFilter::parse(&q) {
         Ok(filter) => (Some(db.write(move |conn| leads::list(conn, &scope, &filter)).await?), Vec::new()),
         Err(AppError::Validation(errors)) => (None, errors),
@@ -105,6 +113,13 @@ pub async fn home(
                 a href="/portal/export.csv?dialect=excel" { "CSV for Excel" } " · "
                 a href="/portal/export.xlsx" { "Excel workbook (XLSX)" }
                 " " span.hint { "(downloads ignore the filters; each is recorded in the disclosure ledger)" } }
+            @if opted_in > 0 {
+                p #opted-in {
+                    (opted_in) " " @if opted_in == 1 { "participant" } @else { "participants" }
+                    " opted in to share their details with you without your scanning their badge. "
+                    "The downloads hold them (basis “opt_in”); this table lists the badges you scanned."
+                }
+            }
             (filter_form(&q, &errors))
         } @else {
             p { "The badges you scanned, newest first. Contact details beyond name and company are for your partner's administrators." }

@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use serde_json::json;
 
-use crate::common::{Backend, PASSWORD, TestApp, Who, World};
+use crate::common::{Backend, PASSWORD, TestApp, Who, World, count_rows};
 
 /// A browser: its own cookie jar, no automatic redirects (the tests look at each 303).
 struct Browser {
@@ -392,6 +392,9 @@ async fn registrars_see_the_dashboard_without_the_admin_registers(backend: Backe
     assert!(!page.contains("href=\"/console/requests\"") && !page.contains("href=\"/console/incidents\""));
     let admins = admin.get(&format!("/console/events/{}", world.event)).await.text().await.unwrap();
     assert!(admins.contains("href=\"/console/requests\"") && admins.contains("href=\"/console/incidents\""));
+    // Nor the event's ledger, which is an admin's.
+    let ledger = format!("href=\"/console/events/{}/ledger\"", world.event);
+    assert!(!page.contains(&ledger) && admins.contains(&ledger));
     // An unknown event is a 404, not a 500.
     assert_eq!(registrar.get("/console/events/no-such-event").await.status(), StatusCode::NOT_FOUND);
 }
@@ -892,6 +895,7 @@ on_both_backends!(
     a_forgotten_password_is_asked_for_from_the_sign_in_page,
     the_dashboard_gives_the_public_forms_address_and_the_short_one_leads_there,
     a_console_pages_error_is_a_page_for_a_browser,
+    staff_follow_the_events_mail_and_deletion_notices_in_the_console,
 );
 
 /// The sign-in page links to a form that mails a reset link: the same page for an address
@@ -971,4 +975,93 @@ async fn a_console_pages_error_is_a_page_for_a_browser(backend: Backend) {
     let res = b.get(&unknown).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert!(res.headers()["content-type"].to_str().unwrap().starts_with("application/problem+json"));
+}
+
+/// A registrar follows the event's mail (status, failures, "send again") and the deletion
+/// notices partners left unacknowledged, without an address, a body or a name on the page.
+async fn staff_follow_the_events_mail_and_deletion_notices_in_the_console(backend: Backend) {
+    use std::time::Duration;
+    let app = TestApp::spawn(backend).await;
+    let world = World::builder().with(Who::AcmeScanner).build(&app).await;
+    let ada = app
+        .register(
+            &world.admin,
+            &world.event,
+            json!({"name": "Ada Lovelace", "email": "ada@example.org", "is_adult": true}),
+        )
+        .await;
+    let mail_of =
+        |status: &str| count_rows(&app, &format!("mail_outbox WHERE kind = 'confirmation' AND status = '{status}'"));
+    crate::common::smtp::wait_until(Duration::from_secs(30), || mail_of("sent") == 1).await;
+    // The receiving server refused it for good.
+    sql(
+        &app,
+        "UPDATE mail_outbox SET status = 'failed', last_error = '550 5.1.1 mailbox unavailable' WHERE kind = 'confirmation'",
+    );
+
+    let email = staff(&app, Role::Registrar).await;
+    let mut b = Browser::new(&app);
+    b.sign_in(&email, PASSWORD).await;
+    let dashboard = b.get(&format!("/console/events/{}", world.event)).await.text().await.unwrap();
+    assert!(dashboard.contains("<b>1</b><a href=\"/console/events/"), "{dashboard}");
+    assert!(dashboard.contains("undelivered messages"));
+    let mail = format!("/console/events/{}/mail", world.event);
+    let res = b.get(&format!("{mail}?status=failed")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let page = res.text().await.unwrap();
+    for text in ["Registration confirmation", "Failed", "550 5.1.1 mailbox unavailable", "Send again", "1 message"] {
+        assert!(page.contains(text), "{text} in {page}");
+    }
+    assert!(!page.contains("ada@example.org") && !page.contains("Ada Lovelace"), "no address, no name");
+    let ada_id = ada["id"].as_str().unwrap();
+    assert!(page.contains(&format!("/console/events/{}/attendees/{ada_id}", world.event)));
+
+    // "Send again": Ada gets a new reminder, with a new link and her badge.
+    let at = page.find(&format!("action=\"{mail}/")).unwrap() + "action=\"".len();
+    let action = page[at..at + page[at..].find('"').unwrap()].to_string();
+    let csrf = hidden_csrf(&page);
+    let res = b.post_form(&action, &[("csrf", &csrf)]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let page = b.get(&location(&res)).await.text().await.unwrap();
+    assert!(page.contains("A new message with a new privacy link and the current badge is queued"), "{page}");
+    assert!(page.contains("Badge and new privacy link"));
+    // Without the form's token nothing is sent.
+    let res = b.post_form(&action, &[("csrf", "wrong")]).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // Within the hourly limit of reminders; then the page says why nothing went.
+    let mut refused = None;
+    for _ in 0..4 {
+        let res = b.post_form(&action, &[("csrf", &csrf)]).await;
+        if res.status() == StatusCode::CONFLICT {
+            refused = Some(res.text().await.unwrap());
+            break;
+        }
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    }
+    let refused = refused.expect("the hourly limit of reminders holds in the console");
+    assert!(refused.contains("Not sent again: no reminder was sent"), "{refused}");
+    // A bad filter is named, not a 500.
+    assert_eq!(b.get(&format!("{mail}?status=lost")).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Deletion notices: Acme scanned Ada (its phone showed her name), then she is erased.
+    let notices = format!("/console/events/{}/deletion-notices", world.event);
+    let page = b.get(&notices).await.text().await.unwrap();
+    assert!(page.contains("None: every partner acknowledged"), "{page}");
+    let scan = app
+        .post(world.token(Who::AcmeScanner), "/api/v1/scans", &crate::common::scan_body(&crate::common::payload(&ada)))
+        .await;
+    assert!(scan.status().is_success());
+    let res =
+        app.post(&world.admin, &format!("/api/v1/events/{}/attendees/{ada_id}/erasure", world.event), &json!({})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let page = b.get(&format!("{notices}?status=all")).await.text().await.unwrap();
+    assert!(page.contains("Acme") && page.contains("Participant erased") && page.contains("Not yet"), "{page}");
+    assert!(!page.contains("(over 7 days)"));
+    // Eight days later Acme still has not acknowledged it.
+    sql(&app, &format!("UPDATE deletion_notices SET created_at = created_at - {}", 8 * 24 * 3_600_000_i64));
+    let page = b.get(&notices).await.text().await.unwrap();
+    assert!(page.contains("Acme") && page.contains("(over 7 days)"), "{page}");
+    assert!(!page.contains("Ada Lovelace"), "staff chase the partner, not the person");
+    let dashboard = b.get(&format!("/console/events/{}", world.event)).await.text().await.unwrap();
+    assert!(dashboard.contains("deletion notices unacknowledged after 7 days"));
 }

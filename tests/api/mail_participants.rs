@@ -130,8 +130,16 @@ async fn the_public_forms_answer_alike_for_known_and_unknown_addresses_and_mail_
     let old_link = link_in(&mails[0].2, "/me/");
 
     // The same address again and a new one: byte-identical answers (CSRF masked).
+    // And neither is answered before a fixed time: a reminder and a new registration are
+    // different work, whose lengths would tell them apart.
+    let started = std::time::Instant::now();
     let (known_status, known_cookie, known) = post_form(&app, &register, &person("ann@example.org")).await;
+    let known_took = started.elapsed();
+    let started = std::time::Instant::now();
     let (new_status, new_cookie, new) = post_form(&app, &register, &person("bob@example.org")).await;
+    let new_took = started.elapsed();
+    let floor = badgegate::web::register::FORM_ANSWER_FLOOR;
+    assert!(known_took >= floor && new_took >= floor, "{known_took:?} {new_took:?}");
     assert_eq!((known_status, known_cookie), (new_status, new_cookie));
     assert_eq!(known, new, "the registration form tells nobody whether an address is registered");
     assert_eq!(known, first);

@@ -21,6 +21,7 @@ on_both_backends!(
     scanner_users_are_invited_and_disabled_from_the_portal,
     the_activity_chart_is_inline_svg_with_a_text_alternative,
     deletion_notices_are_listed_and_acknowledged_in_the_portal,
+    the_lead_table_says_how_many_opted_in_without_a_scan,
 );
 
 /// A browser: its own cookie jar, no automatic redirects.
@@ -493,4 +494,42 @@ async fn deletion_notices_are_listed_and_acknowledged_in_the_portal(backend: Bac
     // The lead stays, with nothing released.
     let (_, page) = b.text("/portal/?basis=none").await;
     assert!(page.contains("1 lead") && page.contains("nothing released"), "{page}");
+}
+
+async fn the_lead_table_says_how_many_opted_in_without_a_scan(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let booth = booth(&app).await;
+    let mut b = Browser::sign_in(&app, &booth.admin_email).await;
+    let (_, page) = b.text("/portal/").await;
+    assert!(!page.contains("id=\"opted-in\""), "nobody opted in without a scan yet");
+
+    // Cleo opts in to Acme at the registration desk and is never scanned; Dan opts in to
+    // Globex only.
+    app.register(
+        &booth.world.admin,
+        &booth.world.event,
+        json!({"name": "Cleo Opted", "email": "cleo@example.org", "is_adult": true,
+            "share_with_partners": [booth.world.acme]}),
+    )
+    .await;
+    app.register(
+        &booth.world.admin,
+        &booth.world.event,
+        json!({"name": "Dan Other", "email": "dan@example.org", "is_adult": true,
+            "share_with_partners": [booth.world.globex]}),
+    )
+    .await;
+    let before = ledger(&app, "api");
+    let (_, page) = b.text("/portal/").await;
+    assert!(page.contains("1 participant opted in to share their details with you"), "{page}");
+    assert!(page.contains("2 leads") && !page.contains("Cleo Opted"), "the table lists scanned badges only");
+    assert_eq!(ledger(&app, "api") - before, 2, "the count releases nothing");
+    // The download holds her, with basis opt_in.
+    let csv = app.get(&booth.admin_token, "/api/v1/leads/export.csv").await.text().await.unwrap();
+    assert!(csv.lines().any(|l| l.contains("Cleo Opted") && l.contains("opt_in")), "{csv}");
+    assert!(!csv.contains("Dan Other"));
+    // A scanner's page does not say it: the downloads are not theirs.
+    let mut s = Browser::sign_in(&app, &booth.scanner_email).await;
+    let (_, page) = s.text("/portal/").await;
+    assert!(!page.contains("opted in to share"), "{page}");
 }
