@@ -819,19 +819,69 @@ struct ImportForm {
     send_confirmation: bool,
     confirm: bool,
     csrf: String,
+    /// The text came from a chosen file: a page shown again does not echo it into the text
+    /// box too (a 100,000-row file would make the page twice its size).
+    from_file: bool,
 }
 
 impl ImportForm {
+    /// Reads the form as the browser sent it: `multipart/form-data` from the form with its
+    /// file chooser, urlencoded from the preview's "Import" button (the text travels in a
+    /// hidden field). A chosen file takes the place of pasted text.
+    async fn read(req: &actix_web::HttpRequest, payload: web::Payload) -> Result<ImportForm, AppError> {
+        use futures_util::StreamExt as _;
+        let limit = crate::attendees::import::IMPORT_BODY_LIMIT;
+        let body = crate::http::json::read_body(req, &mut payload.into_inner(), limit).await?;
+        let multipart = req
+            .headers()
+            .get(actix_web::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"));
+        if !multipart {
+            return ImportForm::parse(&body).map_err(AppError::Validation);
+        }
+        let unreadable =
+            |e: actix_multipart::MultipartError| AppError::BadRequest(format!("the form could not be read: {e}"));
+        let whole = futures_util::stream::once(async move { Ok::<_, actix_web::error::PayloadError>(body.freeze()) });
+        let mut parts = actix_multipart::Multipart::new(req.headers(), whole);
+        let (mut f, mut file) = (ImportForm::default(), None);
+        while let Some(part) = parts.next().await {
+            let mut part = part.map_err(unreadable)?;
+            let name = part.name().unwrap_or_default().to_string();
+            let mut value = Vec::new();
+            while let Some(chunk) = part.next().await {
+                value.extend_from_slice(&chunk.map_err(unreadable)?);
+            }
+            if name == "file" {
+                file = Some(value).filter(|v| !v.is_empty());
+                continue;
+            }
+            let text = String::from_utf8(value).map_err(|_| AppError::field(name.clone(), "is not UTF-8 text"))?;
+            f.take(&name, text);
+        }
+        if let Some(bytes) = file {
+            f.from_file = true;
+            f.csv = String::from_utf8(bytes).map_err(|_| {
+                AppError::field("file", "is not UTF-8 text: save the spreadsheet as \"CSV UTF-8\" and choose it again")
+            })?;
+        }
+        Ok(f)
+    }
+
+    fn take(&mut self, key: &str, value: String) {
+        match key {
+            "csv" => self.csv = value,
+            "send_confirmation" => self.send_confirmation = value == "true",
+            "step" => self.confirm = value == "import",
+            "csrf" => self.csrf = value,
+            _ => {}
+        }
+    }
+
     fn parse(body: &[u8]) -> Result<ImportForm, Vec<FieldError>> {
         let mut f = ImportForm::default();
         for (key, value) in crate::http::input::decode_form(body)? {
-            match key.as_str() {
-                "csv" => f.csv = value,
-                "send_confirmation" => f.send_confirmation = value == "true",
-                "step" => f.confirm = value == "import",
-                "csrf" => f.csrf = value,
-                _ => {}
-            }
+            f.take(&key, value);
         }
         Ok(f)
     }
@@ -843,16 +893,20 @@ const PREVIEW_ROWS: usize = 100;
 const IMPORT_HELP: &str = "Header line: name, email, is_adult, and optionally company, phone, address, \
 share_with_all_partners, share_with_partners (partner ids), marketing_emails, in any order and case. \
 Fields separated by , or ; as your spreadsheet saves them; yes/no columns take true/false, yes/no or 1/0 \
-in any case. Paste the file saved as CSV (UTF-8).";
+in any case. Choose the file saved as CSV (UTF-8), or paste its contents below.";
 
 fn import_form(event_id: &str, f: &ImportForm, csrf: &str) -> Markup {
     html! {
-        form method="post" action={ "/console/events/" (event_id) "/attendees/import" } {
+        form method="post" action={ "/console/events/" (event_id) "/attendees/import" } enctype="multipart/form-data" {
             input type="hidden" name="csrf" value=(csrf);
             input type="hidden" name="step" value="preview";
-            label for="csv" { "CSV file contents" }
             p.hint id="csv-hint" { (IMPORT_HELP) }
-            textarea id="csv" name="csv" rows="10" aria-describedby="csv-hint" spellcheck="false" { (f.csv) }
+            label for="file" { "CSV file" }
+            input type="file" id="file" name="file" accept=".csv,text/csv,text/plain" aria-describedby="csv-hint";
+            label for="csv" { "Or paste its contents" }
+            textarea id="csv" name="csv" rows="10" aria-describedby="csv-hint" spellcheck="false" {
+                @if !f.from_file { (f.csv) }
+            }
             label.check {
                 input type="checkbox" name="send_confirmation" value="true" checked[f.send_confirmation];
                 "Send each participant the registration confirmation (badge and privacy link)"
@@ -902,8 +956,7 @@ pub async fn import_submit(
 ) -> actix_web::Result<HttpResponse> {
     use crate::attendees::import;
     let event_id = path.into_inner();
-    let body = crate::http::json::read_body(&req, &mut payload.into_inner(), import::IMPORT_BODY_LIMIT).await?;
-    let form = ImportForm::parse(&body).map_err(AppError::Validation)?;
+    let form = ImportForm::read(&req, payload).await?;
     s.check_csrf(&form.csrf)?;
     let id = event_id.clone();
     let event = db.read(move |conn| events::find(conn, &id)).await?;
@@ -995,10 +1048,16 @@ text_enum! {
         Under18 = "under-18",
         Corrected = "corrected",
         Unchanged = "unchanged",
+        ReissueUnconfirmed = "reissue-unconfirmed",
     }
 }
 
 impl Done {
+    /// Nothing was done: said as an alert, not as a confirmation.
+    fn refused(self) -> bool {
+        matches!(self, Done::LinkThrottled | Done::ReissueUnconfirmed)
+    }
+
     fn message(self) -> &'static str {
         match self {
             Done::Registered => {
@@ -1013,6 +1072,9 @@ impl Done {
             Done::Under18 => "Flagged as under 18 and erased at once.",
             Done::Corrected => "Corrected, and recorded as a completed correction request.",
             Done::Unchanged => "Nothing changed: the values given were the ones already stored.",
+            Done::ReissueUnconfirmed => {
+                "No new badge was issued: tick the box to confirm that the printed badge stops working."
+            }
         }
     }
 }
@@ -1272,7 +1334,10 @@ pub async fn attendee_detail(
     let content = html! {
         h1 { (name) }
         (event_links(&event_id, "Attendees", s.caller.role))
-        @if let Some(done) = done { p.notice role="status" { (done.message()) } }
+        @if let Some(done) = done {
+            @if done.refused() { p.alert role="alert" { (done.message()) } }
+            @else { p.notice role="status" { (done.message()) } }
+        }
         (layout::table_wrap(html! { table {
             tbody {
                 tr { th scope="row" { "E-mail" } td { (r.contact.email.as_deref().unwrap_or("")) } }
@@ -1300,7 +1365,14 @@ pub async fn attendee_detail(
             h2 { "Actions" }
             form method="post" action={ (base) "/badge/reissue" } {
                 input type="hidden" name="csrf" value=(s.csrf);
-                button type="submit" { "Reissue the badge (lost or stolen)" }
+                fieldset {
+                    legend { "Reissue the badge (lost or stolen)" }
+                    label.check {
+                        input type="checkbox" id="confirm-reissue" name="confirm" value="true" required;
+                        "The printed badge stops working at once; the participant needs the new one"
+                    }
+                    button type="submit" { "Reissue the badge" }
+                }
             }
             form method="post" action={ (base) "/privacy-link" } {
                 input type="hidden" name="csrf" value=(s.csrf);
@@ -1503,8 +1575,12 @@ pub async fn reissue_badge(
 ) -> actix_web::Result<HttpResponse> {
     let (event_id, attendee_id) = path.into_inner();
     let body = crate::http::json::read_body(&req, &mut payload.into_inner(), 4 * 1024).await?;
-    let (csrf, _) = action_form(&body)?;
+    let (csrf, confirm) = action_form(&body)?;
     s.check_csrf(&csrf)?;
+    // A reissue cannot be undone: the badge already printed dies with it.
+    if !confirm {
+        return Ok(done_at(&event_id, &attendee_id, Done::ReissueUnconfirmed));
+    }
     let (id, aid) = (event_id.clone(), attendee_id.clone());
     db.write(move |conn| crate::attendees::badging::reissue_for(conn, &badge_key, &id, &aid)).await?;
     tracing::info!(%attendee_id, by = %s.caller.user_id, "badge reissued from the console");

@@ -10,6 +10,7 @@ use maud::html;
 
 use super::console::{console_page, event_links, see_other};
 use super::console_records::{DoneQuery, Form, error_of, input, pager, with_status};
+use super::layout;
 use crate::auth::{AdminOnly, Policy, Registration, Role};
 use crate::badges::BadgeKey;
 use crate::config::PublicUrl;
@@ -171,10 +172,14 @@ fn partner_page(
                         input type="hidden" name="csrf" value=(s.csrf);
                         button type="submit" { "End sessions" }
                     } " "
-                    form.inline method="post" action={ (base) "/users/" (u.id) "/disable" } {
-                        input type="hidden" name="csrf" value=(s.csrf);
-                        button type="submit" { "Disable" }
-                    }
+                    (layout::confirm_action(
+                        html! { "Disable…" },
+                        "The user is signed out everywhere and can never sign in again. This cannot be undone.",
+                        html! { form.inline method="post" action={ (base) "/users/" (u.id) "/disable" } {
+                            input type="hidden" name="csrf" value=(s.csrf);
+                            button type="submit" { "Disable " (u.email) }
+                        } },
+                    ))
                 } }
             } } }
         }

@@ -45,11 +45,26 @@ pre.report{white-space:pre-wrap;overflow-wrap:anywhere;font-family:inherit;backg
 fieldset{margin-top:1rem;border:1px solid #ccc;border-radius:4px}\
 ul.people{list-style:none;padding:0}ul.people li{border-bottom:1px solid #ddd;padding:.5rem 0;overflow-wrap:anywhere}\
 ul.people form{display:inline-block;margin:.4rem .4rem 0 0}\
+details.confirm{display:inline-block;margin:.4rem .4rem 0 0}\
+details.confirm summary{cursor:pointer;display:inline-block;padding:.3rem .7rem;border:1px solid #767676;border-radius:3px;background:#efefef;font-size:.9rem}\
+details.confirm[open]{display:block;border:1px solid #b00020;border-radius:4px;padding:.5rem}details.confirm p{margin:.4rem 0}\
 ol.scan-notes{list-style:none;padding:0}ol.scan-notes li{border-left:3px solid #1d3557;padding:.1rem .7rem;margin:.6rem 0}\
 ol.scan-notes p{margin:.3rem 0}ol.scan-notes .note{white-space:pre-wrap;overflow-wrap:anywhere}\
 .enrol-qr{width:100%;max-width:22rem;margin:1rem 0}.enrol-qr svg{width:100%;height:auto;display:block}\
 .enrol-code{font-size:1.3rem;letter-spacing:.05em;font-weight:600}\
 @media print{header.top,.no-print,footer{display:none}body.wide main{max-width:none}}";
+
+/// An action that cannot be undone, behind a second click and a sentence saying what it
+/// does (no script: the page's policy allows none): `summary` opens it, `form` does it.
+pub fn confirm_action(summary: Markup, consequence: &str, form: Markup) -> Markup {
+    html! {
+        details.confirm {
+            summary { (summary) }
+            p { (consequence) }
+            (form)
+        }
+    }
+}
 
 /// A link of the signed-in header.
 pub struct NavLink<'a> {

@@ -531,10 +531,14 @@ async fn scanners_page(
                             button type="submit" { "Sign out everywhere" span.hint { " " (u.email) } }
                         }
                         " "
-                        form.inline method="post" action={ "/portal/scanners/" (u.id) "/disable" } {
-                            input type="hidden" name="csrf" value=(s.csrf);
-                            button type="submit" { "Disable" span.hint { " " (u.email) } }
-                        }
+                        (layout::confirm_action(
+                            html! { "Disable…" span.hint { " " (u.email) } },
+                            "The user is signed out everywhere and can never sign in again. This cannot be undone.",
+                            html! { form.inline method="post" action={ "/portal/scanners/" (u.id) "/disable" } {
+                                input type="hidden" name="csrf" value=(s.csrf);
+                                button type="submit" { "Disable " (u.email) }
+                            } },
+                        ))
                     } }
                 } } }
             } }))

@@ -71,7 +71,11 @@ async fn staff_create_an_event_import_a_spreadsheet_and_print_badges(backend: Ba
                  Ada Li;ada@example.org;Analytical;TRUE;TRUE\r\n\
                  {LONG_NAME};maria@example.org;Compañía Internacional de Ferias y Congresos;TRUE;FALSE\r\n"
             );
-            browser.set_value("#csv", &csv).await;
+            // Chosen as a file, as saved from a spreadsheet, not pasted.
+            let dir = tempfile::tempdir().unwrap();
+            let file = dir.path().join("participants.csv");
+            std::fs::write(&file, csv).unwrap();
+            browser.choose_file("#file", &file).await;
             browser.click("main form button[type=submit]").await;
             browser.wait_for("p.notice[role=status]").await;
             assert!(browser.text("p.notice").await.contains("2 participants ready to import"));

@@ -71,6 +71,39 @@ impl Browser {
         res
     }
 
+    /// A form with a file, as `multipart/form-data` (the body built by hand: the test
+    /// client has no multipart support).
+    async fn post_file(&mut self, path: &str, fields: &[(&str, &str)], file: (&str, &[u8])) -> reqwest::Response {
+        let boundary = "----badgegate-test-boundary-7d1f";
+        let mut body = Vec::new();
+        for (k, v) in fields {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes(),
+            );
+        }
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"; filename=\"participants.csv\"\r\n\
+                 Content-Type: text/csv\r\n\r\n",
+                file.0
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(file.1);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let res = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header(COOKIE, self.cookie_header())
+            .header("Content-Type", format!("multipart/form-data; boundary={boundary}"))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        self.keep(&res);
+        res
+    }
+
     /// The value of the hidden `csrf` field of a page.
     async fn csrf_of(&mut self, path: &str) -> String {
         let page = self.get(path).await.text().await.unwrap();
@@ -666,8 +699,13 @@ async fn staff_register_view_and_act_on_participants_through_the_apis_core(backe
     let old_code = api["badge"]["fallback_code"].as_str().unwrap().to_string();
     assert!(page.contains(&old_code));
 
-    // Reissue: a new code, the old one gone, said on the next page.
+    // Reissue needs its box ticked: the printed badge dies with it.
     let res = b.post_form(&format!("{detail}/badge/reissue"), &[("csrf", &csrf)]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let page = b.get(&location(&res)).await.text().await.unwrap();
+    assert!(page.contains("No new badge was issued") && page.contains(&old_code), "{page}");
+    // Reissue: a new code, the old one gone, said on the next page.
+    let res = b.post_form(&format!("{detail}/badge/reissue"), &[("csrf", &csrf), ("confirm", "true")]).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let page = b.get(&location(&res)).await.text().await.unwrap();
     assert!(page.contains("A new badge was issued") && !page.contains(&old_code), "{page}");
@@ -750,6 +788,25 @@ async fn a_csv_import_is_previewed_with_its_row_errors_then_imported(backend: Ba
     assert!(page.contains("2 participants ready to import") && page.contains("Grace Hopper"), "{page}");
     assert!(page.contains("all partners"));
     assert_eq!(crate::common::count_rows(&app, "attendees"), 0, "a preview stores nothing");
+
+    // The same file chosen with the form's file input: the same preview.
+    let import_page = b.get(&import).await.text().await.unwrap();
+    assert!(import_page.contains("enctype=\"multipart/form-data\"") && import_page.contains("type=\"file\""));
+    let res =
+        b.post_file(&import, &[("csrf", &csrf), ("step", "preview"), ("csv", "")], ("file", good.as_bytes())).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("2 participants ready to import") && page.contains("Grace Hopper"), "{page}");
+    // A file saved in Latin-1 is named, not a 500.
+    let latin1 = b"name;email;is_adult\r\nJos\xe9 P\xe9rez;jose@example.org;TRUE\r\n";
+    let res = b.post_file(&import, &[("csrf", &csrf), ("step", "preview")], ("file", latin1)).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("CSV UTF-8"), "{page}");
+    // Without the form's token nothing is read further.
+    let res = b.post_file(&import, &[("csrf", "wrong"), ("step", "import")], ("file", good.as_bytes())).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(crate::common::count_rows(&app, "attendees"), 0);
 
     // Confirming is the API's import: all stored, the count said on the list.
     let mails = crate::common::count_rows(&app, "mail_outbox");

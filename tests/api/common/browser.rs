@@ -240,6 +240,15 @@ impl Browser {
         field.send_keys(value).await.unwrap_or_else(|e| panic!("could not type into `{css}`: {e}"));
     }
 
+    /// Chooses the file at `path` in the file input `css`, as a person picking it would.
+    pub async fn choose_file(&self, css: &str, path: &std::path::Path) {
+        let input = self.find(css).await;
+        input
+            .send_keys(&path.display().to_string())
+            .await
+            .unwrap_or_else(|e| panic!("could not choose a file in `{css}`: {e}"));
+    }
+
     /// Clicks `css` (a button, link or checkbox).
     pub async fn click(&self, css: &str) {
         self.find(css).await.click().await.unwrap_or_else(|e| panic!("could not click `{css}`: {e}"));
