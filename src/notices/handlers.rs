@@ -10,19 +10,24 @@ use crate::db::Db;
 use crate::error::{AppResult, Problem};
 use crate::http::auth::Auth;
 use crate::mail::OutboxKey;
+use crate::paging::{Page, PageQuery};
 
-/// The deletion notices of the caller's partner, newest first (partner admin).
-#[utoipa::path(tag = "deletion-notices", security(("bearer" = [])),
-    responses((status = 200, body = Vec<NoticeView>), (status = 401, body = Problem), (status = 403, body = Problem)))]
+/// The deletion notices of the caller's partner, newest first, a page at a time (partner
+/// admin).
+#[utoipa::path(tag = "deletion-notices", security(("bearer" = [])), params(PageQuery),
+    responses((status = 200, body = Page<NoticeView>), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 422, body = Problem)))]
 #[get("/deletion-notices")]
 pub async fn list_own(
     db: web::Data<Db>,
     badge_key: web::Data<BadgeKey>,
     auth: Auth<PartnerAdminOnly>,
-) -> AppResult<web::Json<Vec<NoticeView>>> {
+    query: web::Query<PageQuery>,
+) -> AppResult<web::Json<Page<NoticeView>>> {
     let scope = auth.caller.partner_scope()?;
     let key = OutboxKey::from_badge_key(&badge_key)?;
-    Ok(web::Json(db.read(move |conn| super::for_partner(conn, &key, &scope.partner_id)).await?))
+    let paging = query.into_inner();
+    Ok(web::Json(db.read(move |conn| super::for_partner(conn, &key, &scope.partner_id, &paging)).await?))
 }
 
 /// Acknowledge a deletion notice once the partner has deleted the participant's data; the
@@ -47,7 +52,7 @@ pub async fn acknowledge(
 /// An event's deletion notices (staff): `status=unacknowledged` (default) lists those left
 /// unacknowledged for more than 7 days, `status=all` every one.
 #[utoipa::path(tag = "deletion-notices", security(("bearer" = [])), params(NoticeQuery),
-    responses((status = 200, body = Vec<NoticeView>), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Page<NoticeView>), (status = 404, body = Problem), (status = 422, body = Problem)))]
 #[get("/events/{event_id}/deletion-notices")]
 pub async fn list_for_event(
     db: web::Data<Db>,
@@ -55,7 +60,7 @@ pub async fn list_for_event(
     _auth: Auth<Registration>,
     path: web::Path<String>,
     query: web::Query<NoticeQuery>,
-) -> AppResult<web::Json<Vec<NoticeView>>> {
+) -> AppResult<web::Json<Page<NoticeView>>> {
     let event_id = path.into_inner();
     let query = query.into_inner();
     let key = OutboxKey::from_badge_key(&badge_key)?;

@@ -18,6 +18,7 @@ use crate::db::schema::{deletion_notices, disclosures, leads, partners, users};
 use crate::db::{DbConn, ms_to_rfc3339, new_id, now_ms, text_enum};
 use crate::error::{AppError, AppResult};
 use crate::mail::{self, OutboxKey};
+use crate::paging::{Page, PageQuery};
 
 pub mod handlers;
 
@@ -202,14 +203,23 @@ pub fn notify(
     Ok(told)
 }
 
-/// The notices of the caller's partner, newest first.
-pub fn for_partner(conn: &mut DbConn, key: &OutboxKey, partner_id: &str) -> AppResult<Vec<NoticeView>> {
-    let rows: Vec<NoticeRow> = deletion_notices::table
-        .filter(deletion_notices::partner_id.eq(partner_id))
+/// A page of the caller's partner's notices, newest first.
+pub fn for_partner(
+    conn: &mut DbConn,
+    key: &OutboxKey,
+    partner_id: &str,
+    paging: &PageQuery,
+) -> AppResult<Page<NoticeView>> {
+    let (page, per_page) = paging.resolve()?;
+    let mine = || deletion_notices::table.filter(deletion_notices::partner_id.eq(partner_id));
+    let total: i64 = mine().count().get_result(conn)?;
+    let rows: Vec<NoticeRow> = mine()
         .order((deletion_notices::created_at.desc(), deletion_notices::id.desc()))
+        .offset((page - 1) * per_page)
+        .limit(per_page)
         .select(NoticeRow::as_select())
         .load(conn)?;
-    open_all(key, rows)
+    Ok(Page { items: open_all(key, rows)?, total, page, per_page })
 }
 
 /// The partner acknowledges it has deleted the data; the released name is cleared. Another
@@ -257,27 +267,44 @@ pub struct NoticeQuery {
     /// `unacknowledged` (the default: unacknowledged for more than 7 days) or `all`.
     #[param(pattern = "^(unacknowledged|all)$")]
     pub status: Option<String>,
+    /// 1-based page number.
+    #[param(minimum = 1, maximum = 1_000_000)]
+    pub page: Option<i64>,
+    /// Items per page (1–500, default 50).
+    #[param(minimum = 1, maximum = 500)]
+    pub per_page: Option<i64>,
 }
 
-/// An event's notices for staff: those unacknowledged for more than 7 days, or all.
+/// A page of an event's notices for staff, oldest first: those unacknowledged for more
+/// than 7 days, or all.
 pub fn for_event(
     conn: &mut DbConn,
     key: &OutboxKey,
     event_id: &str,
     query: &NoticeQuery,
-) -> AppResult<Vec<NoticeView>> {
+) -> AppResult<Page<NoticeView>> {
     let filter = match query.status.as_deref() {
         None => NoticeFilter::Unacknowledged,
         Some(s) => s.parse::<NoticeFilter>().map_err(|_| AppError::field("status", "must be unacknowledged or all"))?,
     };
+    let (page, per_page) = PageQuery { page: query.page, per_page: query.per_page }.resolve()?;
     crate::events::find(conn, event_id)?;
-    let mut q = deletion_notices::table.filter(deletion_notices::event_id.eq(event_id)).into_boxed();
-    if filter == NoticeFilter::Unacknowledged {
-        q = q
-            .filter(deletion_notices::acknowledged_at.is_null())
-            .filter(deletion_notices::created_at.lt(now_ms() - OVERDUE_AFTER_MS));
-    }
-    let rows: Vec<NoticeRow> =
-        q.order((deletion_notices::created_at, deletion_notices::id)).select(NoticeRow::as_select()).load(conn)?;
-    open_all(key, rows)
+    let overdue_before = now_ms() - OVERDUE_AFTER_MS;
+    let selected = || {
+        let mut q = deletion_notices::table.filter(deletion_notices::event_id.eq(event_id)).into_boxed();
+        if filter == NoticeFilter::Unacknowledged {
+            q = q
+                .filter(deletion_notices::acknowledged_at.is_null())
+                .filter(deletion_notices::created_at.lt(overdue_before));
+        }
+        q
+    };
+    let total: i64 = selected().count().get_result(conn)?;
+    let rows: Vec<NoticeRow> = selected()
+        .order((deletion_notices::created_at, deletion_notices::id))
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+        .select(NoticeRow::as_select())
+        .load(conn)?;
+    Ok(Page { items: open_all(key, rows)?, total, page, per_page })
 }

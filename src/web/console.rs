@@ -1380,6 +1380,8 @@ pub async fn attendee_detail(
             }
             (correction_form(&base, &CorrectionValues::of(r), &[], &s.csrf))
             @if admin {
+                p { a href={ "/console/requests?event_id=" (event_id) "&attendee_id=" (r.attendee_id) "#file" } {
+                    "Record a request from this participant" } " (access, correction, erasure or withdrawal, with its 30 days)" }
                 (danger_form(&base, "under-18", "Flag as under 18 (erases at once)", None, &s.csrf))
                 (danger_form(&base, "erasure", "Erase this participant", None, &s.csrf))
             }

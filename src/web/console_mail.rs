@@ -11,7 +11,7 @@ use maud::html;
 use serde::Deserialize;
 
 use super::console::{console_page, event_links, see_other};
-use super::console_records::{Form, clock, with_status};
+use super::console_records::{Form, clock, pager, with_status};
 use super::layout;
 use crate::auth::{Policy, Registration};
 use crate::db::{Db, now_ms, parse_rfc3339_ms};
@@ -89,7 +89,6 @@ fn mail_page<P: Policy>(
         let q = q.finish();
         if q.is_empty() { base.clone() } else { format!("{base}?{q}") }
     };
-    let last = ((list.total + list.per_page - 1) / list.per_page).max(1);
     let content = html! {
         h1 { "Mail" }
         (event_links(&event.id, "Mail", s.caller.role))
@@ -152,13 +151,7 @@ fn mail_page<P: Policy>(
                 } } }
             } }))
         }
-        @if last > 1 {
-            nav aria-label="Pages" { p {
-                @if list.page > 1 { a href=(link(status, list.page - 1)) { "Previous" } " " }
-                "Page " (list.page) " of " (last)
-                @if list.page < last { " " a href=(link(status, list.page + 1)) { "Next" } }
-            } }
-        }
+        (pager(list.page, list.total, list.per_page, |p| link(status, p)))
     };
     console_page(s, &format!("Mail — {}", event.name), "", content)
 }
@@ -229,6 +222,7 @@ pub async fn mail_resend(
 #[derive(Deserialize, Default)]
 pub struct NoticePageQuery {
     pub status: Option<String>,
+    pub page: Option<i64>,
 }
 
 fn reason_label(reason: NoticeReason) -> &'static str {
@@ -249,7 +243,8 @@ pub async fn notices_list(
     query: web::Query<NoticePageQuery>,
 ) -> AppResult<HttpResponse> {
     let event_id = path.into_inner();
-    let all = match query.into_inner().status.as_deref() {
+    let NoticePageQuery { status, page } = query.into_inner();
+    let all = match status.as_deref() {
         None | Some("") | Some("unacknowledged") => false,
         Some("all") => true,
         Some(_) => return Err(AppError::field("status", "must be unacknowledged or all")),
@@ -259,7 +254,8 @@ pub async fn notices_list(
         .read(move |conn| {
             let event = events::find(conn, &event_id)?;
             let partners = crate::partners::list_for_event(conn, &event.id)?;
-            let query = NoticeQuery { status: Some(if all { "all" } else { "unacknowledged" }.into()) };
+            let status = Some(if all { "all" } else { "unacknowledged" }.into());
+            let query = NoticeQuery { status, page, per_page: Some(50) };
             let notices = crate::notices::for_event(conn, &key, &event.id, &query)?;
             Ok((event, partners, notices))
         })
@@ -276,7 +272,7 @@ pub async fn notices_list(
             a href=(base) aria-current=[(!all).then_some("page")] { "Unacknowledged after 7 days" }
             a href={ (base) "?status=all" } aria-current=[all.then_some("page")] { "All" }
         }
-        @if notices.is_empty() {
+        @if notices.items.is_empty() {
             p { @if all { "No deletion notices yet." } @else { "None: every partner acknowledged its notices within 7 days, or has 7 days still." } }
         } @else {
             (layout::table_wrap(html! { table {
@@ -284,7 +280,7 @@ pub async fn notices_list(
                 thead { tr {
                     th scope="col" { "Sent" } th scope="col" { "Partner" } th scope="col" { "Why" } th scope="col" { "Acknowledged" }
                 } }
-                tbody { @for n in &notices { tr.overdue[notice_overdue(n)] {
+                tbody { @for n in &notices.items { tr.overdue[notice_overdue(n)] {
                     td { (event.display_rfc3339(&n.created_at)) }
                     td { a href={ "/console/events/" (event.id) "/partners/" (n.partner_id) } { (partner_name(&n.partner_id)) } }
                     td { (reason_label(n.reason)) }
@@ -297,6 +293,9 @@ pub async fn notices_list(
                 } } }
             } }))
         }
+        (pager(notices.page, notices.total, notices.per_page, |p| {
+            format!("{base}?status={}&page={p}", if all { "all" } else { "unacknowledged" })
+        }))
     };
     Ok(console_page(&s, &format!("Deletion notices — {}", event.name), "", content))
 }

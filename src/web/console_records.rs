@@ -114,6 +114,10 @@ pub(crate) fn pager(page: i64, total: i64, per_page: i64, link: impl Fn(i64) -> 
 pub struct RequestsQuery {
     status: Option<String>,
     page: Option<i64>,
+    /// Set by a participant's page ("Record a request from this participant"): the filing
+    /// form comes filled in with the participant, so nobody copies an id by hand.
+    event_id: Option<String>,
+    attendee_id: Option<String>,
 }
 
 const PER_PAGE: i64 = 50;
@@ -153,8 +157,13 @@ pub async fn requests_list(
     db: web::Data<Db>,
     query: web::Query<RequestsQuery>,
 ) -> AppResult<HttpResponse> {
-    let RequestsQuery { status, page } = query.into_inner();
-    requests_page(&s, &db, status, page, &FileForm::default(), &[]).await
+    let RequestsQuery { status, page, event_id, attendee_id } = query.into_inner();
+    let filing = FileForm {
+        event_id: event_id.unwrap_or_default(),
+        attendee_id: attendee_id.unwrap_or_default(),
+        ..FileForm::default()
+    };
+    requests_page(&s, &db, status, page, &filing, &[]).await
 }
 
 /// A request that arrived by e-mail, post, phone or in person, as typed.
@@ -237,6 +246,8 @@ async fn requests_page(
             }
             @if let Some(e) = error_of(errors, "event_id", "The event") { div.error { (e) } }
             (input("attendee_id", "Participant id", "text", &filing.attendee_id, error_of(errors, "attendee_id", "The participant id")))
+            p.hint { "Easier from the participant's page (the event's Attendees, then the participant): "
+                "“Record a request from this participant” fills in the event and the id." }
             label for="kind" { "Asked for" }
             select id="kind" name="kind" {
                 @for k in ["access", "correction", "erasure", "withdrawal"] { option value=(k) selected[filing.kind == k] { (k) } }

@@ -748,8 +748,10 @@ pub async fn notices_list(
     s: SignedIn<PartnerAdminOnly>,
     db: web::Data<Db>,
     badge_key: web::Data<BadgeKey>,
+    query: web::Query<crate::paging::PageQuery>,
 ) -> AppResult<HttpResponse> {
-    notices_page(&s, &db, &badge_key, None).await
+    let paging = crate::paging::PageQuery { page: query.into_inner().page, per_page: Some(50) };
+    notices_page(&s, &db, &badge_key, None, paging).await
 }
 
 async fn notices_page(
@@ -757,22 +759,25 @@ async fn notices_page(
     db: &Db,
     badge_key: &BadgeKey,
     notice: Option<&str>,
+    paging: crate::paging::PageQuery,
 ) -> AppResult<HttpResponse> {
     let scope = s.caller.partner_scope()?;
     let key = OutboxKey::from_badge_key(badge_key)?;
     let event_id = scope.event_id.clone();
     let (event, list) = db
-        .read(move |conn| Ok((events::find(conn, &event_id)?, notices::for_partner(conn, &key, &scope.partner_id)?)))
+        .read(move |conn| {
+            Ok((events::find(conn, &event_id)?, notices::for_partner(conn, &key, &scope.partner_id, &paging)?))
+        })
         .await?;
     let content = html! {
         h1 { "Deletion notices" }
         @if let Some(n) = notice { p.notice role="status" { (n) } }
         p { "A participant whose data you received was erased or withdrew. Delete their data from your own systems "
             "(CRM, spreadsheets, downloads), then acknowledge the notice." }
-        @if list.is_empty() { p { "No notices." } } @else {
+        @if list.items.is_empty() { p { "No notices." } } @else {
             (layout::table_wrap(html! { table {
                 thead { tr { th scope="col" { "Participant" } th scope="col" { "Reason" } th scope="col" { "Received" } th scope="col" { "State" } } }
-                tbody { @for n in &list { tr.overdue[n.acknowledged_at.is_none()] {
+                tbody { @for n in &list.items { tr.overdue[n.acknowledged_at.is_none()] {
                     td { (n.released_name.as_deref().unwrap_or("(name not kept)"))
                         @if let Some(l) = &n.lead_id { br; span.hint { "lead " code { (l) } } } }
                     td { (n.reason.as_str()) }
@@ -789,6 +794,7 @@ async fn notices_page(
                 } } }
             } }))
         }
+        (super::console_records::pager(list.page, list.total, list.per_page, |p| format!("/portal/notices?page={p}")))
     };
     Ok(page(s, "Deletion notices", "/portal/notices", content))
 }
@@ -808,5 +814,5 @@ pub async fn notice_ack(
     let notice_id = path.into_inner();
     let key = OutboxKey::from_badge_key(&badge_key)?;
     db.write(move |conn| notices::acknowledge(conn, &key, &scope.partner_id, &notice_id, &scope.user_id)).await?;
-    Ok(notices_page(&s, &db, &badge_key, Some("Notice acknowledged.")).await?)
+    Ok(notices_page(&s, &db, &badge_key, Some("Notice acknowledged."), crate::paging::PageQuery::default()).await?)
 }

@@ -324,15 +324,19 @@ async fn deletion_notices_reach_only_partners_that_received_the_data_and_name_on
     assert_eq!(notices_to(&smtp, &acme_admin_email).len(), 1, "one message per notice");
 
     // The partners' lists: their own notices only.
-    let acme_list: Value = app.get(w.acme_admin(), "/api/v1/deletion-notices").await.json().await.unwrap();
+    let acme_list: Value =
+        app.get(w.acme_admin(), "/api/v1/deletion-notices").await.json::<Value>().await.unwrap()["items"].clone();
     assert_eq!(acme_list.as_array().unwrap().len(), 1);
     assert_eq!(acme_list[0]["lead_id"], acme_lead.as_str());
     assert_eq!(acme_list[0]["released_name"], "Ann Lee");
     assert_eq!(acme_list[0]["reason"], "erasure");
-    let globex_list: Value = app.get(w.token(Who::GlobexAdmin), "/api/v1/deletion-notices").await.json().await.unwrap();
+    let globex_list: Value =
+        app.get(w.token(Who::GlobexAdmin), "/api/v1/deletion-notices").await.json::<Value>().await.unwrap()["items"]
+            .clone();
     assert_eq!(globex_list.as_array().unwrap().len(), 1);
     assert!(globex_list[0]["released_name"].is_null());
-    let initrode_list: Value = app.get(&initrode_admin, "/api/v1/deletion-notices").await.json().await.unwrap();
+    let initrode_list: Value =
+        app.get(&initrode_admin, "/api/v1/deletion-notices").await.json::<Value>().await.unwrap()["items"].clone();
     assert!(initrode_list.as_array().unwrap().is_empty());
     assert_eq!(app.get(w.token(Who::AcmeScanner), "/api/v1/deletion-notices").await.status(), StatusCode::FORBIDDEN);
 
@@ -358,11 +362,16 @@ async fn deletion_notices_reach_only_partners_that_received_the_data_and_name_on
         let (app, admin) = (&app, w.admin.clone());
         async move { app.get(&admin, &path).await }
     };
-    assert!(staff("unacknowledged").await.json::<Value>().await.unwrap().as_array().unwrap().is_empty());
-    assert_eq!(staff("all").await.json::<Value>().await.unwrap().as_array().unwrap().len(), 2);
+    assert!(staff("unacknowledged").await.json::<Value>().await.unwrap()["items"].as_array().unwrap().is_empty());
+    let all: Value = staff("all").await.json().await.unwrap();
+    assert_eq!(
+        (all["items"].as_array().unwrap().len(), all["total"].as_i64()),
+        (2, Some(2)),
+        "the API's one list shape"
+    );
     let eight_days_ago = time::OffsetDateTime::now_utc().unix_timestamp() * 1000 - 8 * 24 * 3_600_000;
     sql(&app, &format!("UPDATE deletion_notices SET created_at = {eight_days_ago}"));
-    let overdue: Value = staff("unacknowledged").await.json().await.unwrap();
+    let overdue: Value = staff("unacknowledged").await.json::<Value>().await.unwrap()["items"].clone();
     assert_eq!(overdue.as_array().unwrap().len(), 1, "the acknowledged one is not listed");
     assert_eq!(overdue[0]["partner_id"], w.globex.as_str());
     assert_eq!(staff("bogus").await.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -382,9 +391,12 @@ async fn deletion_notices_reach_only_partners_that_received_the_data_and_name_on
     assert_eq!(res.status(), StatusCode::CREATED);
     nth_notice_to(&smtp, &globex_admin_email, 2).await;
     assert!(notices_to(&smtp, &globex_admin_email).iter().any(|t| t.contains("withdrawn")));
-    let acme_list: Value = app.get(w.acme_admin(), "/api/v1/deletion-notices").await.json().await.unwrap();
+    let acme_list: Value =
+        app.get(w.acme_admin(), "/api/v1/deletion-notices").await.json::<Value>().await.unwrap()["items"].clone();
     assert_eq!(acme_list.as_array().unwrap().len(), 1, "Acme is not told about Bob");
-    let globex_list: Value = app.get(w.token(Who::GlobexAdmin), "/api/v1/deletion-notices").await.json().await.unwrap();
+    let globex_list: Value =
+        app.get(w.token(Who::GlobexAdmin), "/api/v1/deletion-notices").await.json::<Value>().await.unwrap()["items"]
+            .clone();
     assert_eq!(globex_list.as_array().unwrap().len(), 2);
     assert_eq!(globex_list[0]["reason"], "withdrawal");
 }

@@ -223,6 +223,13 @@ async fn the_request_register_highlights_overdue_requests_and_answers_them(backe
     assert!(page.contains("<tr class=\"overdue\">") && page.contains("overdue: due 10 d"), "{page}");
     let (_, page) = b.page("/console/requests?status=overdue").await;
     assert!(page.contains(&late) && !page.contains(&fresh));
+    // From the participant's page, the filing form comes with the participant filled in.
+    let (_, page) = b.page(&format!("/console/events/{}/attendees/{ann}", w.event)).await;
+    let link = format!("/console/requests?event_id={}&amp;attendee_id={ann}#file", w.event);
+    assert!(page.contains(&link), "{page}");
+    let (_, page) = b.page(&link.replace("&amp;", "&")).await;
+    assert!(page.contains(&format!("name=\"attendee_id\" value=\"{ann}\"")), "{page}");
+    assert!(page.contains(&format!("value=\"{}\" selected", w.event)), "{page}");
 
     let detail = format!("/console/requests/{late}");
     let (status, page) = b.page(&detail).await;
