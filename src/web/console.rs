@@ -626,7 +626,8 @@ text_enum! {
 /// One badge size's geometry, in CSS lengths.
 struct Stock {
     label: &'static str,
-    /// The printed page: the badge plus an 8 mm margin on each side for the cut marks.
+    /// The printed page with cut marks: the badge plus an 8 mm margin on each side. On the
+    /// stock itself the page is the badge.
     page: (&'static str, &'static str),
     badge: (&'static str, &'static str),
     qr: &'static str,
@@ -668,13 +669,14 @@ impl BadgeSize {
         }
     }
 
-    /// The print page's style sheet for this size: `@page` is the badge and its cut-mark
-    /// margin, every badge box has the stock's exact size (its content clipped, never
-    /// stretching it), and the code stays on one line.
-    fn style(self) -> String {
+    /// The print page's style sheet for this size: `@page` is the stock itself (badge
+    /// stock in the printer's tray), or with `marks` the badge and a cut-mark margin
+    /// (plain paper, cut afterwards); every badge box has the stock's exact size (its
+    /// content clipped, never stretching it), and the code stays on one line.
+    fn style(self, marks: bool) -> String {
         let s = self.stock();
-        let (pw, ph) = s.page;
         let (bw, bh) = s.badge;
+        let ((pw, ph), inset) = if marks { (s.page, "8mm") } else { (s.badge, "0mm") };
         let (qr, font) = (s.qr, s.font);
         let layout = if s.landscape {
             "grid-template-columns:1fr auto;grid-template-rows:auto 1fr auto auto;\
@@ -693,7 +695,7 @@ impl BadgeSize {
              .sheet{{display:flex;flex-wrap:wrap;gap:4mm;padding:4mm;justify-content:center;overflow-x:auto}}\
              @media screen and (max-width:600px){{.page{{zoom:.75}}}}\
              .page{{position:relative;width:{pw};height:{ph};background:#fff;flex:none;break-after:page;overflow:hidden}}\
-             .badge{{position:absolute;left:8mm;top:8mm;width:{bw};height:{bh};overflow:hidden;\
+             .badge{{position:absolute;left:{inset};top:{inset};width:{bw};height:{bh};overflow:hidden;\
              display:grid;{layout};gap:1mm 3mm;padding:5mm;font-size:{font};text-align:center;align-items:center}}\
              .cut{{position:absolute;width:6mm;height:6mm;border:0 solid #000}}\
              .cut.tl{{left:2mm;top:2mm;border-right-width:.2mm;border-bottom-width:.2mm}}\
@@ -728,10 +730,13 @@ fn name_class(name: &str) -> &'static str {
 pub struct PrintQuery {
     size: Option<String>,
     page: Option<i64>,
+    /// `1`: on plain paper, each badge with a margin and cut marks to cut it out.
+    marks: Option<String>,
 }
 
-/// `GET /console/events/{event_id}/badges/print?size=a6|4x3|cr80&page=`: print-ready
-/// badges, one per printed page of the stock's size with cut marks around it. The same
+/// `GET /console/events/{event_id}/badges/print?size=a6|4x3|cr80&page=&marks=1`:
+/// print-ready badges, one per printed page: the stock's size (badge stock in the
+/// printer), or with `marks=1` the badge with cut marks around it (plain paper). The same
 /// core read as the API's badge sheet (`badging::sheet`), so each badge is ledgered
 /// (channel `staff`) exactly as there.
 pub async fn print_badges(
@@ -742,7 +747,12 @@ pub async fn print_badges(
     query: web::Query<PrintQuery>,
 ) -> AppResult<HttpResponse> {
     let event_id = path.into_inner();
-    let PrintQuery { size, page } = query.into_inner();
+    let PrintQuery { size, page, marks } = query.into_inner();
+    let marks = match marks.as_deref() {
+        None | Some("" | "0") => false,
+        Some("1") => true,
+        Some(_) => return Err(AppError::field("marks", "must be 1 (cut marks) or 0")),
+    };
     let size: BadgeSize = match size.as_deref() {
         None | Some("") => BadgeSize::A6,
         Some(v) => v.parse().map_err(|_| AppError::field("size", "must be a6, 4x3 or cr80"))?,
@@ -758,9 +768,13 @@ pub async fn print_badges(
         let svg = svg.trim_start_matches("<?xml version=\"1.0\" standalone=\"yes\"?>").to_string();
         badges.push((a.contact.name.unwrap_or_default(), a.contact.company.unwrap_or_default(), svg, code.fallback()));
     }
-    let style = size.style();
+    let style = size.style(marks);
     let stock = size.stock();
-    let link = |sz: BadgeSize, p: i64| format!("/console/events/{event_id}/badges/print?size={}&page={p}", sz.as_str());
+    let link_marked = |sz: BadgeSize, p: i64, m: bool| {
+        let m = if m { "&marks=1" } else { "" };
+        format!("/console/events/{event_id}/badges/print?size={}&page={p}{m}", sz.as_str())
+    };
+    let link = |sz: BadgeSize, p: i64| link_marked(sz, p, marks);
     let full = i64::try_from(badges.len()).is_ok_and(|n| n == crate::attendees::badging::SHEET_PAGE);
     let doc = html! {
         (maud::DOCTYPE)
@@ -779,8 +793,14 @@ pub async fn print_badges(
                             a href=(link(sz, page)) aria-current=[(sz == size).then_some("page")] { (sz.stock().label) }
                         }
                     }
-                    p { (badges.len()) " badge" @if badges.len() != 1 { "s" } " on this page, one per printed page of "
-                        (stock.label) " with cut marks. Print at 100 % (no scaling), margins none." }
+                    nav aria-label="Paper" {
+                        a href=(link_marked(size, page, false)) aria-current=[(!marks).then_some("page")] { "On badge stock" }
+                        a href=(link_marked(size, page, true)) aria-current=[marks.then_some("page")] { "On plain paper, with cut marks" }
+                    }
+                    p { (badges.len()) " badge" @if badges.len() != 1 { "s" } " on this page, one per printed page "
+                        @if marks { "(" (stock.label) " and a margin with cut marks: cut along them)" }
+                        @else { "of " (stock.label) " stock: load it in the printer's tray" }
+                        ". Print at 100 % (no scaling), margins none." }
                     p {
                         @if page > 1 { a href=(link(size, page - 1)) { "Previous badges" } " · " }
                         @if full { a href=(link(size, page + 1)) { "Next badges" } " · " }
@@ -790,7 +810,7 @@ pub async fn print_badges(
                 main.sheet {
                     @for (name, company, svg, code) in &badges {
                         div.page {
-                            span.cut.tl {} span.cut.tr {} span.cut.bl {} span.cut.br {}
+                            @if marks { span.cut.tl {} span.cut.tr {} span.cut.bl {} span.cut.br {} }
                             div.badge {
                                 div.event { (event.name) }
                                 div class=(name_class(name)) { (name) }

@@ -213,7 +213,7 @@ fn new_page(
         form method="post" action="/console/incidents/new" novalidate {
             input type="hidden" name="csrf" value=(s.csrf);
             (input("title", "Title", "text", &f.title, err("title", "The title")))
-            (input("description", "What is known", "textarea", &f.description, err("description", "The description")))
+            (input("description", "What is known (the report's “Nature of the incident” until you write it out)", "textarea", &f.description, err("description", "The description")))
             (input("discovered_at", "Discovered (UTC)", "datetime-local", &f.discovered_at, err("discovered_at", "The discovery time")))
             fieldset {
                 legend { "Scope: who may have obtained data" }
@@ -317,7 +317,9 @@ impl EditForm {
         };
         EditForm {
             title: v.title.clone(),
-            nature: v.nature.clone().unwrap_or_default(),
+            // What staff typed when opening it is the report's section 1 until they write
+            // the nature: shown there, so it does not seem lost.
+            nature: v.nature.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| v.description.clone()),
             investigation: v.investigation.clone().unwrap_or_default(),
             mitigation: v.mitigation.clone().unwrap_or_default(),
             contact: v.contact.clone().unwrap_or_default(),

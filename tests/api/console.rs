@@ -837,16 +837,23 @@ async fn badges_print_at_three_stock_sizes_and_are_ledgered(backend: Backend) {
     let mut b = Browser::new(&app);
     b.sign_in(&registrar, PASSWORD).await;
     let print = format!("/console/events/{}/badges/print", world.event);
-    for (size, page_size) in
-        [("a6", "size:121mm 164mm"), ("4x3", "size:117.6mm 92.2mm"), ("cr80", "size:104.9mm 73.15mm")]
-    {
+    // On the stock itself the page is the badge; on plain paper it has a margin with cut marks.
+    for (size, query, page_size) in [
+        ("a6", "", "size:105mm 148mm"),
+        ("4x3", "", "size:4in 3in"),
+        ("cr80", "", "size:3.5in 2.25in"),
+        ("a6", "&marks=1", "size:121mm 164mm"),
+        ("4x3", "&marks=1", "size:117.6mm 92.2mm"),
+        ("cr80", "&marks=1", "size:104.9mm 73.15mm"),
+    ] {
         let before = crate::common::count_rows(&app, "disclosures");
-        let res = b.get(&format!("{print}?size={size}")).await;
+        let res = b.get(&format!("{print}?size={size}{query}")).await;
         assert_eq!(res.status(), StatusCode::OK);
         let csp = res.headers()["content-security-policy"].to_str().unwrap().to_string();
         assert!(csp.contains("style-src 'sha256-") && !csp.contains("script-src"), "{csp}");
         let page = res.text().await.unwrap();
-        assert!(page.contains(page_size), "{size}");
+        assert!(page.contains(page_size), "{size}{query}");
+        assert_eq!(page.contains("class=\"cut tl\""), !query.is_empty(), "cut marks only on plain paper");
         assert_eq!(page.matches("class=\"page\"").count(), 2);
         assert!(
             page.contains("class=\"name n1\"") && page.contains("class=\"name n4\""),
@@ -857,6 +864,7 @@ async fn badges_print_at_three_stock_sizes_and_are_ledgered(backend: Backend) {
     }
     let res = b.get(&format!("{print}?size=letter")).await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(b.get(&format!("{print}?marks=yes")).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let mut stranger = Browser::new(&app);
     assert_eq!(stranger.get(&print).await.status(), StatusCode::SEE_OTHER);
 }

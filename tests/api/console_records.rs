@@ -406,6 +406,8 @@ async fn incidents_open_with_a_scope_preview_and_run_their_clocks(backend: Backe
     let (_, page) = b.page(&location(&res)).await;
     assert!(page.contains("Authority notified (24 h)") && page.contains("Due in 23 h"), "{page}");
     assert!(page.contains("Report sent (48 h)") && page.contains("Due in 1 d 23 h"));
+    // What was typed at opening is where the report takes it from: the nature, to write out.
+    assert!(page.contains("name=\"nature\"") && page.contains(">A booth phone was lost.</textarea>"), "{page}");
     let api: Value = json_of(&app, &w.admin, &format!("/api/v1/incidents/{id}")).await;
     assert_eq!(api["exposure"]["participants"], 1);
 
