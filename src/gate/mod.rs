@@ -111,26 +111,31 @@ type GateRow = (
     bool,
 );
 
-/// The rule as one query: participants of event `$ev` that partner `$pid` may receive now,
-/// with their contact fields, the partner's lead (if any) and whether an opt-in exists.
-macro_rules! allowed {
+/// An active, confirmed opt-in of the participant for partner `$pid` or for all partners.
+macro_rules! opted_in {
+    ($pid:expr) => {
+        exists(
+            consents::table
+                .filter(consents::attendee_id.eq(attendees::id))
+                .filter(consents::ended_at.is_null())
+                .filter(consents::confirmed_at.is_not_null())
+                .filter(consents::partner_id.is_null().or(consents::partner_id.eq($pid)))
+                // Repeats the outer filter, and changes no answer: a condition on the
+                // participant alone keeps PostgreSQL from turning the test into a hash
+                // of every opt-in of the event, built for each query, that it prefers
+                // when it expects many participants (an export page of 1,000 at
+                // 100,000 participants: 90 ms instead of 7). It looks up each
+                // participant's own opt-ins instead.
+                .filter(attendees::erased_at.is_null()),
+        )
+    };
+}
+
+/// The rule as one query's rows: participants of event `$ev` that partner `$pid` may
+/// receive now, joined to the partner's lead (if any). [`allowed`] selects what a release
+/// needs; [`opted_in_without_lead`] only counts.
+macro_rules! allowed_rows {
     ($ev:expr, $pid:expr) => {{
-        let opt_in = || {
-            exists(
-                consents::table
-                    .filter(consents::attendee_id.eq(attendees::id))
-                    .filter(consents::ended_at.is_null())
-                    .filter(consents::confirmed_at.is_not_null())
-                    .filter(consents::partner_id.is_null().or(consents::partner_id.eq($pid)))
-                    // Repeats the outer filter, and changes no answer: a condition on the
-                    // participant alone keeps PostgreSQL from turning the test into a hash
-                    // of every opt-in of the event, built for each query, that it prefers
-                    // when it expects many participants (an export page of 1,000 at
-                    // 100,000 participants: 90 ms instead of 7). It looks up each
-                    // participant's own opt-ins instead.
-                    .filter(attendees::erased_at.is_null()),
-            )
-        };
         let withdrawn = exists(
             withdrawals::table
                 .filter(withdrawals::attendee_id.eq(attendees::id))
@@ -142,27 +147,34 @@ macro_rules! allowed {
             .filter(attendees::erased_at.is_null())
             .filter(crate::db::settled::settled())
             // The lead first: a scanned participant needs no opt-in lookup to pass.
-            .filter(leads::id.is_not_null().or(opt_in()))
+            .filter(leads::id.is_not_null().or(opted_in!($pid)))
             .filter(not(withdrawn))
-            .select((
-                attendees::id,
-                attendees::name,
-                attendees::company,
-                attendees::address,
-                attendees::phone,
-                attendees::email,
-                leads::id.nullable(),
-                leads::first_scanned_at.nullable(),
-                leads::first_scanned_by.nullable(),
-                leads::last_scanned_at.nullable(),
-                leads::notes.nullable(),
-                leads::rating.nullable(),
-                leads::answers.nullable(),
-                // Without a lead the filter above already proved an opt-in: only look again
-                // for participants the partner scanned.
-                diesel::dsl::case_when(leads::id.nullable().is_null(), true.into_sql::<diesel::sql_types::Bool>())
-                    .otherwise(opt_in()),
-            ))
+    }};
+}
+
+/// The rule as one query: participants of event `$ev` that partner `$pid` may receive now,
+/// with their contact fields, the partner's lead (if any) and whether an opt-in exists.
+macro_rules! allowed {
+    ($ev:expr, $pid:expr) => {{
+        allowed_rows!($ev, $pid).select((
+            attendees::id,
+            attendees::name,
+            attendees::company,
+            attendees::address,
+            attendees::phone,
+            attendees::email,
+            leads::id.nullable(),
+            leads::first_scanned_at.nullable(),
+            leads::first_scanned_by.nullable(),
+            leads::last_scanned_at.nullable(),
+            leads::notes.nullable(),
+            leads::rating.nullable(),
+            leads::answers.nullable(),
+            // Without a lead the filter above already proved an opt-in: only look again
+            // for participants the partner scanned.
+            diesel::dsl::case_when(leads::id.nullable().is_null(), true.into_sql::<diesel::sql_types::Bool>())
+                .otherwise(opted_in!($pid)),
+        ))
     }};
 }
 
@@ -186,29 +198,10 @@ pub fn page_bounds(conn: &mut DbConn, event_id: &str, after: Option<&str>, size:
 /// so nothing is ledgered. The portal's lead table lists leads; this says how many more
 /// rows the export holds.
 pub fn opted_in_without_lead(conn: &mut DbConn, to: &PartnerScope) -> AppResult<i64> {
-    let pid = to.partner_id.as_str();
-    let opt_in = exists(
-        consents::table
-            .filter(consents::attendee_id.eq(attendees::id))
-            .filter(consents::ended_at.is_null())
-            .filter(consents::confirmed_at.is_not_null())
-            .filter(consents::partner_id.is_null().or(consents::partner_id.eq(pid))),
-    );
-    let lead = exists(leads::table.filter(leads::attendee_id.eq(attendees::id)).filter(leads::partner_id.eq(pid)));
-    let withdrawn = exists(
-        withdrawals::table
-            .filter(withdrawals::attendee_id.eq(attendees::id))
-            .filter(withdrawals::partner_id.is_null().or(withdrawals::partner_id.eq(pid))),
-    );
-    Ok(attendees::table
-        .filter(attendees::event_id.eq(&to.event_id))
-        .filter(attendees::erased_at.is_null())
-        .filter(crate::db::settled::settled())
-        .filter(opt_in)
-        .filter(not(lead))
-        .filter(not(withdrawn))
-        .count()
-        .get_result(conn)?)
+    let (ev, pid) = (to.event_id.as_str(), to.partner_id.as_str());
+    // The rule's own rows, less those the partner has a lead for: what is left passed by
+    // an opt-in.
+    Ok(allowed_rows!(ev, pid).filter(leads::id.is_null()).count().get_result(conn)?)
 }
 
 /// Refuses while the operator suspends the partner. [`release`] checks it itself; a

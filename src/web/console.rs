@@ -106,7 +106,7 @@ pub async fn event_dashboard(
                 div.card.overdue[i.iter().any(|i| i.overdue)] { b { (i.len()) } "open incidents" }
             }
             div.card.overdue[d.failed_mail > 0] {
-                b { (d.failed_mail) } a href={ "/console/events/" (e.id) "/mail?status=failed" } { "undelivered messages" }
+                b { (d.failed_mail) } a href={ "/console/events/" (e.id) "/mail?status=failed" } { "messages that could not be delivered" }
             }
             div.card.overdue[d.overdue_notices > 0] {
                 b { (d.overdue_notices) }
@@ -163,7 +163,6 @@ pub(crate) fn event_links(event_id: &str, current: &str, role: crate::auth::Role
         ("/attendees", "Attendees", false),
         ("/attendees/import", "Import", false),
         ("/badges/print", "Print badges", false),
-        // Task D2's pages.
         ("/partners", "Partners", false),
         ("/mail", "Mail", false),
         ("/deletion-notices", "Deletion notices", false),
@@ -873,10 +872,15 @@ impl ImportForm {
                 value.extend_from_slice(&chunk.map_err(unreadable)?);
             }
             if name == "file" {
-                file = Some(value).filter(|v| !v.is_empty());
+                if !value.is_empty() {
+                    file = Some(value);
+                }
                 continue;
             }
             let text = String::from_utf8(value).map_err(|_| AppError::field(name.clone(), "is not UTF-8 text"))?;
+            // The edge's checks of a urlencoded form (`http::input::decode_form`), here.
+            crate::text::check_text(&name, &text, crate::text::TextKind::of_field(&name))
+                .map_err(|e| AppError::Validation(vec![e]))?;
             f.take(&name, text);
         }
         if let Some(bytes) = file {
@@ -884,6 +888,8 @@ impl ImportForm {
             f.csv = String::from_utf8(bytes).map_err(|_| {
                 AppError::field("file", "is not UTF-8 text: save the spreadsheet as \"CSV UTF-8\" and choose it again")
             })?;
+            crate::text::check_text("file", &f.csv, crate::text::TextKind::MultiLine)
+                .map_err(|e| AppError::Validation(vec![e]))?;
         }
         Ok(f)
     }
@@ -1019,7 +1025,10 @@ pub async fn import_submit(
                     } } }
                 } }))
                 @if rows.len() > PREVIEW_ROWS { p { "… and " (rows.len() - PREVIEW_ROWS) " more rows." } }
-                form method="post" action={ "/console/events/" (event_id) "/attendees/import" } {
+                // Multipart like the file form: urlencoded, the text would grow up to three
+                // times (each `;`, `@` and line break) and could pass the preview yet
+                // exceed the body limit here.
+                form method="post" action={ "/console/events/" (event_id) "/attendees/import" } enctype="multipart/form-data" {
                     input type="hidden" name="csrf" value=(s.csrf);
                     input type="hidden" name="step" value="import";
                     input type="hidden" name="csv" value=(form.csv);
@@ -1068,14 +1077,13 @@ text_enum! {
         Under18 = "under-18",
         Corrected = "corrected",
         Unchanged = "unchanged",
-        ReissueUnconfirmed = "reissue-unconfirmed",
     }
 }
 
 impl Done {
     /// Nothing was done: said as an alert, not as a confirmation.
     fn refused(self) -> bool {
-        matches!(self, Done::LinkThrottled | Done::ReissueUnconfirmed)
+        matches!(self, Done::LinkThrottled)
     }
 
     fn message(self) -> &'static str {
@@ -1092,9 +1100,6 @@ impl Done {
             Done::Under18 => "Flagged as under 18 and erased at once.",
             Done::Corrected => "Corrected, and recorded as a completed correction request.",
             Done::Unchanged => "Nothing changed: the values given were the ones already stored.",
-            Done::ReissueUnconfirmed => {
-                "No new badge was issued: tick the box to confirm that the printed badge stops working."
-            }
         }
     }
 }
@@ -1383,17 +1388,7 @@ pub async fn attendee_detail(
         } } } }
         @if !r.erased {
             h2 { "Actions" }
-            form method="post" action={ (base) "/badge/reissue" } {
-                input type="hidden" name="csrf" value=(s.csrf);
-                fieldset {
-                    legend { "Reissue the badge (lost or stolen)" }
-                    label.check {
-                        input type="checkbox" id="confirm-reissue" name="confirm" value="true" required;
-                        "The printed badge stops working at once; the participant needs the new one"
-                    }
-                    button type="submit" { "Reissue the badge" }
-                }
-            }
+            (reissue_form(&base, None, &s.csrf))
             form method="post" action={ (base) "/privacy-link" } {
                 input type="hidden" name="csrf" value=(s.csrf);
                 button type="submit" { "E-mail a new privacy link" }
@@ -1547,6 +1542,27 @@ pub async fn correct_attendee(
     Ok(res)
 }
 
+/// Reissuing a badge cannot be undone either (the printed badge dies with it): it goes
+/// only with its box ticked.
+fn reissue_form(base: &str, error: Option<&str>, csrf: &str) -> Markup {
+    html! {
+        form method="post" action={ (base) "/badge/reissue" } {
+            input type="hidden" name="csrf" value=(csrf);
+            fieldset {
+                legend { "Reissue the badge (lost or stolen)" }
+                label.check {
+                    input type="checkbox" id="confirm-reissue" name="confirm" value="true"
+                        aria-invalid=[error.map(|_| "true")]
+                        aria-describedby=[error.map(|_| "confirm-reissue-error")];
+                    "The printed badge stops working at once; the participant needs the new one"
+                }
+                @if let Some(e) = error { div.error id="confirm-reissue-error" { (e) } }
+                button type="submit" { "Reissue the badge" }
+            }
+        }
+    }
+}
+
 /// A form for an action that cannot be undone: it goes only with its checkbox ticked.
 fn danger_form(base: &str, action: &str, label: &str, error: Option<&str>, csrf: &str) -> Markup {
     let id = format!("confirm-{action}");
@@ -1599,9 +1615,17 @@ pub async fn reissue_badge(
     let body = crate::http::json::read_body(&req, &mut payload.into_inner(), 4 * 1024).await?;
     let (csrf, confirm) = action_form(&body)?;
     s.check_csrf(&csrf)?;
-    // A reissue cannot be undone: the badge already printed dies with it.
     if !confirm {
-        return Ok(done_at(&event_id, &attendee_id, Done::ReissueUnconfirmed));
+        let base = format!("/console/events/{event_id}/attendees/{attendee_id}");
+        let content = html! {
+            h1 { "Reissue the badge" }
+            p.alert role="alert" { "No new badge was issued: tick the box to confirm." }
+            (reissue_form(&base, Some("Tick this box to confirm; the printed badge stops working."), &s.csrf))
+            p { a href=(base) { "Back to the participant" } }
+        };
+        let mut res = console_page(&s, "Reissue the badge", "", content);
+        *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        return Ok(res);
     }
     let (id, aid) = (event_id.clone(), attendee_id.clone());
     db.write(move |conn| crate::attendees::badging::reissue_for(conn, &badge_key, &id, &aid)).await?;

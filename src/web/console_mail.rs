@@ -142,10 +142,15 @@ fn mail_page<P: Policy>(
                         @if resendable(m) {
                             form method="post" action={ (base) "/" (m.id) "/resend" } {
                                 input type="hidden" name="csrf" value=(s.csrf);
+                                // A refusal answers this same view.
+                                @if let Some(st) = status { input type="hidden" name="status" value=(st.as_str()); }
+                                input type="hidden" name="page" value=(list.page);
                                 button type="submit" { "Send again" }
                             }
-                        } @else if matches!(m.kind, MailKind::Invitation | MailKind::PasswordReset) {
-                            span.hint { "One-time link: send a new one from the partner's page" }
+                        } @else if m.kind == MailKind::Invitation {
+                            span.hint { "One-time link: an admin sends a new invitation from the partner's page" }
+                        } @else if m.kind == MailKind::PasswordReset {
+                            span.hint { "One-time link: the user asks for a new one on the sign-in page" }
                         }
                     }
                 } } }
@@ -212,8 +217,10 @@ pub async fn mail_resend(
     match queued {
         Ok(m) => Ok(see_other(&format!("/console/events/{event_id}/mail?resent={}", m.kind.as_str()))),
         Err(AppError::Conflict(why)) => {
-            let (event, list) = load(&db, event_id, None, None).await?;
-            Ok(with_status(mail_page(&s, &event, None, &list, Some(Outcome::Refused(why))), StatusCode::CONFLICT))
+            let status = parse_status(form.opt("status").as_deref())?;
+            let page = form.opt("page").and_then(|p| p.parse().ok());
+            let (event, list) = load(&db, event_id, status, page).await?;
+            Ok(with_status(mail_page(&s, &event, status, &list, Some(Outcome::Refused(why))), StatusCode::CONFLICT))
         }
         Err(e) => Err(e.into()),
     }
@@ -263,6 +270,7 @@ pub async fn notices_list(
     let partner_name =
         |id: &str| partners.iter().find(|p| p.id == id).map_or_else(|| id.to_string(), |p| p.name.clone());
     let base = format!("/console/events/{}/deletion-notices", event.id);
+    let admin = crate::auth::AdminOnly::allows(s.caller.role);
     let content = html! {
         h1 { "Deletion notices" }
         (event_links(&event.id, "Deletion notices", s.caller.role))
@@ -282,7 +290,11 @@ pub async fn notices_list(
                 } }
                 tbody { @for n in &notices.items { tr.overdue[notice_overdue(n)] {
                     td { (event.display_rfc3339(&n.created_at)) }
-                    td { a href={ "/console/events/" (event.id) "/partners/" (n.partner_id) } { (partner_name(&n.partner_id)) } }
+                    td {
+                        // The partner's page is an admin's; a registrar reads the name.
+                        @if admin { a href={ "/console/events/" (event.id) "/partners/" (n.partner_id) } { (partner_name(&n.partner_id)) } }
+                        @else { (partner_name(&n.partner_id)) }
+                    }
                     td { (reason_label(n.reason)) }
                     td {
                         @match &n.acknowledged_at {

@@ -240,8 +240,9 @@ pub async fn submit(
     }
 }
 
-/// How long after it arrived an accepted registration form is answered at the earliest:
-/// well above the few milliseconds either kind of write takes, and short for a person.
+/// How long after it went to be stored (its checks passed) an accepted registration form
+/// is answered at the earliest: well above the few milliseconds either kind of write
+/// takes, and short for a person.
 pub const FORM_ANSWER_FLOOR: std::time::Duration = std::time::Duration::from_millis(250);
 
 async fn submit_form(
@@ -291,7 +292,7 @@ async fn submit_form(
         crate::attendees::public::register_from_form(conn, &badge_key, &url, &event_id, registration.clone())
     };
     // A new address is stored with its confirmation, a known one gets a reminder: different
-    // work, so the answer waits until a fixed time after the form arrived. Answered as soon
+    // work, so the answer waits until a fixed time after the write began. Answered as soon
     // as the write was done, one walk measured 6.4 ms for a new address against 4.9 ms for
     // a registered one (medians; `scripts/form_timing.py` compares them). Unlike the resend
     // form, the write stays in the request: "check your mail" is said only once the

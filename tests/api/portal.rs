@@ -525,10 +525,62 @@ async fn the_lead_table_says_how_many_opted_in_without_a_scan(backend: Backend) 
     assert!(page.contains("1 participant opted in to share their details with you"), "{page}");
     assert!(page.contains("2 leads") && !page.contains("Cleo Opted"), "the table lists scanned badges only");
     assert_eq!(ledger(&app, "api") - before, 2, "the count releases nothing");
+
+    // The count follows the release rule: an opt-in for all partners counts; one withdrawn,
+    // one erased, one not yet confirmed (public form) and one the partner also scanned do not.
+    let (w, acme) = (&booth.world, booth.world.acme.as_str());
+    let reg = |name: &str, email: &str, extra: serde_json::Value| {
+        let mut body = json!({"name": name, "email": email, "is_adult": true});
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        body
+    };
+    app.register(&w.admin, &w.event, reg("Eve All", "eve@example.org", json!({"share_with_all_partners": true}))).await;
+    let fay = app
+        .register(&w.admin, &w.event, reg("Fay Gone", "fay@example.org", json!({"share_with_partners": [acme]})))
+        .await;
+    let fay_token = fay["privacy_url"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
+    let res = app.post(&fay_token, "/api/v1/me/withdrawals", &json!({"partner_id": acme})).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let gus = app
+        .register(&w.admin, &w.event, reg("Gus Erased", "gus@example.org", json!({"share_with_all_partners": true})))
+        .await;
+    let res = app
+        .post(
+            &w.admin,
+            &format!("/api/v1/events/{}/attendees/{}/erasure", w.event, gus["id"].as_str().unwrap()),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let hal = app
+        .register(&w.admin, &w.event, reg("Hal Both", "hal@example.org", json!({"share_with_partners": [acme]})))
+        .await;
+    let res = app.post(&booth.scanner_token, "/api/v1/scans", &scan_body(&payload(&hal))).await;
+    assert!(res.status().is_success());
+    let slug = crate::mail_participants::slug_of(&app, &w.admin, &w.event).await;
+    let (status, _, _) = crate::mail_participants::post_form(
+        &app,
+        &format!("/e/{slug}/register"),
+        &[
+            ("name", "Ivy Unconfirmed"),
+            ("email", "ivy@example.org"),
+            ("is_adult", "true"),
+            ("share_with_partners", acme),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, page) = b.text("/portal/").await;
+    assert!(page.contains("2 participants opted in to share their details with you"), "{page}");
+    assert!(page.contains("3 leads"), "Hal is a lead now");
     // The download holds her, with basis opt_in.
     let csv = app.get(&booth.admin_token, "/api/v1/leads/export.csv").await.text().await.unwrap();
-    assert!(csv.lines().any(|l| l.contains("Cleo Opted") && l.contains("opt_in")), "{csv}");
-    assert!(!csv.contains("Dan Other"));
+    for name in ["Cleo Opted", "Eve All"] {
+        assert!(csv.lines().any(|l| l.contains(name) && l.contains("\"opt_in\"")), "{name}: {csv}");
+    }
+    for name in ["Dan Other", "Fay Gone", "Gus Erased", "Ivy Unconfirmed"] {
+        assert!(!csv.contains(name), "{name}: {csv}");
+    }
     // A scanner's page does not say it: the downloads are not theirs.
     let mut s = Browser::sign_in(&app, &booth.scanner_email).await;
     let (_, page) = s.text("/portal/").await;
