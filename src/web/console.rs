@@ -1371,7 +1371,7 @@ pub async fn attendee_detail(
                 tr { th scope="row" { "Address" } td { (r.contact.address.as_deref().unwrap_or("")) } }
                 tr { th scope="row" { "Marketing e-mails" } td { @if r.marketing_emails { "yes" } @else { "no" } } }
                 tr { th scope="row" { "Registered" } td { (event.display_time(r.created_at)) } }
-                tr { th scope="row" { "Badge code" } td { @if let Some(c) = &code { code { (c) } } @else { "none" } } }
+                tr { th scope="row" { "Badge code" } td { @if let Some(c) = &code { code #badge-code { (c) } } @else { "none" } } }
             }
         } }))
         h2 { "Opt-ins" }

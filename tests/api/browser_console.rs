@@ -112,6 +112,32 @@ async fn staff_create_an_event_import_a_spreadsheet_and_print_badges(backend: Ba
         })
         .await;
 
+    browser
+        .step("a reissue asks for its box first", async {
+            let code = browser.text("#badge-code").await;
+            browser.click("form[action$='/badge/reissue'] button").await;
+            browser.wait_for("#confirm-reissue-error").await;
+            browser.check_page().await;
+            browser.tick("#confirm-reissue").await;
+            browser.click("form[action$='/badge/reissue'] button").await;
+            browser.wait_for("p.notice[role=status]").await;
+            assert!(browser.text("p.notice").await.contains("A new badge was issued"));
+            assert_ne!(browser.text("#badge-code").await, code, "a new code");
+        })
+        .await;
+
+    browser
+        .step("the event's mail and deletion notices", async {
+            browser.visit(&format!("{base}/console/events/{event_id}/mail")).await;
+            let text = browser.text("main").await;
+            assert!(text.contains("2 messages") && text.contains("Registration confirmation"), "{text}");
+            assert!(!text.contains("ada@example.org"), "no addresses on the mail page");
+            browser.screenshot("mail").await;
+            browser.visit(&format!("{base}/console/events/{event_id}/deletion-notices?status=all")).await;
+            assert!(browser.text("main").await.contains("No deletion notices yet."));
+        })
+        .await;
+
     for size in ["a6", "4x3", "cr80"] {
         browser
             .step(&format!("print {size}"), async {
