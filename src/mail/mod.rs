@@ -72,6 +72,10 @@ pub struct MailSummary {
     pub last_error: Option<String>,
     pub created_at: i64,
     pub sent_at: Option<i64>,
+    /// Erasure removed the body (and the participant): nothing is left to send again.
+    #[diesel(select_expression = mail_outbox::body.is_null())]
+    #[diesel(select_expression_type = diesel::dsl::IsNull<mail_outbox::body>)]
+    pub content_erased: bool,
 }
 
 fn row_for(key: &OutboxKey, mail: &NewMail, now: i64) -> AppResult<MailRow> {

@@ -56,6 +56,7 @@ fn status_label(status: MailStatus) -> &'static str {
 fn resendable(m: &MailSummary) -> bool {
     !matches!(m.status, MailStatus::Queued | MailStatus::Sending)
         && !matches!(m.kind, MailKind::Invitation | MailKind::PasswordReset)
+        && !m.content_erased
 }
 
 /// What the page says above the table after an action.
@@ -147,6 +148,8 @@ fn mail_page<P: Policy>(
                                 input type="hidden" name="page" value=(list.page);
                                 button type="submit" { "Send again" }
                             }
+                        } @else if m.content_erased {
+                            span.hint { "Erased with the participant" }
                         } @else if m.kind == MailKind::Invitation {
                             span.hint { "One-time link: an admin sends a new invitation from the partner's page" }
                         } @else if m.kind == MailKind::PasswordReset {

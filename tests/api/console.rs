@@ -1134,6 +1134,11 @@ async fn staff_follow_the_events_mail_and_deletion_notices_in_the_console(backen
         .post(world.token(Who::AcmeScanner), "/api/v1/scans", &crate::common::scan_body(&crate::common::payload(&ada)))
         .await;
     assert!(scan.status().is_success());
+    // Her reminders went out before she is erased.
+    crate::common::smtp::wait_until(Duration::from_secs(30), || {
+        count_rows(&app, "mail_outbox WHERE kind = 'reminder' AND status <> 'sent'") == 0
+    })
+    .await;
     let res =
         app.post(&world.admin, &format!("/api/v1/events/{}/attendees/{ada_id}/erasure", world.event), &json!({})).await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -1155,4 +1160,7 @@ async fn staff_follow_the_events_mail_and_deletion_notices_in_the_console(backen
     assert!(page.contains(&partner_page), "{page}");
     let dashboard = b.get(&format!("/console/events/{}", world.event)).await.text().await.unwrap();
     assert!(dashboard.contains("deletion notices unacknowledged after 7 days"));
+    // Her sent messages keep their skeleton, with nothing to send again.
+    let page = b.get(&mail).await.text().await.unwrap();
+    assert!(page.contains("Erased with the participant") && !page.contains("Send again"), "{page}");
 }
