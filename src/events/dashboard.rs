@@ -7,7 +7,7 @@ use diesel::prelude::*;
 
 use super::EventRow;
 use crate::db::DbConn;
-use crate::db::schema::{attendees, deletion_notices, incidents, leads, mail_outbox, scans};
+use crate::db::schema::{attendees, deletion_notices, incidents, leads, scans};
 use crate::error::AppResult;
 use crate::incidents::{IncidentRow, deadlines, updates};
 use crate::paging::MAX_PER_PAGE;
@@ -33,7 +33,7 @@ pub struct Dashboard {
     /// Participants not erased.
     pub registrations: i64,
     pub scans_today: i64,
-    /// The UTC day the count covers, `YYYY-MM-DD`.
+    /// The event's local day the count covers, `YYYY-MM-DD`.
     pub today: String,
     pub leads_per_partner: Vec<PartnerLeads>,
     /// `None` when the caller may not read the request register.
@@ -41,7 +41,7 @@ pub struct Dashboard {
     /// `None` when the caller may not read incidents. Open ones scoped to this event or to
     /// no event.
     pub open_incidents: Option<Vec<OpenIncident>>,
-    /// Messages of the event the worker gave up on.
+    /// Messages of the event the worker gave up on that no later message replaced.
     pub failed_mail: i64,
     /// Deletion notices partners left unacknowledged for more than 7 days.
     pub overdue_notices: i64,
@@ -66,8 +66,12 @@ pub fn dashboard(conn: &mut DbConn, event_id: &str, admin_registers: bool, now: 
         .filter(scans::scanned_at.lt(day_end))
         .select(count_star())
         .first(conn)?;
+    // An erased participant's lead stays as a skeleton for the ledger's history; it is no
+    // longer a lead anyone can use.
     let counts: Vec<(String, i64)> = leads::table
+        .inner_join(attendees::table.on(attendees::id.eq(leads::attendee_id)))
         .filter(leads::event_id.eq(event_id))
+        .filter(attendees::erased_at.is_null())
         .group_by(leads::partner_id)
         .select((leads::partner_id, count_star()))
         .load(conn)?;
@@ -103,11 +107,7 @@ pub fn dashboard(conn: &mut DbConn, event_id: &str, admin_registers: bool, now: 
     } else {
         None
     };
-    let failed_mail: i64 = mail_outbox::table
-        .filter(mail_outbox::event_id.eq(event_id))
-        .filter(mail_outbox::status.eq(crate::mail::MailStatus::Failed))
-        .select(count_star())
-        .first(conn)?;
+    let failed_mail = crate::mail::failed_unreplaced(conn, event_id)?;
     let overdue_notices: i64 = deletion_notices::table
         .filter(deletion_notices::event_id.eq(event_id))
         .filter(deletion_notices::acknowledged_at.is_null())

@@ -330,6 +330,39 @@ pub fn unsent_by_status(conn: &mut DbConn) -> AppResult<Vec<(MailStatus, i64)>> 
         .load(conn)?)
 }
 
+/// A participant's failed confirmation or reminder is replaced by any later confirmation
+/// or reminder to them that was not refused too (staff's "send again" makes one): it
+/// carries a newer privacy link and the current badge. A condition on a `mail_outbox` row.
+pub const REPLACED_LATER: &str = "(mail_outbox.kind IN ('confirmation', 'reminder') AND EXISTS (\
+    SELECT 1 FROM mail_outbox later WHERE later.attendee_id = mail_outbox.attendee_id \
+    AND later.kind IN ('confirmation', 'reminder') AND later.status <> 'failed' \
+    AND later.created_at > mail_outbox.created_at))";
+
+/// Of `failed` (messages of one page), the ids of those a later message replaced
+/// ([`REPLACED_LATER`]).
+pub fn replaced_later(conn: &mut DbConn, failed: &[&str]) -> AppResult<std::collections::HashSet<String>> {
+    if failed.is_empty() {
+        return Ok(Default::default());
+    }
+    Ok(mail_outbox::table
+        .filter(mail_outbox::id.eq_any(failed))
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(REPLACED_LATER))
+        .select(mail_outbox::id)
+        .load::<String>(conn)?
+        .into_iter()
+        .collect())
+}
+
+/// An event's failed messages that no later message replaced: what staff still have to act on.
+pub fn failed_unreplaced(conn: &mut DbConn, event_id: &str) -> AppResult<i64> {
+    Ok(mail_outbox::table
+        .filter(mail_outbox::event_id.eq(event_id))
+        .filter(mail_outbox::status.eq(MailStatus::Failed))
+        .filter(diesel::dsl::not(diesel::dsl::sql::<diesel::sql_types::Bool>(REPLACED_LATER)))
+        .count()
+        .get_result(conn)?)
+}
+
 /// A page of an event's outgoing mail, newest first, without bodies or addresses.
 pub fn list_page(
     conn: &mut DbConn,

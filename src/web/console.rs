@@ -98,7 +98,7 @@ pub async fn event_dashboard(
         p { "Participants register at " a href=(form) { code { (form) } } "." }
         div.cards {
             div.card { b { (d.registrations) } "registrations" }
-            div.card { b { (d.scans_today) } "scans today (" (d.today) ", UTC)" }
+            div.card { b { (d.scans_today) } "scans today (" (d.today) ", " (e.time_zone) ")" }
             @if let Some(r) = &d.overdue_requests {
                 div.card.overdue[!r.is_empty()] { b { (r.len()) } "overdue requests" }
             }
@@ -921,8 +921,20 @@ share_with_all_partners, share_with_partners (partner ids), marketing_emails, in
 Fields separated by , or ; as your spreadsheet saves them; yes/no columns take true/false, yes/no or 1/0 \
 in any case. Choose the file saved as CSV (UTF-8), or paste its contents below.";
 
-fn import_form(event_id: &str, f: &ImportForm, csrf: &str) -> Markup {
+fn import_form(event_id: &str, partners: &[crate::partners::PartnerRow], f: &ImportForm, csrf: &str) -> Markup {
     html! {
+        // The file names partners by id (as the API's import does); this is where staff
+        // find them.
+        @if !partners.is_empty() {
+            details {
+                summary { "Partner ids for the share_with_partners column" }
+                p.hint { "Several partners in one cell: separate their ids with a comma or a semicolon (in a file separated by the same character, quote the cell)." }
+                (layout::table_wrap(html! { table {
+                    thead { tr { th scope="col" { "Partner" } th scope="col" { "Id" } } }
+                    tbody { @for p in partners { tr { td { (p.name) } td { code { (p.id) } } } } }
+                } }))
+            }
+        }
         form method="post" action={ "/console/events/" (event_id) "/attendees/import" } enctype="multipart/form-data" {
             input type="hidden" name="csrf" value=(csrf);
             input type="hidden" name="step" value="preview";
@@ -950,12 +962,13 @@ pub async fn import_page(
 ) -> AppResult<HttpResponse> {
     let event_id = path.into_inner();
     let id = event_id.clone();
-    let event = db.read(move |conn| events::find(conn, &id)).await?;
+    let (event, partners) =
+        db.read(move |conn| Ok((events::find(conn, &id)?, crate::partners::list_for_event(conn, &id)?))).await?;
     let form = ImportForm { send_confirmation: true, ..Default::default() };
     let content = html! {
         h1 { "Import participants — " (event.name) }
         (event_links(&event_id, "Import", s.caller.role))
-        (import_form(&event_id, &form, &s.csrf))
+        (import_form(&event_id, &partners, &form, &s.csrf))
     };
     Ok(console_page(&s, &format!("Import — {}", event.name), "", content))
 }
@@ -982,10 +995,28 @@ pub async fn import_submit(
 ) -> actix_web::Result<HttpResponse> {
     use crate::attendees::import;
     let event_id = path.into_inner();
-    let form = ImportForm::read(&req, payload).await?;
-    s.check_csrf(&form.csrf)?;
+    let read = ImportForm::read(&req, payload).await;
     let id = event_id.clone();
-    let event = db.read(move |conn| events::find(conn, &id)).await?;
+    let (event, partners) =
+        db.read(move |conn| Ok((events::find(conn, &id)?, crate::partners::list_for_event(conn, &id)?))).await?;
+    let form = match read {
+        Ok(form) => form,
+        // A file that is not UTF-8 text (or holds control characters): said on the import
+        // page, with the form to choose another. Nothing was read, so nothing is done.
+        Err(AppError::Validation(errors)) => {
+            let content = html! {
+                h1 { "Import participants — " (event.name) }
+                (event_links(&event_id, "Import", s.caller.role))
+                @for e in &errors { p.alert role="alert" { "Nothing can be imported: the " (e.field) " " (e.message) "." } }
+                (import_form(&event_id, &partners, &ImportForm { send_confirmation: true, ..Default::default() }, &s.csrf))
+            };
+            let mut res = console_page(&s, &format!("Import — {}", event.name), "", content);
+            *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            return Ok(res);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    s.check_csrf(&form.csrf)?;
     let csv = bytes::Bytes::from(form.csv.clone().into_bytes());
     if form.confirm {
         let (id, file) = (event_id.clone(), csv.clone());
@@ -1019,7 +1050,12 @@ pub async fn import_submit(
                         td {
                             @if r.share_with_all_partners { "all partners" }
                             @else if r.share_with_partners.is_empty() { "nobody" }
-                            @else { (r.share_with_partners.join(", ")) }
+                            @else {
+                                @for (i, id) in r.share_with_partners.iter().enumerate() {
+                                    @if i > 0 { ", " }
+                                    (partners.iter().find(|p| &p.id == id).map_or(id.as_str(), |p| p.name.as_str()))
+                                }
+                            }
                         }
                         td { @if r.marketing_emails { "yes" } @else { "no" } }
                     } } }
@@ -1038,7 +1074,7 @@ pub async fn import_submit(
                     button type="submit" { "Import " (rows.len()) " participant" @if rows.len() != 1 { "s" } }
                 }
                 h2 { "Change the file" }
-                (import_form(&event_id, &form, &s.csrf))
+                (import_form(&event_id, &partners, &form, &s.csrf))
             };
             (StatusCode::OK, content)
         }
@@ -1056,7 +1092,7 @@ pub async fn import_submit(
                         tr { td { (place) } td { (column) } td { (e.message) } }
                     } }
                 } }))
-                (import_form(&event_id, &form, &s.csrf))
+                (import_form(&event_id, &partners, &form, &s.csrf))
             };
             (StatusCode::UNPROCESSABLE_ENTITY, content)
         }

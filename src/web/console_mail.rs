@@ -7,6 +7,8 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use std::collections::HashSet;
+
 use maud::html;
 use serde::Deserialize;
 
@@ -53,8 +55,9 @@ fn status_label(status: MailStatus) -> &'static str {
 
 /// Whether the page offers "send again", by the core's rules (`attendees::staff::resend_mail`):
 /// not while it waits, and not for one-time links, whose new copy staff make elsewhere.
-fn resendable(m: &MailSummary) -> bool {
+fn resendable(m: &MailSummary, replaced: &HashSet<String>) -> bool {
     !matches!(m.status, MailStatus::Queued | MailStatus::Sending)
+        && !replaced.contains(&m.id)
         && !matches!(m.kind, MailKind::Invitation | MailKind::PasswordReset)
         && !m.content_erased
 }
@@ -70,6 +73,7 @@ fn mail_page<P: Policy>(
     event: &EventRow,
     status: Option<MailStatus>,
     list: &Page<MailSummary>,
+    replaced: &HashSet<String>,
     outcome: Option<Outcome>,
 ) -> HttpResponse {
     let base = format!("/console/events/{}/mail", event.id);
@@ -127,6 +131,9 @@ fn mail_page<P: Policy>(
                             _ => {}
                         }
                         @if m.status != MailStatus::Sent { @if let Some(e) = &m.last_error { br; span.hint { (e) } } }
+                        @if m.status == MailStatus::Failed && !replaced.contains(&m.id) && m.attendee_id.is_some() {
+                            br; span.hint { "Was the address wrong? Correct it on the participant's page first." }
+                        }
                     }
                     td { (kind_label(m.kind)) }
                     td { (event.display_time(m.created_at)) }
@@ -140,7 +147,9 @@ fn mail_page<P: Policy>(
                         }
                     }
                     td {
-                        @if resendable(m) {
+                        @if replaced.contains(&m.id) {
+                            span.hint { "A later message to the participant went out" }
+                        } @else if resendable(m, replaced) {
                             form method="post" action={ (base) "/" (m.id) "/resend" } {
                                 input type="hidden" name="csrf" value=(s.csrf);
                                 // A refusal answers this same view.
@@ -176,11 +185,14 @@ async fn load(
     event_id: String,
     status: Option<MailStatus>,
     page: Option<i64>,
-) -> AppResult<(EventRow, Page<MailSummary>)> {
+) -> AppResult<(EventRow, Page<MailSummary>, HashSet<String>)> {
     db.read(move |conn| {
         let event = events::find(conn, &event_id)?;
         let list = crate::mail::list_page(conn, &event.id, status, &PageQuery { page, per_page: Some(50) })?;
-        Ok((event, list))
+        let failed: Vec<&str> =
+            list.items.iter().filter(|m| m.status == MailStatus::Failed).map(|m| m.id.as_str()).collect();
+        let replaced = crate::mail::replaced_later(conn, &failed)?;
+        Ok((event, list, replaced))
     })
     .await
 }
@@ -194,9 +206,9 @@ pub async fn mail_list(
 ) -> AppResult<HttpResponse> {
     let q = query.into_inner();
     let status = parse_status(q.status.as_deref())?;
-    let (event, list) = load(&db, path.into_inner(), status, q.page).await?;
+    let (event, list, replaced) = load(&db, path.into_inner(), status, q.page).await?;
     let outcome = q.resent.as_deref().and_then(|k| k.parse::<MailKind>().ok()).map(Outcome::Resent);
-    Ok(mail_page(&s, &event, status, &list, outcome))
+    Ok(mail_page(&s, &event, status, &list, &replaced, outcome))
 }
 
 /// `POST /console/events/{event_id}/mail/{message_id}/resend`: as the API's resend. A
@@ -222,8 +234,9 @@ pub async fn mail_resend(
         Err(AppError::Conflict(why)) => {
             let status = parse_status(form.opt("status").as_deref())?;
             let page = form.opt("page").and_then(|p| p.parse().ok());
-            let (event, list) = load(&db, event_id, status, page).await?;
-            Ok(with_status(mail_page(&s, &event, status, &list, Some(Outcome::Refused(why))), StatusCode::CONFLICT))
+            let (event, list, replaced) = load(&db, event_id, status, page).await?;
+            let refused = mail_page(&s, &event, status, &list, &replaced, Some(Outcome::Refused(why)));
+            Ok(with_status(refused, StatusCode::CONFLICT))
         }
         Err(e) => Err(e.into()),
     }

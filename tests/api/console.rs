@@ -794,6 +794,14 @@ async fn a_csv_import_is_previewed_with_its_row_errors_then_imported(backend: Ba
     // The same file chosen with the form's file input: the same preview.
     let import_page = b.get(&import).await.text().await.unwrap();
     assert!(import_page.contains("enctype=\"multipart/form-data\"") && import_page.contains("type=\"file\""));
+    // The partner ids the file names are on the page; the preview names the partners.
+    assert!(
+        import_page.contains("Partner ids for the share_with_partners column") && import_page.contains(&world.acme)
+    );
+    let sharing = format!("name,email,is_adult,share_with_partners\nZoe Ng,zoe@example.org,true,{}\n", world.acme);
+    let res = b.post_file(&import, &[("csrf", &csrf), ("step", "preview")], ("file", sharing.as_bytes())).await;
+    let page = res.text().await.unwrap();
+    assert!(page.contains("<td>Acme</td>") || page.contains(">Acme<"), "{page}");
     let res =
         b.post_file(&import, &[("csrf", &csrf), ("step", "preview"), ("csv", "")], ("file", good.as_bytes())).await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -804,7 +812,7 @@ async fn a_csv_import_is_previewed_with_its_row_errors_then_imported(backend: Ba
     let res = b.post_file(&import, &[("csrf", &csrf), ("step", "preview")], ("file", latin1)).await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let page = res.text().await.unwrap();
-    assert!(page.contains("CSV UTF-8"), "{page}");
+    assert!(page.contains("CSV UTF-8") && page.contains("type=\"file\""), "said on the import page: {page}");
     // A body that is not the multipart it says it is: 400, not a 500.
     for (content_type, body) in [
         ("multipart/form-data", "--x\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\nabc\r\n--x--\r\n"),
@@ -1108,6 +1116,15 @@ async fn staff_follow_the_events_mail_and_deletion_notices_in_the_console(backen
     let page = b.get(&location(&res)).await.text().await.unwrap();
     assert!(page.contains("A new message with a new privacy link and the current badge is queued"), "{page}");
     assert!(page.contains("Badge and new privacy link"));
+    // Once the new one is out, the failure is handled: listed as replaced, not counted.
+    crate::common::smtp::wait_until(Duration::from_secs(30), || {
+        count_rows(&app, "mail_outbox WHERE kind = 'reminder' AND status = 'sent'") == 1
+    })
+    .await;
+    let page = b.get(&format!("{mail}?status=failed")).await.text().await.unwrap();
+    assert!(page.contains("A later message to the participant went out") && !page.contains("Send again"), "{page}");
+    let dashboard = b.get(&format!("/console/events/{}", world.event)).await.text().await.unwrap();
+    assert!(dashboard.contains(&format!("<b>0</b><a href=\"/console/events/{}/mail?status=failed\"", world.event)));
     // Without the form's token nothing is sent.
     let res = b.post_form(&action, &[("csrf", "wrong")]).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
