@@ -43,11 +43,17 @@ pub const SHEET_PAGE: i64 = 200;
 
 /// One page of the printable sheet: name and company of each badge holder, read through
 /// the gate for staff user `staff` (ledgered).
-pub fn sheet(conn: &mut DbConn, staff: &str, event_id: &str, page: i64) -> AppResult<(EventRow, Vec<StaffRecord>)> {
+pub fn sheet(
+    conn: &mut DbConn,
+    staff: &str,
+    event_id: &str,
+    page: i64,
+    only: Option<&str>,
+) -> AppResult<(EventRow, Vec<StaffRecord>)> {
     crate::paging::check_page(page)?;
     let event = events::find(conn, event_id)?;
     let offset = (page - 1) * SHEET_PAGE;
-    let selection = StaffSelection::Badges { event_id: &event.id, offset, limit: Some(SHEET_PAGE) };
+    let selection = StaffSelection::Badges { event_id: &event.id, only, offset, limit: Some(SHEET_PAGE) };
     let records = gate::staff_read(conn, staff, selection)?.records;
     Ok((event, records))
 }
@@ -57,7 +63,7 @@ pub fn sheet(conn: &mut DbConn, staff: &str, event_id: &str, page: i64) -> AppRe
 /// statements inside the caller's transaction.
 pub fn print_shop_rows(conn: &mut DbConn, staff: &str, event_id: &str) -> AppResult<Vec<StaffRecord>> {
     let event = events::find(conn, event_id)?;
-    let selection = StaffSelection::Badges { event_id: &event.id, offset: 0, limit: None };
+    let selection = StaffSelection::Badges { event_id: &event.id, only: None, offset: 0, limit: None };
     Ok(gate::staff_read(conn, staff, selection)?.records)
 }
 

@@ -100,7 +100,8 @@ pub async fn sheet_response(
     event_id: String,
     page: i64,
 ) -> AppResult<HttpResponse> {
-    let (event, rows) = db.write(move |conn| crate::attendees::badging::sheet(conn, &staff, &event_id, page)).await?;
+    let (event, rows) =
+        db.write(move |conn| crate::attendees::badging::sheet(conn, &staff, &event_id, page, None)).await?;
     let esc = |s: &str| html_escape::encode_text(s).into_owned();
     let mut html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Badges — {}</title>\

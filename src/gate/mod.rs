@@ -372,9 +372,10 @@ pub enum StaffSelection<'a> {
     Attendees { event_id: &'a str, search: Option<&'a str>, offset: i64, limit: i64 },
     /// One participant of an event; every contact field (the attendee detail).
     Attendee { event_id: &'a str, attendee_id: &'a str },
-    /// An event's participants with a current badge, in name order, `limit: None` for all;
-    /// name and company only (the badge sheet and `badges.csv`).
-    Badges { event_id: &'a str, offset: i64, limit: Option<i64> },
+    /// An event's participants with a current badge, in name order, `limit: None` for all,
+    /// or only `only` (one badge to print again after a reissue); name and company only
+    /// (the badge sheet and `badges.csv`).
+    Badges { event_id: &'a str, only: Option<&'a str>, offset: i64, limit: Option<i64> },
     /// Participants of any event, erased ones left out; every contact field (the incident
     /// affected-list).
     Affected(&'a [String]),
@@ -456,7 +457,7 @@ pub fn staff_read(conn: &mut DbConn, staff_user_id: &str, selection: StaffSelect
                     .load(conn)?;
                 (rows.into_iter().map(|a| (a, None)).collect(), None)
             }
-            StaffSelection::Badges { event_id, offset, limit } => {
+            StaffSelection::Badges { event_id, only, offset, limit } => {
                 let mut q = attendees::table
                     .inner_join(badges::table)
                     .filter(attendees::event_id.eq(*event_id))
@@ -466,6 +467,9 @@ pub fn staff_read(conn: &mut DbConn, staff_user_id: &str, selection: StaffSelect
                     .order((attendees::name, attendees::id))
                     .select((AttendeeRow::as_select(), badges::id))
                     .into_boxed();
+                if let Some(id) = only {
+                    q = q.filter(attendees::id.eq(*id));
+                }
                 if let Some(limit) = limit {
                     q = q.limit(*limit).offset(*offset);
                 }

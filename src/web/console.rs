@@ -731,6 +731,8 @@ pub struct PrintQuery {
     page: Option<i64>,
     /// `1`: on plain paper, each badge with a margin and cut marks to cut it out.
     marks: Option<String>,
+    /// One participant's badge only (printed again after a reissue).
+    attendee_id: Option<String>,
 }
 
 /// `GET /console/events/{event_id}/badges/print?size=a6|4x3|cr80&page=&marks=1`:
@@ -746,7 +748,8 @@ pub async fn print_badges(
     query: web::Query<PrintQuery>,
 ) -> AppResult<HttpResponse> {
     let event_id = path.into_inner();
-    let PrintQuery { size, page, marks } = query.into_inner();
+    let PrintQuery { size, page, marks, attendee_id } = query.into_inner();
+    let only = attendee_id.filter(|a| !a.is_empty());
     let marks = match marks.as_deref() {
         None | Some("" | "0") => false,
         Some("1") => true,
@@ -758,7 +761,9 @@ pub async fn print_badges(
     };
     let page = page.unwrap_or(1);
     let (staff, id) = (s.caller.user_id.clone(), event_id.clone());
-    let (event, rows) = db.write(move |conn| crate::attendees::badging::sheet(conn, &staff, &id, page)).await?;
+    let one = only.clone();
+    let (event, rows) =
+        db.write(move |conn| crate::attendees::badging::sheet(conn, &staff, &id, page, one.as_deref())).await?;
     let mut badges = Vec::with_capacity(rows.len());
     for a in rows {
         let badge_id = a.badge_id.as_deref().ok_or_else(|| AppError::internal("badge read without a badge"))?;
@@ -771,7 +776,8 @@ pub async fn print_badges(
     let stock = size.stock();
     let link_marked = |sz: BadgeSize, p: i64, m: bool| {
         let m = if m { "&marks=1" } else { "" };
-        format!("/console/events/{event_id}/badges/print?size={}&page={p}{m}", sz.as_str())
+        let one = only.as_deref().map(|a| format!("&attendee_id={a}")).unwrap_or_default();
+        format!("/console/events/{event_id}/badges/print?size={}&page={p}{m}{one}", sz.as_str())
     };
     let link = |sz: BadgeSize, p: i64| link_marked(sz, p, marks);
     let full = i64::try_from(badges.len()).is_ok_and(|n| n == crate::attendees::badging::SHEET_PAGE);
@@ -1127,7 +1133,10 @@ impl Done {
             Done::Registered => {
                 "Registered. The participant was sent the confirmation with the badge and privacy link."
             }
-            Done::Reissued => "A new badge was issued; the old one no longer scans. Print the new one.",
+            Done::Reissued => {
+                "A new badge was issued; the old one no longer scans, nor does the one in the participant's mail. \
+                 Print it, or send it with \"E-mail a new privacy link\" below."
+            }
             Done::LinkSent => "A new privacy link was e-mailed to the participant; the old link no longer works.",
             Done::LinkThrottled => {
                 "Not sent: this address was sent its badge and link three times in the last hour. Try again later."
@@ -1397,7 +1406,10 @@ pub async fn attendee_detail(
         (event_links(&event_id, "Attendees", s.caller.role))
         @if let Some(done) = done {
             @if done.refused() { p.alert role="alert" { (done.message()) } }
-            @else { p.notice role="status" { (done.message()) } }
+            @else { p.notice role="status" { (done.message())
+                @if done == Done::Reissued {
+                    " " a href={ "/console/events/" (event_id) "/badges/print?attendee_id=" (r.attendee_id) } { "Print this badge" }
+                } } }
         }
         (layout::table_wrap(html! { table {
             tbody {

@@ -711,6 +711,13 @@ async fn staff_register_view_and_act_on_participants_through_the_apis_core(backe
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let page = b.get(&location(&res)).await.text().await.unwrap();
     assert!(page.contains("A new badge was issued") && !page.contains(&old_code), "{page}");
+    // The new badge alone, to print at the desk.
+    let print = format!("/console/events/{}/badges/print?attendee_id={attendee}", world.event);
+    assert!(page.contains(&print), "{page}");
+    let sheet = b.get(&print).await.text().await.unwrap();
+    assert_eq!(sheet.matches("class=\"page\"").count(), 1, "{sheet}");
+    let new_code = page.split("id=\"badge-code\">").nth(1).unwrap().split('<').next().unwrap();
+    assert!(sheet.contains(new_code));
 
     // A new privacy link goes to the participant by mail, not to staff.
     let mails = crate::common::count_rows(&app, "mail_outbox");
