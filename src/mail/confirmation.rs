@@ -85,20 +85,29 @@ pub(crate) const TRANSACTIONAL_NOTICE: &str = "This is a transactional message: 
 pub(crate) const TRANSACTIONAL: &str = "This is a transactional message: it is sent because you registered, \
     whatever you chose about e-mails on future events.";
 
-/// The double opt-in paragraph, text and HTML, shared with the reminder.
-pub(crate) fn confirm_paragraph(url: Option<&str>) -> (String, String) {
+/// The double opt-in paragraph, text and HTML, shared with the reminder. `ignore`: say
+/// that a stranger can ignore it (a reminder that says so itself passes `false`).
+pub(crate) fn confirm_paragraph(url: Option<&str>, ignore: bool) -> (String, String) {
+    let (ignore_text, ignore_html) = if ignore {
+        (
+            "If you did not register, ignore this message: nothing is shared.\n\n",
+            "<p>If you did not register, ignore this message: nothing is shared.</p>",
+        )
+    } else {
+        ("", "")
+    };
     match url {
         None => (String::new(), String::new()),
         Some(url) => (
             format!(
                 "You asked us to share your contact details with partners. This takes effect only \
                  once you confirm that this address is yours; open this link and press the button:\n\n    {url}\n\n\
-                 If you did not register, ignore this message: nothing is shared.\n\n"
+                 {ignore_text}"
             ),
             format!(
                 "<p>You asked us to share your contact details with partners. This takes effect only once you \
                  confirm that this address is yours: <a style=\"word-break:break-all\" href=\"{u}\">{t}</a> (open the link and press the button).</p>\
-                 <p>If you did not register, ignore this message: nothing is shared.</p>",
+                 {ignore_html}",
                 u = html_escape::encode_double_quoted_attribute(url),
                 t = esc(url),
             ),
@@ -122,7 +131,7 @@ pub fn render(f: &Facts) -> Rendered {
     let fallback = BadgeCode::readings(&f.badge_payload).first().map(BadgeCode::fallback).unwrap_or_default();
     let link = &f.privacy_url;
     let choices = choices(f);
-    let (confirm_text, confirm_html) = confirm_paragraph(f.confirm_url.as_deref());
+    let (confirm_text, confirm_html) = confirm_paragraph(f.confirm_url.as_deref(), true);
     let (organiser_text, organiser_html) = organiser_paragraph(&f.organiser);
     let text = format!(
         "Hello {name},\n\n\

@@ -66,7 +66,8 @@ pub fn render(f: &Facts) -> Rendered {
     };
     let fallback = f.badge_payload.as_deref().and_then(|p| BadgeCode::readings(p).first().map(BadgeCode::fallback));
     let link = &f.privacy_url;
-    let (confirm_text, confirm_html) = confirm_paragraph(f.confirm_url.as_deref());
+    // One "ignore this" sentence: the reminder's own where it has one.
+    let (confirm_text, confirm_html) = confirm_paragraph(f.confirm_url.as_deref(), f.reason == Reason::Organiser);
     let (organiser_text, organiser_html) = organiser_paragraph(&f.organiser);
     let badge_text = match &fallback {
         Some(code) => format!(
@@ -104,4 +105,31 @@ pub fn render(f: &Facts) -> Rendered {
         link_text = esc(link),
     );
     Rendered { text, html, badge_payload: f.badge_payload.clone(), list_unsubscribe: None }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(reason: Reason) -> Facts {
+        Facts {
+            reason,
+            name: "Ann Lee".into(),
+            event: "Expo".into(),
+            privacy_url: "https://badges.example.org/me/abc".into(),
+            badge_payload: None,
+            confirm_url: Some("https://badges.example.org/e/expo/confirm/def".into()),
+            organiser: Organiser::default(),
+        }
+    }
+
+    #[test]
+    fn a_reminder_with_a_confirmation_link_says_once_that_a_stranger_may_ignore_it() {
+        for reason in [Reason::AlreadyRegistered, Reason::Requested, Reason::Organiser] {
+            let r = render(&facts(reason));
+            for body in [&r.text, &r.html] {
+                assert_eq!(body.matches("ignore this message").count(), 1, "{reason:?}: {body}");
+            }
+        }
+    }
 }

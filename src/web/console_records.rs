@@ -246,6 +246,9 @@ async fn requests_page(
             }
             @if let Some(e) = error_of(errors, "event_id", "The event") { div.error { (e) } }
             (input("attendee_id", "Participant id", "text", &filing.attendee_id, error_of(errors, "attendee_id", "The participant id")))
+            @if !filing.attendee_id.is_empty() && !filing.event_id.is_empty() {
+                p.hint { a href={ "/console/events/" (filing.event_id) "/attendees/" (filing.attendee_id) } { "Check who this is" } }
+            }
             p.hint { "Easier from the participant's page (the event's Attendees, then the participant): "
                 "“Record a request from this participant” fills in the event and the id." }
             label for="kind" { "Asked for" }
@@ -349,6 +352,8 @@ fn request_page(
             tbody {
                 tr { th { "Event" } td { a href={ "/console/events/" (event.id) } { (event.name) } } }
                 tr { th { "Participant" } td { code { (r.attendee_id) } " · "
+                    // Their page is a staff read (ledgered); the register itself shows no name.
+                    a href={ "/console/events/" (event.id) "/attendees/" (r.attendee_id) } { "open the participant" } " · "
                     a href={ "/console/events/" (event.id) "/ledger?attendee_id=" (r.attendee_id) } { "who received their data" } } }
                 tr { th { "Arrived by" } td { (r.channel.as_str()) } }
                 tr { th { "Received" } td { (event.display_rfc3339(&r.received_at)) } }

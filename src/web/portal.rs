@@ -774,19 +774,25 @@ async fn notices_page(
         @if let Some(n) = notice { p.notice role="status" { (n) } }
         p { "A participant whose data you received was erased or withdrew. Delete their data from your own systems "
             "(CRM, spreadsheets, downloads), then acknowledge the notice." }
-        @if list.items.is_empty() { p { "No notices." } } @else {
+        @if list.items.is_empty() && list.total > 0 {
+            p { "No notices on this page. " a href="/portal/notices" { "Back to the newest" } }
+        } @else if list.items.is_empty() { p { "No notices." } } @else {
             (layout::table_wrap(html! { table {
                 thead { tr { th scope="col" { "Participant" } th scope="col" { "Reason" } th scope="col" { "Received" } th scope="col" { "State" } } }
                 tbody { @for n in &list.items { tr.overdue[n.acknowledged_at.is_none()] {
                     td { (n.released_name.as_deref().unwrap_or("(name not kept)"))
                         @if let Some(l) = &n.lead_id { br; span.hint { "lead " code { (l) } } } }
-                    td { (n.reason.as_str()) }
+                    td { @match n.reason {
+                        notices::NoticeReason::Erasure => "Erased their data",
+                        notices::NoticeReason::Withdrawal => "Withdrew from sharing with you",
+                    } }
                     td { (event.display_rfc3339(&n.created_at)) }
                     td {
                         @if let Some(a) = &n.acknowledged_at { "Acknowledged " (event.display_rfc3339(a)) }
                         @else {
                             form.inline method="post" action={ "/portal/notices/" (n.id) "/ack" } {
                                 input type="hidden" name="csrf" value=(s.csrf);
+                                input type="hidden" name="page" value=(list.page);
                                 button type="submit" { "Acknowledge: data deleted" }
                             }
                         }
@@ -814,5 +820,8 @@ pub async fn notice_ack(
     let notice_id = path.into_inner();
     let key = OutboxKey::from_badge_key(&badge_key)?;
     db.write(move |conn| notices::acknowledge(conn, &key, &scope.partner_id, &notice_id, &scope.user_id)).await?;
-    Ok(notices_page(&s, &db, &badge_key, Some("Notice acknowledged."), crate::paging::PageQuery::default()).await?)
+    // Back on the page the notice was on.
+    let page = value(&fields, "page").parse().ok();
+    let paging = crate::paging::PageQuery { page, per_page: Some(50) };
+    Ok(notices_page(&s, &db, &badge_key, Some("Notice acknowledged."), paging).await?)
 }
