@@ -116,8 +116,10 @@ fn mail_page<P: Policy>(
             (layout::table_wrap(html! { table {
                 caption.hint { "Newest first; times in " (event.time_zone) }
                 thead { tr {
-                    th scope="col" { "Status" } th scope="col" { "Kind" } th scope="col" { "Queued" }
-                    th scope="col" { "Subject" } th scope="col" { "Participant" } th scope="col" { span.hint { "Action" } }
+                    // On a phone the queue time and the subject give way, so that the
+                    // action stays in view.
+                    th scope="col" { "Status" } th scope="col" { "Kind" } th.narrow-hide scope="col" { "Queued" }
+                    th.narrow-hide scope="col" { "Subject" } th scope="col" { span.hint { "Action" } }
                 } }
                 tbody { @for m in &list.items { tr.overdue[m.status == MailStatus::Failed] {
                     td {
@@ -135,17 +137,14 @@ fn mail_page<P: Policy>(
                             br; span.hint { "Was the address wrong? Correct it on the participant's page first." }
                         }
                     }
-                    td { (kind_label(m.kind)) }
-                    td { (event.display_time(m.created_at)) }
-                    td { (m.subject) }
                     td {
-                        @match (&m.attendee_id, m.kind) {
-                            (Some(a), MailKind::Confirmation | MailKind::Reminder | MailKind::BreachNotice) => {
-                                a href={ "/console/events/" (event.id) "/attendees/" (a) } { "Open the participant" }
-                            }
-                            _ => "—",
+                        (kind_label(m.kind))
+                        @if let (Some(a), MailKind::Confirmation | MailKind::Reminder | MailKind::BreachNotice) = (&m.attendee_id, m.kind) {
+                            br; a href={ "/console/events/" (event.id) "/attendees/" (a) } { "Open the participant" }
                         }
                     }
+                    td.narrow-hide { (event.display_time(m.created_at)) }
+                    td.narrow-hide { (m.subject) }
                     td {
                         @if replaced.contains(&m.id) {
                             span.hint { "A later message to the participant went out" }
@@ -155,14 +154,14 @@ fn mail_page<P: Policy>(
                                 // A refusal answers this same view.
                                 @if let Some(st) = status { input type="hidden" name="status" value=(st.as_str()); }
                                 input type="hidden" name="page" value=(list.page);
-                                button type="submit" { "Send again" }
+                                button type="submit" aria-label={ "Send again: " (kind_label(m.kind)) ", " (event.display_time(m.created_at)) } { "Send again" }
                             }
                         } @else if m.content_erased {
                             span.hint { "Erased with the participant" }
                         } @else if m.kind == MailKind::Invitation {
-                            span.hint { "One-time link: an admin sends a new invitation from the partner's page" }
+                            span.hint { "One-time link: an admin invites again from the partner's page" }
                         } @else if m.kind == MailKind::PasswordReset {
-                            span.hint { "One-time link: the user asks for a new one on the sign-in page" }
+                            span.hint { "One-time link: the user asks again on the sign-in page" }
                         }
                     }
                 } } }

@@ -173,7 +173,8 @@ fn partner_page(
                         button type="submit" { "End sessions" }
                     } " "
                     (layout::confirm_action(
-                        html! { "Disable…" span.hint { " " (u.email) } },
+                        html! { "Disable…" },
+                        &format!("Disable {}…", u.email),
                         "The user is signed out everywhere and can never sign in again. This cannot be undone.",
                         html! { form.inline method="post" action={ (base) "/users/" (u.id) "/disable" } {
                             input type="hidden" name="csrf" value=(s.csrf);

@@ -52,14 +52,16 @@ ol.scan-notes{list-style:none;padding:0}ol.scan-notes li{border-left:3px solid #
 ol.scan-notes p{margin:.3rem 0}ol.scan-notes .note{white-space:pre-wrap;overflow-wrap:anywhere}\
 .enrol-qr{width:100%;max-width:22rem;margin:1rem 0}.enrol-qr svg{width:100%;height:auto;display:block}\
 .enrol-code{font-size:1.3rem;letter-spacing:.05em;font-weight:600}\
+@media (max-width:40rem){.narrow-hide{display:none}}\
 @media print{header.top,.no-print,footer{display:none}body.wide main{max-width:none}}";
 
 /// An action that cannot be undone, behind a second click and a sentence saying what it
 /// does (no script: the page's policy allows none): `summary` opens it, `form` does it.
-pub fn confirm_action(summary: Markup, consequence: &str, form: Markup) -> Markup {
+/// `name` is the summary's accessible name (the action and whom it is for).
+pub fn confirm_action(summary: Markup, name: &str, consequence: &str, form: Markup) -> Markup {
     html! {
         details.confirm {
-            summary { (summary) }
+            summary aria-label=(name) { (summary) }
             p { (consequence) }
             (form)
         }

@@ -517,31 +517,32 @@ async fn scanners_page(
             "Signing one out everywhere (a lost phone) ends its phone's and browser's sessions; \
             disabling it also stops it signing in again." }
         @if list.is_empty() { p { "No users yet." } } @else {
-            (layout::table_wrap(html! { table {
-                thead { tr { th scope="col" { "E-mail" } th scope="col" { "Role" } th scope="col" { "State" } th scope="col" { span.hint { "Action" } } } }
-                tbody { @for u in &list { tr {
-                    td { (u.email) }
-                    td { @if u.role == Role::Scanner { "Scanner" } @else { "Administrator" } }
-                    td { @if u.disabled { "Disabled" } @else if !u.password_set { "Invited" } @else { "Active" } }
-                    td { @if u.role == Role::Scanner && !u.disabled {
-                        a href={ "/portal/scanners/" (u.id) "/enrol" } { "Enrol a phone" span.hint { " " (u.email) } }
-                        " "
-                        form.inline method="post" action={ "/portal/scanners/" (u.id) "/revoke-sessions" } {
+            // A list, not a table: its actions fit a phone's width without scrolling sideways
+            // (as the console's partner users). Each control names its user for screen readers.
+            ul.people { @for u in &list { li {
+                strong { (u.email) } br;
+                @if u.role == Role::Scanner { "Scanner" } @else { "Administrator" }
+                " · "
+                @if u.disabled { "Disabled" } @else if !u.password_set { "Invited" } @else { "Active" }
+                @if u.role == Role::Scanner && !u.disabled { div {
+                    a href={ "/portal/scanners/" (u.id) "/enrol" } aria-label={ "Enrol a phone for " (u.email) } { "Enrol a phone" }
+                    " "
+                    form.inline method="post" action={ "/portal/scanners/" (u.id) "/revoke-sessions" } {
+                        input type="hidden" name="csrf" value=(s.csrf);
+                        button type="submit" aria-label={ "Sign out everywhere " (u.email) } { "Sign out everywhere" }
+                    }
+                    " "
+                    (layout::confirm_action(
+                        html! { "Disable…" },
+                        &format!("Disable {}…", u.email),
+                        "The user is signed out everywhere and can never sign in again. This cannot be undone.",
+                        html! { form.inline method="post" action={ "/portal/scanners/" (u.id) "/disable" } {
                             input type="hidden" name="csrf" value=(s.csrf);
-                            button type="submit" { "Sign out everywhere" span.hint { " " (u.email) } }
-                        }
-                        " "
-                        (layout::confirm_action(
-                            html! { "Disable…" span.hint { " " (u.email) } },
-                            "The user is signed out everywhere and can never sign in again. This cannot be undone.",
-                            html! { form.inline method="post" action={ "/portal/scanners/" (u.id) "/disable" } {
-                                input type="hidden" name="csrf" value=(s.csrf);
-                                button type="submit" { "Disable " (u.email) }
-                            } },
-                        ))
-                    } }
-                } } }
-            } }))
+                            button type="submit" { "Disable " (u.email) }
+                        } },
+                    ))
+                } }
+            } } }
         }
         h2 { "Invite a scanner user" }
         (other_errors(errors, &["email"]))
@@ -778,7 +779,7 @@ async fn notices_page(
             p { "No notices on this page. " a href="/portal/notices" { "Back to the newest" } }
         } @else if list.items.is_empty() { p { "No notices." } } @else {
             (layout::table_wrap(html! { table {
-                thead { tr { th scope="col" { "Participant" } th scope="col" { "Reason" } th scope="col" { "Received" } th scope="col" { "State" } } }
+                thead { tr { th scope="col" { "Participant" } th scope="col" { "Reason" } th.narrow-hide scope="col" { "Received" } th scope="col" { "State" } } }
                 tbody { @for n in &list.items { tr.overdue[n.acknowledged_at.is_none()] {
                     td { (n.released_name.as_deref().unwrap_or("(name not kept)"))
                         @if let Some(l) = &n.lead_id { br; span.hint { "lead " code { (l) } } } }
@@ -786,7 +787,7 @@ async fn notices_page(
                         notices::NoticeReason::Erasure => "Erased their data",
                         notices::NoticeReason::Withdrawal => "Withdrew from sharing with you",
                     } }
-                    td { (event.display_rfc3339(&n.created_at)) }
+                    td.narrow-hide { (event.display_rfc3339(&n.created_at)) }
                     td {
                         @if let Some(a) = &n.acknowledged_at { "Acknowledged " (event.display_rfc3339(a)) }
                         @else {
