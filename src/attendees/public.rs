@@ -91,6 +91,25 @@ pub fn request_links(
     Ok(())
 }
 
+/// When the participant may be sent a reminder again: the oldest of this hour's reminders
+/// plus an hour, or `None` when they are under [`REMINDERS_PER_HOUR`].
+pub fn next_reminder_at(conn: &mut DbConn, attendee_id: &str) -> AppResult<Option<i64>> {
+    let since = now_ms().saturating_sub(HOUR_MS);
+    let times: Vec<i64> = mail_outbox::table
+        .filter(mail_outbox::attendee_id.eq(attendee_id))
+        .filter(mail_outbox::kind.eq(MailKind::Reminder))
+        .filter(mail_outbox::created_at.gt(since))
+        .order(mail_outbox::created_at)
+        .select(mail_outbox::created_at)
+        .load(conn)?;
+    Ok(match times.first() {
+        Some(oldest) if i64::try_from(times.len()).is_ok_and(|n| n >= REMINDERS_PER_HOUR) => {
+            Some(oldest.saturating_add(HOUR_MS))
+        }
+        _ => None,
+    })
+}
+
 /// Queues a reminder unless the participant had [`REMINDERS_PER_HOUR`] already (or was
 /// erased meanwhile); returns its id if it did. It issues a new privacy link (the old one stops working: the mail says
 /// so) and, while opt-ins await confirmation, a new confirmation link.

@@ -109,10 +109,14 @@ pub fn resend_mail(
     };
     match super::public::remind(conn, key, public_url, &event, &a, crate::mail::reminder::Reason::Organiser)? {
         Some(id) => crate::mail::find_in_event(conn, event_id, &id),
-        None => Err(AppError::Conflict(format!(
-            "no reminder was sent: this participant was sent {} in the last hour (try again later), or was \
-             erased meanwhile",
-            super::public::REMINDERS_PER_HOUR
-        ))),
+        None => Err(AppError::Conflict(match super::public::next_reminder_at(conn, &a.id)? {
+            Some(at) => format!(
+                "no reminder was sent: this participant was sent {} in the last hour; the next can go at {}",
+                super::public::REMINDERS_PER_HOUR,
+                event.display_time(at)
+            ),
+            // Under the limit, so the participant was erased while this waited.
+            None => "no reminder was sent: the participant was erased meanwhile".to_string(),
+        })),
     }
 }

@@ -113,9 +113,11 @@ pub fn insert(conn: &mut DbConn, account: &NewAccount) -> AppResult<String> {
     };
     match diesel::insert_into(users::table).values(&row).execute(conn) {
         Ok(_) => Ok(id),
-        Err(e) if is_unique_violation(&e) => {
-            Err(AppError::Conflict("an account with this e-mail already exists".into()))
-        }
+        Err(e) if is_unique_violation(&e) => Err(AppError::Conflict(
+            "an account with this e-mail already exists; an address is never given a second account, \
+                 even once its account is disabled: invite another address"
+                .into(),
+        )),
         Err(e) => Err(e.into()),
     }
 }

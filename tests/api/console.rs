@@ -1146,7 +1146,10 @@ async fn staff_follow_the_events_mail_and_deletion_notices_in_the_console(backen
         assert_eq!(res.status(), StatusCode::SEE_OTHER);
     }
     let refused = refused.expect("the hourly limit of reminders holds in the console");
-    assert!(refused.contains("Not sent again: no reminder was sent"), "{refused}");
+    assert!(
+        refused.contains("Not sent again: no reminder was sent") && refused.contains("the next can go at"),
+        "{refused}"
+    );
     // A bad filter is named, not a 500.
     assert_eq!(b.get(&format!("{mail}?status=lost")).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
