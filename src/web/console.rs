@@ -847,6 +847,8 @@ struct ImportForm {
     /// The text came from a chosen file: a page shown again does not echo it into the text
     /// box too (a 100,000-row file would make the page twice its size).
     from_file: bool,
+    /// Text was pasted as well as a file chosen: the file was used, and the page says so.
+    also_pasted: bool,
 }
 
 impl ImportForm {
@@ -890,6 +892,7 @@ impl ImportForm {
             f.take(&name, text);
         }
         if let Some(bytes) = file {
+            f.also_pasted = !f.csv.trim().is_empty();
             f.from_file = true;
             f.csv = String::from_utf8(bytes).map_err(|_| {
                 AppError::field("file", "is not UTF-8 text: save the spreadsheet as \"CSV UTF-8\" and choose it again")
@@ -1023,6 +1026,17 @@ pub async fn import_submit(
         Err(e) => return Err(e.into()),
     };
     s.check_csrf(&form.csrf)?;
+    if form.csv.trim().is_empty() {
+        let content = html! {
+            h1 { "Import participants — " (event.name) }
+            (event_links(&event_id, "Import", s.caller.role))
+            p.alert role="alert" { "Nothing to import: choose a CSV file, or paste its contents." }
+            (import_form(&event_id, &partners, &ImportForm { send_confirmation: form.send_confirmation, ..Default::default() }, &s.csrf))
+        };
+        let mut res = console_page(&s, &format!("Import — {}", event.name), "", content);
+        *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        return Ok(res);
+    }
     let csv = bytes::Bytes::from(form.csv.clone().into_bytes());
     if form.confirm {
         let (id, file) = (event_id.clone(), csv.clone());
@@ -1044,6 +1058,7 @@ pub async fn import_submit(
                 (event_links(&event_id, "Import", s.caller.role))
                 p.notice role="status" { (rows.len()) " participant" @if rows.len() != 1 { "s" }
                     " ready to import; nothing is stored until you confirm." }
+                @if form.also_pasted { p { "This is the chosen file; the pasted text was not used." } }
                 (layout::table_wrap(html! { table {
                     thead { tr { th { "#" } th { "Name" } th { "E-mail" } th { "Company" } th { "Phone" }
                         th { "Shares with" } th { "Marketing" } } }

@@ -814,6 +814,14 @@ async fn a_csv_import_is_previewed_with_its_row_errors_then_imported(backend: Ba
     assert_eq!(res.status(), StatusCode::OK);
     let page = res.text().await.unwrap();
     assert!(page.contains("2 participants ready to import") && page.contains("Grace Hopper"), "{page}");
+    // A file and pasted text: the file is used, and the page says so; nothing at all is said too.
+    let res =
+        b.post_file(&import, &[("csrf", &csrf), ("step", "preview"), ("csv", bad)], ("file", good.as_bytes())).await;
+    let page = res.text().await.unwrap();
+    assert!(page.contains("2 participants ready") && page.contains("the pasted text was not used"), "{page}");
+    let res = b.post_form(&import, &[("csrf", &csrf), ("step", "preview"), ("csv", " ")]).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("Nothing to import: choose a CSV file, or paste its contents."));
     // A file saved in Latin-1 is named, not a 500.
     let latin1 = b"name;email;is_adult\r\nJos\xe9 P\xe9rez;jose@example.org;TRUE\r\n";
     let res = b.post_file(&import, &[("csrf", &csrf), ("step", "preview")], ("file", latin1)).await;
