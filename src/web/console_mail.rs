@@ -5,10 +5,10 @@
 //! function its twin calls. Neither page shows an address, a body or a participant's name:
 //! staff open the participant's page (a ledgered staff read) when they need more.
 
-use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
 use std::collections::HashSet;
 
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
 use maud::html;
 use serde::Deserialize;
 
