@@ -30,7 +30,12 @@ pub fn neutralise(cell: &str) -> String {
 }
 
 pub fn csv_writer() -> csv::Writer<Vec<u8>> {
+    csv_writer_with(b',')
+}
+
+fn csv_writer_with(delimiter: u8) -> csv::Writer<Vec<u8>> {
     csv::WriterBuilder::new()
+        .delimiter(delimiter)
         .quote_style(csv::QuoteStyle::Always)
         .terminator(csv::Terminator::CRLF)
         .from_writer(Vec::new())
@@ -42,7 +47,17 @@ where
     I: IntoIterator<Item = R>,
     R: IntoIterator<Item = String>,
 {
-    let mut w = csv_writer();
+    csv_bytes_with(b',', records)
+}
+
+/// [`csv_bytes`] with another field separator (`;` for spreadsheets set to a language
+/// whose decimal mark is a comma).
+pub fn csv_bytes_with<I, R>(delimiter: u8, records: I) -> AppResult<Vec<u8>>
+where
+    I: IntoIterator<Item = R>,
+    R: IntoIterator<Item = String>,
+{
+    let mut w = csv_writer_with(delimiter);
     for record in records {
         let cells: Vec<String> = record.into_iter().map(|c| neutralise(&c)).collect();
         w.write_record(&cells).map_err(AppError::internal)?;

@@ -28,11 +28,7 @@ pub async fn export_csv(
 /// The CSV download for a partner scope: the API's handler and the portal's download page
 /// (signed in with the session cookie) both answer with it, so both are ledgered alike.
 pub async fn csv_response(db: web::Data<Db>, scope: PartnerScope, dialect: Option<&str>) -> AppResult<HttpResponse> {
-    let excel = match dialect {
-        None => false,
-        Some("excel") => true,
-        Some(_) => return Err(AppError::field("dialect", "the only dialect is `excel`")),
-    };
+    let dialect = super::Dialect::parse(dialect)?;
     let preflight = scope.clone();
     let (event, export) = db.write(move |conn| super::start(conn, &preflight)).await?;
     let export_id = export.id.clone();
@@ -42,7 +38,7 @@ pub async fn csv_response(db: web::Data<Db>, scope: PartnerScope, dialect: Optio
     actix_web::rt::spawn(async move {
         let failed = tx.clone();
         let send = move |bytes: Vec<u8>| tx.blocking_send(Ok(bytes.into())).is_ok();
-        match web::block(move || super::stream(&db, &scope, &id, excel, send)).await {
+        match web::block(move || super::stream(&db, &scope, &id, dialect, send)).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
                 tracing::error!(error = %e, "export failed");

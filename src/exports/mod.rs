@@ -20,10 +20,10 @@ use sha2::{Digest, Sha256};
 use utoipa::IntoParams;
 
 use crate::auth::PartnerScope;
-use crate::csv_cells::csv_bytes;
+use crate::csv_cells::csv_bytes_with;
 use crate::db::schema::{exports, leads, users};
 use crate::db::{Db, DbConn, new_id, now_ms};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::events::{self, EventRow};
 use crate::gate::{self, Channel, Release, Selection};
 use crate::scans::notes::{self as scan_notes, ScanNote};
@@ -49,9 +49,38 @@ pub struct ExportRow {
 
 #[derive(Deserialize, IntoParams)]
 pub struct ExportQuery {
-    /// `excel` prepends a UTF-8 byte order mark so Excel reads UTF-8.
-    #[param(value_type = Option<String>, pattern = "^excel$")]
+    /// `excel` prepends a UTF-8 byte order mark so Excel reads UTF-8; `excel-semicolon`
+    /// also separates fields with `;`, as Excel expects where the decimal mark is a comma
+    /// (German, Spanish, French settings).
+    #[param(value_type = Option<String>, pattern = "^(excel|excel-semicolon)$")]
     pub dialect: Option<String>,
+}
+
+/// How the CSV export is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// RFC 4180: `,`, no byte order mark.
+    Rfc,
+    /// A UTF-8 byte order mark, then as RFC 4180.
+    Excel,
+    /// A UTF-8 byte order mark and `;` between fields.
+    ExcelSemicolon,
+}
+
+impl Dialect {
+    /// `?dialect=`; a 422 naming it otherwise.
+    pub fn parse(value: Option<&str>) -> AppResult<Dialect> {
+        match value {
+            None => Ok(Dialect::Rfc),
+            Some("excel") => Ok(Dialect::Excel),
+            Some("excel-semicolon") => Ok(Dialect::ExcelSemicolon),
+            Some(_) => Err(AppError::field("dialect", "must be excel or excel-semicolon")),
+        }
+    }
+
+    fn delimiter(self) -> u8 {
+        if self == Dialect::ExcelSemicolon { b';' } else { b',' }
+    }
 }
 
 /// Columns: the contact fields the event releases (of name, company, address, phone,
@@ -431,13 +460,14 @@ pub fn stream(
     db: &Db,
     scope: &PartnerScope,
     export_id: &str,
-    excel: bool,
+    dialect: Dialect,
     mut send: impl FnMut(Vec<u8>) -> bool,
 ) -> AppResult<()> {
     let layout = Layout::read(db, scope)?;
     let mut hasher = Sha256::new();
-    let mut first = csv_bytes([layout.header()])?;
-    if excel {
+    let delimiter = dialect.delimiter();
+    let mut first = csv_bytes_with(delimiter, [layout.header()])?;
+    if dialect != Dialect::Rfc {
         first.splice(0..0, [0xEF, 0xBB, 0xBF]);
     }
     hasher.update(&first);
@@ -446,7 +476,7 @@ pub fn stream(
     }
     let mut gone = false;
     let rows = release_pages(db, scope, export_id, |page, notes| {
-        let bytes = csv_bytes(page.iter().map(|r| layout.record(r, notes)))?;
+        let bytes = csv_bytes_with(delimiter, page.iter().map(|r| layout.record(r, notes)))?;
         hasher.update(&bytes);
         gone = !send(bytes);
         Ok(!gone)

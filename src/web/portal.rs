@@ -111,6 +111,7 @@ pub async fn home(
             p { "Download every lead the event lets you receive: "
                 a href="/portal/export.csv" { "CSV" } " · "
                 a href="/portal/export.csv?dialect=excel" { "CSV for Excel" } " · "
+                a href="/portal/export.csv?dialect=excel-semicolon" { "CSV for Excel with ; (German, Spanish, French settings)" } " · "
                 a href="/portal/export.xlsx" { "Excel workbook (XLSX)" }
                 " " span.hint { "(downloads ignore the filters; each is recorded in the disclosure ledger)" } }
             @if opted_in > 0 {

@@ -85,6 +85,20 @@ async fn exports_round_trip_unicode_and_neutralise_formulas(app: TestApp) {
 
     let (_, excel) = export(&app, w.acme_admin(), "?dialect=excel").await;
     assert_eq!(&excel[..3], &[0xEF, 0xBB, 0xBF]);
+    // Excel set to German, Spanish or French reads `;` between fields.
+    let (_, semicolon) = export(&app, w.acme_admin(), "?dialect=excel-semicolon").await;
+    assert_eq!(&semicolon[..3], &[0xEF, 0xBB, 0xBF]);
+    let text = std::str::from_utf8(&semicolon[3..]).unwrap();
+    assert!(text.starts_with("\"name\";\"company\";"), "{text}");
+    let read = |bytes: &[u8], delimiter: u8| -> Vec<Vec<String>> {
+        csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .from_reader(bytes)
+            .records()
+            .map(|r| r.unwrap().iter().map(String::from).collect())
+            .collect()
+    };
+    assert_eq!(read(&semicolon[3..], b';'), read(&excel[3..], b','), "the same cells");
     let res = app.get(w.acme_admin(), "/api/v1/leads/export.csv?dialect=lotus").await;
     assert_eq!(problem(res).await["errors"][0]["field"], "dialect");
 }
