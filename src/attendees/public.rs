@@ -91,8 +91,8 @@ pub fn request_links(
     Ok(())
 }
 
-/// When the participant may be sent a reminder again: the oldest of this hour's reminders
-/// plus an hour, or `None` when they are under [`REMINDERS_PER_HOUR`].
+/// When the participant may be sent a reminder again, or `None` when they are under
+/// [`REMINDERS_PER_HOUR`] in the last hour.
 pub fn next_reminder_at(conn: &mut DbConn, attendee_id: &str) -> AppResult<Option<i64>> {
     let since = now_ms().saturating_sub(HOUR_MS);
     let times: Vec<i64> = mail_outbox::table
@@ -102,12 +102,10 @@ pub fn next_reminder_at(conn: &mut DbConn, attendee_id: &str) -> AppResult<Optio
         .order(mail_outbox::created_at)
         .select(mail_outbox::created_at)
         .load(conn)?;
-    Ok(match times.first() {
-        Some(oldest) if i64::try_from(times.len()).is_ok_and(|n| n >= REMINDERS_PER_HOUR) => {
-            Some(oldest.saturating_add(HOUR_MS))
-        }
-        _ => None,
-    })
+    // With n ≥ the limit in the hour, one more may go once all but limit − 1 of them are
+    // older than an hour: at the (n − limit + 1)-th oldest plus an hour.
+    let limit = usize::try_from(REMINDERS_PER_HOUR).unwrap_or(usize::MAX);
+    Ok(times.len().checked_sub(limit).and_then(|i| times.get(i)).map(|t| t.saturating_add(HOUR_MS)))
 }
 
 /// Queues a reminder unless the participant had [`REMINDERS_PER_HOUR`] already (or was

@@ -115,8 +115,10 @@ pub fn resend_mail(
                 super::public::REMINDERS_PER_HOUR,
                 event.display_time(at)
             ),
-            // Under the limit, so the participant was erased while this waited.
-            None => "no reminder was sent: the participant was erased meanwhile".to_string(),
+            // Under the limit now: erased while this waited, or a reminder aged out since.
+            None => "no reminder was sent: the participant was erased meanwhile, or had just reached the hourly \
+                     limit (try again)"
+                .to_string(),
         })),
     }
 }

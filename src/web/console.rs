@@ -735,9 +735,10 @@ pub struct PrintQuery {
     attendee_id: Option<String>,
 }
 
-/// `GET /console/events/{event_id}/badges/print?size=a6|4x3|cr80&page=&marks=1`:
+/// `GET /console/events/{event_id}/badges/print?size=a6|4x3|cr80&page=&marks=1&attendee_id=`:
 /// print-ready badges, one per printed page: the stock's size (badge stock in the
-/// printer), or with `marks=1` the badge with cut marks around it (plain paper). The same
+/// printer), or with `marks=1` the badge with cut marks around it (plain paper); with
+/// `attendee_id`, that participant's current badge only (404 if none). The same
 /// core read as the API's badge sheet (`badging::sheet`), so each badge is ledgered
 /// (channel `staff`) exactly as there.
 pub async fn print_badges(
@@ -772,11 +773,18 @@ pub async fn print_badges(
         let svg = svg.trim_start_matches("<?xml version=\"1.0\" standalone=\"yes\"?>").to_string();
         badges.push((a.contact.name.unwrap_or_default(), a.contact.company.unwrap_or_default(), svg, code.fallback()));
     }
+    // One participant asked for, and no current badge of theirs in this event: say so.
+    if only.is_some() && badges.is_empty() {
+        return Err(AppError::NotFound);
+    }
     let style = size.style(marks);
     let stock = size.stock();
     let link_marked = |sz: BadgeSize, p: i64, m: bool| {
         let m = if m { "&marks=1" } else { "" };
-        let one = only.as_deref().map(|a| format!("&attendee_id={a}")).unwrap_or_default();
+        let one = only
+            .as_deref()
+            .map(|a| format!("&attendee_id={}", form_urlencoded::byte_serialize(a.as_bytes()).collect::<String>()))
+            .unwrap_or_default();
         format!("/console/events/{event_id}/badges/print?size={}&page={p}{m}{one}", sz.as_str())
     };
     let link = |sz: BadgeSize, p: i64| link_marked(sz, p, marks);
@@ -849,6 +857,9 @@ struct ImportForm {
     from_file: bool,
     /// Text was pasted as well as a file chosen: the file was used, and the page says so.
     also_pasted: bool,
+    /// The chosen file could not be read as text: said on the import page, which keeps
+    /// the rest of the form as sent.
+    file_error: Option<FieldError>,
 }
 
 impl ImportForm {
@@ -894,11 +905,18 @@ impl ImportForm {
         if let Some(bytes) = file {
             f.also_pasted = !f.csv.trim().is_empty();
             f.from_file = true;
-            f.csv = String::from_utf8(bytes).map_err(|_| {
-                AppError::field("file", "is not UTF-8 text: save the spreadsheet as \"CSV UTF-8\" and choose it again")
-            })?;
-            crate::text::check_text("file", &f.csv, crate::text::TextKind::MultiLine)
-                .map_err(|e| AppError::Validation(vec![e]))?;
+            match String::from_utf8(bytes) {
+                Ok(text) => match crate::text::check_text("file", &text, crate::text::TextKind::MultiLine) {
+                    Ok(()) => f.csv = text,
+                    Err(e) => f.file_error = Some(e),
+                },
+                Err(_) => {
+                    f.file_error = Some(FieldError::new(
+                        "file",
+                        "is not UTF-8 text: save the spreadsheet as \"CSV UTF-8\" and choose it again",
+                    ))
+                }
+            }
         }
         Ok(f)
     }
@@ -1008,29 +1026,18 @@ pub async fn import_submit(
     let id = event_id.clone();
     let (event, partners) =
         db.read(move |conn| Ok((events::find(conn, &id)?, crate::partners::list_for_event(conn, &id)?))).await?;
-    let form = match read {
-        Ok(form) => form,
-        // A file that is not UTF-8 text (or holds control characters): said on the import
-        // page, with the form to choose another. Nothing was read, so nothing is done.
-        Err(AppError::Validation(errors)) => {
-            let content = html! {
-                h1 { "Import participants — " (event.name) }
-                (event_links(&event_id, "Import", s.caller.role))
-                @for e in &errors { p.alert role="alert" { "Nothing can be imported: the " (e.field) " " (e.message) "." } }
-                (import_form(&event_id, &partners, &ImportForm { send_confirmation: true, ..Default::default() }, &s.csrf))
-            };
-            let mut res = console_page(&s, &format!("Import — {}", event.name), "", content);
-            *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            return Ok(res);
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let form = read?;
     s.check_csrf(&form.csrf)?;
-    if form.csv.trim().is_empty() {
+    // A file that is not text, or nothing at all: said on the import page, with the form
+    // (and the confirmation choice as sent) to try again. Nothing was read, so nothing is done.
+    let unreadable =
+        form.file_error.as_ref().map(|e| format!("Nothing can be imported: the {} {}.", e.field, e.message));
+    if unreadable.is_some() || form.csv.trim().is_empty() {
+        let why = unreadable.unwrap_or_else(|| "Nothing to import: choose a CSV file, or paste its contents.".into());
         let content = html! {
             h1 { "Import participants — " (event.name) }
             (event_links(&event_id, "Import", s.caller.role))
-            p.alert role="alert" { "Nothing to import: choose a CSV file, or paste its contents." }
+            p.alert role="alert" { (why) }
             (import_form(&event_id, &partners, &ImportForm { send_confirmation: form.send_confirmation, ..Default::default() }, &s.csrf))
         };
         let mut res = console_page(&s, &format!("Import — {}", event.name), "", content);

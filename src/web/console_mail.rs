@@ -121,7 +121,7 @@ fn mail_page<P: Policy>(
                     th scope="col" { "Status" } th scope="col" { "Kind" } th.narrow-hide scope="col" { "Queued" }
                     th.narrow-hide scope="col" { "Subject" } th scope="col" { span.hint { "Action" } }
                 } }
-                tbody { @for m in &list.items { tr.overdue[m.status == MailStatus::Failed] {
+                tbody { @for (row, m) in list.items.iter().enumerate() { tr.overdue[m.status == MailStatus::Failed && !replaced.contains(&m.id)] {
                     td {
                         (status_label(m.status))
                         @match m.status {
@@ -133,7 +133,10 @@ fn mail_page<P: Policy>(
                             _ => {}
                         }
                         @if m.status != MailStatus::Sent { @if let Some(e) = &m.last_error { br; span.hint { (e) } } }
-                        @if m.status == MailStatus::Failed && !replaced.contains(&m.id) && m.attendee_id.is_some() {
+                        // A confirmation or reminder goes to the participant's current address;
+                        // other messages are sent again as they were.
+                        @if m.status == MailStatus::Failed && !replaced.contains(&m.id)
+                            && m.attendee_id.is_some() && matches!(m.kind, MailKind::Confirmation | MailKind::Reminder) {
                             br; span.hint { "Was the address wrong? Correct it on the participant's page first." }
                         }
                     }
@@ -147,14 +150,14 @@ fn mail_page<P: Policy>(
                     td.narrow-hide { (m.subject) }
                     td {
                         @if replaced.contains(&m.id) {
-                            span.hint { "A later message to the participant went out" }
+                            span.hint { "A later message to the participant replaces it" }
                         } @else if resendable(m, replaced) {
                             form method="post" action={ (base) "/" (m.id) "/resend" } {
                                 input type="hidden" name="csrf" value=(s.csrf);
                                 // A refusal answers this same view.
                                 @if let Some(st) = status { input type="hidden" name="status" value=(st.as_str()); }
                                 input type="hidden" name="page" value=(list.page);
-                                button type="submit" aria-label={ "Send again: " (kind_label(m.kind)) ", " (event.display_time(m.created_at)) } { "Send again" }
+                                button type="submit" aria-label={ "Send again: message " (row + 1) " of this page, " (kind_label(m.kind)) } { "Send again" }
                             }
                         } @else if m.content_erased {
                             span.hint { "Erased with the participant" }

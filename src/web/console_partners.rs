@@ -165,12 +165,12 @@ fn partner_page(
                     @if !u.password_set {
                         form.inline method="post" action={ (base) "/users/" (u.id) "/invitation" } {
                             input type="hidden" name="csrf" value=(s.csrf);
-                            button type="submit" { "Send the invitation again" }
+                            button type="submit" aria-label={ "Send the invitation again to " (u.email) } { "Send the invitation again" }
                         } " "
                     }
                     form.inline method="post" action={ (base) "/users/" (u.id) "/revoke-sessions" } {
                         input type="hidden" name="csrf" value=(s.csrf);
-                        button type="submit" { "End sessions" }
+                        button type="submit" aria-label={ "End sessions of " (u.email) } { "End sessions" }
                     } " "
                     (layout::confirm_action(
                         html! { "Disable…" },

@@ -246,7 +246,7 @@ async fn requests_page(
             }
             @if let Some(e) = error_of(errors, "event_id", "The event") { div.error { (e) } }
             (input("attendee_id", "Participant id", "text", &filing.attendee_id, error_of(errors, "attendee_id", "The participant id")))
-            @if !filing.attendee_id.is_empty() && !filing.event_id.is_empty() {
+            @if !filing.attendee_id.is_empty() && !filing.event_id.is_empty() && errors.iter().all(|e| e.field != "attendee_id") {
                 p.hint { a href={ "/console/events/" (filing.event_id) "/attendees/" (filing.attendee_id) } { "Check who this is" } }
             }
             p.hint { "Easier from the participant's page (the event's Attendees, then the participant): "

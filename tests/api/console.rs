@@ -714,8 +714,13 @@ async fn staff_register_view_and_act_on_participants_through_the_apis_core(backe
     // The new badge alone, to print at the desk.
     let print = format!("/console/events/{}/badges/print?attendee_id={attendee}", world.event);
     assert!(page.contains(&print), "{page}");
+    let before = crate::common::count_rows(&app, "disclosures WHERE channel = 'staff'");
     let sheet = b.get(&print).await.text().await.unwrap();
     assert_eq!(sheet.matches("class=\"page\"").count(), 1, "{sheet}");
+    assert_eq!(crate::common::count_rows(&app, "disclosures WHERE channel = 'staff'"), before + 1, "one staff read");
+    // Nobody of this event by that id: a 404, not an empty sheet.
+    let stranger = format!("/console/events/{}/badges/print?attendee_id=no-such-id%26size%3Dcr80", world.event);
+    assert_eq!(b.get(&stranger).await.status(), StatusCode::NOT_FOUND);
     let new_code = page.split("id=\"badge-code\">").nth(1).unwrap().split('<').next().unwrap();
     assert!(sheet.contains(new_code));
 
@@ -828,6 +833,7 @@ async fn a_csv_import_is_previewed_with_its_row_errors_then_imported(backend: Ba
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let page = res.text().await.unwrap();
     assert!(page.contains("CSV UTF-8") && page.contains("type=\"file\""), "said on the import page: {page}");
+    assert!(!page.contains("name=\"send_confirmation\" value=\"true\" checked"), "the choice as sent (unticked)");
     // A body that is not the multipart it says it is: 400, not a 500.
     for (content_type, body) in [
         ("multipart/form-data", "--x\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\nabc\r\n--x--\r\n"),
@@ -1137,7 +1143,7 @@ async fn staff_follow_the_events_mail_and_deletion_notices_in_the_console(backen
     })
     .await;
     let page = b.get(&format!("{mail}?status=failed")).await.text().await.unwrap();
-    assert!(page.contains("A later message to the participant went out") && !page.contains("Send again"), "{page}");
+    assert!(page.contains("A later message to the participant replaces it") && !page.contains("Send again"), "{page}");
     let dashboard = b.get(&format!("/console/events/{}", world.event)).await.text().await.unwrap();
     assert!(dashboard.contains(&format!("<b>0</b><a href=\"/console/events/{}/mail?status=failed\"", world.event)));
     // Without the form's token nothing is sent.
