@@ -91,10 +91,11 @@ pub fn request_links(
     Ok(())
 }
 
-/// When the participant may be sent a reminder again, or `None` when they are under
-/// [`REMINDERS_PER_HOUR`] in the last hour.
-pub fn next_reminder_at(conn: &mut DbConn, attendee_id: &str) -> AppResult<Option<i64>> {
-    let since = now_ms().saturating_sub(HOUR_MS);
+/// When the participant may be sent a reminder again, as of `now`, or `None` when they are
+/// under [`REMINDERS_PER_HOUR`] in the hour before it: the one rule of the hourly limit,
+/// for [`remind`] and for what staff are told.
+pub fn next_reminder_at(conn: &mut DbConn, attendee_id: &str, now: i64) -> AppResult<Option<i64>> {
+    let since = now.saturating_sub(HOUR_MS);
     let times: Vec<i64> = mail_outbox::table
         .filter(mail_outbox::attendee_id.eq(attendee_id))
         .filter(mail_outbox::kind.eq(MailKind::Reminder))
@@ -137,13 +138,7 @@ pub fn remind(
     if a.erased_at.is_some() {
         return Ok(None);
     }
-    let recent: i64 = mail_outbox::table
-        .filter(mail_outbox::attendee_id.eq(&a.id))
-        .filter(mail_outbox::kind.eq(MailKind::Reminder))
-        .filter(mail_outbox::created_at.gt(now.saturating_sub(HOUR_MS)))
-        .count()
-        .get_result(conn)?;
-    if recent >= REMINDERS_PER_HOUR {
+    if next_reminder_at(conn, &a.id, now)?.is_some() {
         return Ok(None);
     }
     let privacy_token = random_token(32).map_err(AppError::internal)?;

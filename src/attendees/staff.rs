@@ -109,7 +109,7 @@ pub fn resend_mail(
     };
     match super::public::remind(conn, key, public_url, &event, &a, crate::mail::reminder::Reason::Organiser)? {
         Some(id) => crate::mail::find_in_event(conn, event_id, &id),
-        None => Err(AppError::Conflict(match super::public::next_reminder_at(conn, &a.id)? {
+        None => Err(AppError::Conflict(match super::public::next_reminder_at(conn, &a.id, crate::db::now_ms())? {
             Some(at) => format!(
                 "no reminder was sent: this participant was sent {} in the last hour; the next can go at {}",
                 super::public::REMINDERS_PER_HOUR,
