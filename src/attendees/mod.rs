@@ -5,6 +5,7 @@ pub mod badging;
 pub mod handlers;
 pub mod import;
 pub mod public;
+pub mod retired;
 pub mod staff;
 
 use diesel::prelude::*;

@@ -142,6 +142,7 @@ pub fn remind(
         return Ok(None);
     }
     let privacy_token = random_token(32).map_err(AppError::internal)?;
+    super::retired::retire_current(conn, a, now)?;
     diesel::update(attendees::table.find(&a.id))
         .set(attendees::privacy_token_hash.eq(Some(sha256_hex(privacy_token.as_bytes()))))
         .execute(conn)?;

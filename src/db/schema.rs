@@ -330,6 +330,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    retired_links (token_hash) {
+        token_hash -> Text,
+        attendee_id -> Text,
+        event_id -> Text,
+        retired_at -> BigInt,
+    }
+}
+
 diesel::joinable!(partners -> events (event_id));
 diesel::joinable!(attendees -> events (event_id));
 diesel::joinable!(badges -> attendees (attendee_id));
@@ -398,6 +407,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     browser_sessions,
     deletion_notices,
     opt_in_confirmations,
+    retired_links,
     qualification_questions,
     devices,
     device_enrolments,

@@ -235,6 +235,7 @@ pub fn reissue_privacy_link(conn: &mut DbConn, event_id: &str, attendee_id: &str
     if a.erased_at.is_some() {
         return Err(AppError::NotFound);
     }
+    attendees::retired::retire_current(conn, &a, crate::db::now_ms())?;
     diesel::update(attendees_t::table.find(&a.id))
         .set(attendees_t::privacy_token_hash.eq(Some(sha256_hex(token.as_bytes()))))
         .execute(conn)?;

@@ -10,7 +10,8 @@ use maud::{Markup, PreEscaped, html};
 
 use super::fields::{Field, error_for, sentence};
 use super::layout::{self, Chrome};
-use super::{html, link_not_valid, prefers_html, public_chrome};
+use super::{html, link_not_valid_then, prefers_html, public_chrome};
+use crate::attendees::retired;
 use crate::badges::BadgeKey;
 use crate::config::PublicUrl;
 use crate::db::Db;
@@ -96,11 +97,32 @@ fn badge_section(payload: Option<&str>) -> Markup {
 
 /// A personal link that does not work (replaced, revoked, or its participant erased): a
 /// page for a browser, problem+json for an API client.
-fn dead_link(req: &HttpRequest) -> HttpResponse {
-    if prefers_html(req, true) {
-        link_not_valid("It may have been replaced or revoked. Ask the organiser for a new one.")
-    } else {
-        actix_web::ResponseError::error_response(&AppError::NotFound)
+///
+/// A privacy link replaced by a newer one (`token`) names its event and offers that
+/// event's "lost my badge or link" form: its holder can get the current link without
+/// asking the organiser by hand.
+async fn dead_link(req: &HttpRequest, db: &Db, token: Option<String>) -> HttpResponse {
+    if !prefers_html(req, true) {
+        return actix_web::ResponseError::error_response(&AppError::NotFound);
+    }
+    // Without the event (an unknown token, or the database unavailable) the page still
+    // says what happened.
+    let replaced = match token {
+        Some(token) => db.read(move |conn| retired::find(conn, &token)).await.ok().flatten(),
+        None => None,
+    };
+    match replaced {
+        Some((event, at)) => link_not_valid_then(
+            &format!("It was replaced by a newer link on {}.", event.display_time(at)),
+            html! {
+                p {
+                    "Cannot find the newer one? "
+                    a href={ "/e/" (event.slug) "/resend" } { "Get your badge and a new link for " (event.name) }
+                    " by e-mail, at the address you registered with."
+                }
+            },
+        ),
+        None => link_not_valid_then("It may have been replaced or revoked. Ask the organiser for a new one.", html! {}),
     }
 }
 
@@ -377,7 +399,7 @@ pub async fn show(req: HttpRequest, data: PageData, path: web::Path<String>) -> 
             let notice = done_notice(&shown.record, req.query_string());
             html(StatusCode::OK, render(&token, &shown, notice.as_ref(), None, false))
         }
-        Err(_) => dead_link(&req),
+        Err(_) => dead_link(&req, &data.db, Some(token)).await,
     }
 }
 
@@ -393,7 +415,7 @@ async fn again(
 ) -> HttpResponse {
     match data.shown(token.to_string()).await {
         Ok(shown) => html(status, render(token, &shown, notice.as_ref(), typed.as_ref(), erase_error)),
-        Err(_) => dead_link(req),
+        Err(_) => dead_link(req, &data.db, Some(token.to_string())).await,
     }
 }
 
@@ -423,7 +445,7 @@ async fn act(
             let query = form_urlencoded::Serializer::new(String::new()).extend_pairs(done).finish();
             see_other(format!("/me/{token}?{query}"))
         }
-        Err(AppError::Unauthorized | AppError::NotFound) => dead_link(req),
+        Err(AppError::Unauthorized | AppError::NotFound) => dead_link(req, &data.db, Some(token)).await,
         Err(AppError::Validation(errors)) => {
             let status = StatusCode::UNPROCESSABLE_ENTITY;
             match typed {
@@ -513,6 +535,7 @@ pub async fn correct(
 
 pub async fn export(req: HttpRequest, data: PageData, path: web::Path<String>) -> HttpResponse {
     let token = path.into_inner();
+    let held = token.clone();
     let PageData { db, public_url, badge_key } = data;
     let links = move |conn: &mut crate::db::DbConn| {
         self_service::export_record(&Links { public_url: &public_url, badge_key: &badge_key }, conn, &token)
@@ -522,7 +545,7 @@ pub async fn export(req: HttpRequest, data: PageData, path: web::Path<String>) -
             .insert_header(("Content-Disposition", "attachment; filename=\"my-data.json\""))
             .insert_header(("Cache-Control", "no-store"))
             .json(r),
-        Err(_) => dead_link(&req),
+        Err(_) => dead_link(&req, &db, Some(held)).await,
     }
 }
 
@@ -541,6 +564,7 @@ pub async fn erase(
     let key = crate::mail::OutboxKey::from_badge_key(&data.badge_key)?;
     // The event is read first: after the erasure the link no longer finds the participant.
     let t = token.clone();
+    let held = token.clone();
     let event = data
         .db
         .read(move |conn| {
@@ -565,7 +589,7 @@ pub async fn erase(
             let chrome = event.as_ref().map(public_chrome).unwrap_or(Chrome::PLAIN);
             html(StatusCode::OK, layout::render("Deleted", &chrome, markup))
         }
-        Err(_) => dead_link(&req),
+        Err(_) => dead_link(&req, &data.db, Some(held)).await,
     })
 }
 
@@ -591,7 +615,7 @@ pub async fn unsubscribe_form(req: HttpRequest, db: web::Data<Db>, path: web::Pa
     let t = token.clone();
     match db.read(move |conn| by_unsubscribe_token(conn, &t)).await {
         Ok(_) => html(StatusCode::OK, unsubscribe_page(&token, false)),
-        Err(_) => dead_link(&req),
+        Err(_) => dead_link(&req, &db, None).await,
     }
 }
 
@@ -603,6 +627,6 @@ pub async fn unsubscribe(req: HttpRequest, db: web::Data<Db>, path: web::Path<St
     let result = db.write(move |conn| self_service::unsubscribe(conn, &t)).await;
     match result {
         Ok(()) => html(StatusCode::OK, unsubscribe_page(&token, true)),
-        Err(_) => dead_link(&req),
+        Err(_) => dead_link(&req, &db, None).await,
     }
 }

@@ -152,8 +152,10 @@ async fn the_public_forms_answer_alike_for_known_and_unknown_addresses_and_mail_
     assert!(reminder.2.contains("no longer works"), "{}", reminder.2);
     let new_link = link_in(&reminder.2, "/me/");
     assert!(new_link.starts_with("/me/"), "{new_link}");
-    let old = app.client.get(format!("{}{old_link}", app.url)).send().await.unwrap();
+    let old = app.client.get(format!("{}{old_link}", app.url)).header("accept", "text/html").send().await.unwrap();
     assert_eq!(old.status(), StatusCode::NOT_FOUND, "the old privacy link stopped working");
+    let old = old.text().await.unwrap();
+    assert!(old.contains("replaced by a newer link") && old.contains(&format!("href=\"/e/{slug}/resend\"")), "{old}");
     let me = app.client.get(format!("{}{new_link}", app.url)).send().await.unwrap();
     assert_eq!(me.status(), StatusCode::OK);
     let page = me.text().await.unwrap();

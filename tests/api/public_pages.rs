@@ -251,10 +251,59 @@ async fn privacy_page_actions_confirm_what_they_did_and_errors_keep_what_was_typ
     assert!(html.contains("id=\"confirm-error\"") && html.contains("Nothing was deleted"), "{html}");
 }
 
+/// A replaced privacy link names its event and offers that event's "lost my badge or
+/// link" form (it carries no event of its own); an unknown link and the links of an
+/// erased participant answer as before, and no page lists events.
+async fn a_replaced_link_offers_its_events_resend_form_and_nothing_else_does(app: TestApp) {
+    let admin = app.admin().await;
+    let event = event_with(&app, &admin, "harbour", json!({"time_zone": "Europe/Berlin"})).await;
+    event_with(&app, &admin, "unannounced", json!({})).await;
+    let event_id = event["id"].as_str().unwrap();
+    let reg =
+        app.register(&admin, event_id, json!({"name": "Ann Lee", "email": "ann@example.org", "is_adult": true})).await;
+    let path_of = |url: &str| url[url.find("/me/").unwrap()..].to_string();
+    let old = path_of(reg["privacy_url"].as_str().unwrap());
+    let attendee = reg["id"].as_str().unwrap();
+    let res =
+        app.post(&admin, &format!("/api/v1/events/{event_id}/attendees/{attendee}/privacy-link"), &json!({})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let new = path_of(res.json::<Value>().await.unwrap()["privacy_url"].as_str().unwrap());
+
+    let res = page(&app, &old, "text/html").await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("This link is not valid") && html.contains("replaced by a newer link on"), "{html}");
+    assert!(html.contains(" CET") || html.contains(" CEST"), "the time in the event's zone: {html}");
+    assert!(html.contains("href=\"/e/harbour/resend\"") && html.contains("Fair harbour"), "{html}");
+    assert!(!html.contains("unannounced"), "{html}");
+    assert!(!html.contains("Ann Lee") && !html.contains("ann@example.org"), "the page shows no one's data: {html}");
+    // An API client still gets the problem.
+    let res = page(&app, &old, "application/json").await;
+    assert_eq!(content_type(&res), "application/problem+json");
+
+    let unknown = page(&app, "/me/never-was-a-link", "text/html").await.text().await.unwrap();
+    assert!(unknown.contains("Ask the organiser") && !unknown.contains("/resend"), "{unknown}");
+    assert!(!unknown.contains("harbour") && !unknown.contains("unannounced"), "no event is listed: {unknown}");
+
+    // After the erasure the replaced link is forgotten with the rest.
+    let res = app
+        .client
+        .post(format!("{}{new}/erase", app.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("confirm=true")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = page(&app, &old, "text/html").await.text().await.unwrap();
+    assert!(html.contains("Ask the organiser") && !html.contains("harbour"), "{html}");
+}
+
 both_backends!(
     events_carry_a_time_zone_a_notice_url_a_contact_and_a_close_date,
     the_form_names_the_notice_the_contact_and_exactly_the_released_fields,
     after_the_close_date_the_form_says_so_and_registers_nobody,
     a_wrong_address_is_a_page_for_browsers_and_a_problem_for_api_clients,
     privacy_page_actions_confirm_what_they_did_and_errors_keep_what_was_typed,
+    a_replaced_link_offers_its_events_resend_form_and_nothing_else_does,
 );
