@@ -630,6 +630,7 @@ fn undo_some(conn: &mut DbConn, run: &str, limit: usize) -> AppResult<bool> {
         diesel::delete(mail_outbox::table.filter(mail_outbox::attendee_id.eq_any(chunk))).execute(conn)?;
         diesel::delete(opt_in_confirmations::table.filter(opt_in_confirmations::attendee_id.eq_any(chunk)))
             .execute(conn)?;
+        super::retired::forget(conn, chunk)?;
         diesel::delete(consents::table.filter(consents::attendee_id.eq_any(chunk))).execute(conn)?;
         diesel::delete(badges::table.filter(badges::attendee_id.eq_any(chunk))).execute(conn)?;
         diesel::delete(attendees::table.filter(attendees::id.eq_any(chunk))).execute(conn)?;

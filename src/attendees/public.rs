@@ -125,16 +125,8 @@ pub fn remind(
     // queues them after it answered, so several may be under way at once, and on
     // PostgreSQL each would otherwise count the others' reminders as not there yet. The row
     // is read again under its lock: an erasure or a correction that committed while this
-    // waited must not be undone by a reminder to the address it had. (SQLite writes one
-    // transaction at a time, in which `a` was read.)
-    let locked;
-    let a = match conn {
-        DbConn::Pg(c) => {
-            locked = attendees::table.find(&a.id).select(AttendeeRow::as_select()).for_update().first(c)?;
-            &locked
-        }
-        DbConn::Sqlite(_) => a,
-    };
+    // waited must not be undone by a reminder to the address it had.
+    let a = &super::retired::locked(conn, &a.id)?;
     if a.erased_at.is_some() {
         return Ok(None);
     }
@@ -142,10 +134,7 @@ pub fn remind(
         return Ok(None);
     }
     let privacy_token = random_token(32).map_err(AppError::internal)?;
-    super::retired::retire_current(conn, a, now)?;
-    diesel::update(attendees::table.find(&a.id))
-        .set(attendees::privacy_token_hash.eq(Some(sha256_hex(privacy_token.as_bytes()))))
-        .execute(conn)?;
+    super::retired::replace(conn, a, sha256_hex(privacy_token.as_bytes()), now)?;
     let badge_payload = match badges::current(conn, &a.id)? {
         Some(badge) => Some(key.code_for(&badge.id)?.payload()),
         None => None,

@@ -8,22 +8,48 @@ use diesel::prelude::*;
 use super::AttendeeRow;
 use crate::auth::secrets::sha256_hex;
 use crate::db::DbConn;
-use crate::db::schema::{events, retired_links};
-use crate::error::AppResult;
+use crate::db::schema::{attendees, events, retired_links};
+use crate::error::{AppError, AppResult};
 use crate::events::EventRow;
 
-/// Keeps the participant's current link (if any) as replaced at `now`, in the caller's
-/// transaction, before the caller stores its successor.
-pub fn retire_current(conn: &mut DbConn, a: &AttendeeRow, now: i64) -> AppResult<()> {
-    let Some(hash) = &a.privacy_token_hash else { return Ok(()) };
-    diesel::insert_into(retired_links::table)
-        .values((
-            retired_links::token_hash.eq(hash),
+/// The participant's row read under its lock on PostgreSQL, for a change that depends on
+/// what it holds: a link replaced, or mail to its address. An erasure or another
+/// replacement that committed while this waited is then seen, not undone. (SQLite writes
+/// one transaction at a time, so the plain read is already current.)
+pub fn locked(conn: &mut DbConn, attendee_id: &str) -> AppResult<AttendeeRow> {
+    let row = match conn {
+        DbConn::Pg(c) => {
+            attendees::table.find(attendee_id).select(AttendeeRow::as_select()).for_update().first(c).optional()?
+        }
+        DbConn::Sqlite(c) => attendees::table.find(attendee_id).select(AttendeeRow::as_select()).first(c).optional()?,
+    };
+    row.ok_or(AppError::NotFound)
+}
+
+/// Gives the participant the link hashed `new_hash` and keeps the current one as replaced
+/// at `now`, in the caller's transaction. `a` is the row as [`locked`] read it; an erased
+/// participant gets no link (404).
+pub fn replace(conn: &mut DbConn, a: &AttendeeRow, new_hash: String, now: i64) -> AppResult<()> {
+    if a.erased_at.is_some() {
+        return Err(AppError::NotFound);
+    }
+    if let Some(old) = &a.privacy_token_hash {
+        let row = (
+            retired_links::token_hash.eq(old),
             retired_links::attendee_id.eq(&a.id),
             retired_links::event_id.eq(&a.event_id),
             retired_links::retired_at.eq(now),
-        ))
-        .execute(conn)?;
+        );
+        // Under the lock no second replacement reads the same hash; a conflict would only
+        // mean it is kept already, which must not fail the new link.
+        match conn {
+            DbConn::Pg(c) => {
+                diesel::insert_into(retired_links::table).values(row).on_conflict_do_nothing().execute(c)?
+            }
+            DbConn::Sqlite(c) => diesel::insert_or_ignore_into(retired_links::table).values(row).execute(c)?,
+        };
+    }
+    diesel::update(attendees::table.find(&a.id)).set(attendees::privacy_token_hash.eq(Some(new_hash))).execute(conn)?;
     Ok(())
 }
 
@@ -32,14 +58,16 @@ pub fn retire_current(conn: &mut DbConn, a: &AttendeeRow, now: i64) -> AppResult
 pub fn find(conn: &mut DbConn, token: &str) -> AppResult<Option<(EventRow, i64)>> {
     Ok(retired_links::table
         .inner_join(events::table.on(events::id.eq(retired_links::event_id)))
+        .inner_join(attendees::table.on(attendees::id.eq(retired_links::attendee_id)))
         .filter(retired_links::token_hash.eq(sha256_hex(token.as_bytes())))
+        .filter(attendees::erased_at.is_null())
         .select((EventRow::as_select(), retired_links::retired_at))
         .first(conn)
         .optional()?)
 }
 
-/// Forgets a participant's replaced links (erasure): afterwards they answer as any
-/// unknown link.
-pub fn forget(conn: &mut DbConn, attendee_id: &str) -> AppResult<usize> {
-    Ok(diesel::delete(retired_links::table.filter(retired_links::attendee_id.eq(attendee_id))).execute(conn)?)
+/// Forgets participants' replaced links (erasure, and what an erasure may have left to
+/// the retention purge): afterwards they answer as any unknown link.
+pub fn forget(conn: &mut DbConn, attendee_ids: &[String]) -> AppResult<usize> {
+    Ok(diesel::delete(retired_links::table.filter(retired_links::attendee_id.eq_any(attendee_ids))).execute(conn)?)
 }

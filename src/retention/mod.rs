@@ -5,7 +5,7 @@
 //! deletion notices, the mail sent for the event, and the ledger's per-release rows, of
 //! which per-day counts stay (who obtained data from the event, how often, on what basis
 //! and through which channel). Erased participants' remaining rows (badges, consents,
-//! withdrawals, scans, leads, notices) are removed; their participant row stays as the
+//! withdrawals, scans, leads, notices, link hashes) are removed; their participant row stays as the
 //! anchor of their request records, which prove the requests were answered.
 //! Participants' own registration data is not touched here: it goes with erasure.
 //!
@@ -148,6 +148,7 @@ pub fn purge_event(conn: &mut DbConn, event_id: &str, now_ms: i64) -> AppResult<
     for chunk in erased_ids.chunks(500) {
         diesel::delete(opt_in_confirmations::table.filter(opt_in_confirmations::attendee_id.eq_any(chunk)))
             .execute(conn)?;
+        crate::attendees::retired::forget(conn, chunk)?;
         diesel::delete(deletion_notices::table.filter(deletion_notices::attendee_id.eq_any(chunk))).execute(conn)?;
         diesel::delete(leads::table.filter(leads::attendee_id.eq_any(chunk))).execute(conn)?;
         diesel::delete(scans::table.filter(scans::attendee_id.eq_any(chunk))).execute(conn)?;

@@ -269,7 +269,7 @@ pub fn erase(conn: &mut DbConn, key: &crate::mail::OutboxKey, attendee_id: &str)
         crate::badges::revoke_all(conn, attendee_id)?;
         // Only hashes of random tokens: nothing personal, no scrub needed.
         crate::consent::forget_confirmation_tokens(conn, attendee_id)?;
-        crate::attendees::retired::forget(conn, attendee_id)?;
+        crate::attendees::retired::forget(conn, &[attendee_id.to_string()])?;
         diesel::update(
             consents::table.filter(consents::attendee_id.eq(attendee_id)).filter(consents::ended_at.is_null()),
         )

@@ -232,13 +232,10 @@ fn tell_partners(conn: &mut DbConn, key: &OutboxKey, a: &AttendeeRow, partner: O
 pub fn reissue_privacy_link(conn: &mut DbConn, event_id: &str, attendee_id: &str) -> AppResult<String> {
     let token = random_token(32).map_err(AppError::internal)?;
     let a = attendees::find_in_event(conn, event_id, attendee_id)?;
-    if a.erased_at.is_some() {
-        return Err(AppError::NotFound);
-    }
-    attendees::retired::retire_current(conn, &a, crate::db::now_ms())?;
-    diesel::update(attendees_t::table.find(&a.id))
-        .set(attendees_t::privacy_token_hash.eq(Some(sha256_hex(token.as_bytes()))))
-        .execute(conn)?;
+    // Read again under its lock: two replacements at once, or one beside an erasure, each
+    // see what the other committed.
+    let a = attendees::retired::locked(conn, &a.id)?;
+    attendees::retired::replace(conn, &a, sha256_hex(token.as_bytes()), crate::db::now_ms())?;
     Ok(token)
 }
 

@@ -118,11 +118,17 @@ async fn dead_link(req: &HttpRequest, db: &Db, token: Option<String>) -> HttpRes
                 p {
                     "Cannot find the newer one? "
                     a href={ "/e/" (event.slug) "/resend" } { "Get your badge and a new link for " (event.name) }
-                    " by e-mail, at the address you registered with."
+                    " by e-mail, at the address we have for you."
                 }
             },
+            &public_chrome(&event),
         ),
-        None => link_not_valid_then("It may have been replaced or revoked. Ask the organiser for a new one.", html! {}),
+        None => link_not_valid_then(
+            "Check that the whole link was copied. If you asked for your data to be deleted, the link no longer \
+             works; otherwise ask the organiser for a new one.",
+            html! {},
+            &Chrome::PLAIN,
+        ),
     }
 }
 

@@ -130,16 +130,14 @@ pub fn error_answer(req: &HttpRequest, error: &AppError, html_on_tie: bool) -> H
 
 /// The page of a personal link that does not work (replaced, revoked, used or erased).
 pub fn link_not_valid(reason: &str) -> HttpResponse {
-    link_not_valid_then(reason, maud::html! {})
+    link_not_valid_then(reason, maud::html! {}, &Chrome::PLAIN)
 }
 
-/// [`link_not_valid`] with what the holder can do next below the reason.
-pub fn link_not_valid_then(reason: &str, next: maud::Markup) -> HttpResponse {
-    let body = layout::render(
-        "Link not valid",
-        &Chrome::PLAIN,
-        maud::html! { h1 { "This link is not valid" } p { (reason) } (next) },
-    );
+/// [`link_not_valid`] with what the holder can do next below the reason, in `chrome` (an
+/// event's, when the link is known to be for it).
+pub fn link_not_valid_then(reason: &str, next: maud::Markup, chrome: &Chrome<'_>) -> HttpResponse {
+    let body =
+        layout::render("Link not valid", chrome, maud::html! { h1 { "This link is not valid" } p { (reason) } (next) });
     html(StatusCode::NOT_FOUND, body)
 }
 

@@ -178,7 +178,10 @@ async fn the_public_forms_answer_alike_for_known_and_unknown_addresses_and_mail_
     assert_eq!(sent[0].0, "ann@example.org");
     let newest = link_in(&sent[0].2, "/me/");
     assert_eq!(app.client.get(format!("{}{newest}", app.url)).send().await.unwrap().status(), StatusCode::OK);
-    assert_eq!(app.client.get(format!("{}{new_link}", app.url)).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    let replaced = app.client.get(format!("{}{new_link}", app.url)).header("accept", "text/html").send().await.unwrap();
+    assert_eq!(replaced.status(), StatusCode::NOT_FOUND);
+    let replaced = replaced.text().await.unwrap();
+    assert!(replaced.contains(&format!("href=\"/e/{slug}/resend\"")), "replaced through the resend form: {replaced}");
     assert!(mails.iter().all(|m| m.0 != "nobody@example.org"));
 
     // At most three reminders an hour per address, however often the forms are sent.

@@ -279,10 +279,12 @@ async fn a_replaced_link_offers_its_events_resend_form_and_nothing_else_does(app
     assert!(!html.contains("Ann Lee") && !html.contains("ann@example.org"), "the page shows no one's data: {html}");
     // An API client still gets the problem.
     let res = page(&app, &old, "application/json").await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert_eq!(content_type(&res), "application/problem+json");
+    assert!(!res.text().await.unwrap().contains("harbour"));
 
     let unknown = page(&app, "/me/never-was-a-link", "text/html").await.text().await.unwrap();
-    assert!(unknown.contains("Ask the organiser") && !unknown.contains("/resend"), "{unknown}");
+    assert!(unknown.contains("ask the organiser") && !unknown.contains("/resend"), "{unknown}");
     assert!(!unknown.contains("harbour") && !unknown.contains("unannounced"), "no event is listed: {unknown}");
 
     // After the erasure the replaced link is forgotten with the rest.
@@ -296,7 +298,42 @@ async fn a_replaced_link_offers_its_events_resend_form_and_nothing_else_does(app
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let html = page(&app, &old, "text/html").await.text().await.unwrap();
-    assert!(html.contains("Ask the organiser") && !html.contains("harbour"), "{html}");
+    assert!(html.contains("ask the organiser") && !html.contains("harbour"), "{html}");
+}
+
+/// Staff reissuing a link twice at once (a double click): both answer, one link wins, and
+/// every replaced one still names its event.
+async fn links_replaced_at_once_all_answer_and_stay_known(app: TestApp) {
+    let admin = app.admin().await;
+    let event = event_with(&app, &admin, "double", json!({})).await;
+    let event_id = event["id"].as_str().unwrap();
+    let reg =
+        app.register(&admin, event_id, json!({"name": "Bo Li", "email": "bo@example.org", "is_adult": true})).await;
+    let path_of = |url: &str| url[url.find("/me/").unwrap()..].to_string();
+    let first = path_of(reg["privacy_url"].as_str().unwrap());
+    let reissue = format!("/api/v1/events/{event_id}/attendees/{}/privacy-link", reg["id"].as_str().unwrap());
+    let empty = json!({});
+    let (a, b, c) = tokio::join!(
+        app.post(&admin, &reissue, &empty),
+        app.post(&admin, &reissue, &empty),
+        app.post(&admin, &reissue, &empty)
+    );
+    let mut links = vec![first];
+    for res in [a, b, c] {
+        assert_eq!(res.status(), StatusCode::OK);
+        links.push(path_of(res.json::<Value>().await.unwrap()["privacy_url"].as_str().unwrap()));
+    }
+    let mut current = 0;
+    for link in &links {
+        let res = page(&app, link, "text/html").await;
+        if res.status() == StatusCode::OK {
+            current += 1;
+        } else {
+            let html = res.text().await.unwrap();
+            assert!(html.contains("href=\"/e/double/resend\""), "{link}: {html}");
+        }
+    }
+    assert_eq!(current, 1, "one link works");
 }
 
 both_backends!(
@@ -306,4 +343,5 @@ both_backends!(
     a_wrong_address_is_a_page_for_browsers_and_a_problem_for_api_clients,
     privacy_page_actions_confirm_what_they_did_and_errors_keep_what_was_typed,
     a_replaced_link_offers_its_events_resend_form_and_nothing_else_does,
+    links_replaced_at_once_all_answer_and_stay_known,
 );
