@@ -5,8 +5,8 @@
 //! deletion notices, the mail sent for the event, and the ledger's per-release rows, of
 //! which per-day counts stay (who obtained data from the event, how often, on what basis
 //! and through which channel). Erased participants' remaining rows (badges, consents,
-//! withdrawals, scans, leads, notices, link hashes) are removed; their participant row stays as the
-//! anchor of their request records, which prove the requests were answered.
+//! withdrawals, scans, leads, notices, link hashes) are removed; their participant row
+//! stays as the anchor of their request records, which prove the requests were answered.
 //! Participants' own registration data is not touched here: it goes with erasure.
 //!
 //! One event is purged in one transaction. The claim (`purged_at`) is the transaction's
