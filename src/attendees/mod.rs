@@ -251,6 +251,20 @@ fn insert_badges_pg(c: &mut diesel::PgConnection, rows: &[&badges::BadgeRow]) ->
     .execute(c)
 }
 
+/// The participant's row read under its lock on PostgreSQL, for a change that depends on
+/// what it holds: a link replaced, or mail to its address. An erasure or another
+/// replacement that committed while this waited is then seen, not undone. (SQLite writes
+/// one transaction at a time, so the plain read is already current.)
+pub fn locked(conn: &mut DbConn, attendee_id: &str) -> AppResult<AttendeeRow> {
+    let row = match conn {
+        DbConn::Pg(c) => {
+            attendees::table.find(attendee_id).select(AttendeeRow::as_select()).for_update().first(c).optional()?
+        }
+        DbConn::Sqlite(c) => attendees::table.find(attendee_id).select(AttendeeRow::as_select()).first(c).optional()?,
+    };
+    row.ok_or(AppError::NotFound)
+}
+
 /// A participant of the event, or 404 (including participants of other events).
 pub fn find_in_event(conn: &mut DbConn, event_id: &str, attendee_id: &str) -> AppResult<AttendeeRow> {
     attendees::table

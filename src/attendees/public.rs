@@ -126,7 +126,7 @@ pub fn remind(
     // PostgreSQL each would otherwise count the others' reminders as not there yet. The row
     // is read again under its lock: an erasure or a correction that committed while this
     // waited must not be undone by a reminder to the address it had.
-    let a = &super::retired::locked(conn, &a.id)?;
+    let a = &super::locked(conn, &a.id)?;
     if a.erased_at.is_some() {
         return Ok(None);
     }

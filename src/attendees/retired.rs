@@ -12,22 +12,8 @@ use crate::db::schema::{attendees, events, retired_links};
 use crate::error::{AppError, AppResult};
 use crate::events::EventRow;
 
-/// The participant's row read under its lock on PostgreSQL, for a change that depends on
-/// what it holds: a link replaced, or mail to its address. An erasure or another
-/// replacement that committed while this waited is then seen, not undone. (SQLite writes
-/// one transaction at a time, so the plain read is already current.)
-pub fn locked(conn: &mut DbConn, attendee_id: &str) -> AppResult<AttendeeRow> {
-    let row = match conn {
-        DbConn::Pg(c) => {
-            attendees::table.find(attendee_id).select(AttendeeRow::as_select()).for_update().first(c).optional()?
-        }
-        DbConn::Sqlite(c) => attendees::table.find(attendee_id).select(AttendeeRow::as_select()).first(c).optional()?,
-    };
-    row.ok_or(AppError::NotFound)
-}
-
 /// Gives the participant the link hashed `new_hash` and keeps the current one as replaced
-/// at `now`, in the caller's transaction. `a` is the row as [`locked`] read it; an erased
+/// at `now`, in the caller's transaction. `a` is the row as [`super::locked`] read it; an erased
 /// participant gets no link (404).
 pub fn replace(conn: &mut DbConn, a: &AttendeeRow, new_hash: String, now: i64) -> AppResult<()> {
     if a.erased_at.is_some() {

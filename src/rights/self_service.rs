@@ -234,7 +234,7 @@ pub fn reissue_privacy_link(conn: &mut DbConn, event_id: &str, attendee_id: &str
     let a = attendees::find_in_event(conn, event_id, attendee_id)?;
     // Read again under its lock: two replacements at once, or one beside an erasure, each
     // see what the other committed.
-    let a = attendees::retired::locked(conn, &a.id)?;
+    let a = attendees::locked(conn, &a.id)?;
     attendees::retired::replace(conn, &a, sha256_hex(token.as_bytes()), crate::db::now_ms())?;
     Ok(token)
 }

@@ -1458,7 +1458,7 @@ pub async fn attendee_detail(
         } } } }
         @if !r.erased {
             h2 { "Actions" }
-            (reissue_form(&base, None, &s.csrf))
+            (danger_form(&base, &REISSUE, false, &s.csrf))
             form method="post" action={ (base) "/privacy-link" } {
                 input type="hidden" name="csrf" value=(s.csrf);
                 button type="submit" { "E-mail a new privacy link" }
@@ -1467,8 +1467,8 @@ pub async fn attendee_detail(
             @if admin {
                 p { a href={ "/console/requests?event_id=" (event_id) "&attendee_id=" (r.attendee_id) "#file" } {
                     "Record a request from this participant" } " (access, correction, erasure or withdrawal, with its 30 days)" }
-                (danger_form(&base, "under-18", "Flag as under 18 (erases at once)", None, &s.csrf))
-                (danger_form(&base, "erasure", "Erase this participant", None, &s.csrf))
+                (danger_form(&base, &UNDER_18, false, &s.csrf))
+                (danger_form(&base, &ERASURE, false, &s.csrf))
             }
         }
     };
@@ -1612,46 +1612,88 @@ pub async fn correct_attendee(
     Ok(res)
 }
 
-/// Reissuing a badge cannot be undone either (the printed badge dies with it): it goes
-/// only with its box ticked.
-fn reissue_form(base: &str, error: Option<&str>, csrf: &str) -> Markup {
+/// An action on a participant that cannot be undone, asked for with a box to tick.
+struct Danger {
+    /// The path below the participant's page it posts to.
+    action: &'static str,
+    /// The checkbox's id is `confirm-{id}`.
+    id: &'static str,
+    /// The form's legend, and the heading of the page that asks again.
+    legend: &'static str,
+    button: &'static str,
+    /// What ticking the box acknowledges.
+    consequence: &'static str,
+    /// Said when the box was not ticked: above the form, then beside the box.
+    refused: &'static str,
+    tick: &'static str,
+}
+
+const UNDER_18: Danger = Danger {
+    action: "under-18",
+    id: "under-18",
+    legend: "Flag as under 18 (erases at once)",
+    button: "Flag as under 18 (erases at once)",
+    consequence: "I understand this cannot be undone",
+    refused: "Nothing was erased: tick the box to confirm.",
+    tick: "Tick this box to confirm; erasure cannot be undone.",
+};
+
+const ERASURE: Danger = Danger {
+    action: "erasure",
+    id: "erasure",
+    legend: "Erase this participant",
+    button: "Erase this participant",
+    consequence: "I understand this cannot be undone",
+    refused: "Nothing was erased: tick the box to confirm.",
+    tick: "Tick this box to confirm; erasure cannot be undone.",
+};
+
+/// Reissuing a badge cannot be undone either: the printed badge dies with it.
+const REISSUE: Danger = Danger {
+    action: "badge/reissue",
+    id: "reissue",
+    legend: "Reissue the badge (lost or stolen)",
+    button: "Reissue the badge",
+    consequence: "The printed badge stops working at once; the participant needs the new one",
+    refused: "No new badge was issued: tick the box to confirm.",
+    tick: "Tick this box to confirm; the printed badge stops working.",
+};
+
+/// The form of a [`Danger`]; `ticked_not` after it came back without its box ticked.
+fn danger_form(base: &str, d: &Danger, ticked_not: bool, csrf: &str) -> Markup {
+    let id = format!("confirm-{}", d.id);
+    let error = ticked_not.then_some(d.tick);
     html! {
-        form method="post" action={ (base) "/badge/reissue" } {
+        form method="post" action={ (base) "/" (d.action) } {
             input type="hidden" name="csrf" value=(csrf);
             fieldset {
-                legend { "Reissue the badge (lost or stolen)" }
+                legend { (d.legend) }
                 label.check {
-                    input type="checkbox" id="confirm-reissue" name="confirm" value="true"
+                    input type="checkbox" id=(id) name="confirm" value="true"
                         aria-invalid=[error.map(|_| "true")]
-                        aria-describedby=[error.map(|_| "confirm-reissue-error")];
-                    "The printed badge stops working at once; the participant needs the new one"
+                        aria-describedby=[error.map(|_| format!("{id}-error"))];
+                    (d.consequence)
                 }
-                @if let Some(e) = error { div.error id="confirm-reissue-error" { (e) } }
-                button type="submit" { "Reissue the badge" }
+                @if let Some(e) = error { div.error id={ (id) "-error" } { (e) } }
+                button type="submit" { (d.button) }
             }
         }
     }
 }
 
-/// A form for an action that cannot be undone: it goes only with its checkbox ticked.
-fn danger_form(base: &str, action: &str, label: &str, error: Option<&str>, csrf: &str) -> Markup {
-    let id = format!("confirm-{action}");
-    html! {
-        form method="post" action={ (base) "/" (action) } {
-            input type="hidden" name="csrf" value=(csrf);
-            fieldset {
-                legend { (label) }
-                label.check {
-                    input type="checkbox" id=(id) name="confirm" value="true"
-                        aria-invalid=[error.map(|_| "true")]
-                        aria-describedby=[error.map(|_| format!("{id}-error"))];
-                    "I understand this cannot be undone"
-                }
-                @if let Some(e) = error { div.error id={ (id) "-error" } { (e) } }
-                button type="submit" { (label) }
-            }
-        }
-    }
+/// The page that asks again for a [`Danger`] sent without its box ticked (422): nothing
+/// was done.
+fn danger_refused<P: Policy>(s: &SignedIn<P>, event_id: &str, attendee_id: &str, d: &Danger) -> HttpResponse {
+    let base = format!("/console/events/{event_id}/attendees/{attendee_id}");
+    let content = html! {
+        h1 { (d.legend) }
+        p.alert role="alert" { (d.refused) }
+        (danger_form(&base, d, true, &s.csrf))
+        p { a href=(base) { "Back to the participant" } }
+    };
+    let mut res = console_page(s, d.legend, "", content);
+    *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    res
 }
 
 /// The `csrf` and `confirm` fields of an action form.
@@ -1686,16 +1728,7 @@ pub async fn reissue_badge(
     let (csrf, confirm) = action_form(&body)?;
     s.check_csrf(&csrf)?;
     if !confirm {
-        let base = format!("/console/events/{event_id}/attendees/{attendee_id}");
-        let content = html! {
-            h1 { "Reissue the badge" }
-            p.alert role="alert" { "No new badge was issued: tick the box to confirm." }
-            (reissue_form(&base, Some("Tick this box to confirm; the printed badge stops working."), &s.csrf))
-            p { a href=(base) { "Back to the participant" } }
-        };
-        let mut res = console_page(&s, "Reissue the badge", "", content);
-        *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-        return Ok(res);
+        return Ok(danger_refused(&s, &event_id, &attendee_id, &REISSUE));
     }
     let (id, aid) = (event_id.clone(), attendee_id.clone());
     db.write(move |conn| crate::attendees::badging::reissue_for(conn, &badge_key, &id, &aid)).await?;
@@ -1740,21 +1773,9 @@ async fn erase_confirmed(
     let body = crate::http::json::read_body(&req, &mut payload.into_inner(), 4 * 1024).await?;
     let (csrf, confirm) = action_form(&body)?;
     s.check_csrf(&csrf)?;
-    let (action, label) = match done {
-        Done::Under18 => ("under-18", "Flag as under 18 (erases at once)"),
-        _ => ("erasure", "Erase this participant"),
-    };
     if !confirm {
-        let base = format!("/console/events/{event_id}/attendees/{attendee_id}");
-        let content = html! {
-            h1 { (label) }
-            p.alert role="alert" { "Nothing was erased: tick the box to confirm." }
-            (danger_form(&base, action, label, Some("Tick this box to confirm; erasure cannot be undone."), &s.csrf))
-            p { a href=(base) { "Back to the participant" } }
-        };
-        let mut res = console_page(&s, label, "", content);
-        *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-        return Ok(res);
+        let danger = if done == Done::Under18 { &UNDER_18 } else { &ERASURE };
+        return Ok(danger_refused(&s, &event_id, &attendee_id, danger));
     }
     let key = crate::mail::OutboxKey::from_badge_key(&badge_key)?;
     let (id, aid) = (event_id.clone(), attendee_id.clone());
