@@ -149,7 +149,10 @@ pub fn store(conn: &mut DbConn, prepared: &[Prepared]) -> AppResult<()> {
     // SQLite inserts at most 100 rows a statement (see `in_fixed_chunks!`); PostgreSQL takes a
     // chunk's participants and badges as arrays, one short statement each (see
     // `crate::db::PG_ARRAY_ROWS`): parsing and binding 500-row `VALUES` lists was a sixth
-    // of a PostgreSQL import.
+    // of a PostgreSQL import. One row alone (a registration through the API, the form or
+    // the console) goes in by diesel's one-row inserts instead: diesel prepares those once
+    // per connection, where it parses and plans a `sql_query` anew on every call
+    // (BENCHMARKS.md, "Session 19").
     let size = if matches!(conn, DbConn::Pg(_)) { crate::db::PG_ARRAY_ROWS } else { 500 };
     for chunk in prepared.chunks(size) {
         let people: Vec<&AttendeeRow> = chunk.iter().map(|p| &p.attendee).collect();
@@ -180,8 +183,12 @@ pub fn store(conn: &mut DbConn, prepared: &[Prepared]) -> AppResult<()> {
         };
         match conn {
             DbConn::Pg(c) => {
-                for opt_chunk in opt_ins.chunks(500) {
-                    diesel::insert_into(consents::table).values(opt_chunk.to_vec()).execute(c)?;
+                if let [one] = opt_ins[..] {
+                    diesel::insert_into(consents::table).values(one).execute(c)?;
+                } else {
+                    for opt_chunk in opt_ins.chunks(500) {
+                        diesel::insert_into(consents::table).values(opt_chunk.to_vec()).execute(c)?;
+                    }
                 }
             }
             DbConn::Sqlite(c) => {
@@ -210,6 +217,9 @@ fn insert_attendees_sqlite(c: &mut diesel::SqliteConnection, rows: &[&AttendeeRo
 
 fn insert_attendees_pg(c: &mut diesel::PgConnection, rows: &[&AttendeeRow]) -> QueryResult<usize> {
     use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text};
+    if let [one] = rows {
+        return diesel::insert_into(attendees::table).values(*one).execute(c);
+    }
     let text = |f: fn(&AttendeeRow) -> &str| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
     let maybe = |f: fn(&AttendeeRow) -> Option<&str>| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
     diesel::sql_query(
@@ -237,6 +247,9 @@ fn insert_attendees_pg(c: &mut diesel::PgConnection, rows: &[&AttendeeRow]) -> Q
 
 fn insert_badges_pg(c: &mut diesel::PgConnection, rows: &[&badges::BadgeRow]) -> QueryResult<usize> {
     use diesel::sql_types::{Array, BigInt, Nullable, Text};
+    if let [one] = rows {
+        return diesel::insert_into(badges_t::table).values(*one).execute(c);
+    }
     let text = |f: fn(&badges::BadgeRow) -> &str| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
     diesel::sql_query(
         "INSERT INTO badges (id, event_id, attendee_id, code_hash, created_at, revoked_at) \

@@ -150,6 +150,11 @@ pub fn sealed(key: &OutboxKey, mails: &[NewMail]) -> AppResult<Vec<MailRow>> {
 /// Queues rows made by [`sealed`] in the caller's transaction.
 pub fn enqueue_sealed(conn: &mut DbConn, rows: &[MailRow]) -> AppResult<()> {
     match conn {
+        // One message (a registration's confirmation) by a statement diesel prepares once
+        // per connection, as `attendees::store` does for one participant.
+        DbConn::Pg(c) if let [one] = rows => {
+            diesel::insert_into(mail_outbox::table).values(one).execute(c)?;
+        }
         // One short statement of arrays per chunk, as the ledger (`crate::db::PG_ARRAY_ROWS`).
         DbConn::Pg(c) => {
             for chunk in rows.chunks(crate::db::PG_ARRAY_ROWS) {
