@@ -474,21 +474,47 @@ fn store_while_preparing(
             if stored != count {
                 return Err(crate::error::AppError::internal("an import's rows were not all prepared"));
             }
-            // PostgreSQL plans the gate's queries from table statistics; after a bulk load
-            // they are stale (or absent) until they are next analyzed, and the first export
-            // would take minutes instead of seconds.
-            diesel::connection::SimpleConnection::batch_execute(conn, "ANALYZE attendees, badges, consents")?;
             Ok(count)
         });
         // Joined here, so that a preparer that panicked fails this import with an error
         // (its transaction rolled back by the count above) instead of panicking the scope
         // and the request with it. A commit means every row was prepared and stored.
         match (stored, preparer.join()) {
-            (Ok(count), _) => Ok(count),
+            (Ok(count), _) => {
+                analyze_after(db);
+                Ok(count)
+            }
             (Err(e), Ok(())) => Err(e),
             (Err(_), Err(_)) => Err(crate::error::AppError::internal("an import's preparing thread panicked")),
         }
     })
+}
+
+/// PostgreSQL plans the gate's queries from table statistics; after a bulk load they are
+/// stale (or absent) until they are next analyzed, and the first export would take minutes
+/// instead of seconds. The analysis runs right after the commit, on a thread of its own:
+/// in the import's transaction it was the last 130 ms of a 50,000-row import's 1.7 s
+/// (BENCHMARKS.md, "Session 19"), which the caller waited for and no row needed. Until it
+/// ends, statements are planned from the statistics of before. The service's analyzer
+/// (`crate::db::analyze`) would also come to these tables, but only once the import's
+/// changes appear in PostgreSQL's counters, which may take seconds.
+fn analyze_after(db: &Db) {
+    let db = db.clone();
+    let analyze = move || {
+        let done = db.write_blocking(|conn| {
+            diesel::connection::SimpleConnection::batch_execute(
+                conn,
+                "ANALYZE (SKIP_LOCKED) attendees, badges, consents",
+            )?;
+            Ok(())
+        });
+        if let Err(e) = done {
+            tracing::warn!(error = %e, "table statistics not refreshed after an import; the analyzer will");
+        }
+    };
+    if let Err(e) = std::thread::Builder::new().name("import-analyze".into()).spawn(analyze) {
+        tracing::warn!(error = %e, "table statistics not refreshed after an import; the analyzer will");
+    }
 }
 
 /// Participants per step of an import. On SQLite a step is what runs between two chances

@@ -109,3 +109,46 @@ async fn postgres_tables_are_analyzed_once_they_outgrow_their_statistics() {
     sync(40).await;
     assert!(analyses_reach(app, before + 2).await, "120 changes to 60 rows are");
 }
+
+#[derive(diesel::QueryableByName)]
+struct Estimate {
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    rows: f64,
+}
+
+/// An import answers once its rows are committed, and its tables are analyzed right after
+/// (`src/attendees/import.rs`, `analyze_after`): the statistics count its participants
+/// within a second, before the service's analyzer would have seen the change.
+#[actix_web::test]
+async fn postgres_an_imports_tables_are_analyzed_right_after_it_answers() {
+    use crate::common::{Backend, TestApp};
+    if crate::common::postgres_url_or_skip("postgres_an_imports_tables_are_analyzed_right_after_it_answers").is_none() {
+        return;
+    }
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let admin = app.admin().await;
+    let event = app.event(&admin).await;
+    let mut csv = String::from("name,email,is_adult\n");
+    for i in 0..300 {
+        csv.push_str(&format!("Person {i},p{i}@example.org,true\n"));
+    }
+    let res = app.import_csv(&admin, &event, "?send_confirmation=false", csv).await;
+    assert!(res.status().is_success(), "{}", res.status());
+    let estimate = || {
+        let db = app.db();
+        let mut conn = db.get().unwrap();
+        diesel::sql_query("SELECT reltuples::float8 AS rows FROM pg_class WHERE relname = 'attendees'")
+            .get_result::<Estimate>(&mut *conn)
+            .unwrap()
+            .rows
+    };
+    let mut seen = estimate();
+    for _ in 0..10 {
+        if seen >= 300.0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        seen = estimate();
+    }
+    assert!(seen >= 300.0, "the statistics count the import's 300 participants within a second: {seen}");
+}
