@@ -147,19 +147,15 @@ pub fn prepare(key: &BadgeKey, event: &EventRow, reg: ValidRegistration, source:
 /// Stores many prepared registrations in the caller's transaction, in multi-row inserts.
 pub fn store(conn: &mut DbConn, prepared: &[Prepared]) -> AppResult<()> {
     // SQLite inserts at most 100 rows a statement (see `in_fixed_chunks!`); PostgreSQL takes a
-    // chunk's participants and badges as arrays, one short statement each (see
-    // `crate::db::PG_ARRAY_ROWS`): parsing and binding 500-row `VALUES` lists was a sixth
-    // of a PostgreSQL import. One row alone (a registration through the API, the form or
-    // the console) goes in by diesel's one-row inserts instead: diesel prepares those once
-    // per connection, where it parses and plans a `sql_query` anew on every call
-    // (BENCHMARKS.md, "Session 19").
+    // chunk's rows by `COPY`, or one row alone (a registration through the API, the form
+    // or the console) by a prepared insert (see `pg_insert_rows!`).
     let size = if matches!(conn, DbConn::Pg(_)) { crate::db::PG_ARRAY_ROWS } else { 500 };
     for chunk in prepared.chunks(size) {
         let people: Vec<&AttendeeRow> = chunk.iter().map(|p| &p.attendee).collect();
         let cards: Vec<&badges::BadgeRow> = chunk.iter().map(|p| &p.badge).collect();
         let opt_ins: Vec<&consent::ConsentRow> = chunk.iter().flat_map(|p| p.consents.iter()).collect();
         let result = match conn {
-            DbConn::Pg(c) => insert_attendees_pg(c, &people).map(drop),
+            DbConn::Pg(c) => crate::pg_insert_rows!(c, attendees::table, &people[..]).map(drop),
             DbConn::Sqlite(c) => insert_attendees_sqlite(c, &people),
         };
         match result {
@@ -173,7 +169,7 @@ pub fn store(conn: &mut DbConn, prepared: &[Prepared]) -> AppResult<()> {
         }
         match conn {
             DbConn::Pg(c) => {
-                insert_badges_pg(c, &cards)?;
+                crate::pg_insert_rows!(c, badges_t::table, &cards[..])?;
             }
             DbConn::Sqlite(c) => {
                 crate::in_fixed_chunks!(cards, |rows| diesel::insert_into(badges_t::table)
@@ -213,55 +209,6 @@ fn insert_attendees_sqlite(c: &mut diesel::SqliteConnection, rows: &[&AttendeeRo
         .values(&chunk.map(|a| a.clone()))
         .execute(c)?);
     Ok(())
-}
-
-fn insert_attendees_pg(c: &mut diesel::PgConnection, rows: &[&AttendeeRow]) -> QueryResult<usize> {
-    use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text};
-    if let [one] = rows {
-        return diesel::insert_into(attendees::table).values(*one).execute(c);
-    }
-    let text = |f: fn(&AttendeeRow) -> &str| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
-    let maybe = |f: fn(&AttendeeRow) -> Option<&str>| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
-    diesel::sql_query(
-        "INSERT INTO attendees (id, event_id, name, email, company, phone, address, marketing_emails, \
-         search_text, privacy_token_hash, erased_at, created_at, updated_at, unsubscribe_token_hash) \
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
-         $7::text[], $8::bool[], $9::text[], $10::text[], $11::int8[], $12::int8[], $13::int8[], $14::text[])",
-    )
-    .bind::<Array<Text>, _>(text(|r| &r.id))
-    .bind::<Array<Text>, _>(text(|r| &r.event_id))
-    .bind::<Array<Text>, _>(text(|r| &r.name))
-    .bind::<Array<Text>, _>(text(|r| &r.email))
-    .bind::<Array<Nullable<Text>>, _>(maybe(|r| r.company.as_deref()))
-    .bind::<Array<Nullable<Text>>, _>(maybe(|r| r.phone.as_deref()))
-    .bind::<Array<Nullable<Text>>, _>(maybe(|r| r.address.as_deref()))
-    .bind::<Array<Bool>, _>(rows.iter().map(|r| r.marketing_emails).collect::<Vec<_>>())
-    .bind::<Array<Text>, _>(text(|r| &r.search_text))
-    .bind::<Array<Nullable<Text>>, _>(maybe(|r| r.privacy_token_hash.as_deref()))
-    .bind::<Array<Nullable<BigInt>>, _>(rows.iter().map(|r| r.erased_at).collect::<Vec<_>>())
-    .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-    .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-    .bind::<Array<Nullable<Text>>, _>(maybe(|r| r.unsubscribe_token_hash.as_deref()))
-    .execute(c)
-}
-
-fn insert_badges_pg(c: &mut diesel::PgConnection, rows: &[&badges::BadgeRow]) -> QueryResult<usize> {
-    use diesel::sql_types::{Array, BigInt, Nullable, Text};
-    if let [one] = rows {
-        return diesel::insert_into(badges_t::table).values(*one).execute(c);
-    }
-    let text = |f: fn(&badges::BadgeRow) -> &str| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
-    diesel::sql_query(
-        "INSERT INTO badges (id, event_id, attendee_id, code_hash, created_at, revoked_at) \
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::int8[])",
-    )
-    .bind::<Array<Text>, _>(text(|r| &r.id))
-    .bind::<Array<Text>, _>(text(|r| &r.event_id))
-    .bind::<Array<Text>, _>(text(|r| &r.attendee_id))
-    .bind::<Array<Text>, _>(text(|r| &r.code_hash))
-    .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-    .bind::<Array<Nullable<BigInt>>, _>(rows.iter().map(|r| r.revoked_at).collect::<Vec<_>>())
-    .execute(c)
 }
 
 /// The participant's row read under its lock on PostgreSQL, for a change that depends on

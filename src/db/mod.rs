@@ -47,7 +47,8 @@ macro_rules! on_backend {
 /// registration's one-row inserts (participant, badge, opt-ins, confirmation) became cached
 /// statements, registrations went from 2,172 to 2,628 a second (BENCHMARKS.md, "Session
 /// 9"). So every statement here is one of eight cached ones; a rest takes at most six.
-/// PostgreSQL takes arrays as parameters instead (see [`PG_ARRAY_ROWS`]).
+/// PostgreSQL takes `COPY` instead (see `pg_insert_rows!`), or arrays as parameters where
+/// rows may conflict (see [`PG_ARRAY_ROWS`]).
 #[macro_export]
 macro_rules! in_fixed_chunks {
     ($rows:expr, |$chunk:ident| $body:expr) => {{
@@ -67,8 +68,29 @@ macro_rules! in_fixed_chunks {
     }};
 }
 
-/// Rows per array-parameter insert on PostgreSQL (`INSERT … SELECT * FROM unnest(…)`):
-/// one statement for a whole batch or export page, a bound on what one statement holds.
+/// PostgreSQL: inserts `$rows` (a slice of references to insertable rows) into `$table` in
+/// the caller's transaction and answers the number inserted. One row goes in by diesel's
+/// one-row insert, which diesel prepares once per connection; more by one `COPY … FROM
+/// STDIN` in binary form, which stored a 50,000-row import 15 % faster than one
+/// array-parameter `INSERT … SELECT FROM unnest(…)` per 5,000 rows (BENCHMARKS.md,
+/// "Session 19"), and wrote an export's ledger rows 8–15 % faster. Neither takes `ON
+/// CONFLICT`: rows whose key may be taken go in as arrays ([`PG_ARRAY_ROWS`]).
+#[macro_export]
+macro_rules! pg_insert_rows {
+    ($c:expr, $table:expr, $rows:expr) => {{
+        use diesel::RunQueryDsl as _;
+        match $rows {
+            [] => Ok(0),
+            [one] => diesel::insert_into($table).values(*one).execute($c),
+            rows => diesel::copy_from($table).from_insertable(rows.to_vec()).execute($c),
+        }
+    }};
+}
+
+/// Rows per array-parameter insert on PostgreSQL (`INSERT … SELECT * FROM unnest(…) ON
+/// CONFLICT DO NOTHING`: scans and leads, whose keys may be taken), one statement for a
+/// whole batch, a bound on what one statement holds; and rows per chunk of a PostgreSQL
+/// import's participants (`attendees::store`).
 pub const PG_ARRAY_ROWS: usize = 5000;
 
 /// How long a transaction of [`Db::write_in_steps`] may keep other writes waiting. A

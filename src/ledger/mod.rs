@@ -64,21 +64,17 @@ pub struct DisclosureRow {
 pub fn append(conn: &mut DbConn, rows: &[DisclosureRow]) -> AppResult<()> {
     crate::db::require_transaction(conn)?;
     match conn {
-        // One statement is all or nothing by itself: no savepoint, which costs two more
-        // round trips on every scan group and export page.
-        DbConn::Pg(c) if rows.len() <= crate::db::PG_ARRAY_ROWS => append_pg(c, rows)?,
-        _ => crate::db::savepoint(conn, |conn| {
-            match conn {
-                DbConn::Pg(c) => {
-                    for chunk in rows.chunks(crate::db::PG_ARRAY_ROWS) {
-                        append_pg(c, chunk)?;
-                    }
-                }
-                DbConn::Sqlite(c) => {
-                    crate::in_fixed_chunks!(rows, |chunk| diesel::insert_into(disclosures::table)
-                        .values(chunk)
-                        .execute(c)?);
-                }
+        // One statement (a `COPY`, or a one-row insert) is all or nothing by itself: no
+        // savepoint, which costs two more round trips on every scan group and export page.
+        DbConn::Pg(c) => {
+            let rows: Vec<&DisclosureRow> = rows.iter().collect();
+            crate::pg_insert_rows!(c, disclosures::table, &rows[..])?;
+        }
+        DbConn::Sqlite(_) => crate::db::savepoint(conn, |conn| {
+            if let DbConn::Sqlite(c) = conn {
+                crate::in_fixed_chunks!(rows, |chunk| diesel::insert_into(disclosures::table)
+                    .values(chunk)
+                    .execute(c)?);
             }
             Ok(())
         })?,
@@ -86,33 +82,6 @@ pub fn append(conn: &mut DbConn, rows: &[DisclosureRow]) -> AppResult<()> {
     for row in rows {
         crate::measure::release_pending(row.channel.as_str(), row.basis.as_str(), 1);
     }
-    Ok(())
-}
-
-/// On PostgreSQL one statement of one array per column, whatever the number of rows: its
-/// text is parsed in microseconds, where a multi-row `VALUES` list of a page's thousand
-/// rows took longer to parse than to run.
-fn append_pg(c: &mut diesel::PgConnection, rows: &[DisclosureRow]) -> AppResult<()> {
-    use diesel::sql_types::{Array, BigInt, Nullable, Text};
-    let text = |f: fn(&DisclosureRow) -> &str| rows.iter().map(f).collect::<Vec<_>>();
-    let maybe = |f: fn(&DisclosureRow) -> Option<&str>| rows.iter().map(f).collect::<Vec<_>>();
-    diesel::sql_query(
-        "INSERT INTO disclosures \
-         (id, occurred_at, event_id, partner_id, user_id, attendee_id, fields, basis, channel, export_id) \
-         SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::text[], \
-         $7::text[], $8::text[], $9::text[], $10::text[])",
-    )
-    .bind::<Array<Text>, _>(text(|r| &r.id))
-    .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.occurred_at).collect::<Vec<_>>())
-    .bind::<Array<Text>, _>(text(|r| &r.event_id))
-    .bind::<Array<Nullable<Text>>, _>(maybe(|r| r.partner_id.as_deref()))
-    .bind::<Array<Nullable<Text>>, _>(maybe(|r| r.user_id.as_deref()))
-    .bind::<Array<Text>, _>(text(|r| &r.attendee_id))
-    .bind::<Array<Text>, _>(text(|r| &r.fields))
-    .bind::<Array<Text>, _>(text(|r| r.basis.as_str()))
-    .bind::<Array<Text>, _>(text(|r| r.channel.as_str()))
-    .bind::<Array<Nullable<Text>>, _>(maybe(|r| r.export_id.as_deref()))
-    .execute(c)?;
     Ok(())
 }
 

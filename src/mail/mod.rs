@@ -150,52 +150,15 @@ pub fn sealed(key: &OutboxKey, mails: &[NewMail]) -> AppResult<Vec<MailRow>> {
 /// Queues rows made by [`sealed`] in the caller's transaction.
 pub fn enqueue_sealed(conn: &mut DbConn, rows: &[MailRow]) -> AppResult<()> {
     match conn {
-        // One message (a registration's confirmation) by a statement diesel prepares once
-        // per connection, as `attendees::store` does for one participant.
-        DbConn::Pg(c) if let [one] = rows => {
-            diesel::insert_into(mail_outbox::table).values(one).execute(c)?;
-        }
-        // One short statement of arrays per chunk, as the ledger (`crate::db::PG_ARRAY_ROWS`).
         DbConn::Pg(c) => {
-            for chunk in rows.chunks(crate::db::PG_ARRAY_ROWS) {
-                enqueue_pg(c, chunk)?;
-            }
+            let rows: Vec<&MailRow> = rows.iter().collect();
+            crate::pg_insert_rows!(c, mail_outbox::table, &rows[..])?;
         }
         // 15 columns x 100 rows stay under SQLite's bound-parameter limit.
         DbConn::Sqlite(c) => {
             crate::in_fixed_chunks!(rows, |chunk| diesel::insert_into(mail_outbox::table).values(chunk).execute(c)?);
         }
     }
-    Ok(())
-}
-
-fn enqueue_pg(c: &mut diesel::PgConnection, rows: &[MailRow]) -> AppResult<()> {
-    use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text};
-    let text = |f: fn(&MailRow) -> &str| rows.iter().map(f).collect::<Vec<_>>();
-    let maybe = |f: fn(&MailRow) -> Option<&str>| rows.iter().map(f).collect::<Vec<_>>();
-    diesel::sql_query(
-        "INSERT INTO mail_outbox (id, event_id, attendee_id, kind, recipient, subject, body, status, \
-         attempts, next_attempt_at, lease_owner, lease_until, last_error, created_at, sent_at) \
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
-         $7::text[], $8::text[], $9::int4[], $10::int8[], $11::text[], $12::int8[], $13::text[], \
-         $14::int8[], $15::int8[])",
-    )
-    .bind::<Array<Text>, _>(text(|r| &r.id))
-    .bind::<Array<Nullable<Text>>, _>(maybe(|r| r.event_id.as_deref()))
-    .bind::<Array<Nullable<Text>>, _>(maybe(|r| r.attendee_id.as_deref()))
-    .bind::<Array<Text>, _>(text(|r| r.kind.as_str()))
-    .bind::<Array<Text>, _>(text(|r| &r.recipient))
-    .bind::<Array<Text>, _>(text(|r| &r.subject))
-    .bind::<Array<Nullable<Text>>, _>(maybe(|r| r.body.as_deref()))
-    .bind::<Array<Text>, _>(text(|r| r.status.as_str()))
-    .bind::<Array<Integer>, _>(rows.iter().map(|r| r.attempts).collect::<Vec<_>>())
-    .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.next_attempt_at).collect::<Vec<_>>())
-    .bind::<Array<Nullable<Text>>, _>(maybe(|r| r.lease_owner.as_deref()))
-    .bind::<Array<Nullable<BigInt>>, _>(rows.iter().map(|r| r.lease_until).collect::<Vec<_>>())
-    .bind::<Array<Nullable<Text>>, _>(maybe(|r| r.last_error.as_deref()))
-    .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-    .bind::<Array<Nullable<BigInt>>, _>(rows.iter().map(|r| r.sent_at).collect::<Vec<_>>())
-    .execute(c)?;
     Ok(())
 }
 

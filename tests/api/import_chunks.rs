@@ -177,7 +177,7 @@ async fn postgres_an_import_refused_in_a_later_chunk_leaves_nothing() {
         let waited = (0..600).any(|_| {
             let w: Waiting = diesel::sql_query(
                 "SELECT count(*) AS n FROM pg_stat_activity \
-                 WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO attendees%'",
+                 WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ~ '^(INSERT INTO|COPY) \"?attendees'",
             )
             .get_result(&mut watcher)
             .unwrap();
