@@ -148,7 +148,7 @@ pub fn prepare(key: &BadgeKey, event: &EventRow, reg: ValidRegistration, source:
 pub fn store(conn: &mut DbConn, prepared: &[Prepared]) -> AppResult<()> {
     // SQLite inserts at most 100 rows a statement (see `in_fixed_chunks!`); PostgreSQL takes a
     // chunk's rows by `COPY`, or one row alone (a registration through the API, the form
-    // or the console) by a prepared insert (see `pg_insert_rows!`).
+    // or the console) by a one-row insert (see `pg_insert_rows!`).
     let size = if matches!(conn, DbConn::Pg(_)) { crate::db::PG_ARRAY_ROWS } else { 500 };
     for chunk in prepared.chunks(size) {
         let people: Vec<&AttendeeRow> = chunk.iter().map(|p| &p.attendee).collect();

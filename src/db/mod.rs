@@ -69,12 +69,14 @@ macro_rules! in_fixed_chunks {
 }
 
 /// PostgreSQL: inserts `$rows` (a slice of references to insertable rows) into `$table` in
-/// the caller's transaction and answers the number inserted. One row goes in by diesel's
-/// one-row insert, which diesel prepares once per connection; more by one `COPY … FROM
-/// STDIN` in binary form, which stored a 50,000-row import 15 % faster than one
-/// array-parameter `INSERT … SELECT FROM unnest(…)` per 5,000 rows (BENCHMARKS.md,
-/// "Session 19"), and wrote an export's ledger rows 8–15 % faster. Neither takes `ON
-/// CONFLICT`: rows whose key may be taken go in as arrays ([`PG_ARRAY_ROWS`]).
+/// the caller's transaction and answers the number inserted. One row goes in by a plain
+/// `INSERT … VALUES`: for one row, PostgreSQL spent more on an `unnest` of one-element
+/// arrays, and registrations through the API ran 6–12 % faster without it. More rows go
+/// in by one `COPY … FROM STDIN` in binary form: a 50,000-row import stored 15 % more
+/// rows a second than with one array-parameter `INSERT … SELECT FROM unnest(…)` per 5,000
+/// rows, and an export 8–15 % more (its ledger rows) (BENCHMARKS.md, "Session 19"). Like
+/// every statement of the service, neither is prepared (see `Manager::connect`). Neither
+/// takes `ON CONFLICT`: rows whose key may be taken go in as arrays ([`PG_ARRAY_ROWS`]).
 #[macro_export]
 macro_rules! pg_insert_rows {
     ($c:expr, $table:expr, $rows:expr) => {{
