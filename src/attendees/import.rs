@@ -474,14 +474,16 @@ fn store_while_preparing(
             if stored != count {
                 return Err(crate::error::AppError::internal("an import's rows were not all prepared"));
             }
-            Ok(count)
+            Ok((count, matches!(conn, DbConn::Pg(_))))
         });
         // Joined here, so that a preparer that panicked fails this import with an error
         // (its transaction rolled back by the count above) instead of panicking the scope
         // and the request with it. A commit means every row was prepared and stored.
         match (stored, preparer.join()) {
-            (Ok(count), _) => {
-                analyze_after(db);
+            (Ok((count, postgres)), _) => {
+                if postgres {
+                    analyze_after(db);
+                }
                 Ok(count)
             }
             (Err(e), Ok(())) => Err(e),
@@ -495,9 +497,12 @@ fn store_while_preparing(
 /// instead of seconds. The analysis runs right after the commit, on a thread of its own:
 /// in the import's transaction it was the last 130 ms of a 50,000-row import's 1.7 s
 /// (BENCHMARKS.md, "Session 19"), which the caller waited for and no row needed. Until it
-/// ends, statements are planned from the statistics of before. The service's analyzer
+/// ends (about 130 ms for 50,000 rows), statements are planned from the statistics of
+/// before, and an export sent at once may still meet the slow plan. The service's analyzer
 /// (`crate::db::analyze`) would also come to these tables, but only once the import's
-/// changes appear in PostgreSQL's counters, which may take seconds.
+/// changes appear in PostgreSQL's counters, which may take seconds. It takes a connection
+/// of the pool while it runs. (SQLite's `:memory:` database also stores by this path; it
+/// has no statistics to refresh.)
 fn analyze_after(db: &Db) {
     let db = db.clone();
     let analyze = move || {

@@ -147,8 +147,8 @@ pub fn prepare(key: &BadgeKey, event: &EventRow, reg: ValidRegistration, source:
 /// Stores many prepared registrations in the caller's transaction, in multi-row inserts.
 pub fn store(conn: &mut DbConn, prepared: &[Prepared]) -> AppResult<()> {
     // SQLite inserts at most 100 rows a statement (see `in_fixed_chunks!`); PostgreSQL takes a
-    // chunk's rows by `COPY`, or one row alone (a registration through the API, the form
-    // or the console) by a one-row insert (see `pg_insert_rows!`).
+    // chunk's rows by `COPY`, and a few rows (a registration through the API, the form or
+    // the console) by an `INSERT` (see `pg_insert_rows!`).
     let size = if matches!(conn, DbConn::Pg(_)) { crate::db::PG_ARRAY_ROWS } else { 500 };
     for chunk in prepared.chunks(size) {
         let people: Vec<&AttendeeRow> = chunk.iter().map(|p| &p.attendee).collect();
@@ -179,13 +179,7 @@ pub fn store(conn: &mut DbConn, prepared: &[Prepared]) -> AppResult<()> {
         };
         match conn {
             DbConn::Pg(c) => {
-                if let [one] = opt_ins[..] {
-                    diesel::insert_into(consents::table).values(one).execute(c)?;
-                } else {
-                    for opt_chunk in opt_ins.chunks(500) {
-                        diesel::insert_into(consents::table).values(opt_chunk.to_vec()).execute(c)?;
-                    }
-                }
+                crate::pg_insert_rows!(c, consents::table, &opt_ins[..])?;
             }
             DbConn::Sqlite(c) => {
                 crate::in_fixed_chunks!(opt_ins, |rows| diesel::insert_into(consents::table)

@@ -69,25 +69,36 @@ macro_rules! in_fixed_chunks {
 }
 
 /// PostgreSQL: inserts `$rows` (a slice of references to insertable rows) into `$table` in
-/// the caller's transaction and answers the number inserted. One row goes in by a plain
-/// `INSERT … VALUES`: for one row, PostgreSQL spent more on an `unnest` of one-element
-/// arrays, and registrations through the API ran 6–12 % faster without it. More rows go
-/// in by one `COPY … FROM STDIN` in binary form: a 50,000-row import stored 15 % more
-/// rows a second than with one array-parameter `INSERT … SELECT FROM unnest(…)` per 5,000
-/// rows, and an export 8–15 % more (its ledger rows) (BENCHMARKS.md, "Session 19"). Like
-/// every statement of the service, neither is prepared (see `Manager::connect`). Neither
-/// takes `ON CONFLICT`: rows whose key may be taken go in as arrays ([`PG_ARRAY_ROWS`]).
+/// the caller's transaction and answers the number inserted. Fewer than
+/// [`PG_COPY_FROM_ROWS`] go in by one `INSERT … VALUES`; more by one `COPY … FROM STDIN` in
+/// binary form. A 50,000-row import stored 15 % more rows a second by `COPY` than by
+/// array-parameter `INSERT … SELECT FROM unnest(…)`, and an export 8–15 % more (its
+/// ledger rows); for one row, PostgreSQL spent more on an `unnest` of one-element arrays
+/// than on `VALUES`, and registrations through the API ran 5–16 % faster without it
+/// (BENCHMARKS.md, "Session 19"). Like every statement of the service on PostgreSQL,
+/// neither is prepared (see `Manager::connect`). Neither takes `ON CONFLICT`: rows whose
+/// key may be taken go in as arrays ([`PG_ARRAY_ROWS`]).
 #[macro_export]
 macro_rules! pg_insert_rows {
     ($c:expr, $table:expr, $rows:expr) => {{
         use diesel::RunQueryDsl as _;
-        match $rows {
-            [] => Ok(0),
-            [one] => diesel::insert_into($table).values(*one).execute($c),
-            rows => diesel::copy_from($table).from_insertable(rows.to_vec()).execute($c),
+        let rows = $rows;
+        if rows.is_empty() {
+            Ok(0)
+        } else if rows.len() < $crate::db::PG_COPY_FROM_ROWS {
+            diesel::insert_into($table).values(rows.to_vec()).execute($c)
+        } else {
+            diesel::copy_from($table).from_insertable(rows.to_vec()).execute($c)
         }
     }};
 }
+
+/// Rows from which [`pg_insert_rows!`] sends a `COPY`. A `COPY` waits for the server twice
+/// (its start, then its end), a multi-row `INSERT` once, and a `VALUES` list of a few dozen
+/// rows is parsed in microseconds: a scan group's lead cards and a registration stay
+/// `INSERT`s; an import's chunk, an export's page and a synced batch's lead cards above
+/// this go by `COPY`.
+pub const PG_COPY_FROM_ROWS: usize = 64;
 
 /// Rows per array-parameter insert on PostgreSQL (`INSERT … SELECT * FROM unnest(…) ON
 /// CONFLICT DO NOTHING`: scans and leads, whose keys may be taken), one statement for a

@@ -232,9 +232,10 @@ pub fn release(
     let fields = fields_for(channel, to.role, &event);
 
     let (ev, pid) = (to.event_id.as_str(), to.partner_id.as_str());
-    // Three concrete queries instead of one boxed one: diesel caches the prepared
-    // statement of a query whose shape is known at compile time, and scans, lead reads
-    // and export pages run it all day.
+    // Three concrete queries instead of one boxed one: on SQLite diesel caches the
+    // prepared statement of a query whose shape is known at compile time, and scans, lead
+    // reads and export pages run it all day. (PostgreSQL's connections cache none: see
+    // `Manager::connect`.)
     let rows: Vec<GateRow> = match selection {
         Selection::One(id) => allowed!(ev, pid).filter(attendees::id.eq(id)).load(conn)?,
         Selection::Many(ids) => allowed!(ev, pid).filter(attendees::id.eq_any(ids)).order(attendees::id).load(conn)?,

@@ -64,8 +64,9 @@ pub struct DisclosureRow {
 pub fn append(conn: &mut DbConn, rows: &[DisclosureRow]) -> AppResult<()> {
     crate::db::require_transaction(conn)?;
     match conn {
-        // One statement (a `COPY`, or a one-row insert) is all or nothing by itself: no
-        // savepoint, which costs two more round trips on every scan group and export page.
+        // One statement (an `INSERT`, or a `COPY` for many rows) is all or nothing by
+        // itself: no savepoint, which costs two more round trips on every scan group and
+        // export page.
         DbConn::Pg(c) => {
             let rows: Vec<&DisclosureRow> = rows.iter().collect();
             crate::pg_insert_rows!(c, disclosures::table, &rows[..])?;

@@ -118,7 +118,9 @@ struct Estimate {
 
 /// An import answers once its rows are committed, and its tables are analyzed right after
 /// (`src/attendees/import.rs`, `analyze_after`): the statistics count its participants
-/// within a second, before the service's analyzer would have seen the change.
+/// within moments of the answer. (The service's analyzer may get there too, once the
+/// change shows in PostgreSQL's counters; without `analyze_after`, this failed 1 of 2 runs
+/// with a 1 s limit.)
 #[actix_web::test]
 async fn postgres_an_imports_tables_are_analyzed_right_after_it_answers() {
     use crate::common::{Backend, TestApp};
@@ -143,12 +145,12 @@ async fn postgres_an_imports_tables_are_analyzed_right_after_it_answers() {
             .rows
     };
     let mut seen = estimate();
-    for _ in 0..10 {
+    for _ in 0..30 {
         if seen >= 300.0 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         seen = estimate();
     }
-    assert!(seen >= 300.0, "the statistics count the import's 300 participants within a second: {seen}");
+    assert!(seen >= 300.0, "the statistics count the import's 300 participants within 3 s: {seen}");
 }
